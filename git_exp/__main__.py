@@ -1,0 +1,3 @@
+from git_exp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,309 @@
+"""The command line: typer parses, core functions do the work, ``render`` formats.
+
+This module is the one boundary that prints results and maps exceptions to exit codes
+(0 success, 1 operation failed, 2 usage error).  Core modules are imported inside each
+command so that start-up imports only what the command needs.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import List, Optional
+
+import typer
+
+from git_exp import __version__
+
+HELP = "Experiments as git commits under refs/exp/, shared through your git remotes."
+app = typer.Typer(
+    help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+    pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def out(text: str) -> None:
+    if text:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+
+
+def note(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _repo():
+    from git_exp.repo import Repo
+
+    return Repo()
+
+
+def _fmt(json_: bool = False, md: bool = False, csv: bool = False) -> str:
+    chosen = [name for name, on in (("json", json_), ("md", md), ("csv", csv)) if on]
+    if len(chosen) > 1:
+        from git_exp.errors import UsageError
+
+        raise UsageError("choose one of --json, --md and --csv")
+    return chosen[0] if chosen else "table"
+
+
+def _version(value: bool) -> None:
+    if value:
+        out(f"git-exp {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Experiments as git commits under refs/exp/, shared through your git remotes.
+
+    See `man git-exp` (or `git help exp`) for the full manual.
+    """
+
+
+@app.command()
+def save(
+    name: Optional[str] = typer.Option(None, "-n", "--name", help="Experiment name (default: generated)."),
+    message: Optional[str] = typer.Option(None, "-m", "--message", help="Commit message."),
+    force: bool = typer.Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
+    append: bool = typer.Option(False, "--append", help="Add a new version on top of an existing experiment."),
+    no_untracked: bool = typer.Option(False, "--no-untracked", help="Leave out files git does not track."),
+) -> None:
+    """Snapshot the work tree into refs/exp/NAME; print the name."""
+    from git_exp.commands.save import save as do_save
+
+    saved = do_save(_repo(), name, message=message, force=force, append=append, untracked=not no_untracked)
+    verb = "appended to" if append and saved.old else ("replaced" if saved.old else "saved")
+    note(f"{verb} experiment {saved.name} ({saved.sha[:7]})")
+    out(saved.name)
+
+
+@app.command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
+def run(
+    command: List[str] = typer.Argument(None, metavar="[--] CMD...", help="The command to run."),
+    name: Optional[str] = typer.Option(None, "-n", "--name", help="Experiment name (default: generated)."),
+    message: Optional[str] = typer.Option(None, "-m", "--message", help="Commit message."),
+    force: bool = typer.Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
+    append: bool = typer.Option(False, "--append", help="Add a new version on top of an existing experiment."),
+    no_untracked: bool = typer.Option(False, "--no-untracked", help="Leave out files git does not track."),
+    isolated: bool = typer.Option(False, "--isolated", help="Run in a temporary worktree; your work tree is untouched."),
+) -> None:
+    """Run CMD, then save the work tree with its metadata; exit with CMD's code."""
+    from git_exp.commands.run import run as do_run
+
+    argv = list(command or [])
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    ran = do_run(_repo(), argv, name, message=message, force=force, append=append,
+                 untracked=not no_untracked, isolated=isolated)
+    note(f"git-exp: {ran.status} (exit {ran.exit_code}, {ran.duration:.1f}s); saved experiment "
+         f"{ran.saved.name} ({ran.saved.sha[:7]})")
+    raise typer.Exit(ran.exit_code)
+
+
+@app.command("ls")
+def ls_(
+    remote: Optional[str] = typer.Argument(None, help="List a remote's experiments live (no fetch)."),
+    remotes: bool = typer.Option(False, "-r", "--remotes", help="Also list remote-tracking experiments."),
+    json_: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """List experiments: name, sha, baseline, age, exit code."""
+    if remote is not None:
+        from git_exp.cli_remote import ls_remote
+
+        raise typer.Exit(ls_remote(_repo(), remote, json_))
+    from git_exp import render, rows
+    from git_exp.commands.ls import COLUMNS, ls
+
+    data = ls(_repo(), remotes=remotes)
+    if json_:
+        out(render.json_text([_json_row(r) for r in data]))
+    else:
+        out(render.table([rows.for_display(r) for r in data], COLUMNS))
+
+
+def _json_row(row: dict) -> dict:
+    import datetime
+
+    shown = dict(row)
+    shown["created"] = datetime.datetime.fromtimestamp(row["created"], datetime.timezone.utc).isoformat()
+    return shown
+
+
+@app.command()
+def show(
+    patterns: List[str] = typer.Argument(None, metavar="[NAME|GLOB]...", help="Experiments to show (default: all)."),
+    sort: Optional[str] = typer.Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
+    where: Optional[str] = typer.Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
+    remotes: bool = typer.Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
+    json_: bool = typer.Option(False, "--json", help="JSON output."),
+    md: bool = typer.Option(False, "--md", help="Markdown table (for CI comments and job summaries)."),
+    csv: bool = typer.Option(False, "--csv", help="CSV output."),
+) -> None:
+    """Table of experiments with status, duration, executor, params and metrics."""
+    from git_exp import render, rows
+    from git_exp.commands.show import show as do_show
+
+    fmt = _fmt(json_, md, csv)
+    data, columns = do_show(_repo(), list(patterns or []), sort=sort, where=where, remotes=remotes)
+    if fmt == "json":
+        keys = [*columns[:1], "remote", "sha", *columns[1:], "command", "run_url", "message"]
+        out(render.render([_json_row(r) for r in data], keys, "json"))
+    else:
+        out(render.render([rows.for_display(r) for r in data], columns, fmt))
+
+
+@app.command()
+def diff(
+    a: str = typer.Argument(..., metavar="A", help="Experiment."),
+    b: Optional[str] = typer.Argument(None, metavar="[B]", help="Experiment or commit (default: A's baseline)."),
+    stat: bool = typer.Option(False, "--stat", help="Also show which files changed."),
+    json_: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Params and metrics that differ between A and B."""
+    from git_exp import render
+    from git_exp.commands.diff import diff as do_diff
+
+    result = do_diff(_repo(), a, b, stat=stat)
+    if json_:
+        out(render.json_text({"a": result.a, "b": result.b, "a_sha": result.a_sha, "b_sha": result.b_sha,
+                              "changes": result.changes, "stat": result.stat}))
+        return
+    rows = [{"key": c["key"], result.a: c["a"], result.b: c["b"]} for c in result.changes]
+    if rows:
+        out(render.table(rows, ["key", result.a, result.b]))
+    else:
+        note(f"no params or metrics differ between {result.a} and {result.b}")
+    if result.stat:
+        out(result.stat)
+
+
+@app.command()
+def apply(
+    name: str = typer.Argument(..., help="Experiment to apply."),
+    force: bool = typer.Option(False, "--force", "-f", help="Save a dirty work tree as an experiment first."),
+) -> None:
+    """Put an experiment's files in the work tree; HEAD and the index stay as they are."""
+    from git_exp.commands.apply import apply as do_apply
+
+    result = do_apply(_repo(), name, force=force)
+    if result.saved:
+        note(f"saved your changes as experiment {result.saved.name} ({result.saved.sha[:7]})")
+    note(f"applied experiment {result.name} ({result.sha[:7]}) to the work tree")
+
+
+@app.command()
+def branch(
+    name: str = typer.Argument(..., help="Experiment."),
+    branch_name: Optional[str] = typer.Argument(None, metavar="[BRANCH]", help="Branch to create (default: NAME)."),
+) -> None:
+    """Create a real branch at an experiment's commit."""
+    from git_exp.commands.branch import branch as do_branch
+
+    target, sha = do_branch(_repo(), name, branch_name)
+    note(f"created branch {target} at {sha[:7]} (experiment {name})")
+    out(target)
+
+
+@app.command()
+def rm(
+    patterns: List[str] = typer.Argument(None, metavar="NAME|GLOB...", help="Experiments to delete."),
+    remote: Optional[str] = typer.Option(None, "--remote", help="Delete on this remote instead (with a lease)."),
+    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Say what would be deleted."),
+) -> None:
+    """Delete experiments; prints how to restore each."""
+    if remote is not None:
+        from git_exp.cli_remote import rm_remote
+
+        raise typer.Exit(rm_remote(_repo(), remote, list(patterns or []), dry_run))
+    from git_exp.commands.rm import rm as do_rm
+
+    doomed = do_rm(_repo(), list(patterns or []), dry_run=dry_run)
+    _report_deleted(doomed, dry_run)
+
+
+def _report_deleted(doomed, dry_run: bool) -> None:
+    verb = "would delete" if dry_run else "deleted"
+    for exp in doomed:
+        out(f"{verb} {exp.name} ({exp.sha})")
+    if doomed and not dry_run:
+        first = doomed[0]
+        note(f"restore with: git update-ref refs/exp/<name> <sha>   (e.g. git update-ref refs/exp/{first.name} {first.sha})")
+
+
+@app.command()
+def rename(
+    old: str = typer.Argument(..., help="Current name."),
+    new: str = typer.Argument(..., help="New name."),
+    remote: Optional[str] = typer.Option(None, "--remote", help="Rename on this remote too."),
+) -> None:
+    """Rename an experiment."""
+    from git_exp.commands.rename import rename as do_rename
+
+    repo = _repo()
+    if remote is not None:
+        from git_exp.cli_remote import rename_remote
+
+        raise typer.Exit(rename_remote(repo, remote, old, new))
+    target, sha = do_rename(repo, old, new)
+    note(f"renamed {old} -> {target} ({sha[:7]})")
+
+
+@app.command()
+def gc(
+    older_than: Optional[str] = typer.Option(None, "--older-than", metavar="AGE", help="Delete experiments older than AGE (30d, 12h, 2w)."),
+    orphaned: bool = typer.Option(False, "--orphaned", help="Delete experiments whose baseline no branch or tag reaches."),
+    keep: Optional[int] = typer.Option(None, "--keep", metavar="N", help="Keep the N newest experiments, delete the rest."),
+    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Say what would be deleted."),
+) -> None:
+    """Prune experiments (criteria combine with AND) and pack refs."""
+    from git_exp.commands.gc import gc as do_gc
+
+    doomed = do_gc(_repo(), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run)
+    _report_deleted(doomed, dry_run)
+    note(f"{'would delete' if dry_run else 'deleted'} {len(doomed)} experiment(s)" + ("" if dry_run else "; refs packed"))
+
+
+def _is_click_usage(exc: BaseException) -> bool:
+    return hasattr(exc, "format_message") and getattr(exc, "exit_code", None) == 2
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    from git_exp.errors import ExpError
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="git exp", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except ExpError as exc:
+        if os.environ.get("GIT_EXP_DEBUG"):
+            raise
+        note(f"git-exp: error: {exc}")
+        return exc.exit_code
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        return code if isinstance(code, int) else 1
+    except KeyboardInterrupt:
+        note("git-exp: interrupted")
+        return 130
+    except BrokenPipeError:
+        return 141
+    except Exception as exc:  # click's parse errors, then anything unexpected
+        if _is_click_usage(exc):
+            note(f"git-exp: error: {exc.format_message()} — see `git exp {_subcommand(args)}--help`")
+            return 2
+        if type(exc).__name__ == "Abort":
+            note("git-exp: interrupted")
+            return 130
+        if os.environ.get("GIT_EXP_DEBUG"):
+            raise
+        note(f"git-exp: error: internal error: {type(exc).__name__}: {exc} — rerun with GIT_EXP_DEBUG=1 and report it")
+        return 1
+
+
+def _subcommand(args: List[str]) -> str:
+    first = next((a for a in args if not a.startswith("-")), None)
+    return f"{first} " if first and first in {c.name for c in typer.main.get_command(app).commands.values()} else ""

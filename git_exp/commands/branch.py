@@ -1,0 +1,21 @@
+"""``git exp branch NAME [BRANCH]``: a real branch at an experiment's commit."""
+from __future__ import annotations
+
+from git_exp.errors import UsageError
+from git_exp.repo import ZERO, RefMoved, Repo
+
+
+def branch(repo: Repo, name: str, branch_name: str | None = None) -> tuple[str, str]:
+    exp = repo.get(name)
+    target = branch_name or name
+    check = repo.run("check-ref-format", "--branch", target, check=False)
+    if check.returncode or target.startswith("-"):
+        raise UsageError(f"invalid branch name {target!r} — give a valid one as second argument")
+    ref = f"refs/heads/{target}"
+    if repo.ref_sha(ref):
+        raise UsageError(f"branch {target!r} already exists — pick another name: `git exp branch {name} NEW-BRANCH`")
+    try:
+        repo.transaction([(ref, exp.sha, ZERO)], f"branch: created from experiment {name}")
+    except RefMoved as exc:
+        raise UsageError(f"cannot create branch {target!r}: {exc} — pick another name") from None
+    return target, exp.sha

@@ -1,0 +1,76 @@
+"""``git exp save``: snapshot the work tree into ``refs/exp/<name>``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from git_exp import metadata, names
+from git_exp.errors import ExpError, UsageError
+from git_exp.repo import ZERO, RefMoved, Repo
+from git_exp.snapshot import commit_tree, snapshot
+
+
+@dataclass
+class Saved:
+    name: str
+    sha: str
+    old: str | None  # the commit the name pointed at before, when replaced or appended
+
+
+def check_can_save(repo: Repo, command: str) -> None:
+    repo.require_worktree(command)
+    busy = repo.in_progress()
+    if busy:
+        raise UsageError(f"a {busy} is in progress — finish or abort it before `git exp {command}`")
+
+
+def prepare_name(repo: Repo, name: str | None, *, force: bool, append: bool) -> tuple[names.ExpName | None, str | None, list[str]]:
+    """Validate ``name`` for a save; return it, its current commit, and all existing names."""
+    if force and append:
+        raise UsageError("--force and --append cannot be used together — pick one")
+    checked = names.ExpName(name) if name is not None else None
+    existing = repo.names()
+    old = None
+    if checked is not None:
+        if checked in existing:
+            if not (force or append):
+                raise UsageError(
+                    f"experiment {checked!r} already exists — use --force to replace it or --append to add to it")
+            old = repo.ref_sha(checked.ref)
+        else:
+            repo.check_free(checked, existing)
+    return checked, old, existing
+
+
+def save(
+    repo: Repo,
+    name: str | None = None,
+    *,
+    message: str | None = None,
+    force: bool = False,
+    append: bool = False,
+    untracked: bool = True,
+    pairs: list[tuple[str, str]] | None = None,
+    baseline: str | None = None,
+    prepared: tuple | None = None,
+    command: str = "save",
+) -> Saved:
+    """Snapshot the work tree as an experiment; the baseline defaults to HEAD."""
+    check_can_save(repo, command)
+    checked, old, existing = prepared or prepare_name(repo, name, force=force, append=append)
+    tree = snapshot(repo, untracked=untracked)
+    base = baseline if baseline is not None else repo.head()
+    parents = [base] if base else []
+    if append and old:
+        parents.append(old)  # the previous version stays reachable as second parent
+    host, url = metadata.executor()
+    trailer_pairs = pairs if pairs is not None else metadata.trailers(executor=host, run_url=url)
+    text = metadata.message(message or f"git exp {command}", trailer_pairs)
+    sha = commit_tree(repo, tree, parents, text)
+    final = checked if checked is not None else names.generate(sha, existing)
+    try:
+        repo.transaction([(final.ref, sha, old or ZERO)], f"git exp {command}: {final}")
+    except RefMoved as exc:
+        raise ExpError(
+            f"experiment {final!r} was changed by another process while saving ({exc}) — your snapshot is "
+            f"commit {sha}; keep it with `git update-ref refs/exp/<other-name> {sha}`") from None
+    return Saved(final, sha, old)

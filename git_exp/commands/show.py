@@ -1,0 +1,38 @@
+"""``git exp show``: one table of experiments with their run metadata, params and metrics."""
+from __future__ import annotations
+
+from git_exp import names, query, results, rows
+from git_exp.errors import UsageError
+from git_exp.repo import Repo
+
+COLUMNS = ("name", "created", "baseline", "status", "exit_code", "duration", "executor")
+
+
+def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
+         where: str | None = None, remotes: bool = False) -> tuple[list[dict], list[str]]:
+    """Rows and the ordered column list (base columns, then params.*, then metrics.*)."""
+    accept = query.parse_where(where) if where else None
+    found = rows.load(repo, remotes=remotes)
+    if patterns:
+        labels = [f"{remote}/{exp.name}" if remote else exp.name for exp, remote in found]
+        chosen, unmatched = names.select(labels, patterns)
+        if unmatched:
+            raise UsageError(f"no experiment matches {unmatched[0]!r} — `git exp ls` lists them")
+        keep = set(chosen)
+        found = [pair for pair, label in zip(found, labels) if label in keep]
+    data = results.read(repo, [exp.sha for exp, _ in found])
+    table = []
+    extra: dict[str, None] = {}
+    for exp, remote in found:
+        row = rows.base_row(exp, remote)
+        values = data.get(exp.sha, {})
+        row.update(values)
+        extra.update(dict.fromkeys(values))
+        table.append(row)
+    if accept:
+        table = [row for row in table if accept(row)]
+    if sort:
+        table = query.sort_rows(table, sort)
+    params = sorted(k for k in extra if k == "params" or k.startswith("params."))
+    metrics = sorted(k for k in extra if k == "metrics" or k.startswith("metrics."))
+    return table, [*COLUMNS, *params, *metrics]

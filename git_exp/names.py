@@ -1,0 +1,122 @@
+"""Experiment names: validation (git's ref rules plus ours), globs, generated names.
+
+A name is the ref path below ``refs/exp/``.  It follows ``git check-ref-format`` for
+``refs/exp/<name>``, may contain ``/``, never starts with ``-`` and is at most
+MAX_BYTES long (a longer one cannot be a file name on common file systems).
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+
+from git_exp.errors import UsageError
+
+PREFIX = "refs/exp/"
+REMOTE_PREFIX = "refs/remote-exp/"
+MAX_BYTES = 200
+GLOB_CHARS = frozenset("*?[")
+
+_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def problem(name: str) -> str | None:
+    """Why ``name`` is not a valid experiment name, or None when it is."""
+    if not name:
+        return "the name is empty"
+    if name.startswith("-"):
+        return "a name may not start with '-'"
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_BYTES:
+        return f"a name may be at most {MAX_BYTES} bytes long"
+    bad = _FORBIDDEN.search(name)
+    if bad:
+        return f"a name may not contain {bad.group()!r}"
+    if ".." in name:
+        return "a name may not contain '..'"
+    if "@{" in name:
+        return "a name may not contain '@{'"
+    if name.endswith(".") or name.endswith("/"):
+        return "a name may not end with '.' or '/'"
+    for part in name.split("/"):
+        if not part:
+            return "a name may not contain an empty path component ('//' or a leading '/')"
+        if part.startswith("."):
+            return "a name component may not start with '.'"
+        if part.endswith(".lock"):
+            return "a name component may not end with '.lock'"
+    return None
+
+
+class ExpName(str):
+    """A validated experiment name."""
+
+    def __new__(cls, name: str) -> "ExpName":
+        why = problem(name)
+        if why:
+            raise UsageError(f"invalid experiment name {name!r}: {why} — pick a name like 'lr-0.1' or 'ci/123'")
+        return super().__new__(cls, name)
+
+    @property
+    def ref(self) -> str:
+        return PREFIX + self
+
+
+def is_glob(pattern: str) -> bool:
+    return any(c in GLOB_CHARS for c in pattern)
+
+
+def matcher(pattern: str):
+    """A predicate on names: ``*`` and ``?`` match across '/' (like git's refspec globs)."""
+    if not is_glob(pattern):
+        return lambda name: name == pattern
+    regex = re.compile(fnmatch.translate(pattern))
+    return lambda name: regex.match(name) is not None
+
+
+def select(names, patterns) -> tuple[list[str], list[str]]:
+    """Names matching any pattern (in ``names`` order), and the patterns that matched nothing."""
+    chosen: dict[str, None] = {}
+    unmatched = []
+    for pattern in patterns:
+        match = matcher(pattern)
+        hits = [n for n in names if match(n)]
+        if not hits:
+            unmatched.append(pattern)
+        chosen.update(dict.fromkeys(hits))
+    order = {n: i for i, n in enumerate(names)}
+    return sorted(chosen, key=order.__getitem__), unmatched
+
+
+def conflict(name: str, existing) -> str | None:
+    """The existing name that git's file/directory rule would clash with, if any."""
+    prefix = name + "/"
+    for other in existing:
+        if other != name and (other.startswith(prefix) or name.startswith(other + "/")):
+            return other
+    return None
+
+
+ADJECTIVES = (
+    "agile", "bold", "brave", "bright", "calm", "clever", "cosmic", "crisp", "daring", "eager",
+    "fancy", "fierce", "gentle", "glad", "grand", "happy", "jolly", "keen", "lively", "lucky",
+    "mellow", "merry", "nimble", "noble", "polite", "proud", "quick", "quiet", "rapid", "sharp",
+    "shiny", "silent", "sleek", "smart", "snappy", "solid", "spry", "steady", "sunny", "swift",
+    "tidy", "vivid", "warm", "wise", "witty", "zesty",
+)
+NOUNS = (
+    "badger", "bison", "cedar", "comet", "crane", "delta", "ember", "falcon", "fern", "finch",
+    "fjord", "gecko", "glade", "heron", "ibis", "koala", "lark", "lemur", "lynx", "maple",
+    "marten", "meadow", "newt", "orca", "otter", "panda", "pine", "plover", "quail", "raven",
+    "reef", "robin", "sable", "spruce", "stoat", "swan", "tapir", "tern", "tiger", "trout",
+    "tulip", "vole", "walrus", "willow", "wren", "yak",
+)
+
+
+def generate(sha: str, taken) -> ExpName:
+    """``<adjective>-<noun>-<4 hex of the commit>``, longer hex if that name is taken."""
+    seed = int(sha[:16], 16)
+    base = f"{ADJECTIVES[seed % len(ADJECTIVES)]}-{NOUNS[(seed // len(ADJECTIVES)) % len(NOUNS)]}"
+    for width in range(4, len(sha) + 1):
+        name = f"{base}-{sha[:width]}"
+        if name not in taken and not conflict(name, taken):
+            return ExpName(name)
+    raise UsageError(f"cannot generate a free name for {sha} — pass one with -n NAME")

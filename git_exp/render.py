@@ -1,0 +1,60 @@
+"""Rendering rows (lists of dicts) as a text table, Markdown, CSV or JSON."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Sequence
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def table(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    if not rows:
+        return ""
+    grid = [list(columns)] + [[cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in grid) for i in range(len(columns))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip() for line in grid) + "\n"
+
+
+def markdown(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(esc(c) for c in columns) + " |",
+             "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(esc(cell(row.get(c))) for c in columns) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else cell(row.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+def json_text(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
+
+
+def render(rows: Sequence[dict], columns: Sequence[str], fmt: str) -> str:
+    if fmt == "json":
+        return json_text([{c: row.get(c) for c in columns if c in row} for row in rows])
+    if fmt == "md":
+        return markdown(rows, columns)
+    if fmt == "csv":
+        return csv_text(rows, columns)
+    return table(rows, columns)

@@ -1,0 +1,193 @@
+"""The repository we work in: where it is, what state it is in, and its experiment refs.
+
+Reads use git's batch plumbing: one ``for-each-ref`` lists every experiment with the
+fields ``ls`` shows (measured for issue 4: ``for-each-ref`` lists 100k refs in 0.09 s
+where dulwich takes 1.45 s).  Writes go through one ``update-ref --stdin`` transaction
+per command, every update a compare-and-swap on the expected old value.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from git_exp import git
+from git_exp.errors import ExpError, UsageError
+from git_exp.git import GitError
+from git_exp.names import PREFIX, REMOTE_PREFIX, ExpName, conflict
+
+ZERO = "0" * 40
+SEP = "\x1f"  # unit separator between fields; records end with NUL
+
+
+@dataclass
+class Exp:
+    """One experiment ref as listed by for-each-ref."""
+
+    name: str
+    sha: str
+    parents: list[str]
+    created: int
+    subject: str
+    trailers: dict[str, str] = field(default_factory=dict)
+    ref: str = ""
+
+    @property
+    def baseline(self) -> str | None:
+        return self.parents[0] if self.parents else None
+
+
+class Repo:
+    def __init__(self, path: str | os.PathLike | None = None):
+        cwd = Path(path or ".")
+        result = git.run(
+            "rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository",
+            "--is-shallow-repository", "--show-toplevel", cwd=cwd, check=False,
+        )
+        lines = result.out.splitlines()
+        if result.returncode or len(lines) < 4:
+            if "not a git repository" in result.err or not lines:
+                raise UsageError("not a git repository — run git exp inside a git work tree")
+            raise GitError(["git", "rev-parse"], result.returncode, result.stdout, result.stderr)
+        self.cwd = cwd
+        self.git_dir = Path(lines[0])
+        common = Path(lines[1])
+        self.common_dir = common if common.is_absolute() else (cwd / common).resolve()
+        self.bare = lines[2] == "true"
+        self.shallow = lines[3] == "true"
+        self.worktree = Path(lines[4]) if len(lines) > 4 and not self.bare else None
+
+    # -- running git in this repository -------------------------------------------------
+    def run(self, *args: str, **kw) -> git.Result:
+        kw.setdefault("cwd", self.worktree or self.git_dir)
+        return git.run(*args, **kw)
+
+    def out(self, *args: str, **kw) -> str:
+        return self.run(*args, **kw).out.rstrip("\n")
+
+    def require_worktree(self, command: str) -> Path:
+        if self.worktree is None:
+            raise UsageError(f"`git exp {command}` needs a work tree, and this repository is bare — run it in a clone")
+        return self.worktree
+
+    # -- commits ---------------------------------------------------------------------------
+    def head(self) -> str | None:
+        """The commit HEAD points at, or None on an unborn branch."""
+        result = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
+        return result.out.strip() or None
+
+    def resolve_commit(self, rev: str) -> str:
+        result = self.run("rev-parse", "-q", "--verify", "--end-of-options", rev + "^{commit}", check=False)
+        if result.returncode:
+            raise UsageError(f"unknown revision {rev!r} — name a commit, branch or tag that exists")
+        return result.out.strip()
+
+    def in_progress(self) -> str | None:
+        """The operation (merge, rebase, ...) that is under way in this work tree, if any."""
+        markers = (("MERGE_HEAD", "merge"), ("rebase-merge", "rebase"), ("rebase-apply", "rebase or am"),
+                   ("CHERRY_PICK_HEAD", "cherry-pick"), ("REVERT_HEAD", "revert"), ("BISECT_LOG", "bisect"))
+        for marker, what in markers:
+            if (self.git_dir / marker).exists():
+                return what
+        return None
+
+    # -- experiment refs -------------------------------------------------------------------
+    def list(self, prefix: str = PREFIX, *, trailers: bool = True) -> list[Exp]:
+        """Every ref under ``prefix`` that points at a commit, sorted by name."""
+        fields = ["%(refname)", "%(objectname)", "%(objecttype)", "%(parent)", "%(committerdate:unix)", "%(contents:subject)"]
+        if trailers:
+            fields.append("%(contents:trailers:only,unfold)")
+        fmt = SEP.join(fields) + "%00"
+        raw = self.run("for-each-ref", f"--format={fmt}", "--", prefix).stdout.decode("utf-8", "replace")
+        exps = []
+        for record in raw.split("\0\n"):
+            record = record.strip("\n\0")
+            if not record:
+                continue
+            parts = record.split(SEP)
+            ref, sha, kind, parents, created, subject = parts[:6]
+            if kind != "commit":
+                continue
+            exp = Exp(ref[len(prefix):], sha, parents.split(), int(created or 0), subject, ref=ref)
+            if trailers and len(parts) > 6:
+                exp.trailers = parse_trailers(parts[6])
+            exps.append(exp)
+        return exps
+
+    def names(self) -> list[str]:
+        raw = self.out("for-each-ref", "--format=%(refname)", "--", PREFIX)
+        return [line[len(PREFIX):] for line in raw.splitlines()]
+
+    def ref_sha(self, ref: str) -> str | None:
+        result = self.run("rev-parse", "-q", "--verify", "--end-of-options", ref, check=False)
+        return result.out.strip() or None
+
+    def get(self, name: str) -> Exp:
+        """The experiment called ``name``; UsageError when there is none."""
+        ExpName(name)
+        for exp in self.list(PREFIX + name):
+            if exp.name == name:
+                return exp
+        raise UsageError(f"no experiment named {name!r} — `git exp ls` lists them")
+
+    def check_free(self, name: ExpName, existing: Iterable[str]) -> None:
+        """Refuse a name that git's file/directory rule makes impossible."""
+        other = conflict(name, existing)
+        if other:
+            raise UsageError(
+                f"cannot create experiment {name!r}: experiment {other!r} exists and git cannot store "
+                f"both 'a' and 'a/b' — pick another name or rename {other!r}"
+            )
+
+    def transaction(self, updates: Iterable[tuple[str, str, str]], message: str, *, reflog: bool = True) -> None:
+        """Apply ``(ref, new, old)`` moves atomically; new == ZERO deletes, old == ZERO creates.
+
+        Every move is a compare-and-swap: if any ref is not at its expected old value,
+        nothing changes and ExpError says which ref moved.
+        """
+        lines = []
+        for ref, new, old in updates:
+            if new == ZERO:
+                lines.append(f"delete {ref}\0{old}\0")
+            else:
+                lines.append(f"update {ref}\0{new}\0{old}\0")
+        if not lines:
+            return
+        args = ["update-ref", "-z", "--stdin", "-m", message]
+        if reflog:
+            args.insert(1, "--create-reflog")
+        result = self.run(*args, input="".join(lines), check=False)
+        if result.returncode:
+            raise RefMoved(result)
+
+    def pack_refs(self) -> None:
+        self.run("pack-refs", "--all", "--prune")
+
+
+class RefMoved(ExpError):
+    """An update-ref transaction was refused: a ref was not where we expected it."""
+
+    def __init__(self, result: git.Result):
+        self.result = result
+        detail = result.err.strip().splitlines()
+        super().__init__(detail[-1] if detail else "git update-ref failed")
+
+    @property
+    def exists(self) -> bool:
+        text = self.result.err
+        return "reference already exists" in text or "is at" in text and "but expected" in text
+
+
+def parse_trailers(text: str) -> dict[str, str]:
+    """``Key: value`` lines (as git prints them) to a dict; the last value of a key wins."""
+    found = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.startswith("Exp-"):
+            found[key.strip()] = value.strip()
+    return found
+
+
+def remote_prefix(remote: str) -> str:
+    return f"{REMOTE_PREFIX}{remote}/"
