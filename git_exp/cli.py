@@ -110,11 +110,20 @@ def ls_(
     json_: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """List experiments: name, sha, baseline, age, exit code."""
-    if remote is not None:
-        from git_exp.cli_remote import ls_remote
-
-        raise typer.Exit(ls_remote(_repo(), remote, json_))
     from git_exp import render, rows
+
+    if remote is not None:
+        from git_exp import remotes as remotes_
+        from git_exp.commands.remote_ops import compare
+
+        repo = _repo()
+        data = compare(repo, remotes_.get(repo, remote))
+        if json_:
+            out(render.json_text(data))
+        else:
+            shown = [{**r, "local": (r["local"] or "-")[:7], "remote": (r["remote"] or "-")[:7]} for r in data]
+            out(render.table(shown, ["name", "state", "local", "remote"]))
+        return
     from git_exp.commands.ls import COLUMNS, ls
 
     data = ls(_repo(), remotes=remotes)
@@ -215,9 +224,12 @@ def rm(
 ) -> None:
     """Delete experiments; prints how to restore each."""
     if remote is not None:
-        from git_exp.cli_remote import rm_remote
+        from git_exp import remotes
+        from git_exp.commands.remote_ops import rm_remote
 
-        raise typer.Exit(rm_remote(_repo(), remote, list(patterns or []), dry_run))
+        repo = _repo()
+        raise typer.Exit(_report_push(rm_remote(repo, remotes.get(repo, remote), list(patterns or []),
+                                                dry_run=dry_run), remote))
     from git_exp.commands.rm import rm as do_rm
 
     doomed = do_rm(_repo(), list(patterns or []), dry_run=dry_run)
@@ -244,9 +256,12 @@ def rename(
 
     repo = _repo()
     if remote is not None:
-        from git_exp.cli_remote import rename_remote
+        from git_exp import remotes
+        from git_exp.commands.remote_ops import rename_remote
 
-        raise typer.Exit(rename_remote(repo, remote, old, new))
+        code = _report_push(rename_remote(repo, remotes.get(repo, remote), old, new), remote)
+        if code or repo.ref_sha(f"refs/exp/{old}") is None:
+            raise typer.Exit(code)
     target, sha = do_rename(repo, old, new)
     note(f"renamed {old} -> {target} ({sha[:7]})")
 
@@ -264,6 +279,151 @@ def gc(
     doomed = do_gc(_repo(), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run)
     _report_deleted(doomed, dry_run)
     note(f"{'would delete' if dry_run else 'deleted'} {len(doomed)} experiment(s)" + ("" if dry_run else "; refs packed"))
+
+
+def _report_push(results, remote: str) -> int:
+    """Print one line per experiment; exit 1 if any was rejected, naming them."""
+    for r in results:
+        out(f"{r.status:<12} {r.name}" + (f"  ({r.detail})" if r.detail else ""))
+    rejected = [r.name for r in results if r.status == "rejected"]
+    if rejected:
+        shown = ", ".join(rejected[:5]) + (f" and {len(rejected) - 5} more" if len(rejected) > 5 else "")
+        note(f"git-exp: error: {remote} rejected {len(rejected)} experiment(s): {shown} — "
+             "see the reasons above; `git exp pull` then push again, or --force to overwrite")
+        return 1
+    if not results:
+        note("nothing to push")
+    return 0
+
+
+@app.command()
+def push(
+    args: List[str] = typer.Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
+    all_: bool = typer.Option(False, "--all", "-a", help="Push every experiment."),
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite remote experiments that moved (with a lease)."),
+    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Say what would be pushed."),
+) -> None:
+    """Push experiments to a remote in one git push."""
+    from git_exp import remotes
+    from git_exp.commands.push import push as do_push
+
+    repo = _repo()
+    remote, patterns = remotes.split_args(repo, list(args or []))
+    raise typer.Exit(_report_push(do_push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run), remote.name))
+
+
+@app.command()
+def pull(
+    args: List[str] = typer.Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
+    all_: bool = typer.Option(False, "--all", "-a", help="Pull every experiment."),
+    force: bool = typer.Option(False, "--force", "-f", help="Take the remote version of diverged experiments."),
+) -> None:
+    """Fetch experiments from a remote and create or fast-forward local ones."""
+    from git_exp import remotes
+    from git_exp.commands.pull import pull as do_pull
+
+    repo = _repo()
+    remote, patterns = remotes.split_args(repo, list(args or []))
+    results = do_pull(repo, remote, patterns, all_=all_, force=force)
+    changed = [r for r in results if r.status != "up to date"]
+    for r in changed:
+        out(f"{r.status:<14} {r.name}" + (f"  ({r.detail})" if r.detail else ""))
+    same = len(results) - len(changed)
+    if same:
+        note(f"{same} experiment(s) already up to date")
+    bad = [r.name for r in results if r.status in ("diverged", "rejected")]
+    if bad:
+        note(f"git-exp: error: {len(bad)} experiment(s) diverged from {remote.name} and were left as they are: "
+             f"{', '.join(bad[:5])} — compare with `git exp diff`, or pull --force to take theirs")
+        raise typer.Exit(1)
+
+
+def _remotes_for(repo, names_: List[str], all_: bool):
+    from git_exp import remotes
+
+    if all_:
+        return [remotes.get(repo, n) for n in sorted(remotes.configured(repo))]
+    if names_:
+        return [remotes.get(repo, n) for n in names_]
+    return [remotes.default(repo)]
+
+
+@app.command()
+def install(
+    names_: List[str] = typer.Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
+    all_: bool = typer.Option(False, "--all", help="Install on every remote."),
+    pattern: Optional[str] = typer.Option(None, "--pattern", metavar="GLOB", help="Only experiments matching GLOB, e.g. 'ci/*'."),
+    fetch_only: bool = typer.Option(False, "--fetch-only", help="Only the fetch refspec; plain git push stays as it is."),
+    force: bool = typer.Option(False, "--force", help="Replace a conflicting experiment refspec (uninstall restores it)."),
+) -> None:
+    """Make plain git fetch / git push carry experiments for REMOTE."""
+    from git_exp.commands.install import check_name, fetch_cost_ms, install as do_install
+
+    repo = _repo()
+    chosen = _remotes_for(repo, list(names_ or []), all_)
+    for remote in chosen:
+        check_name(remote.name)
+    for remote in chosen:
+        report = do_install(repo, remote, pattern=pattern, fetch_only=fetch_only, force=force)
+        for spec in report.replaced:
+            note(f"{remote.name}: replaced {spec.kind} = {spec.value} (uninstall puts it back)")
+        for spec in report.added:
+            out(f"{remote.name}: added {spec.kind} = {spec.value}")
+        if not report.added:
+            out(f"{remote.name}: already installed")
+        for text in report.notes:
+            note(f"{remote.name}: {text}")
+        if report.count is not None:
+            note(f"{remote.name}: has {report.count} experiment(s); a no-op `git fetch` will take about "
+                 f"{fetch_cost_ms(report.count):.0f} ms more for them (~30 µs each; --pattern narrows it)")
+
+
+@app.command()
+def uninstall(
+    names_: List[str] = typer.Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
+    all_: bool = typer.Option(False, "--all", help="Uninstall from every remote."),
+    keep_refs: bool = typer.Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/."),
+) -> None:
+    """Remove exactly what install added, and the remote-tracking experiments."""
+    from git_exp.commands.install import uninstall as do_uninstall
+    from git_exp import remotes
+
+    repo = _repo()
+    if all_:
+        targets = sorted(remotes.configured(repo))
+    else:
+        targets = list(names_ or []) or [remotes.default(repo).name]
+    for name in targets:
+        removed, deleted = do_uninstall(repo, name, keep_refs=keep_refs)
+        for spec in removed:
+            out(f"{name}: removed {spec.kind} = {spec.value}")
+        if not removed:
+            out(f"{name}: nothing was installed")
+        if deleted:
+            note(f"{name}: deleted {deleted} remote-tracking experiment(s) under refs/remote-exp/{name}/")
+
+
+@app.command()
+def doctor(
+    json_: bool = typer.Option(False, "--json", help="JSON output."),
+    fix: bool = typer.Option(False, "--fix", help="Apply the safe fixes."),
+) -> None:
+    """Check the installation per remote and say what to run."""
+    from git_exp import render
+    from git_exp.commands.doctor import as_json, diagnose, fix as do_fix
+
+    repo = _repo()
+    findings = diagnose(repo)
+    if fix:
+        for done in do_fix(repo, findings):
+            note(f"fixed: {done}")
+        findings = diagnose(repo)
+    if json_:
+        out(render.json_text(as_json(findings)))
+        return
+    for f in findings:
+        where = f"{f.remote}: " if f.remote else ""
+        out(f"{f.level:<8} {where}{f.what}" + (f"\n         fix: {f.fix}" if f.fix and f.level != "ok" else ""))
 
 
 def _is_click_usage(exc: BaseException) -> bool:

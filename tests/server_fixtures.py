@@ -104,6 +104,20 @@ def stop_group(proc: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> None:
     proc.wait()
     if proc in _RUNNING:
         _RUNNING.remove(proc)
+    group_gone(pgid, timeout=1.0)
+
+
+def group_gone(pgid: int, timeout: float = 1.0) -> bool:
+    """Wait up to ``timeout`` until no process (not even a zombie) is left in group ``pgid``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)
 
 
 @atexit.register
@@ -233,12 +247,15 @@ class Remote:
 
     def configure(self, repo: Path, name: str = "origin", *, password: str | None = None,
                   credentials: bool = True) -> None:
-        """``git remote add name url`` in ``repo`` (or set its URL) and write into its .git/config whatever
-        the client needs (``core.sshCommand``, a credential store), so that plain
-        ``git push name`` works with no extra env or ``-c`` afterwards.
+        """``git remote add name url`` in ``repo`` (or set its URL) and write into its
+        .git/config whatever the client needs (``core.sshCommand``, a credential
+        store), so that plain ``git push name`` works with no extra env or ``-c``.
 
         For HTTP auth: ``password`` overrides the right one (e.g. ``"wrong"``), and
-        ``credentials=False`` configures no credential at all."""
+        ``credentials=False`` configures no credential at all.  core.sshCommand and
+        credential.helper are per repository, not per remote: the last configured
+        ssh / http-auth remote wins (gitolite users share one sshCommand, so any
+        number of them can live in one repository)."""
         def cfg(*args: str) -> None:
             subprocess.run(["git", "config", *args], cwd=repo, check=True)
 
@@ -249,7 +266,7 @@ class Remote:
         for pair in self.git_config:
             key, value = pair.split("=", 1)
             if not key.startswith("credential."):
-                cfg("--add", key, value)
+                cfg("--replace-all", key, value)  # e.g. core.sshCommand: the last remote wins
         if self.username is None:
             return
         cfg("--add", "credential.helper", "")  # drop any inherited helper
@@ -433,6 +450,7 @@ StrictModes no
 PermitRootLogin prohibit-password
 AllowUsers root
 AcceptEnv GIT_PROTOCOL
+KexAlgorithms curve25519-sha256,curve25519-sha256@libssh.org
 SetEnv {setenv}
 """
 
@@ -522,11 +540,25 @@ class GitoliteService:
         return path
 
     def remote(self, user: str, name: str) -> Remote:
-        command = ssh_command(self.keys[user])
-        return Remote(url=f"ssh://root@{HOST}:{self.port}/{name}",
+        """``user``'s Remote for repo ``name``: URL ``ssh://gitolite-USER/NAME``, a host alias
+        (127.0.0.1, this sshd's port, the user's key) from the session's ssh config file, so
+        that remotes of several users can live in one repository with one core.sshCommand."""
+        command = f"ssh -F {self.ssh_config}"
+        return Remote(url=f"ssh://gitolite-{user}/{name}",
                       path=self.home / "repositories" / f"{name}.git",
                       env={"GIT_SSH_COMMAND": command},
                       git_config=[f"core.sshCommand={command}"], transport=f"gitolite-{user}")
+
+    @property
+    def ssh_config(self) -> Path:
+        return self.home.parent / "ssh_config"
+
+    def write_ssh_config(self) -> None:
+        self.ssh_config.write_text("".join(
+            f"Host gitolite-{user}\n  HostName {HOST}\n  Port {self.port}\n  User root\n"
+            f"  IdentityFile {key}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n"
+            f"  UserKnownHostsFile /dev/null\n  BatchMode yes\n  LogLevel ERROR\n"
+            for user, key in self.keys.items()))
 
 
 @dataclass
@@ -554,7 +586,8 @@ def gitolite_service(tmp_path_factory):
     home = work / "glh"
     keydir = home / ".gitolite" / "keydir"
     keydir.mkdir(parents=True)
-    (home / ".gitolite" / "conf").mkdir()
+    for sub in ("conf", "logs"):
+        (home / ".gitolite" / sub).mkdir()
     (home / ".gitolite" / "conf" / "gitolite.conf").write_text(GITOLITE_CONF)
     env = server_env(home, USER="git")
     keys = {}
@@ -564,7 +597,9 @@ def gitolite_service(tmp_path_factory):
     run([gitolite, "setup", "-a", "admin"], env, cwd=home)  # one compile: conf + keydir in place
     proc, port = start_sshd(work, home / ".ssh" / "authorized_keys",
                             {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null"})
-    yield GitoliteService(port, home, keys, env)
+    service = GitoliteService(port, home, keys, env)
+    service.write_ssh_config()
+    yield service
     stop_group(proc)
 
 

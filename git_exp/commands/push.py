@@ -1,0 +1,120 @@
+"""``git exp push``: send experiments to a remote in one ``git push --porcelain``.
+
+Refspecs are globs, never one per experiment (git matches every refspec against
+every ref: 10k explicit refspecs took 64 s where one glob took 0.94 s).  All
+experiments, or a pattern that is a single git glob, go as that glob; any other
+selection larger than EXPLICIT_MAX is staged under a private namespace
+``refs/exp-staging/<id>/`` in one transaction, pushed with one glob, and removed.
+``--force`` leases each ref at the value the remote showed, never a bare ``+``.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+
+from git_exp import names
+from git_exp.errors import UsageError
+from git_exp.names import PREFIX
+from git_exp.remotes import Remote, explain, ls_remote
+from git_exp.repo import ZERO, Exp, Repo
+
+EXPLICIT_MAX = 16
+STAGING = "refs/exp-staging/"
+
+
+@dataclass
+class Outcome:
+    name: str
+    status: str  # new, updated, forced, up to date, deleted, rejected, would push
+    detail: str = ""
+
+
+def selection(repo: Repo, patterns: list[str], all_: bool) -> tuple[list[Exp], str | None]:
+    """Local experiments to send, and the single git glob that selects exactly them, if any."""
+    if not patterns and not all_:
+        raise UsageError("name the experiments to push (names or globs), or use --all")
+    for pattern in patterns:
+        if not names.is_glob(pattern):
+            names.ExpName(pattern)
+    exps = repo.list(trailers=False)
+    if all_ or "*" in patterns:
+        return exps, "*"
+    by_name = {e.name: e for e in exps}
+    chosen, unmatched = names.select(list(by_name), patterns)
+    if unmatched:
+        raise UsageError(f"no local experiment matches {unmatched[0]!r} — `git exp ls` lists them")
+    glob = patterns[0] if len(patterns) == 1 and _git_glob(patterns[0]) else None
+    return [by_name[n] for n in chosen], glob
+
+
+def _git_glob(pattern: str) -> bool:
+    return pattern.count("*") == 1 and not any(c in pattern for c in "?[")
+
+
+def parse_porcelain(text: str) -> list[tuple[str, str, str, str]]:
+    """``(flag, src, dst, summary)`` per ref line of ``git push --porcelain``."""
+    lines = []
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and len(parts[0]) == 1:
+            src, _, dst = parts[1].partition(":")
+            lines.append((parts[0], src, dst, parts[2]))
+    return lines
+
+
+STATUS = {"*": "new", " ": "updated", "+": "forced", "=": "up to date", "-": "deleted", "!": "rejected"}
+
+
+def outcomes(text: str, dry_run: bool) -> list[Outcome]:
+    found = []
+    for flag, _src, dst, summary in parse_porcelain(text):
+        if not dst.startswith(PREFIX):
+            continue
+        status = STATUS.get(flag, "rejected")
+        if dry_run and status in ("new", "updated", "forced", "deleted"):
+            status = f"would be {status}" if status != "new" else "would be new"
+        detail = summary.strip("[]") if status == "rejected" else ""
+        if status == "rejected" and "(" in summary:
+            detail = summary[summary.index("(") + 1:summary.rindex(")")] if ")" in summary else summary
+        found.append(Outcome(dst[len(PREFIX):], status, detail))
+    return found
+
+
+def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[str], *, dry_run: bool,
+                  what: str = "pushing experiments to", atomic: bool = False) -> list[Outcome]:
+    args = ["push", "--porcelain", "--no-follow-tags"]
+    if dry_run:
+        args.append("--dry-run")
+    if atomic:
+        args.append("--atomic")
+    args += [f"--force-with-lease={lease}" for lease in leases]
+    result = repo.run(*args, "--", remote.name, *refspecs, check=False)
+    found = outcomes(result.out, dry_run)
+    if result.returncode and not found:
+        raise explain(remote, result, what)
+    if result.returncode and "shallow update not allowed" in result.err:
+        raise explain(remote, result, what)
+    return found
+
+
+def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
+         dry_run: bool = False) -> list[Outcome]:
+    exps, glob = selection(repo, patterns, all_)
+    if not exps:
+        return []
+    leases = []
+    if force:
+        theirs = ls_remote(repo, remote)
+        leases = [f"{e.ref}:{theirs.get(e.name, '')}" for e in exps]
+    if glob is not None:
+        return push_refspecs(repo, remote, [f"{PREFIX}{glob}:{PREFIX}{glob}"], leases, dry_run=dry_run)
+    if len(exps) <= EXPLICIT_MAX:
+        return push_refspecs(repo, remote, [f"{e.ref}:{e.ref}" for e in exps], leases, dry_run=dry_run)
+    stage = f"{STAGING}{os.getpid()}-{uuid.uuid4().hex[:8]}/"
+    staged = [(stage + e.name, e.sha, ZERO) for e in exps]
+    repo.transaction(staged, "git exp push: staging", reflog=False)
+    try:
+        return push_refspecs(repo, remote, [f"{stage}*:{PREFIX}*"], leases, dry_run=dry_run)
+    finally:
+        repo.transaction([(ref, ZERO, sha) for ref, sha, _ in staged], "git exp push: unstaging", reflog=False)

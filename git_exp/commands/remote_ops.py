@@ -1,0 +1,70 @@
+"""Remote-side operations that need no fetch: ``ls REMOTE``, ``rm --remote``, ``rename --remote``."""
+from __future__ import annotations
+
+from git_exp import names
+from git_exp.commands.pull import descendants, local_refs, missing_objects
+from git_exp.commands.push import Outcome, push_refspecs
+from git_exp.errors import UsageError
+from git_exp.names import PREFIX
+from git_exp.remotes import Remote, ls_remote
+from git_exp.repo import Repo
+
+
+def compare(repo: Repo, remote: Remote) -> list[dict]:
+    """Each experiment on either side: same, remote-only, local-only, local is ahead,
+    remote is ahead, diverged, or differs (remote version not fetched yet)."""
+    theirs = ls_remote(repo, remote)
+    ours = local_refs(repo, PREFIX)
+    differing = [(ours[n], theirs[n]) for n in theirs if n in ours and ours[n] != theirs[n]]
+    unknown = missing_objects(repo, [t for _, t in differing])
+    known = [(o, t) for o, t in differing if t not in unknown]
+    remote_ahead = descendants(repo, known)
+    local_ahead = descendants(repo, [(t, o) for o, t in known])
+    rows = []
+    for name in sorted(set(theirs) | set(ours)):
+        mine, other = ours.get(name), theirs.get(name)
+        if other is None:
+            state = "local-only"
+        elif mine is None:
+            state = "remote-only"
+        elif mine == other:
+            state = "same"
+        elif other in unknown:
+            state = "differs (not fetched)"
+        elif (mine, other) in remote_ahead:
+            state = "remote is ahead"
+        elif (other, mine) in local_ahead:
+            state = "local is ahead"
+        else:
+            state = "diverged"
+        rows.append({"name": name, "state": state, "local": mine, "remote": other})
+    return rows
+
+
+def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool = False) -> list[Outcome]:
+    """Delete experiments on ``remote`` in one push, each leased at the value it has there."""
+    if not patterns:
+        raise UsageError(f"name the experiments to delete on {remote.name}")
+    theirs = ls_remote(repo, remote)
+    chosen, unmatched = names.select(sorted(theirs), patterns)
+    if unmatched:
+        raise UsageError(f"{remote.name} has no experiment matching {unmatched[0]!r} — nothing was deleted")
+    leases = [f"{PREFIX}{n}:{theirs[n]}" for n in chosen]
+    return push_refspecs(repo, remote, [f":{PREFIX}{n}" for n in chosen], leases, dry_run=dry_run,
+                         what="deleting experiments on")
+
+
+def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bool = False) -> list[Outcome]:
+    """Create NEW and delete OLD on ``remote`` in one atomic push, OLD leased at its value."""
+    target = names.ExpName(new)
+    theirs = ls_remote(repo, remote)
+    if old not in theirs:
+        raise UsageError(f"{remote.name} has no experiment named {old!r} — `git exp ls {remote.name}` lists them")
+    if target in theirs:
+        raise UsageError(f"{remote.name} already has an experiment named {target!r} — pick another name")
+    sha = theirs[old]
+    if sha in missing_objects(repo, [sha]):
+        raise UsageError(f"{old!r} on {remote.name} is not fetched here — `git exp pull {remote.name} {old}` first")
+    leases = [f"{PREFIX}{old}:{sha}", f"{PREFIX}{target}:"]
+    return push_refspecs(repo, remote, [f"{sha}:{PREFIX}{target}", f":{PREFIX}{old}"], leases,
+                         dry_run=dry_run, what="renaming an experiment on", atomic=True)

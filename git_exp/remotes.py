@@ -1,0 +1,113 @@
+"""Remotes: choosing one, and talking to it only through the user's own git.
+
+Every network operation is ``git push``, ``git fetch`` or ``git ls-remote``, so the
+user's ssh config and agent, credential helpers, ``insteadOf``, proxies and hooks
+(git-lfs's pre-push) all apply.  Remote names are validated against the configured
+remotes and passed after ``--``; URLs are redacted in everything we print.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from git_exp.errors import ExpError, UsageError
+from git_exp.git import Result
+from git_exp.names import PREFIX
+from git_exp.redact import redact
+from git_exp.repo import Repo
+
+
+@dataclass(frozen=True)
+class Remote:
+    name: str
+    url: str
+
+    @property
+    def tracking(self) -> str:
+        """Where fetched experiments of this remote live locally."""
+        return f"refs/remote-exp/{self.name}/"
+
+    @property
+    def shown_url(self) -> str:
+        return redact(self.url)
+
+
+def configured(repo: Repo) -> dict[str, str]:
+    """{remote name: url} for every configured remote (one git config call)."""
+    result = repo.run("config", "-z", "--get-regexp", r"^remote\..*\.url$", check=False)
+    remotes = {}
+    for record in result.out.split("\0"):
+        key, _, url = record.partition("\n")
+        if key:
+            remotes[key[len("remote."):-len(".url")]] = url
+    return remotes
+
+
+def get(repo: Repo, name: str) -> Remote:
+    remotes = configured(repo)
+    if name not in remotes or name.startswith("-"):
+        known = ", ".join(sorted(remotes)) or "none configured"
+        raise UsageError(f"no remote named {name!r} (remotes: {known}) — add it with `git remote add NAME URL`")
+    return Remote(name, remotes[name])
+
+
+def default(repo: Repo) -> Remote:
+    """The remote ``git push`` would use: pushRemote, pushDefault, the branch's remote, the only one, origin."""
+    remotes = configured(repo)
+    branch = repo.run("symbolic-ref", "-q", "--short", "HEAD", check=False).out.strip()
+    keys = ([f"branch.{branch}.pushRemote"] if branch else []) + ["remote.pushDefault"] + (
+        [f"branch.{branch}.remote"] if branch else [])
+    for key in keys:
+        value = repo.run("config", "--get", key, check=False).out.strip()
+        if value and value in remotes:
+            return Remote(value, remotes[value])
+    if len(remotes) == 1:
+        (name, url), = remotes.items()
+        return Remote(name, url)
+    if "origin" in remotes:
+        return Remote("origin", remotes["origin"])
+    if not remotes:
+        raise UsageError("this repository has no remote — add one with `git remote add origin URL`")
+    raise UsageError(f"several remotes and none is the default ({', '.join(sorted(remotes))}) — name one")
+
+
+def split_args(repo: Repo, args: list[str]) -> tuple[Remote, list[str]]:
+    """``[REMOTE] [NAME|GLOB...]``: the first argument is the remote when a remote has that name."""
+    if args and args[0] in configured(repo):
+        return get(repo, args[0]), args[1:]
+    return default(repo), args
+
+
+class TransportError(ExpError):
+    """git could not talk to the remote; the message carries git's reason and a hint."""
+
+
+def explain(remote: Remote, result: Result, what: str) -> TransportError:
+    err = result.err.strip()
+    lines = [line for line in err.splitlines() if line.strip()]
+    detail = "\n".join("    " + line for line in lines[-6:])
+    hint = "check the remote's URL and your access"
+    lowered = err.lower()
+    if "shallow update not allowed" in lowered:
+        hint = (f"this clone is shallow and {remote.name} lacks the experiments' baseline commits — push the "
+                f"baseline first (`git push {remote.name} HEAD:refs/heads/<branch>`) or unshallow "
+                f"(`git fetch --unshallow`)")
+    elif "authentication failed" in lowered or "could not read username" in lowered or "terminal prompts disabled" in lowered:
+        hint = "the remote needs credentials — configure a credential helper or check your token"
+    elif "permission denied" in lowered or "denied" in lowered:
+        hint = f"{remote.name} refused access — check your key or your permissions on refs/exp/"
+    elif "could not resolve host" in lowered or "connection refused" in lowered or "could not read from remote" in lowered:
+        hint = f"{remote.name} ({remote.shown_url}) cannot be reached — check the URL and the network"
+    return TransportError(f"{what} {remote.name} ({remote.shown_url}) failed — {hint}\n{detail}".rstrip())
+
+
+def ls_remote(repo: Repo, remote: Remote, pattern: str = "refs/exp/*") -> dict[str, str]:
+    """{name: sha} of the remote's experiments, from one ``git ls-remote``."""
+    result = repo.run("ls-remote", "--refs", "--", remote.name, pattern, check=False)
+    if result.returncode:
+        raise explain(remote, result, "listing experiments on")
+    found = {}
+    for line in result.out.splitlines():
+        sha, _, ref = line.partition("\t")
+        if ref.startswith(PREFIX):
+            found[ref[len(PREFIX):]] = sha
+    return found
