@@ -43,10 +43,10 @@ class Repo:
         cwd = Path(path or ".")
         result = git.run(
             "rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository",
-            "--is-shallow-repository", "--show-toplevel", cwd=cwd, check=False,
+            "--is-shallow-repository", "--is-inside-work-tree", "--show-prefix", cwd=cwd, check=False,
         )
         lines = result.out.splitlines()
-        if result.returncode or len(lines) < 4:
+        if result.returncode or len(lines) < 5:
             if "not a git repository" in result.err or not lines:
                 raise UsageError("not a git repository — run git exp inside a git work tree")
             raise GitError(["git", "rev-parse"], result.returncode, result.stdout, result.stderr)
@@ -56,7 +56,13 @@ class Repo:
         self.common_dir = common if common.is_absolute() else (cwd / common).resolve()
         self.bare = lines[2] == "true"
         self.shallow = lines[3] == "true"
-        self.worktree = Path(lines[4]) if len(lines) > 4 and not self.bare else None
+        self.worktree: Path | None = None
+        if lines[4] == "true":
+            prefix = lines[5] if len(lines) > 5 else ""
+            top = Path(os.path.abspath(cwd))
+            for _ in range(prefix.count("/")):
+                top = top.parent
+            self.worktree = top
 
     # -- running git in this repository -------------------------------------------------
     def run(self, *args: str, **kw) -> git.Result:
@@ -68,7 +74,8 @@ class Repo:
 
     def require_worktree(self, command: str) -> Path:
         if self.worktree is None:
-            raise UsageError(f"`git exp {command}` needs a work tree, and this repository is bare — run it in a clone")
+            where = "this repository is bare" if self.bare else "this is not inside the work tree"
+            raise UsageError(f"`git exp {command}` needs a work tree, and {where} — run it in a clone's work tree")
         return self.worktree
 
     # -- commits ---------------------------------------------------------------------------

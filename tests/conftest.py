@@ -110,3 +110,41 @@ def repo(tmp_path, monkeypatch) -> Path:
     path = init_repo(tmp_path / "repo", files={"README": "hello\n", "params.yaml": "lr: 0.1\n"})
     monkeypatch.chdir(path)
     return path
+
+
+class Ran:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self):
+        return f"Ran(code={self.code}, out={self.out!r}, err={self.err!r})"
+
+
+@pytest.fixture
+def exp(capfd):
+    """Run ``git exp ARGS`` in-process (optionally in ``cwd``); return code, stdout, stderr."""
+    from git_exp.cli import main
+
+    def call(*args: str, cwd=None) -> Ran:
+        old = os.getcwd()
+        if cwd is not None:
+            os.chdir(cwd)
+        try:
+            code = main(list(args))
+        finally:
+            os.chdir(old)
+        captured = capfd.readouterr()
+        return Ran(code, captured.out, captured.err)
+
+    return call
+
+
+def assert_error(ran: Ran, code: int, *fragments: str) -> None:
+    """A one-line ``git-exp: error: ...`` message with the given exit code and no traceback."""
+    assert ran.code == code, ran
+    lines = ran.err.strip().splitlines()
+    assert len(lines) == 1, ran.err
+    assert lines[0].startswith("git-exp: error: "), ran.err
+    assert "Traceback" not in ran.err
+    for fragment in fragments:
+        assert fragment in lines[0], ran.err

@@ -13,7 +13,9 @@ installs it.
 
 Fixtures: ``local_remote``, ``file_remote``, ``daemon_remote``, ``http_remote``,
 ``http_auth_remote``, ``ssh_remote``, ``gitolite_server``, ``any_remote``
-(parametrized over the transports that need no auth), ``git_lfs``.
+(parametrized over the transports that need no auth), ``git_lfs``; the
+session servers behind them: ``git_daemon_server``, ``http_server``,
+``ssh_server``, ``gitolite_service``.
 """
 from __future__ import annotations
 
@@ -89,35 +91,62 @@ def start_group(argv: list[str], *, env: dict[str, str], log: Path, cwd: Path | 
 
 
 def stop_group(proc: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> None:
-    """SIGTERM the process group of ``proc``; once the leader exits (or after
-    ``timeout``) SIGKILL whatever is left in the group; reap the leader."""
+    """SIGTERM the process group of ``proc``; SIGKILL what is left of it after
+    ``timeout`` (or shortly after the leader exits); reap the leader."""
     pgid = proc.pid  # start_new_session=True: the leader's pid is the group id
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    proc.wait()
+    _signal_group(pgid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    if proc.poll() is None or not group_gone(pgid, timeout=0.2):
+        _signal_group(pgid, signal.SIGKILL)
+        proc.wait()
+        group_gone(pgid, timeout=timeout)
     if proc in _RUNNING:
         _RUNNING.remove(proc)
-    group_gone(pgid, timeout=1.0)
 
 
-def group_gone(pgid: int, timeout: float = 1.0) -> bool:
-    """Wait up to ``timeout`` until no process (not even a zombie) is left in group ``pgid``."""
-    deadline = time.monotonic() + timeout
-    while True:
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def live_members(pgid: int) -> list[int]:
+    """Pids in process group ``pgid`` that are still running.
+
+    Zombies don't count: a server's child orphaned by its exit is reparented to
+    pid 1, which may take a second or more to reap it."""
+    if not os.path.isdir("/proc/self"):  # no procfs: any member, zombie or not
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
-            return True
+            return []
+        return [pgid]
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        state, _ppid, pgrp = stat[stat.rindex(")") + 2:].split()[:3]
+        if int(pgrp) == pgid and state not in "ZX":
+            members.append(int(entry.name))
+    return members
+
+
+def group_gone(pgid: int, timeout: float = 1.0) -> bool:
+    """Wait up to ``timeout`` until no running process is left in group ``pgid``."""
+    deadline = time.monotonic() + timeout
+    while live_members(pgid):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.005)
+    return True
 
 
 @atexit.register

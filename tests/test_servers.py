@@ -69,7 +69,8 @@ def test_daemon_remote_is_git_protocol_on_loopback(daemon_remote: Remote):
 
 
 def test_ssh_remote_url_names_absolute_path(ssh_remote: Remote, tmp_path):
-    assert ssh_remote.url == f"ssh://root@{HOST}:{ssh_remote.url.split(':')[2].split('/')[0]}{ssh_remote.path}"
+    assert ssh_remote.url.startswith(f"ssh://root@{HOST}:")
+    assert ssh_remote.url.endswith(f"{ssh_remote.path}") and ssh_remote.path.is_absolute()
     src = init_repo(tmp_path / "src")
     ssh_remote.configure(src)
     assert "-o BatchMode=yes" in git(src, "config", "core.sshCommand")
@@ -183,5 +184,5 @@ def test_stop_group_leaves_nothing_behind(tmp_path):
     stop_group(proc)
     assert time.monotonic() - started < 2
     assert proc.returncode is not None
-    assert group_gone(proc.pid, timeout=0)  # no process, not even a zombie, in its group
+    assert group_gone(proc.pid, timeout=0)  # no running process left in its group
     assert not port_accepts(port)

@@ -1,0 +1,71 @@
+import subprocess
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from git_exp import names
+from git_exp.errors import UsageError
+
+from .conftest import assert_error, exp_refs
+
+BAD = ["../x", "a b", "a..b", "-rf", "x.lock", "@{u}", "a\x01b", "tab\there", "", "x" * 300,
+       "a/", "/a", "a//b", ".hidden", "a/.b", "end.", "q?", "st*r", "br[ack", "back\\slash", "co:lon",
+       "ti~lde", "car^et", "del\x7f"]
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_invalid_names_are_refused(name):
+    assert names.problem(name)
+    with pytest.raises(UsageError):
+        names.ExpName(name)
+
+
+@pytest.mark.parametrize("name", ["lr-0.1", "ci/123", "alice/lr-sweep/1", "a.b", "ünïcödé", "@", "x" * 200])
+def test_valid_names(name):
+    assert names.problem(name) is None
+
+
+def _git_accepts(name: str) -> bool:
+    return subprocess.run(["git", "check-ref-format", f"refs/exp/{name}"], capture_output=True).returncode == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=0x7f), max_size=12)
+       | st.text(alphabet="ab./-@{}*: ~^", max_size=8))
+def test_validation_agrees_with_git(name):
+    ours = names.problem(name) is None
+    if ours:
+        assert _git_accepts(name), name
+    elif not name.startswith("-") and len(name.encode()) <= names.MAX_BYTES and name:
+        assert not _git_accepts(name), name
+
+
+@pytest.mark.parametrize("name", ["../x", "a b", "a..b", "-rf", "x.lock", "@{u}", "a\x01b", "", "x" * 300])
+def test_save_with_invalid_name_exits_2_and_creates_nothing(repo, exp, name):
+    ran = exp("save", "-n", name)
+    assert_error(ran, 2, "invalid experiment name")
+    assert exp_refs(repo) == {}
+
+
+def test_file_directory_conflict_both_ways(repo, exp):
+    assert exp("save", "-n", "a/b").code == 0
+    assert_error(exp("save", "-n", "a"), 2, "'a/b' exists")
+    assert exp("save", "-n", "c").code == 0
+    assert_error(exp("save", "-n", "c/d"), 2, "'c' exists")
+    assert sorted(exp_refs(repo)) == ["a/b", "c"]
+
+
+def test_generated_names_shape_and_uniqueness():
+    sha = "abcdef0123456789" * 2 + "abcdef01"
+    first = names.generate(sha, [])
+    adjective, noun, tail = first.split("-")
+    assert adjective in names.ADJECTIVES and noun in names.NOUNS and tail == "abcd"
+    second = names.generate(sha, [first])
+    assert second == f"{adjective}-{noun}-abcde"
+
+
+def test_select_globs_cross_slashes():
+    chosen, unmatched = names.select(["ci/1", "ci/2", "sweep/a/1", "x"], ["ci/*", "sweep/*", "nope*"])
+    assert chosen == ["ci/1", "ci/2", "sweep/a/1"]
+    assert unmatched == ["nope*"]
