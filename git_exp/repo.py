@@ -100,13 +100,13 @@ class Repo:
         return None
 
     # -- experiment refs -------------------------------------------------------------------
-    def list(self, prefix: str = PREFIX, *, trailers: bool = True) -> list[Exp]:
-        """Every ref under ``prefix`` that points at a commit, sorted by name."""
+    def list(self, prefix: str = PREFIX, *, trailers: bool = True, pattern: str | None = None) -> list[Exp]:
+        """Every ref under ``prefix`` (or matching ``pattern``) that points at a commit, sorted by name."""
         fields = ["%(refname)", "%(objectname)", "%(objecttype)", "%(parent)", "%(committerdate:unix)", "%(contents:subject)"]
         if trailers:
             fields.append("%(contents:trailers:only,unfold)")
         fmt = SEP.join(fields) + "%00"
-        raw = self.run("for-each-ref", f"--format={fmt}", "--", prefix).stdout.decode("utf-8", "replace")
+        raw = self.run("for-each-ref", f"--format={fmt}", "--", pattern or prefix).stdout.decode("utf-8", "replace")
         exps = []
         for record in raw.split("\0\n"):
             record = record.strip("\n\0")
@@ -133,7 +133,7 @@ class Repo:
     def get(self, name: str) -> Exp:
         """The experiment called ``name``; UsageError when there is none."""
         ExpName(name)
-        for exp in self.list(PREFIX + name):
+        for exp in self.list(pattern=PREFIX + name):
             if exp.name == name:
                 return exp
         raise UsageError(f"no experiment named {name!r} — `git exp ls` lists them")

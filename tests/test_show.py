@@ -1,0 +1,104 @@
+import csv
+import io
+import json
+
+import pytest
+
+from .conftest import assert_error, git, write
+
+
+@pytest.fixture
+def three(repo, exp):
+    for lr, acc in (("0.1", 0.7), ("0.01", 0.9), ("0.5", 0.4)):
+        write(repo, {"params.yaml": f"lr: {lr}\nmodel:\n  depth: 3\n", "metrics.json": json.dumps({"acc": acc, "loss": {"train": 1 - acc}})})
+        assert exp("run", "-n", f"lr-{lr}", "--", "true").code == 0
+    return repo
+
+
+def test_show_table_columns_and_sort(three, exp):
+    ran = exp("show", "--sort", "-metrics.acc")
+    assert ran.code == 0
+    lines = ran.out.splitlines()
+    header = lines[0].split()
+    assert header[:7] == ["name", "created", "baseline", "status", "exit_code", "duration", "executor"]
+    assert header[7:] == ["params.lr", "params.model.depth", "metrics.acc", "metrics.loss.train"]
+    assert [line.split()[0] for line in lines[1:]] == ["lr-0.01", "lr-0.1", "lr-0.5"]
+
+
+def test_show_json_where_and_globs(three, exp):
+    rows = json.loads(exp("show", "--json", "--where", "metrics.acc > 0.5 and params.lr < 0.2").out)
+    assert sorted(r["name"] for r in rows) == ["lr-0.01", "lr-0.1"]
+    row = rows[0]
+    assert row["exit_code"] == 0 and row["status"] == "ok" and row["command"] == "true"
+    assert len(row["sha"]) == 40 and len(row["baseline"]) == 40
+    assert json.loads(exp("show", "--json", "lr-0.0*").out)[0]["name"] == "lr-0.01"
+    assert json.loads(exp("show", "--json", "--where", "name == lr-0.5").out)[0]["params.lr"] == 0.5
+    assert json.loads(exp("show", "--json", "--where", "status != 'ok'").out) == []
+
+
+def test_show_md_and_csv(three, exp):
+    md = exp("show", "--md", "--sort", "params.lr").out.splitlines()
+    assert md[0].startswith("| name | created |") and md[1].startswith("|---|")
+    assert md[2].startswith("| lr-0.01 |")
+    rows = list(csv.DictReader(io.StringIO(exp("show", "--csv").out)))
+    assert {r["name"]: r["metrics.acc"] for r in rows} == {"lr-0.01": "0.9", "lr-0.1": "0.7", "lr-0.5": "0.4"}
+    assert_error(exp("show", "--md", "--csv"), 2, "one of")
+
+
+def test_show_bad_input(three, exp):
+    assert_error(exp("show", "--where", "metrics.acc >"), 2, "--where")
+    assert_error(exp("show", "--sort", "nope"), 2, "no column named 'nope'")
+    assert_error(exp("show", "nothing-*"), 2, "no experiment matches")
+
+
+def test_unparsable_file_is_an_error_cell(repo, exp):
+    write(repo, {"metrics.json": "{not json", "params.yaml": "lr: [1, 2\n"})
+    exp("save", "-n", "broken")
+    ran = exp("show", "--json")
+    assert ran.code == 0, ran
+    row = json.loads(ran.out)[0]
+    assert row["metrics"].startswith("error: metrics.json does not parse")
+    assert row["params"].startswith("error: params.yaml does not parse")
+    assert "error:" in exp("show").out
+
+
+def test_configured_files_and_toml(repo, exp):
+    write(repo, {"conf/train.toml": "[opt]\nlr = 0.3\n", "out/scores.yaml": "f1: 0.8\n"})
+    git(repo, "config", "--add", "exp.params", "conf/train.toml")
+    git(repo, "config", "--add", "exp.metrics", "out/scores.yaml")
+    exp("save", "-n", "cfg")
+    row = json.loads(exp("show", "--json").out)[0]
+    assert row["params.opt.lr"] == 0.3 and row["metrics.f1"] == 0.8
+    assert "params.lr" not in row  # the defaults are not read when config names files
+
+
+def test_ls_and_json(three, exp):
+    ran = exp("ls")
+    lines = ran.out.splitlines()
+    assert lines[0].split() == ["name", "sha", "baseline", "age", "exit_code"]
+    assert [line.split()[0] for line in lines[1:]] == ["lr-0.01", "lr-0.1", "lr-0.5"]
+    data = json.loads(exp("ls", "--json").out)
+    assert {d["name"] for d in data} == {"lr-0.01", "lr-0.1", "lr-0.5"}
+    assert data[0]["created"].endswith("+00:00")
+
+
+def test_ls_empty(repo, exp):
+    ran = exp("ls")
+    assert ran.code == 0 and ran.out == ""
+    assert json.loads(exp("ls", "--json").out) == []
+
+
+def test_diff(three, exp):
+    ran = exp("diff", "lr-0.1", "lr-0.5", "--json")
+    data = json.loads(ran.out)
+    changes = {c["key"]: (c["a"], c["b"]) for c in data["changes"]}
+    assert changes == {"params.lr": (0.1, 0.5), "metrics.acc": (0.7, 0.4), "metrics.loss.train": (pytest.approx(0.3), pytest.approx(0.6))}
+    against_baseline = json.loads(exp("diff", "lr-0.1", "--json").out)
+    keys = {c["key"] for c in against_baseline["changes"]}
+    assert keys == {"metrics.acc", "metrics.loss.train", "params.model.depth"}  # baseline has lr 0.1 and no metrics
+    text = exp("diff", "lr-0.1", "lr-0.5", "--stat").out
+    assert "params.lr" in text and "metrics.json" in text and "params.yaml" in text
+    assert_error(exp("diff", "nope"), 2, "no experiment named 'nope'")
+    assert_error(exp("diff", "lr-0.1", "nope"), 2, "no experiment or commit named 'nope'")
+    same = exp("diff", "lr-0.1", "lr-0.1")
+    assert same.code == 0 and "no params or metrics differ" in same.err
