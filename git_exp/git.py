@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from git_exp.errors import ExpError
 from git_exp.redact import redact
+
+TRACE = bool(os.environ.get("GIT_EXP_TRACE"))
 
 # Settings pinned on every call so that user configuration cannot change output we parse.
 PINNED = ("-c", "log.showSignature=false", "-c", "core.quotePath=false", "-c", "color.ui=false")
@@ -74,10 +78,14 @@ def run(
     cmd = ["git", *PINNED, *args]
     if isinstance(input, str):
         input = input.encode()
+    started = time.perf_counter()
     proc = subprocess.run(
         cmd, cwd=cwd, input=input, env=_env(env), capture_output=True,
         stdin=None if input is not None else subprocess.DEVNULL,
     )
+    if TRACE:
+        took = (time.perf_counter() - started) * 1000
+        sys.stderr.write(f"git-exp: trace: {took:8.1f} ms  git {redact(' '.join(args))[:160]}\n")
     if check and proc.returncode:
         raise GitError(["git", *args], proc.returncode, proc.stdout, proc.stderr)
     return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -86,13 +86,38 @@ def select(names, patterns) -> tuple[list[str], list[str]]:
     return sorted(chosen, key=order.__getitem__), unmatched
 
 
+class Clashes:
+    """Answers "which existing name would git's file/directory rule clash with?" in
+    O(len(name)) per question, for checking many names against many refs."""
+
+    def __init__(self, existing):
+        self.names = set(existing)
+        self.below: dict[str, str] = {}  # directory -> one name under it
+        for name in self.names:
+            parts = name.split("/")
+            for i in range(1, len(parts)):
+                self.below.setdefault("/".join(parts[:i]), name)
+
+    def find(self, name: str) -> str | None:
+        if name in self.below:
+            return self.below[name]
+        parts = name.split("/")
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            if parent in self.names:
+                return parent
+        return None
+
+    def add(self, name: str) -> None:
+        self.names.add(name)
+        parts = name.split("/")
+        for i in range(1, len(parts)):
+            self.below.setdefault("/".join(parts[:i]), name)
+
+
 def conflict(name: str, existing) -> str | None:
     """The existing name that git's file/directory rule would clash with, if any."""
-    prefix = name + "/"
-    for other in existing:
-        if other != name and (other.startswith(prefix) or name.startswith(other + "/")):
-            return other
-    return None
+    return Clashes(existing).find(name)
 
 
 ADJECTIVES = (
@@ -115,8 +140,9 @@ def generate(sha: str, taken) -> ExpName:
     """``<adjective>-<noun>-<4 hex of the commit>``, longer hex if that name is taken."""
     seed = int(sha[:16], 16)
     base = f"{ADJECTIVES[seed % len(ADJECTIVES)]}-{NOUNS[(seed // len(ADJECTIVES)) % len(NOUNS)]}"
+    clashes = Clashes(taken)
     for width in range(4, len(sha) + 1):
         name = f"{base}-{sha[:width]}"
-        if name not in taken and not conflict(name, taken):
+        if name not in clashes.names and not clashes.find(name):
             return ExpName(name)
     raise UsageError(f"cannot generate a free name for {sha} — pass one with -n NAME")

@@ -18,6 +18,7 @@ from git_exp.git import GitError
 from git_exp.names import PREFIX, REMOTE_PREFIX, ExpName, conflict
 
 ZERO = "0" * 40
+BULK_MIN = 64  # below this many refs, one update-ref transaction is as fast
 SEP = "\x1f"  # unit separator between fields; records end with NUL
 
 
@@ -167,6 +168,28 @@ class Repo:
         result = self.run(*args, input="".join(lines), check=False)
         if result.returncode:
             raise RefMoved(result)
+
+    def bulk_create(self, creates: Iterable[tuple[str, str]], message: str) -> None:
+        """Create many new refs at once: into packed-refs where that is safe, else update-ref.
+
+        No reflogs: callers use this for refs that are also reachable elsewhere (pulled
+        experiments stay at refs/remote-exp/, staged ones are temporary).
+        """
+        from git_exp import packed
+
+        wanted = dict(creates)
+        if len(wanted) >= BULK_MIN and packed.available(self.common_dir):
+            wanted, _ = packed.update(self.common_dir, wanted)
+        self.transaction([(ref, sha, ZERO) for ref, sha in wanted.items()], message, reflog=False)
+
+    def bulk_delete(self, deletes: Iterable[tuple[str, str]], message: str) -> None:
+        """Delete many refs at once, each only if still at its expected value."""
+        from git_exp import packed
+
+        wanted = dict(deletes)
+        if len(wanted) >= BULK_MIN and packed.available(self.common_dir):
+            _, wanted = packed.update(self.common_dir, {}, wanted)
+        self.transaction([(ref, ZERO, sha) for ref, sha in wanted.items()], message, reflog=False)
 
     def pack_refs(self) -> None:
         self.run("pack-refs", "--all", "--prune")

@@ -17,7 +17,7 @@ from git_exp import names
 from git_exp.errors import UsageError
 from git_exp.names import PREFIX
 from git_exp.remotes import Remote, explain, ls_remote
-from git_exp.repo import ZERO, Exp, Repo
+from git_exp.repo import Exp, Repo
 
 EXPLICIT_MAX = 16
 STAGING = "refs/exp-staging/"
@@ -112,9 +112,9 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     if len(exps) <= EXPLICIT_MAX:
         return push_refspecs(repo, remote, [f"{e.ref}:{e.ref}" for e in exps], leases, dry_run=dry_run)
     stage = f"{STAGING}{os.getpid()}-{uuid.uuid4().hex[:8]}/"
-    staged = [(stage + e.name, e.sha, ZERO) for e in exps]
-    repo.transaction(staged, "git exp push: staging", reflog=False)
+    staged = [(stage + e.name, e.sha) for e in exps]
+    repo.bulk_create(staged, "git exp push: staging")
     try:
         return push_refspecs(repo, remote, [f"{stage}*:{PREFIX}*"], leases, dry_run=dry_run)
     finally:
-        repo.transaction([(ref, ZERO, sha) for ref, sha, _ in staged], "git exp push: unstaging", reflog=False)
+        repo.bulk_delete(staged, "git exp push: unstaging")
