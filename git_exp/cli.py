@@ -15,10 +15,28 @@ import typer
 from git_exp import __version__
 
 HELP = "Experiments as git commits under refs/exp/, shared through your git remotes."
-app = typer.Typer(
-    help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-    pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]},
-)
+COMMANDS: dict = {}  # name -> (function, typer command options), in help order
+
+
+def command(name: Optional[str] = None, **options):
+    """Register a command; ``main`` builds typer commands only for what it runs."""
+    def register(function):
+        COMMANDS[name or function.__name__] = (function, options)
+        return function
+    return register
+
+
+def build_app(only: Optional[str] = None) -> typer.Typer:
+    """The typer app with every command, or just ``only`` (building all costs ~10 ms)."""
+    app = typer.Typer(
+        help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+        pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_main)
+    for name, (function, options) in COMMANDS.items():
+        if only is None or name == only:
+            app.command(name, **options)(function)
+    return app
 
 
 def out(text: str) -> None:
@@ -53,7 +71,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
@@ -63,7 +80,7 @@ def _main(
     """
 
 
-@app.command()
+@command()
 def save(
     name: Optional[str] = typer.Option(None, "-n", "--name", help="Experiment name (default: generated)."),
     message: Optional[str] = typer.Option(None, "-m", "--message", help="Commit message."),
@@ -80,7 +97,7 @@ def save(
     out(saved.name)
 
 
-@app.command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
+@command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
 def run(
     command: List[str] = typer.Argument(None, metavar="[--] CMD...", help="The command to run."),
     name: Optional[str] = typer.Option(None, "-n", "--name", help="Experiment name (default: generated)."),
@@ -103,7 +120,7 @@ def run(
     raise typer.Exit(ran.exit_code)
 
 
-@app.command("ls")
+@command("ls")
 def ls_(
     remote: Optional[str] = typer.Argument(None, help="List a remote's experiments live (no fetch)."),
     remotes: bool = typer.Option(False, "-r", "--remotes", help="Also list remote-tracking experiments."),
@@ -141,7 +158,7 @@ def _json_row(row: dict) -> dict:
     return shown
 
 
-@app.command()
+@command()
 def show(
     patterns: List[str] = typer.Argument(None, metavar="[NAME|GLOB]...", help="Experiments to show (default: all)."),
     sort: Optional[str] = typer.Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
@@ -164,7 +181,7 @@ def show(
         out(render.render([rows.for_display(r) for r in data], columns, fmt))
 
 
-@app.command()
+@command()
 def diff(
     a: str = typer.Argument(..., metavar="A", help="Experiment."),
     b: Optional[str] = typer.Argument(None, metavar="[B]", help="Experiment or commit (default: A's baseline)."),
@@ -189,7 +206,7 @@ def diff(
         out(result.stat)
 
 
-@app.command()
+@command()
 def apply(
     name: str = typer.Argument(..., help="Experiment to apply."),
     force: bool = typer.Option(False, "--force", "-f", help="Save a dirty work tree as an experiment first."),
@@ -203,7 +220,7 @@ def apply(
     note(f"applied experiment {result.name} ({result.sha[:7]}) to the work tree")
 
 
-@app.command()
+@command()
 def branch(
     name: str = typer.Argument(..., help="Experiment."),
     branch_name: Optional[str] = typer.Argument(None, metavar="[BRANCH]", help="Branch to create (default: NAME)."),
@@ -216,7 +233,7 @@ def branch(
     out(target)
 
 
-@app.command()
+@command()
 def rm(
     patterns: List[str] = typer.Argument(None, metavar="NAME|GLOB...", help="Experiments to delete."),
     remote: Optional[str] = typer.Option(None, "--remote", help="Delete on this remote instead (with a lease)."),
@@ -245,7 +262,7 @@ def _report_deleted(doomed, dry_run: bool) -> None:
         note(f"restore with: git update-ref refs/exp/<name> <sha>   (e.g. git update-ref refs/exp/{first.name} {first.sha})")
 
 
-@app.command()
+@command()
 def rename(
     old: str = typer.Argument(..., help="Current name."),
     new: str = typer.Argument(..., help="New name."),
@@ -266,7 +283,7 @@ def rename(
     note(f"renamed {old} -> {target} ({sha[:7]})")
 
 
-@app.command()
+@command()
 def gc(
     older_than: Optional[str] = typer.Option(None, "--older-than", metavar="AGE", help="Delete experiments older than AGE (30d, 12h, 2w)."),
     orphaned: bool = typer.Option(False, "--orphaned", help="Delete experiments whose baseline no branch or tag reaches."),
@@ -296,7 +313,7 @@ def _report_push(results, remote: str) -> int:
     return 0
 
 
-@app.command()
+@command()
 def push(
     args: List[str] = typer.Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
     all_: bool = typer.Option(False, "--all", "-a", help="Push every experiment."),
@@ -308,11 +325,11 @@ def push(
     from git_exp.commands.push import push as do_push
 
     repo = _repo()
-    remote, patterns = remotes.split_args(repo, list(args or []))
+    remote, patterns = remotes.split_args(repo, list(args or []), all_=all_)
     raise typer.Exit(_report_push(do_push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run), remote.name))
 
 
-@app.command()
+@command()
 def pull(
     args: List[str] = typer.Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
     all_: bool = typer.Option(False, "--all", "-a", help="Pull every experiment."),
@@ -323,7 +340,7 @@ def pull(
     from git_exp.commands.pull import pull as do_pull
 
     repo = _repo()
-    remote, patterns = remotes.split_args(repo, list(args or []))
+    remote, patterns = remotes.split_args(repo, list(args or []), all_=all_)
     results = do_pull(repo, remote, patterns, all_=all_, force=force)
     changed = [r for r in results if r.status != "up to date"]
     for r in changed:
@@ -338,6 +355,14 @@ def pull(
         raise typer.Exit(1)
 
 
+def _count(n: int) -> str:
+    return f"{n} experiment" + ("" if n == 1 else "s")
+
+
+def _ms(value: float) -> str:
+    return "<1 ms" if value < 1 else f"{value:.0f} ms"
+
+
 def _remotes_for(repo, names_: List[str], all_: bool):
     from git_exp import remotes
 
@@ -348,7 +373,7 @@ def _remotes_for(repo, names_: List[str], all_: bool):
     return [remotes.default(repo)]
 
 
-@app.command()
+@command()
 def install(
     names_: List[str] = typer.Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
     all_: bool = typer.Option(False, "--all", help="Install on every remote."),
@@ -374,11 +399,11 @@ def install(
         for text in report.notes:
             note(f"{remote.name}: {text}")
         if report.count is not None:
-            note(f"{remote.name}: has {report.count} experiment(s); a no-op `git fetch` will take about "
-                 f"{fetch_cost_ms(report.count):.0f} ms more for them (~30 µs each; --pattern narrows it)")
+            note(f"{remote.name}: has {_count(report.count)}; a no-op `git fetch` will take about "
+                 f"{_ms(fetch_cost_ms(report.count))} more for them (~30 µs each; --pattern narrows it)")
 
 
-@app.command()
+@command()
 def uninstall(
     names_: List[str] = typer.Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
     all_: bool = typer.Option(False, "--all", help="Uninstall from every remote."),
@@ -403,7 +428,7 @@ def uninstall(
             note(f"{name}: deleted {deleted} remote-tracking experiment(s) under refs/remote-exp/{name}/")
 
 
-@app.command()
+@command()
 def doctor(
     json_: bool = typer.Option(False, "--json", help="JSON output."),
     fix: bool = typer.Option(False, "--fix", help="Apply the safe fixes."),
@@ -434,12 +459,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     from git_exp.errors import ExpError
 
     args = sys.argv[1:] if argv is None else list(argv)
-    command = typer.main.get_command(app)
+    first = next((a for a in args if not a.startswith("-")), None)
+    runs = first if first in COMMANDS and args and args[0] == first else None
+    click_command = typer.main.get_command(build_app(runs))
     try:
-        result = command.main(args=args, prog_name="git exp", standalone_mode=False)
+        result = click_command.main(args=args, prog_name="git exp", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except ExpError as exc:
-        if os.environ.get("GIT_EXP_DEBUG"):
+        if _debug():
             raise
         note(f"git-exp: error: {exc}")
         return exc.exit_code
@@ -453,17 +480,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 141
     except Exception as exc:  # click's parse errors, then anything unexpected
         if _is_click_usage(exc):
-            note(f"git-exp: error: {exc.format_message()} — see `git exp {_subcommand(args)}--help`")
+            note(f"git-exp: error: {exc.format_message()} — see `git exp {runs + ' ' if runs else ''}-h`")
             return 2
         if type(exc).__name__ == "Abort":
             note("git-exp: interrupted")
             return 130
-        if os.environ.get("GIT_EXP_DEBUG"):
+        if _debug():
             raise
         note(f"git-exp: error: internal error: {type(exc).__name__}: {exc} — rerun with GIT_EXP_DEBUG=1 and report it")
         return 1
 
 
-def _subcommand(args: List[str]) -> str:
-    first = next((a for a in args if not a.startswith("-")), None)
-    return f"{first} " if first and first in {c.name for c in typer.main.get_command(app).commands.values()} else ""
+def _debug() -> bool:
+    return os.environ.get("GIT_EXP_DEBUG", "") not in ("", "0", "false", "no")

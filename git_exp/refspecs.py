@@ -69,6 +69,10 @@ def record(repo: Repo, remote: str, spec: Spec) -> None:
     add(repo, record_key(remote), f"{spec.kind}={spec.value}")
 
 
+def forget(repo: Repo, remote: str, spec: Spec) -> None:
+    unset(repo, record_key(remote), f"{spec.kind}={spec.value}")
+
+
 def drop_records(repo: Repo, remote: str) -> None:
     repo.run("config", "--unset-all", record_key(remote), check=False)
     left = repo.run("config", "--get-regexp", f"^exp\\.{_regex_escape(remote)}\\.", check=False).out

@@ -70,11 +70,22 @@ def default(repo: Repo) -> Remote:
     raise UsageError(f"several remotes and none is the default ({', '.join(sorted(remotes))}) — name one")
 
 
-def split_args(repo: Repo, args: list[str]) -> tuple[Remote, list[str]]:
-    """``[REMOTE] [NAME|GLOB...]``: the first argument is the remote when a remote has that name."""
-    if args and args[0] in configured(repo):
-        return get(repo, args[0]), args[1:]
-    return default(repo), args
+def split_args(repo: Repo, args: list[str], *, all_: bool = False) -> tuple[Remote, list[str]]:
+    """``[REMOTE] [NAME|GLOB...]``: the first argument is the remote when a remote has that name.
+
+    With ``--all`` the only argument allowed is the remote, so a mistyped remote name is
+    an error instead of a silent push to the default remote.
+    """
+    remotes = configured(repo)
+    if args and args[0] in remotes:
+        remote, rest = get(repo, args[0]), args[1:]
+    else:
+        remote, rest = None, args
+    if all_ and rest:
+        if remote is None and len(rest) == 1:
+            get(repo, rest[0])  # raises: no remote named ...
+        raise UsageError(f"--all takes no experiment names (got {rest[0]!r}) — drop --all or the names")
+    return remote or default(repo), rest
 
 
 class TransportError(ExpError):

@@ -48,7 +48,7 @@ def test_run_refuses_bad_name_before_running(repo, exp, tmp_path):
 
 def test_run_without_command_and_missing_program(repo, exp):
     assert_error(exp("run"), 2, "no command to run")
-    assert_error(exp("run", "-n", "x", "--", "no-such-program-xyz"), 1, "cannot run 'no-such-program-xyz'")
+    assert_error(exp("run", "-n", "x", "--", "no-such-program-xyz"), 127, "cannot run 'no-such-program-xyz'")
     assert exp_refs(repo) == {}
 
 

@@ -82,8 +82,10 @@ def diagnose(repo: Repo) -> list[Finding]:
         if ours and len(present) == len(ours):
             count = tracking.get(name, 0)
             cost = count * FETCH_COST_US / 1000
-            findings.append(Finding(name, "ok", f"installed; {count} experiments fetched, a no-op `git fetch` "
-                                    f"costs about {cost:.0f} ms more for them"))
+            plural = "" if count == 1 else "s"
+            shown = "<1 ms" if cost < 1 else f"{cost:.0f} ms"
+            findings.append(Finding(name, "ok", f"installed; {count} experiment{plural} fetched, a no-op "
+                                    f"`git fetch` costs about {shown} more for them"))
             if any(s.kind == "push" and s.value.startswith("refs/exp/") for s in ours):
                 findings.append(Finding(name, "info", f"`git push --prune {name}` deletes experiments on {name} "
                                         "that you do not have locally"))

@@ -49,7 +49,15 @@ def install(repo: Repo, remote: Remote, *, pattern: str | None = None, fetch_onl
     conflicts = [Spec("fetch", v) for v in fetches if refspecs.touches_exp(v) and v != wanted[0].value]
     if not fetch_only:
         conflicts += [Spec("push", v) for v in pushes if refspecs.touches_exp(v) and v != wanted[1].value]
-    ours = {f"{s.kind}={s.value}" for s in refspecs.recorded(repo, remote.name)}
+    recorded = refspecs.recorded(repo, remote.name)
+    ours = {f"{s.kind}={s.value}" for s in recorded}
+    # An earlier install of ours with another --pattern is replaced, not kept beside.
+    for spec in recorded:
+        if spec.kind in ("fetch", "push") and spec.value != "HEAD" and spec not in wanted:
+            refspecs.unset(repo, f"remote.{remote.name}.{spec.kind}", spec.value)
+            refspecs.forget(repo, remote.name, spec)
+            fetches = [v for v in fetches if not (spec.kind == "fetch" and v == spec.value)]
+            pushes = [v for v in pushes if not (spec.kind == "push" and v == spec.value)]
     conflicts = [c for c in conflicts if f"{c.kind}={c.value}" not in ours]
     if conflicts and not force:
         shown = ", ".join(f"{c.kind} = {c.value}" for c in conflicts)
@@ -61,7 +69,7 @@ def install(repo: Repo, remote: Remote, *, pattern: str | None = None, fetch_onl
         report.replaced.append(spec)
         if spec.kind == "push":
             pushes = [p for p in pushes if p != spec.value]
-    if not fetch_only and not pushes:
+    if not fetch_only and (not pushes or pushes == ["HEAD"] and Spec("push", "HEAD") in recorded):
         wanted.insert(1, HEAD_PUSH)
         report.notes.append(
             "added `push = HEAD`: with any push refspec configured git ignores push.default, so plain "

@@ -162,11 +162,11 @@ def _update_local(repo: Repo, remote: Remote, theirs: dict[str, str], force: boo
         elif (mine, sha) in forward:
             moves.append((PREFIX + name, sha, mine))
             report.append(Pulled(name, "updated", sha))
-        elif force:
-            moves.append((PREFIX + name, sha, mine))
-            report.append(Pulled(name, "forced", sha, f"was {mine[:7]}"))
         elif (sha, mine) in behind:
             report.append(Pulled(name, "local is ahead", sha))
+        elif force:
+            moves.append((PREFIX + name, sha, mine))
+            report.append(Pulled(name, "forced", sha, f"was {mine[:7]}, still in the reflog"))
         else:
             report.append(Pulled(name, "diverged", sha,
                                  f"kept local {mine[:7]}; theirs is at {remote.tracking}{name} — --force to take it"))

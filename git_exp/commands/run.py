@@ -24,6 +24,12 @@ class Ran:
     duration: float
 
 
+class CommandNotRun(ExpError):
+    """The command could not be started at all (exit 127, like a shell)."""
+
+    exit_code = 127
+
+
 class _Terminated(Exception):
     pass
 
@@ -38,7 +44,8 @@ def _execute(argv: list[str], cwd: Path) -> tuple[int, str, float]:
     try:
         child = git.run_command(argv, cwd=cwd)
     except OSError as exc:
-        raise ExpError(f"cannot run {argv[0]!r}: {exc.strerror} — check the command and your PATH") from None
+        raise CommandNotRun(f"cannot run {argv[0]!r}: {exc.strerror} — check the command and your PATH; "
+                            "nothing was saved") from None
     old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     interrupted = False
     try:
