@@ -40,7 +40,7 @@ man-check:
 	@echo "man/git-exp.1 is current"
 
 lint: $(STAMP)
-	$(BIN)/ruff check git_exp tests
+	$(BIN)/ruff check git_exp tests man demo
 
 install: $(STAMP)
 	@echo "installed into $(VENV); put $(CURDIR)/$(BIN) on PATH to use \`git exp\`"

@@ -304,6 +304,8 @@ def _report_push(results, remote: str) -> int:
         out(f"{r.status:<12} {r.name}" + (f"  ({r.detail})" if r.detail else ""))
     rejected = [r.name for r in results if r.status == "rejected"]
     if rejected:
+        for line in results.remote_says:
+            note(f"{remote}: {line}")
         shown = ", ".join(rejected[:5]) + (f" and {len(rejected) - 5} more" if len(rejected) > 5 else "")
         note(f"git-exp: error: {remote} rejected {len(rejected)} experiment(s): {shown} — "
              "see the reasons above; `git exp pull` then push again, or --force to overwrite")
@@ -382,7 +384,8 @@ def install(
     force: bool = typer.Option(False, "--force", help="Replace a conflicting experiment refspec (uninstall restores it)."),
 ) -> None:
     """Make plain git fetch / git push carry experiments for REMOTE."""
-    from git_exp.commands.install import check_name, fetch_cost_ms, install as do_install
+    from git_exp.commands.install import check_name, fetch_cost_ms
+    from git_exp.commands.install import install as do_install
 
     repo = _repo()
     chosen = _remotes_for(repo, list(names_ or []), all_)
@@ -410,8 +413,8 @@ def uninstall(
     keep_refs: bool = typer.Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/."),
 ) -> None:
     """Remove exactly what install added, and the remote-tracking experiments."""
-    from git_exp.commands.install import uninstall as do_uninstall
     from git_exp import remotes
+    from git_exp.commands.install import uninstall as do_uninstall
 
     repo = _repo()
     if all_:
@@ -435,7 +438,8 @@ def doctor(
 ) -> None:
     """Check the installation per remote and say what to run."""
     from git_exp import render
-    from git_exp.commands.doctor import as_json, diagnose, fix as do_fix
+    from git_exp.commands.doctor import as_json, diagnose
+    from git_exp.commands.doctor import fix as do_fix
 
     repo = _repo()
     findings = diagnose(repo)

@@ -49,7 +49,7 @@ def problem(name: str) -> str | None:
 class ExpName(str):
     """A validated experiment name."""
 
-    def __new__(cls, name: str) -> "ExpName":
+    def __new__(cls, name: str) -> ExpName:
         why = problem(name)
         if why:
             raise UsageError(f"invalid experiment name {name!r}: {why} — pick a name like 'lr-0.1' or 'ci/123'")

@@ -3,8 +3,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from .conftest import assert_error, commit_all, exp_refs, git, init_repo, write
 
 

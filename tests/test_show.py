@@ -10,7 +10,8 @@ from .conftest import assert_error, git, write
 @pytest.fixture
 def three(repo, exp):
     for lr, acc in (("0.1", 0.7), ("0.01", 0.9), ("0.5", 0.4)):
-        write(repo, {"params.yaml": f"lr: {lr}\nmodel:\n  depth: 3\n", "metrics.json": json.dumps({"acc": acc, "loss": {"train": 1 - acc}})})
+        metrics = json.dumps({"acc": acc, "loss": {"train": 1 - acc}})
+        write(repo, {"params.yaml": f"lr: {lr}\nmodel:\n  depth: 3\n", "metrics.json": metrics})
         assert exp("run", "-n", f"lr-{lr}", "--", "true").code == 0
     return repo
 

@@ -103,7 +103,7 @@ def diagnose(repo: Repo) -> list[Finding]:
                                     f"git exp uninstall {name}", True))
     for section in _record_sections(repo):
         if section not in remotes and section not in tracking:
-            findings.append(Finding(section, "warning", f"install record for a remote that no longer exists",
+            findings.append(Finding(section, "warning", "install record for a remote that no longer exists",
                                     f"git exp uninstall {section}", True))
     loose = _loose(repo)
     if loose >= LOOSE_WORTH_PACKING:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from git_exp import refspecs
 from git_exp.errors import ExpError, UsageError
+from git_exp.refspecs import HEAD_PUSH, Spec
 from git_exp.remotes import Remote, configured, ls_remote
 from git_exp.repo import ZERO, Repo
-from git_exp.refspecs import HEAD_PUSH, Spec
 
 FETCH_COST_US = 30  # measured: a no-op fetch pays ~30 µs per remote experiment
 

@@ -81,8 +81,20 @@ def outcomes(text: str, dry_run: bool) -> list[Outcome]:
     return found
 
 
+class Pushed(list):
+    """Outcomes per experiment, plus what the remote said (``remote:`` lines: hook and
+    access-control messages such as gitolite's "DENIED by refs/exp/")."""
+
+    remote_says: list[str] | tuple = ()
+
+
+def _remote_lines(stderr: str) -> list[str]:
+    lines = [line[len("remote:"):].strip() for line in stderr.splitlines() if line.startswith("remote:")]
+    return [line for line in dict.fromkeys(lines) if line][:20]
+
+
 def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[str], *, dry_run: bool,
-                  what: str = "pushing experiments to", atomic: bool = False) -> list[Outcome]:
+                  what: str = "pushing experiments to", atomic: bool = False) -> Pushed:
     args = ["push", "--porcelain", "--no-follow-tags"]
     if dry_run:
         args.append("--dry-run")
@@ -90,7 +102,8 @@ def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[
         args.append("--atomic")
     args += [f"--force-with-lease={lease}" for lease in leases]
     result = repo.run(*args, "--", remote.name, *refspecs, check=False)
-    found = outcomes(result.out, dry_run)
+    found = Pushed(outcomes(result.out, dry_run))
+    found.remote_says = _remote_lines(result.err)
     if result.returncode and not found:
         raise explain(remote, result, what)
     if result.returncode and "shallow update not allowed" in result.err:
@@ -99,10 +112,10 @@ def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[
 
 
 def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
-         dry_run: bool = False) -> list[Outcome]:
+         dry_run: bool = False) -> Pushed:
     exps, glob = selection(repo, patterns, all_)
     if not exps:
-        return []
+        return Pushed()
     leases = []
     if force:
         theirs = ls_remote(repo, remote)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from git_exp import names
 from git_exp.commands.pull import descendants, local_refs, missing_objects
-from git_exp.commands.push import Outcome, push_refspecs
+from git_exp.commands.push import Pushed, push_refspecs
 from git_exp.errors import UsageError
 from git_exp.names import PREFIX
 from git_exp.remotes import Remote, ls_remote
@@ -41,7 +41,7 @@ def compare(repo: Repo, remote: Remote) -> list[dict]:
     return rows
 
 
-def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool = False) -> list[Outcome]:
+def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool = False) -> Pushed:
     """Delete experiments on ``remote`` in one push, each leased at the value it has there."""
     if not patterns:
         raise UsageError(f"name the experiments to delete on {remote.name}")
@@ -54,7 +54,7 @@ def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool 
                          what="deleting experiments on")
 
 
-def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bool = False) -> list[Outcome]:
+def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bool = False) -> Pushed:
     """Create NEW and delete OLD on ``remote`` in one atomic push, OLD leased at its value."""
     target = names.ExpName(new)
     theirs = ls_remote(repo, remote)
