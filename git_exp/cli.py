@@ -295,7 +295,7 @@ def gc(
 
     doomed = do_gc(_repo(), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run)
     _report_deleted(doomed, dry_run)
-    note(f"{'would delete' if dry_run else 'deleted'} {len(doomed)} experiment(s)" + ("" if dry_run else "; refs packed"))
+    note(f"{'would delete' if dry_run else 'deleted'} {_count(len(doomed))}" + ("" if dry_run else "; refs packed"))
 
 
 def _report_push(results, remote: str) -> int:
@@ -307,8 +307,11 @@ def _report_push(results, remote: str) -> int:
         for line in results.remote_says:
             note(f"{remote}: {line}")
         shown = ", ".join(rejected[:5]) + (f" and {len(rejected) - 5} more" if len(rejected) > 5 else "")
-        note(f"git-exp: error: {remote} rejected {len(rejected)} experiment(s): {shown} — "
-             "see the reasons above; `git exp pull` then push again, or --force to overwrite")
+        moved = any(r.status == "rejected" and any(k in r.detail for k in ("fetch first", "non-fast-forward", "stale info"))
+                    for r in results)
+        advice = ("they changed on the remote: `git exp pull` and compare, then push again, or --force to overwrite"
+                  if moved else f"{remote} refused them; its reasons are above")
+        note(f"git-exp: error: {remote} rejected {_count(len(rejected))}: {shown} — {advice}")
         return 1
     if not results:
         note("nothing to push")
@@ -349,11 +352,16 @@ def pull(
         out(f"{r.status:<14} {r.name}" + (f"  ({r.detail})" if r.detail else ""))
     same = len(results) - len(changed)
     if same:
-        note(f"{same} experiment(s) already up to date")
-    bad = [r.name for r in results if r.status in ("diverged", "rejected")]
-    if bad:
-        note(f"git-exp: error: {len(bad)} experiment(s) diverged from {remote.name} and were left as they are: "
-             f"{', '.join(bad[:5])} — compare with `git exp diff`, or pull --force to take theirs")
+        note(f"{_count(same)} already up to date")
+    blocked = [r.name for r in results if r.status == "rejected"]
+    diverged = [r.name for r in results if r.status == "diverged"]
+    if diverged:
+        note(f"git-exp: error: {_count(len(diverged))} diverged from {remote.name} and were left as they are: "
+             f"{', '.join(diverged[:5])} — compare with `git exp diff`, or pull --force to take theirs")
+    if blocked:
+        note(f"git-exp: error: {_count(len(blocked))} could not be created because a local name is in the way: "
+             f"{', '.join(blocked[:5])} — rename or remove the local experiment, then pull again")
+    if diverged or blocked:
         raise typer.Exit(1)
 
 
@@ -428,7 +436,7 @@ def uninstall(
         if not removed:
             out(f"{name}: nothing was installed")
         if deleted:
-            note(f"{name}: deleted {deleted} remote-tracking experiment(s) under refs/remote-exp/{name}/")
+            note(f"{name}: deleted {deleted} remote-tracking experiment{'' if deleted == 1 else 's'} under refs/remote-exp/{name}/")
 
 
 @command()

@@ -44,7 +44,10 @@ def configured(repo: Repo) -> dict[str, str]:
 
 def get(repo: Repo, name: str) -> Remote:
     remotes = configured(repo)
-    if name not in remotes or name.startswith("-"):
+    if name.startswith("-"):
+        raise UsageError(f"invalid remote name {name!r}: git-exp never passes a name starting with '-' to git — "
+                         "rename the remote with `git remote rename`")
+    if name not in remotes:
         known = ", ".join(sorted(remotes)) or "none configured"
         raise UsageError(f"no remote named {name!r} (remotes: {known}) — add it with `git remote add NAME URL`")
     return Remote(name, remotes[name])

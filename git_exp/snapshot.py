@@ -26,7 +26,7 @@ def temp_index(repo: Repo) -> Iterator[dict[str, str]]:
     try:
         source = repo.git_dir / "index"
         if source.exists():
-            shutil.copyfile(source, path)
+            shutil.copy2(source, path)  # keep the mtime: git's racy-clean check depends on it
         else:
             os.unlink(path)
         yield {"GIT_INDEX_FILE": path}

@@ -136,11 +136,23 @@ def fix(repo: Repo, findings: list[Finding]) -> list[str]:
             for value in refspecs.values(repo, f"remote.{name}.fetch"):
                 if value.startswith("+refs/exp/") and f"refs/remote-exp/{name}/" not in value:
                     refspecs.unset(repo, f"remote.{name}.fetch", value)
+                    _adopt_records(repo, value.split("refs/remote-exp/", 1)[1].split("/", 1)[0], name, remotes)
             install(repo, Remote(name, remotes[name]), count=False)
         else:
             continue
         done.append(finding.fix)
     return done
+
+
+def _adopt_records(repo: Repo, old: str, new: str, remotes: dict[str, str]) -> None:
+    """After ``git remote rename old new``: what install added now sits under ``new``;
+    move its record there too, so that ``uninstall new`` removes all of it."""
+    if old in remotes:
+        return
+    for spec in refspecs.recorded(repo, old):
+        if spec.kind != "fetch":  # the stale fetch refspec itself is gone; install records the new one
+            refspecs.record(repo, new, spec)
+    refspecs.drop_records(repo, old)
 
 
 def as_json(findings: list[Finding]) -> list[dict]:

@@ -103,7 +103,7 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
         _fetch(repo, remote, todo, glob, store=repo.shallow)
         if missing_objects(repo, absent):  # the object-only fetch did not bring them: fetch for real
             _fetch(repo, remote, todo, glob, store=True)
-    _update_tracking(repo, remote, selected)
+    _update_tracking(repo, remote, selected, theirs)
     return _update_local(repo, remote, selected, force)
 
 
@@ -131,9 +131,17 @@ def _fetch(repo: Repo, remote: Remote, todo: list[str], glob: str | None, *, sto
         raise explain(remote, result, "fetching experiments from")
 
 
-def _update_tracking(repo: Repo, remote: Remote, selected: dict[str, str]) -> None:
-    """Point ``refs/remote-exp/<remote>/<name>`` at what the remote has."""
+def _update_tracking(repo: Repo, remote: Remote, selected: dict[str, str], theirs: dict[str, str]) -> None:
+    """Point ``refs/remote-exp/<remote>/<name>`` at what the remote has.
+
+    A remote-tracking ref the remote no longer has is deleted when it is in the way of
+    a new name (the remote replaced ``a`` by ``a/b``), as ``git fetch --prune`` would.
+    """
     tracking = local_refs(repo, remote.tracking)
+    gone = names.Clashes(n for n in tracking if n not in theirs)
+    in_the_way = {gone.find(n) for n in selected if n not in tracking} - {None}
+    repo.transaction([(remote.tracking + n, ZERO, tracking.pop(n)) for n in sorted(in_the_way)],
+                     f"git exp pull: {remote.name} pruned")
     creates = [(remote.tracking + n, sha) for n, sha in selected.items() if n not in tracking]
     moves = [(remote.tracking + n, sha, tracking[n]) for n, sha in selected.items()
              if n in tracking and tracking[n] != sha]

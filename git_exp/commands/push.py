@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from git_exp import names
 from git_exp.errors import UsageError
+from git_exp.git import Result
 from git_exp.names import PREFIX
 from git_exp.remotes import Remote, explain, ls_remote
 from git_exp.repo import Exp, Repo
@@ -104,15 +105,20 @@ def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[
     result = repo.run(*args, "--", remote.name, *refspecs, check=False)
     found = Pushed(outcomes(result.out, dry_run))
     found.remote_says = _remote_lines(result.err)
+    if result.returncode and not found and "No refs in common and none specified" in result.err:
+        return found  # the glob matched no local experiment: nothing to push
     if result.returncode and not found:
         raise explain(remote, result, what)
-    if result.returncode and "shallow update not allowed" in result.err:
-        raise explain(remote, result, what)
+    if result.returncode and "shallow update not allowed" in result.out + result.err:
+        raise explain(remote, Result(result.returncode, result.stdout, result.stderr + result.stdout), what)
     return found
 
 
 def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
          dry_run: bool = False) -> Pushed:
+    if (all_ or "*" in patterns) and not force:
+        # Everything: one glob, and no need to list 10k refs first.
+        return push_refspecs(repo, remote, [f"{PREFIX}*:{PREFIX}*"], [], dry_run=dry_run)
     exps, glob = selection(repo, patterns, all_)
     if not exps:
         return Pushed()

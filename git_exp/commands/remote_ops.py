@@ -65,6 +65,18 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
     sha = theirs[old]
     if sha in missing_objects(repo, [sha]):
         raise UsageError(f"{old!r} on {remote.name} is not fetched here — `git exp pull {remote.name} {old}` first")
+    what = "renaming an experiment on"
+    if names.conflict(target, [old]):
+        # 'a' -> 'a/b': the remote cannot hold both names, so delete (leased), then create.
+        deleted = push_refspecs(repo, remote, [f":{PREFIX}{old}"], [f"{PREFIX}{old}:{sha}"], dry_run=dry_run, what=what)
+        if dry_run or any(r.status == "rejected" for r in deleted):
+            return deleted
+        created = push_refspecs(repo, remote, [f"{sha}:{PREFIX}{target}"], [f"{PREFIX}{target}:"], dry_run=dry_run, what=what)
+        if any(r.status == "rejected" for r in created):  # put the old name back
+            push_refspecs(repo, remote, [f"{sha}:{PREFIX}{old}"], [f"{PREFIX}{old}:"], dry_run=False, what=what)
+        result = Pushed([*deleted, *created])
+        result.remote_says = [*deleted.remote_says, *created.remote_says]
+        return result
     leases = [f"{PREFIX}{old}:{sha}", f"{PREFIX}{target}:"]
     return push_refspecs(repo, remote, [f"{sha}:{PREFIX}{target}", f":{PREFIX}{old}"], leases,
-                         dry_run=dry_run, what="renaming an experiment on", atomic=True)
+                         dry_run=dry_run, what=what, atomic=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from git_exp.errors import UsageError
-from git_exp.names import ExpName
+from git_exp.names import ExpName, conflict
 from git_exp.repo import ZERO, Repo
 
 
@@ -13,5 +13,16 @@ def rename(repo: Repo, old: str, new: str) -> tuple[str, str]:
     if target in existing:
         raise UsageError(f"experiment {target!r} already exists — remove it first or pick another name")
     repo.check_free(target, [n for n in existing if n != old])
-    repo.transaction([(exp.ref, ZERO, exp.sha), (target.ref, exp.sha, ZERO)], f"git exp rename: {old} -> {target}")
+    message = f"git exp rename: {old} -> {target}"
+    if conflict(target, [old]):
+        # 'a' -> 'a/b' (or back): git cannot hold both names even for a moment, so
+        # delete first, then create; if creating fails, put the old name back.
+        repo.transaction([(exp.ref, ZERO, exp.sha)], message)
+        try:
+            repo.transaction([(target.ref, exp.sha, ZERO)], message)
+        except Exception:
+            repo.transaction([(exp.ref, exp.sha, ZERO)], message)
+            raise
+    else:
+        repo.transaction([(exp.ref, ZERO, exp.sha), (target.ref, exp.sha, ZERO)], message)
     return target, exp.sha
