@@ -882,3 +882,13 @@ def test_doctor_install_record_of_a_removed_remote_and_fix(fetched, exp):
     assert not [f for f in doctor(exp, laptop) if f["level"] == "warning"]
     assert git(laptop, "config", "--get-regexp", r"^exp\.", check=False) == ""
     assert git(laptop, "for-each-ref", "refs/remote-exp/") == ""
+
+
+def test_doctor_warns_when_lfs_files_would_be_pushed_without_the_lfs_hook(repo, exp):
+    write(repo, {".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n"})
+    findings = json.loads(exp("doctor", "--json").out)
+    lfs = [f for f in findings if "git-lfs" in f["what"]]
+    assert len(lfs) == 1 and lfs[0]["fix"] == "git lfs install --local"
+    hook = repo / ".git" / "hooks" / "pre-push"
+    hook.write_text("#!/bin/sh\ngit lfs pre-push \"$@\"\n")
+    assert not [f for f in json.loads(exp("doctor", "--json").out) if "git-lfs" in f["what"]]
