@@ -47,7 +47,13 @@ def csv_text(rows: Sequence[dict], columns: Sequence[str]) -> str:
 
 
 def json_text(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
+    """Indented JSON; a long list gets one compact object per line instead, which
+    Python's C encoder writes ~10x faster than its pure-Python indenting one."""
+    if isinstance(data, list) and len(data) > 100:
+        if not data:
+            return "[]\n"
+        return "[\n" + ",\n".join(json.dumps(item, default=str) for item in data) + "\n]\n"
+    return json.dumps(data, indent=2, default=str) + "\n"
 
 
 def render(rows: Sequence[dict], columns: Sequence[str], fmt: str) -> str:

@@ -2,20 +2,25 @@
 
 Files come from git config ``exp.params`` / ``exp.metrics`` (multi-valued paths), else
 ``params.{yaml,yml,json,toml}`` and ``metrics.{json,yaml,yml}`` at the top level.
-Reading N experiments costs two git processes whatever N is: one
-``cat-file --batch-check`` resolving every ``<commit>:<path>`` to a blob, then one
+Reading N experiments costs three git processes whatever N is: the candidate files of
+the (few) distinct baselines by ``cat-file --batch-check``, one ``diff-tree --stdin``
+of every experiment against its baseline restricted to those paths, then one
 ``cat-file --batch`` reading each distinct blob once.  Nested keys flatten with dots.
 """
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Union
 
 from git_exp.repo import Repo
 
 DEFAULT_PARAMS = ("params.yaml", "params.yml", "params.json", "params.toml")
 DEFAULT_METRICS = ("metrics.json", "metrics.yaml", "metrics.yml")
 KINDS = ("params", "metrics")
+DIRECT_MAX = 16  # up to this many commits, look every path up directly
+CACHE_MIN = 64  # from this many files on, use the parse cache
 
 
 def configured_files(repo: Repo) -> dict[str, tuple[str, ...]]:
@@ -42,7 +47,8 @@ def parse(path: str, data: bytes) -> Any:
         return tomllib.loads(text)
     import yaml
 
-    return yaml.safe_load(text)
+    # libyaml's parser when PyYAML was built with it: ~10x faster over 10k small files.
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
@@ -53,39 +59,177 @@ def flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
         into[prefix] = value
 
 
-def read(repo: Repo, commits: Iterable[str], files: dict[str, tuple[str, ...]] | None = None) -> dict[str, dict[str, Any]]:
-    """``{commit: {"params.lr": 0.1, "metrics.acc": 0.9, ...}}``; unparsable files give an error cell."""
+Commits = Union[Iterable[str], Mapping[str, Optional[str]]]
+UNKNOWN = "?"  # baseline marker: a commit given without its baseline
+
+
+def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None = None) -> dict[str, dict[str, Any]]:
+    """``{commit: {"params.lr": 0.1, "metrics.acc": 0.9, ...}}``; unparsable files give an error cell.
+
+    ``commits`` may map each commit to its baseline (None for a root commit): then the
+    files are found from the baselines plus one ``diff-tree`` of every experiment
+    against its baseline, instead of looking up every candidate path in every commit.
+    """
+    if not isinstance(commits, Mapping):
+        commits = {c: UNKNOWN for c in commits}
     files = files or configured_files(repo)
-    commits = list(dict.fromkeys(commits))
-    queries = [(c, kind, path) for c in commits for kind in KINDS for path in files[kind]]
-    table: dict[str, dict[str, Any]] = {c: {} for c in commits}
-    if not queries:
-        return table
-    check = repo.run("cat-file", "--batch-check=%(objectname) %(objecttype)",
-                     input="".join(f"{c}:{p}\n" for c, _, p in queries)).out.splitlines()
-    blobs = {}
-    for (commit, kind, path), line in zip(queries, check):
-        oid, _, kind_of = line.partition(" ")
-        if kind_of == "blob":
-            blobs[(commit, kind, path)] = oid
-    contents = _read_blobs(repo, set(blobs.values()))
-    parsed: dict[tuple[str, str], Any] = {}
-    for (commit, kind, path), oid in blobs.items():
-        key = (oid, path)
-        if key not in parsed:
-            try:
-                parsed[key] = ("ok", parse(path, contents[oid]))
-            except Exception as exc:  # any parser error becomes an error cell
-                parsed[key] = ("error", f"error: {path} does not parse ({type(exc).__name__})")
-        state, value = parsed[key]
-        row = table[commit]
-        if state == "error":
-            row[kind] = value
-        elif isinstance(value, dict):
-            flatten(value, kind, row)
-        else:
-            row[kind] = value
+    paths = [(kind, path) for kind in KINDS for path in files[kind]]
+    names = [p for _, p in paths]
+    cache = ParseCache(repo, names) if len(commits) > CACHE_MIN else None
+    located = cache.located(commits) if cache else {}
+    todo = {c: b for c, b in commits.items() if c not in located}
+    if len(todo) > DIRECT_MAX and all(b != UNKNOWN for b in todo.values()):
+        fresh = _via_baselines(repo, todo, names)
+    else:
+        fresh = _direct(repo, list(todo), names)
+    located.update(fresh)
+    wanted = {(oid, path) for found in located.values() for path, oid in found.items()}
+    parsed = cache.get(wanted) if cache else {}
+    contents = _read_blobs(repo, {oid for oid, path in wanted if (oid, path) not in parsed})
+    for oid, path in wanted - set(parsed):
+        try:
+            parsed[(oid, path)] = ("ok", parse(path, contents[oid]))
+        except Exception as exc:  # any parser error becomes an error cell
+            parsed[(oid, path)] = ("error", f"error: {path} does not parse ({type(exc).__name__})")
+    if cache:
+        cache.put(fresh, parsed)
+    table: dict[str, dict[str, Any]] = {}
+    for commit, found in located.items():
+        row = table.setdefault(commit, {})
+        for kind, path in paths:
+            oid = found.get(path)
+            if oid is None:
+                continue
+            state, value = parsed[(oid, path)]
+            if state == "error":
+                row[kind] = value
+            elif isinstance(value, dict):
+                flatten(value, kind, row)
+            else:
+                row[kind] = value
     return table
+
+
+def _direct(repo: Repo, commits: list[str], paths: list[str]) -> dict[str, dict[str, str]]:
+    """{commit: {path: blob}} by looking up every ``<commit>:<path>`` (one batch-check)."""
+    located: dict[str, dict[str, str]] = {c: {} for c in commits}
+    queries = [(c, p) for c in commits for p in paths]
+    if not queries:
+        return located
+    check = repo.run("cat-file", "--batch-check=%(objectname) %(objecttype)",
+                     input="".join(f"{c}:{p}\n" for c, p in queries)).out.splitlines()
+    for (commit, path), line in zip(queries, check):
+        oid, _, kind = line.partition(" ")
+        if kind == "blob":
+            located[commit][path] = oid
+    return located
+
+
+def _via_baselines(repo: Repo, commits: dict[str, Optional[str]], paths: list[str]) -> dict[str, dict[str, str]]:
+    """{commit: {path: blob}}: the baselines' files, changed by each commit's diff to its baseline.
+
+    Measured at 10k experiments over one baseline: 7 candidate paths looked up directly
+    cost 0.92 s in ``cat-file --batch-check``; one ``diff-tree --stdin`` limited to those
+    paths costs a fraction of that, since git compares top-level trees by hash.
+    """
+    base_files = _direct(repo, sorted({b for b in commits.values() if b}), paths)
+    lines = [f"{c} {b}" if b else c for c, b in commits.items()]
+    raw = repo.run("diff-tree", "--stdin", "--root", "-r", "-z", "--no-renames", "--", *paths,
+                   input="".join(f"{line}\n" for line in lines)).stdout.decode("utf-8", "surrogateescape")
+    changes: dict[str, dict[str, Optional[str]]] = {}
+    current: dict[str, Optional[str]] = {}
+    tokens = raw.split("\0")
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.startswith(":"):
+            new_oid, status = token.split()[3], token.split()[4]
+            current[tokens[i + 1]] = None if status.startswith("D") else new_oid
+            i += 2
+            continue
+        if token:
+            current = changes.setdefault(token.strip(), {})
+        i += 1
+    located = {}
+    for commit, baseline in commits.items():
+        found = dict(base_files.get(baseline, {})) if baseline else {}
+        for path, oid in changes.get(commit, {}).items():
+            if oid is None:
+                found.pop(path, None)
+            else:
+                found[path] = oid
+        located[commit] = found
+    return located
+
+
+class ParseCache:
+    """Where each commit keeps its params/metrics files, and those files parsed.
+
+    Commits and blobs never change, so entries never go stale (the file list is keyed
+    by the configured paths): ``show`` over 10k experiments reads one JSON file instead
+    of a 0.4 s ``diff-tree`` and fetching and parsing 10k YAML blobs (~0.5 s with
+    libyaml).  A damaged or unreadable cache is ignored and rewritten; ``git exp gc``
+    clears it.
+    """
+
+    VERSION = 2
+
+    def __init__(self, repo: Repo, paths: list[str]):
+        self.path = cache_path(repo)
+        self.paths = list(paths)
+        self.entries: dict[str, list] = {}
+        self.commits: dict[str, dict[str, str]] = {}
+        self.dirty = False
+        try:
+            data = json.loads(self.path.read_text())
+            if data.get("version") == self.VERSION:
+                self.entries = data["entries"]
+                if data.get("paths") == self.paths:
+                    self.commits = data["commits"]
+        except (OSError, ValueError, KeyError, AttributeError, TypeError):
+            self.entries, self.commits = {}, {}
+
+    def located(self, commits) -> dict[str, dict[str, str]]:
+        return {c: self.commits[c] for c in commits if c in self.commits}
+
+    @staticmethod
+    def _key(oid: str, path: str) -> str:
+        return f"{oid}:{path.rsplit('.', 1)[-1]}"
+
+    def get(self, wanted) -> dict[tuple[str, str], tuple]:
+        found = {}
+        for oid, path in wanted:
+            entry = self.entries.get(self._key(oid, path))
+            if entry is not None:
+                state, value = entry
+                if state == "error":  # name the file this experiment has it under
+                    value = f"error: {path} does not parse" + value.split("does not parse", 1)[-1]
+                found[(oid, path)] = (state, value)
+        return found
+
+    def put(self, located: dict[str, dict[str, str]], parsed: dict[tuple[str, str], tuple]) -> None:
+        for commit, found in located.items():
+            self.commits[commit] = found
+            self.dirty = True
+        for (oid, path), (state, value) in parsed.items():
+            key = self._key(oid, path)
+            if key not in self.entries:
+                self.entries[key] = [state, value]
+                self.dirty = True
+        if not self.dirty:
+            return
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            data = {"version": self.VERSION, "paths": self.paths, "commits": self.commits, "entries": self.entries}
+            tmp.write_text(json.dumps(data, default=str))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache we cannot write is only slower
+
+
+def cache_path(repo: Repo) -> Path:
+    return repo.common_dir / "git-exp" / "parsed.json"
 
 
 def _read_blobs(repo: Repo, oids: set[str]) -> dict[str, bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import time
 
+from git_exp import results
 from git_exp.errors import UsageError
 from git_exp.repo import ZERO, Exp, Repo
 
@@ -53,4 +54,5 @@ def gc(repo: Repo, *, older_than: str | None = None, orphans: bool = False, keep
     if not dry_run:
         repo.transaction([(e.ref, ZERO, e.sha) for e in doomed], "git exp gc")
         repo.pack_refs()
+        results.cache_path(repo).unlink(missing_ok=True)
     return doomed

@@ -20,7 +20,7 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
             raise UsageError(f"no experiment matches {unmatched[0]!r} — `git exp ls` lists them")
         keep = set(chosen)
         found = [pair for pair, label in zip(found, labels) if label in keep]
-    data = results.read(repo, [exp.sha for exp, _ in found])
+    data = results.read(repo, {exp.sha: exp.baseline for exp, _ in found})
     table = []
     extra: dict[str, None] = {}
     for exp, remote in found:

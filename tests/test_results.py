@@ -1,0 +1,61 @@
+"""Reading params and metrics for many experiments: strategies agree, the cache is exact."""
+import json
+
+from git_exp import results
+from git_exp.repo import Repo
+
+from .conftest import commit_all, git, write
+
+
+def make_many(repo, exp, n=40):
+    """n experiments over two baselines; some change, add, delete or break files."""
+    for i in range(n):
+        if i == n // 2:
+            write(repo, {"params.yaml": "lr: 9\nnested:\n  a: 1\n"})
+            commit_all(repo, "new baseline")
+        files = {"params.yaml": f"lr: {i}\n", "metrics.json": json.dumps({"acc": i / n})}
+        if i % 5 == 0:
+            files["metrics.json"] = "{broken"
+        if i % 7 == 0:
+            files["params.toml"] = f"[opt]\nmomentum = {i}\n"
+        write(repo, files)
+        if i % 9 == 0:
+            (repo / "params.yaml").unlink()
+        exp("save", "-n", f"e{i}")
+        git(repo, "checkout", "-q", "--", ".")
+        git(repo, "clean", "-qfd")
+    return Repo(repo)
+
+
+def test_diff_tree_strategy_matches_direct_lookups(repo, exp):
+    r = make_many(repo, exp)
+    exps = r.list()
+    by_baseline = results.read(r, {e.sha: e.baseline for e in exps})
+    direct = results.read(r, [e.sha for e in exps])
+    assert by_baseline == direct
+    assert any("metrics" in row and row["metrics"].startswith("error:") for row in direct.values())
+    assert any("params.opt.momentum" in row for row in direct.values())
+    assert any("params.lr" not in row for row in direct.values())  # deleted params.yaml
+
+
+def test_cache_gives_the_same_answers_and_follows_config(repo, exp, monkeypatch):
+    r = make_many(repo, exp, n=80)
+    exps = {e.sha: e.baseline for e in r.list()}
+    first = results.read(r, exps)
+    assert results.cache_path(r).exists()
+    assert results.read(r, exps) == first  # warm
+    git(repo, "config", "--add", "exp.params", "params.toml")
+    only_toml = results.read(r, exps)  # the file list changed: located anew
+    assert all({k for k in row if k.startswith("params")} <= {"params.opt.momentum"} for row in only_toml.values())
+    assert any("params.opt.momentum" in row for row in only_toml.values())
+    results.cache_path(r).write_text("{not json")  # a damaged cache is ignored
+    git(repo, "config", "--unset-all", "exp.params")
+    assert results.read(r, exps) == first
+
+
+def test_gc_clears_the_cache(repo, exp):
+    r = make_many(repo, exp, n=70)
+    exp("show", "--json")
+    assert results.cache_path(r).exists()
+    exp("gc")
+    assert not results.cache_path(r).exists()
