@@ -300,8 +300,7 @@ def gc(
 
 def _report_push(results, remote: str) -> int:
     """Print one line per experiment; exit 1 if any was rejected, naming them."""
-    for r in results:
-        out(f"{r.status:<12} {r.name}" + (f"  ({r.detail})" if r.detail else ""))
+    out("".join(f"{r.status:<12} {r.name}" + (f"  ({r.detail})" if r.detail else "") + "\n" for r in results))
     rejected = [r.name for r in results if r.status == "rejected"]
     if rejected:
         for line in results.remote_says:
@@ -348,8 +347,7 @@ def pull(
     remote, patterns = remotes.split_args(repo, list(args or []), all_=all_)
     results = do_pull(repo, remote, patterns, all_=all_, force=force)
     changed = [r for r in results if r.status != "up to date"]
-    for r in changed:
-        out(f"{r.status:<14} {r.name}" + (f"  ({r.detail})" if r.detail else ""))
+    out("".join(f"{r.status:<14} {r.name}" + (f"  ({r.detail})" if r.detail else "") + "\n" for r in changed))
     same = len(results) - len(changed)
     if same:
         note(f"{_count(same)} already up to date")

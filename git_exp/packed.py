@@ -18,6 +18,7 @@ Only the files ref backend has ``packed-refs``; ``available()`` says when to use
 """
 from __future__ import annotations
 
+import bisect
 import os
 import time
 from pathlib import Path
@@ -89,6 +90,33 @@ def _write(lock, traits: set[bytes], refs: dict[bytes, tuple[bytes, bytes | None
     lock.write(b"".join(lines))
 
 
+class _Clashes:
+    """git's file/directory rule against the packed refs, in O(log n) per name.
+
+    A name is blocked when one of its parent paths is a ref, or when it is itself the
+    parent path of a ref (found by bisecting the sorted names for ``name + '/'``).
+    Names added must come in sorted order: then ``a`` is added before ``a/b``, and
+    the parent check alone catches a clash between two added names.
+    """
+
+    def __init__(self, refs):
+        self.names = set(refs)
+        self.order = sorted(self.names)
+
+    def blocked(self, key: bytes) -> bool:
+        i = key.find(b"/")
+        while i != -1:
+            if key[:i] in self.names:
+                return True
+            i = key.find(b"/", i + 1)
+        below = key + b"/"
+        j = bisect.bisect_left(self.order, below)
+        return j < len(self.order) and self.order[j].startswith(below)
+
+    def add(self, key: bytes) -> None:
+        self.names.add(key)
+
+
 def _loose_refs(common_dir: Path, refs) -> tuple[set[str], set[str]]:
     """Loose ref files under the top directories of ``refs``, and the directories holding them."""
     tops = {"/".join(r.split("/")[:2]) for r in refs}
@@ -128,8 +156,6 @@ def update(common_dir: Path, create: dict[str, str], remove: dict[str, str] | No
     try:
         traits, refs = _read(path)
         loose_files, loose_dirs = _loose_refs(common_dir, [*create, *remove])
-        existing = set(refs)
-        directories = {p for n in existing for p in _parents(n)}
         left_create, left_remove = {}, {}
         changed = False
         for ref, expected in remove.items():
@@ -139,15 +165,15 @@ def update(common_dir: Path, create: dict[str, str], remove: dict[str, str] | No
                 changed = True
             else:
                 left_remove[ref] = expected
-        for ref, sha in create.items():
-            key = ref.encode()
-            if (key in refs or key in directories or any(p in existing for p in _parents(key))
-                    or ref in loose_files or ref in loose_dirs or any(p in loose_files for p in _parents(ref))):
+        clash = _Clashes(refs)
+        for ref in sorted(create):
+            sha, key = create[ref], ref.encode()
+            if (key in refs or clash.blocked(key) or loose_files
+                    and (ref in loose_files or ref in loose_dirs or any(p in loose_files for p in _parents(ref)))):
                 left_create[ref] = sha
                 continue
             refs[key] = (sha.encode(), None)
-            existing.add(key)
-            directories.update(_parents(key))
+            clash.add(key)
             changed = True
         if not changed:
             lock.abort()

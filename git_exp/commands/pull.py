@@ -23,6 +23,7 @@ from git_exp.remotes import Remote, explain, ls_remote
 from git_exp.repo import ZERO, Repo
 
 PACK_AFTER = 100
+LOOKUP_MAX = 256
 
 
 @dataclass
@@ -97,14 +98,26 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
             raise UsageError(f"{remote.name} has no experiment matching {unmatched[0]!r} — `git exp ls {remote.name}` lists them")
         glob = patterns[0] if len(patterns) == 1 and _git_glob(patterns[0]) else None
     selected = {n: theirs[n] for n in wanted}
-    absent = missing_objects(repo, selected.values())
+    # Commits our refs point at are here; look up only the others, and when there are
+    # many (a first pull) just fetch: git's negotiation skips what we have anyway.
+    known = set(local_refs(repo, remote.tracking).values()) | set(local_refs(repo, PREFIX).values())
+    unknown = {sha for sha in selected.values() if sha not in known}
+    absent = unknown if len(unknown) > LOOKUP_MAX else missing_objects(repo, unknown)
     if absent:
         todo = [n for n, sha in selected.items() if sha in absent]
         _fetch(repo, remote, todo, glob, store=repo.shallow)
         if missing_objects(repo, absent):  # the object-only fetch did not bring them: fetch for real
             _fetch(repo, remote, todo, glob, store=True)
-    _update_tracking(repo, remote, selected, theirs)
-    return _update_local(repo, remote, selected, force)
+    tracking_creates = _update_tracking(repo, remote, selected, theirs)
+    report, local_creates = _update_local(repo, remote, selected, force)
+    # New refs, remote-tracking and local, in one packed-refs rewrite (no reflogs: a new
+    # experiment is reachable from both names).  A few go through update-ref with reflogs.
+    message = f"git exp pull: from {remote.name}"
+    if len(local_creates) < PACK_AFTER:
+        repo.transaction([(ref, sha, ZERO) for ref, sha in local_creates], message)
+        local_creates = []
+    repo.bulk_create(tracking_creates + local_creates, message)
+    return report
 
 
 def _fetch(repo: Repo, remote: Remote, todo: list[str], glob: str | None, *, store: bool) -> None:
@@ -131,8 +144,9 @@ def _fetch(repo: Repo, remote: Remote, todo: list[str], glob: str | None, *, sto
         raise explain(remote, result, "fetching experiments from")
 
 
-def _update_tracking(repo: Repo, remote: Remote, selected: dict[str, str], theirs: dict[str, str]) -> None:
-    """Point ``refs/remote-exp/<remote>/<name>`` at what the remote has.
+def _update_tracking(repo: Repo, remote: Remote, selected: dict[str, str], theirs: dict[str, str]) -> list[tuple[str, str]]:
+    """Point existing ``refs/remote-exp/<remote>/<name>`` at what the remote has; return
+    the ones to create.
 
     A remote-tracking ref the remote no longer has is deleted when it is in the way of
     a new name (the remote replaced ``a`` by ``a/b``), as ``git fetch --prune`` would.
@@ -146,10 +160,12 @@ def _update_tracking(repo: Repo, remote: Remote, selected: dict[str, str], their
     moves = [(remote.tracking + n, sha, tracking[n]) for n, sha in selected.items()
              if n in tracking and tracking[n] != sha]
     repo.transaction(moves, f"git exp pull: {remote.name}")
-    repo.bulk_create(creates, f"git exp pull: {remote.name}")
+    return creates
 
 
-def _update_local(repo: Repo, remote: Remote, theirs: dict[str, str], force: bool) -> list[Pulled]:
+def _update_local(repo: Repo, remote: Remote, theirs: dict[str, str], force: bool) -> tuple[list[Pulled], list[tuple[str, str]]]:
+    """Fast-forward (or with ``force`` replace) local experiments; return the report and
+    the new ones to create."""
     ours = local_refs(repo, PREFIX)
     differing = [(ours[n], sha) for n, sha in theirs.items() if n in ours and ours[n] != sha]
     forward = descendants(repo, differing)
@@ -163,7 +179,7 @@ def _update_local(repo: Repo, remote: Remote, theirs: dict[str, str], force: boo
             if other:
                 report.append(Pulled(name, "rejected", sha, f"local experiment {other!r} blocks this name"))
                 continue
-            creates.append((PREFIX + name, sha, ZERO))
+            creates.append((PREFIX + name, sha))
             report.append(Pulled(name, "new", sha))
         elif mine == sha:
             report.append(Pulled(name, "up to date", sha))
@@ -180,10 +196,6 @@ def _update_local(repo: Repo, remote: Remote, theirs: dict[str, str], force: boo
                                  f"kept local {mine[:7]}; theirs is at {remote.tracking}{name} — --force to take it"))
     message = f"git exp pull: from {remote.name}"
     repo.transaction(moves, message)
-    if len(creates) < PACK_AFTER:
-        repo.transaction(creates, message)
-    else:  # new experiments stay reachable from refs/remote-exp/ too: no reflogs in bulk
-        repo.bulk_create([(ref, sha) for ref, sha, _ in creates], message)
     if len(moves) >= PACK_AFTER:
         repo.pack_refs()
-    return report
+    return report, creates
