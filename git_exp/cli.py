@@ -127,7 +127,7 @@ def ls_(
     json_: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """List experiments: name, sha, baseline, age, exit code."""
-    from git_exp import render, rows
+    from git_exp import render
 
     if remote is not None:
         from git_exp import remotes as remotes_
@@ -141,13 +141,13 @@ def ls_(
             shown = [{**r, "local": (r["local"] or "-")[:7], "remote": (r["remote"] or "-")[:7]} for r in data]
             out(render.table(shown, ["name", "state", "local", "remote"]))
         return
-    from git_exp.commands.ls import COLUMNS, ls
+    from git_exp.commands.ls import COLUMNS, ls, table_rows
 
     data = ls(_repo(), remotes=remotes)
     if json_:
         out(render.json_text([_json_row(r) for r in data]))
     else:
-        out(render.table([rows.for_display(r) for r in data], COLUMNS))
+        out(render.table(table_rows(data), COLUMNS))
 
 
 def _json_row(row: dict) -> dict:

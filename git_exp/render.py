@@ -8,6 +8,8 @@ from typing import Any, Sequence
 
 
 def cell(value: Any) -> str:
+    if type(value) is str:
+        return value
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -23,8 +25,10 @@ def table(rows: Sequence[dict], columns: Sequence[str]) -> str:
     if not rows:
         return ""
     grid = [list(columns)] + [[cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max(len(line[i]) for line in grid) for i in range(len(columns))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip() for line in grid) + "\n"
+    widths = [max(map(len, column)) for column in zip(*grid)]
+    last = len(columns) - 1
+    pad = [w for w in widths[:last]]
+    return "".join("  ".join([*(v.ljust(w) for v, w in zip(line, pad)), line[last]]).rstrip() + "\n" for line in grid)
 
 
 def markdown(rows: Sequence[dict], columns: Sequence[str]) -> str:

@@ -1,11 +1,56 @@
-"""``git exp ls``: list experiments (local, and remote-tracking with ``-r``)."""
+"""``git exp ls``: list experiments (local, and remote-tracking with ``-r``).
+
+``ls`` reads only what it shows, from one ``for-each-ref`` per namespace, in a tight
+loop: at 100k experiments the general rows of ``show`` cost ~2 s of Python on top of
+git's 1 s, this path a fraction of that.
+"""
 from __future__ import annotations
 
-from git_exp import rows
-from git_exp.repo import Repo
+import time
+
+from git_exp.names import PREFIX, REMOTE_PREFIX
+from git_exp.repo import SEP, Repo
+from git_exp.rows import age
 
 COLUMNS = ("name", "sha", "baseline", "age", "exit_code")
+FORMAT = SEP.join(["%(refname)", "%(objectname)", "%(objecttype)", "%(parent)", "%(committerdate:unix)",
+                   "%(contents:trailers:only,unfold)"]) + "%00"
+EXIT = "Exp-Exit-Code:"
+
+
+def _exit_code(trailers: str) -> int | None:
+    at = trailers.rfind(EXIT)
+    if at < 0:
+        return None
+    end = trailers.find("\n", at)
+    try:
+        return int(trailers[at + len(EXIT):end if end >= 0 else None])
+    except ValueError:
+        return None
 
 
 def ls(repo: Repo, *, remotes: bool = False) -> list[dict]:
-    return [rows.base_row(exp, remote) for exp, remote in rows.load(repo, remotes=remotes)]
+    """name, remote, sha, baseline, created (unix time) and exit code of each experiment."""
+    found = []
+    for prefix in (PREFIX, REMOTE_PREFIX) if remotes else (PREFIX,):
+        raw = repo.run("for-each-ref", f"--format={FORMAT}", "--", prefix).stdout.decode("utf-8", "replace")
+        cut = len(prefix)
+        for record in raw.split("\0\n"):
+            parts = record.strip("\n\0").split(SEP)
+            if len(parts) < 6 or parts[2] != "commit":
+                continue
+            name, remote = parts[0][cut:], None
+            if prefix == REMOTE_PREFIX:
+                remote, _, name = name.partition("/")
+            parents = parts[3]
+            found.append({"name": name, "remote": remote, "sha": parts[1], "baseline": parents[:40] or None,
+                          "created": int(parts[4] or 0), "exit_code": _exit_code(parts[5])})
+    return found
+
+
+def table_rows(data: list[dict], now: float | None = None) -> list[dict]:
+    """The strings ``ls`` shows for each row."""
+    now = time.time() if now is None else now
+    return [{"name": f"{r['remote']}/{r['name']}" if r["remote"] else r["name"], "sha": r["sha"][:7],
+             "baseline": r["baseline"][:7] if r["baseline"] else "(root)", "age": age(now - r["created"]),
+             "exit_code": "-" if r["exit_code"] is None else str(r["exit_code"])} for r in data]
