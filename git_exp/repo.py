@@ -123,6 +123,12 @@ class Repo:
             exps.append(exp)
         return exps
 
+    def refs(self, prefix: str = PREFIX) -> dict[str, str]:
+        """{name below prefix: sha} without reading any object (cheapest listing)."""
+        raw = self.out("for-each-ref", "--format=%(objectname) %(refname)", "--", prefix)
+        cut = len(prefix)
+        return {ref[cut:]: sha for sha, _, ref in (line.partition(" ") for line in raw.splitlines())}
+
     def names(self) -> list[str]:
         raw = self.out("for-each-ref", "--format=%(refname)", "--", PREFIX)
         return [line[len(PREFIX):] for line in raw.splitlines()]

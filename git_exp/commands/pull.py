@@ -35,12 +35,7 @@ class Pulled:
 
 
 def local_refs(repo: Repo, prefix: str) -> dict[str, str]:
-    raw = repo.out("for-each-ref", "--format=%(objectname) %(refname)", "--", prefix)
-    found = {}
-    for line in raw.splitlines():
-        sha, _, ref = line.partition(" ")
-        found[ref[len(prefix):]] = sha
-    return found
+    return repo.refs(prefix)
 
 
 def missing_objects(repo: Repo, shas) -> set[str]:

@@ -38,10 +38,9 @@ def selection(repo: Repo, patterns: list[str], all_: bool) -> tuple[list[Exp], s
     for pattern in patterns:
         if not names.is_glob(pattern):
             names.ExpName(pattern)
-    exps = repo.list(trailers=False)
+    by_name = {name: Exp(name, sha, [], 0, "", ref=PREFIX + name) for name, sha in repo.refs().items()}
     if all_ or "*" in patterns:
-        return exps, "*"
-    by_name = {e.name: e for e in exps}
+        return list(by_name.values()), "*"
     chosen, unmatched = names.select(list(by_name), patterns)
     if unmatched:
         raise UsageError(f"no local experiment matches {unmatched[0]!r} — `git exp ls` lists them")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from git_exp import names
 from git_exp.errors import UsageError
+from git_exp.names import PREFIX
 from git_exp.repo import ZERO, Exp, Repo
 
 
@@ -13,8 +14,7 @@ def select(repo: Repo, patterns: list[str]) -> list[Exp]:
     for pattern in patterns:
         if not names.is_glob(pattern):
             names.ExpName(pattern)
-    exps = repo.list(trailers=False)
-    by_name = {e.name: e for e in exps}
+    by_name = {name: Exp(name, sha, [], 0, "", ref=PREFIX + name) for name, sha in repo.refs().items()}
     chosen, unmatched = names.select(list(by_name), patterns)
     if unmatched:
         raise UsageError(f"no experiment matches {unmatched[0]!r} — nothing was deleted; `git exp ls` lists them")

@@ -1,0 +1,193 @@
+"""``python -m tests.bench [--sizes N...] [--runs N] [--json FILE] [--ops a,b] [--with-100k]
+[--with-dvc] [--smoke]``: build fixtures, time every operation, print the tables."""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+from tests.bench import dvc, report
+from tests.bench.env import BenchError, find_git_exp, hermetic_env, interpreter, pick_tmp, run
+from tests.bench.fixtures import Fixture
+from tests.bench.ops import OPS, Ctx
+from tests.bench.report import Row
+from tests.bench.timing import measure
+
+LS_ONLY_FROM = 100_000  # at this N and above only `ls` is measured
+STARTUP_N = 10
+SMOKE = {"sizes": [50], "runs": 1, "files": 200, "warmup": 0}
+
+
+def parse(argv: Optional[list[str]]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
+    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000], metavar="N",
+                   help="experiment counts (default: 1000 10000); 100000 or more measures ls only")
+    p.add_argument("--with-100k", action="store_true", help="also measure ls at 100000 experiments")
+    p.add_argument("--runs", type=int, default=5, help="timed runs per command, after one warm-up (default 5)")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--ops", help=f"comma-separated subset of: {','.join(OPS)}")
+    p.add_argument("--files", type=int, default=20_000, help="ordinary files in each repository (default 20000)")
+    p.add_argument("--with-dvc", action="store_true", help="also compare with DVC's experiment commands")
+    p.add_argument("--dvc-sizes", type=int, nargs="+", default=[1000], metavar="N",
+                   help="experiment counts for the DVC comparison (default 1000)")
+    p.add_argument("--dvc-files", type=int, default=2000,
+                   help="ordinary files in the DVC comparison's repositories (default 2000: `dvc exp show` "
+                        "walks every experiment's whole tree, ~1.1 s per experiment at 20k files)")
+    p.add_argument("--dvc-budget", type=float, default=900, metavar="SECONDS",
+                   help="fewer DVC runs (at least 1) when --runs of them would take longer (default 900)")
+    p.add_argument("--dvc-venv", type=Path, metavar="DIR", help="venv with DVC (made there if missing; "
+                   "default: a new one in the temp dir)")
+    p.add_argument("--smoke", action="store_true",
+                   help="tiny and quick: N=50, 200 files, 1 run, no warm-up (keeps the harness tested)")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (to profile by hand)")
+    args = p.parse_args(argv)
+    args.warmup = 1
+    if args.smoke:
+        vars(args).update(SMOKE)
+    if args.with_100k and LS_ONLY_FROM not in args.sizes:
+        args.sizes.append(LS_ONLY_FROM)
+    args.ops = args.ops.split(",") if args.ops else list(OPS)
+    unknown = [op for op in args.ops if op not in OPS]
+    if unknown:
+        p.error(f"unknown operation {unknown[0]!r}; choose from {', '.join(OPS)}")
+    if args.runs < 1:
+        p.error("--runs must be at least 1")
+    return args
+
+
+def note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def describe(where: str, git_exp: str, python: str, args: argparse.Namespace, env) -> str:
+    git = run(["git", "--version"], Path.cwd(), env).strip()
+    version = run(["git", "exp", "--version"], Path.cwd(), env).strip()
+    py = run([python, "-c", "import platform; print(platform.python_version())"], Path.cwd(), env).strip()
+    return (f"git-exp benchmark — {version} at {git_exp}, {git}, Python {py} ({python}), "
+            f"{platform.machine()} with {_cores()} cores\n"
+            f"fixtures in {where}; {args.files} ordinary files per repository; median of {args.runs} "
+            f"interleaved run(s) after {args.warmup} warm-up; ratio = git-exp / plain git")
+
+
+def _cores() -> str:
+    return str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+
+
+class Runner:
+    def __init__(self, root: Path, args: argparse.Namespace, ctx: Ctx):
+        self.root, self.args, self.ctx = root, args, ctx
+        self.rows: list[Row] = []
+        self.dvc_rows: list[Row] = []
+        self.failed: list[str] = []
+        self.dvc_version = ""
+
+    def record(self, op: str, n: int, case_of, into: list[Row], budget: Optional[float] = None) -> None:
+        start = time.perf_counter()
+        try:
+            case = case_of()
+            a, b, runs = measure(case, self.ctx.env, self.args.runs, self.args.warmup, budget)
+        except BenchError as exc:
+            self.failed.append(f"{op} at N={n}")
+            note(f"  {op:<16} N={n}: FAILED — {exc}")
+            return
+        row = Row(op, n, a, b, runs)
+        into.append(row)
+        note(f"  {op:<16} N={n}: git-exp {report.seconds(a)}, other {report.seconds(b)}, "
+             f"ratio {row.ratio:.2f} ({time.perf_counter() - start:.1f}s)")
+
+    def fixture(self, n: int, files: int, where: Optional[Path] = None) -> Fixture:
+        return Fixture(where or self.root, n, files, self.ctx.env)
+
+    def main_rows(self) -> None:
+        ops = self.args.ops
+        if "startup" in ops:
+            fx = self.fixture(STARTUP_N, 100, self.root / "startup")
+            self.record("startup", STARTUP_N, lambda: OPS["startup"](fx, self.ctx), self.rows)
+        for n in self.args.sizes:
+            chosen = [op for op in ops if op != "startup" and (n < LS_ONLY_FROM or op == "ls")]
+            if not chosen:
+                continue
+            fx = self.fixture(n, self.args.files)
+            start = time.perf_counter()
+            try:
+                _ = fx.main
+            except BenchError as exc:
+                self.failed.append(f"fixture N={n}")
+                note(f"building the N={n} fixture failed — {exc}")
+                continue
+            note(f"N={n}: built {n} experiments over {self.args.files} files in {time.perf_counter() - start:.1f}s")
+            for op in chosen:
+                self.record(op, n, lambda op=op, fx=fx: OPS[op](fx, self.ctx), self.rows)
+            if not self.args.keep:
+                shutil.rmtree(fx.dir, ignore_errors=True)
+
+    def dvc(self, n: int) -> None:
+        """git-exp and DVC on fixtures of the same shape: N experiments, --dvc-files files."""
+        venv = self.args.dvc_venv or self.root / "dvcvenv"
+        note(f"DVC: using {venv} (installing it there if missing)")
+        files = self.args.dvc_files
+        try:
+            binary = dvc.ensure_dvc(venv)
+            self.dvc_version = dvc.dvc_version(binary, self.ctx.env)
+            note(f"DVC: {self.dvc_version}")
+            fx = self.fixture(n, files, self.root / "dvc-side")
+            dx = dvc.DvcFixture(self.root, n, files, self.ctx.env, binary)
+            _ = fx.main, dx.main
+        except (BenchError, subprocess.CalledProcessError) as exc:
+            self.failed.append(f"dvc at N={n}")
+            note(f"DVC setup failed — {exc}")
+            return
+        for op, case in dvc.cases(fx, dx).items():
+            self.record(op, n, lambda case=case: case, self.dvc_rows, self.args.dvc_budget)
+        if not self.args.keep:
+            shutil.rmtree(dx.dir, ignore_errors=True)
+            shutil.rmtree(fx.dir, ignore_errors=True)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parse(argv)
+    try:
+        git_exp = find_git_exp()
+    except BenchError as exc:
+        note(f"bench: error: {exc}")
+        return 2
+    parent, where = pick_tmp()
+    root = Path(tempfile.mkdtemp(prefix="git-exp-bench-", dir=parent))
+    env = hermetic_env(root / "home")
+    ctx = Ctx(env, interpreter(git_exp))
+    runner = Runner(root, args, ctx)
+    try:
+        header = describe(where, git_exp, ctx.python, args, env)
+        note(header)
+        runner.main_rows()
+        if args.with_dvc:
+            for n in args.dvc_sizes:
+                runner.dvc(n)
+    except BenchError as exc:
+        note(f"bench: error: {exc}")
+        return 1
+    finally:
+        if args.keep:
+            note(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    print(header + "\n")
+    print(report.markdown(runner.rows))
+    if runner.dvc_rows:
+        print(f"\nDVC side by side: DVC {runner.dvc_version}; experiments built as DVC writes them; "
+              f"{args.dvc_files} ordinary files in both tools' repositories; DVC / git-exp = how many times "
+              f"faster git-exp is; `runs` below --runs means --dvc-budget cut them\n")
+        print(report.dvc_markdown(runner.dvc_rows))
+    if args.json:
+        report.write_json(args.json, runner.rows + runner.dvc_rows)
+    if runner.failed:
+        note(f"bench: error: could not measure {', '.join(runner.failed)} (see above)")
+        return 1
+    return 0

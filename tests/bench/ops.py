@@ -1,0 +1,155 @@
+"""The operations: for each, the ``git exp`` command (A) and plain git doing the same work (B).
+
+Each builder takes the Fixture for N and returns a Case; fresh remotes and clones are
+copied from templates in ``prepare``, outside the timed region.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+from tests.bench.env import Cmd, copy_repo, run
+from tests.bench.fixtures import Fixture
+from tests.bench.timing import Case
+
+EXP = ("git", "exp")
+ALL_EXPS = "refs/exp/*:refs/exp/*"
+LS_FORMAT = "%(refname) %(objectname) %(parent) %(committerdate:unix) %(contents:trailers:only,unfold)"
+SHOW_QUERIES = ("%(objectname) %(refname)%0a%(objectname):params.yaml %(refname)%0a"
+                "%(objectname):metrics.json %(refname)")
+SHOW_BASELINE = (f"git for-each-ref --format='{SHOW_QUERIES}' refs/exp/ "
+                 "| git cat-file --batch='%(objectname) %(objecttype) %(objectsize) %(rest)'")
+SAVE_BASELINE = """set -e
+idx=.git/bench-index.$$
+cp -p .git/index "$idx"
+GIT_INDEX_FILE="$idx" git add -A
+tree=$(GIT_INDEX_FILE="$idx" git write-tree)
+commit=$(git commit-tree "$tree" -p HEAD -m "plain save")
+git update-ref refs/bench/plain "$commit"
+rm -f "$idx"
+"""
+CHANGED = b"lr: 0.5\nbatch_size: 64\nmodel:\n  depth: 3\n  width: 128\nseed: 7\n# one changed file\n"
+
+
+@dataclass
+class Ctx:
+    env: Mapping[str, str]
+    python: str  # the interpreter that runs git-exp
+
+
+def _sh(script: str, cwd: Path) -> Cmd:
+    return Cmd(("sh", "-c", script), cwd)
+
+
+def startup(fx: Fixture, ctx: Ctx) -> Case:
+    return Case(Cmd((*EXP, "ls"), fx.main), Cmd((ctx.python, "-c", "pass"), fx.main))
+
+
+def save(fx: Fixture, ctx: Ctx) -> Case:
+    repo = fx.main
+    params = repo / "params.yaml"
+    original = params.read_bytes()
+    params.write_bytes(CHANGED)
+
+    def cleanup() -> None:
+        params.write_bytes(original)
+        fx.git(repo, "update-ref", "-d", "refs/exp/bench-save")
+        fx.git(repo, "update-ref", "-d", "refs/bench/plain")
+
+    return Case(Cmd((*EXP, "save", "-n", "bench-save", "--force"), repo), _sh(SAVE_BASELINE, repo),
+                cleanup=cleanup)
+
+
+def ls(fx: Fixture, ctx: Ctx) -> Case:
+    return Case(Cmd((*EXP, "ls"), fx.main), Cmd(("git", "for-each-ref", f"--format={LS_FORMAT}", "refs/exp/"), fx.main))
+
+
+def show(fx: Fixture, ctx: Ctx) -> Case:
+    return Case(Cmd((*EXP, "show", "--json"), fx.main), _sh(SHOW_BASELINE, fx.main))
+
+
+def _fresh_remotes(fx: Fixture, pairs: list[tuple[Path, str]]) -> tuple[Callable[[], None], list[Path]]:
+    """Remotes named ``name`` in ``repo`` pointing at paths that ``prepare`` recreates empty
+    (the baseline branch only) before each run."""
+    paths = []
+    for repo, name in pairs:
+        path = fx.runs / f"{name}.git"
+        fx.add_remote(repo, name, path)
+        paths.append(path)
+
+    def prepare() -> None:
+        for path in paths:
+            copy_repo(fx.base_remote, path)
+
+    return prepare, paths
+
+
+def push(fx: Fixture, ctx: Ctx) -> Case:
+    prepare, _ = _fresh_remotes(fx, [(fx.main, "push-a"), (fx.main, "push-b")])
+    return Case(Cmd((*EXP, "push", "push-a", "--all"), fx.main),
+                Cmd(("git", "push", "push-b", ALL_EXPS), fx.main), prepare)
+
+
+def push_subset(fx: Fixture, ctx: Ctx) -> Case:
+    prepare, _ = _fresh_remotes(fx, [(fx.main, "sub-a"), (fx.subset, "sub-b")])
+    return Case(Cmd((*EXP, "push", "sub-a", "sweep/?*"), fx.main),
+                Cmd(("git", "push", "sub-b", ALL_EXPS), fx.subset), prepare)
+
+
+def push_noop(fx: Fixture, ctx: Ctx) -> Case:
+    for name in ("noop-a", "noop-b"):
+        path = fx.runs / f"{name}.git"
+        copy_repo(fx.full_remote, path)
+        fx.add_remote(fx.main, name, path)
+    return Case(Cmd((*EXP, "push", "noop-a", "--all"), fx.main),
+                Cmd(("git", "push", "noop-b", ALL_EXPS), fx.main))
+
+
+PULL = (*EXP, "pull", "origin", "--all")
+FETCH = ("git", "fetch", "origin", "+" + ALL_EXPS)
+
+
+def pull(fx: Fixture, ctx: Ctx) -> Case:
+    a, b = fx.runs / "pull-a", fx.runs / "pull-b"
+
+    def prepare() -> None:
+        copy_repo(fx.clone_template, a)
+        copy_repo(fx.clone_template, b)
+
+    return Case(Cmd(PULL, a), Cmd(FETCH, b), prepare)
+
+
+def pull_noop(fx: Fixture, ctx: Ctx) -> Case:
+    a, b = fx.runs / "pull-noop-a", fx.runs / "pull-noop-b"
+    copy_repo(fx.clone_template, a)
+    copy_repo(fx.clone_template, b)
+    run(PULL, a, ctx.env)
+    run(FETCH, b, ctx.env)
+    return Case(Cmd(PULL, a), Cmd(FETCH, b))
+
+
+def ls_remote(fx: Fixture, ctx: Ctx) -> Case:
+    fx.add_remote(fx.main, "full", fx.full_remote)
+    return Case(Cmd((*EXP, "ls", "full"), fx.main), Cmd(("git", "ls-remote", "full", "refs/exp/*"), fx.main))
+
+
+def fetch_installed(fx: Fixture, ctx: Ctx) -> Case:
+    """A: ``git exp install`` + ``git exp pull``.  B: the same fetch refspec added by hand,
+    fetched, refs packed.  Then a no-op plain ``git fetch`` in each."""
+    a, b = fx.runs / "installed-a", fx.runs / "installed-b"
+    copy_repo(fx.clone_template, a)
+    copy_repo(fx.clone_template, b)
+    run((*EXP, "install", "origin"), a, ctx.env)
+    run(PULL, a, ctx.env)
+    fx.git(b, "config", "--add", "remote.origin.fetch", "+refs/exp/*:refs/remote-exp/origin/*")
+    fx.git(b, "fetch", "-q")
+    fx.git(b, "pack-refs", "--all")
+    return Case(Cmd(("git", "fetch"), a), Cmd(("git", "fetch"), b))
+
+
+OPS: dict[str, Callable[[Fixture, Ctx], Case]] = {
+    "startup": startup, "save": save, "ls": ls, "show": show, "push": push, "push-subset": push_subset,
+    "push-noop": push_noop, "pull": pull, "pull-noop": pull_noop, "ls-remote": ls_remote,
+    "fetch-installed": fetch_installed,
+}

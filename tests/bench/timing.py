@@ -1,0 +1,58 @@
+"""Interleaved timing: prepare run k, time A, time B; medians after a warm-up pair."""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional
+
+from tests.bench.env import BenchError, Cmd
+
+
+@dataclass
+class Case:
+    """Two commands doing the same work; ``prepare`` makes run k's fresh dirs (untimed),
+    ``cleanup`` puts back what the commands changed in shared fixtures."""
+
+    a: Cmd
+    b: Cmd
+    prepare: Optional[Callable[[], None]] = None
+    cleanup: Optional[Callable[[], None]] = None
+
+
+def timed(cmd: Cmd, env: Mapping[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(list(cmd.argv), cwd=cmd.cwd, env=dict(env), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if proc.returncode:
+        raise BenchError(f"`{cmd}` in {cmd.cwd} failed ({proc.returncode}):\n"
+                         f"{proc.stderr.decode(errors='replace').strip()}")
+    return elapsed
+
+
+def measure(case: Case, env: Mapping[str, str], runs: int, warmup: int = 1,
+            budget: Optional[float] = None) -> tuple[float, float, int]:
+    """Median seconds of A and of B over ``runs`` interleaved pairs, after ``warmup`` pairs,
+    and the number of runs.  With ``budget`` (seconds), fewer runs (at least one) when the
+    warm-up pair shows that ``runs`` pairs would take longer than that."""
+    times_a: list[float] = []
+    times_b: list[float] = []
+    try:
+        k = 0
+        while k < warmup + runs:
+            if case.prepare:
+                case.prepare()
+            a = timed(case.a, env)
+            b = timed(case.b, env)
+            if k >= warmup:
+                times_a.append(a)
+                times_b.append(b)
+            elif budget is not None:
+                runs = min(runs, max(1, int(budget // (a + b))))
+            k += 1
+    finally:
+        if case.cleanup:
+            case.cleanup()
+    return statistics.median(times_a), statistics.median(times_b), len(times_a)
