@@ -130,8 +130,7 @@ class Repo:
         return {ref[cut:]: sha for sha, _, ref in (line.partition(" ") for line in raw.splitlines())}
 
     def names(self) -> list[str]:
-        raw = self.out("for-each-ref", "--format=%(refname)", "--", PREFIX)
-        return [line[len(PREFIX):] for line in raw.splitlines()]
+        return list(self.refs())
 
     def ref_sha(self, ref: str) -> str | None:
         result = self.run("rev-parse", "-q", "--verify", "--end-of-options", ref, check=False)

@@ -14,7 +14,7 @@ from git_exp import refspecs
 from git_exp.errors import ExpError, UsageError
 from git_exp.refspecs import HEAD_PUSH, Spec
 from git_exp.remotes import Remote, configured, ls_remote
-from git_exp.repo import ZERO, Repo
+from git_exp.repo import Repo
 
 FETCH_COST_US = 30  # measured: a no-op fetch pays ~30 µs per remote experiment
 
@@ -103,7 +103,7 @@ def uninstall(repo: Repo, remote_name: str, *, keep_refs: bool = False) -> tuple
         raise UsageError(f"invalid remote name {remote_name!r}")
     records = refspecs.recorded(repo, remote_name)
     known = remote_name in configured(repo)
-    if not known and not records and not _tracking(repo, remote_name):
+    if not known and not records and not repo.refs(f"refs/remote-exp/{remote_name}/"):
         raise UsageError(f"no remote named {remote_name!r} and nothing installed for it — `git exp doctor` shows what is")
     removed = []
     for spec in records:
@@ -117,13 +117,8 @@ def uninstall(repo: Repo, remote_name: str, *, keep_refs: bool = False) -> tuple
     refspecs.drop_records(repo, remote_name)
     deleted = 0
     if not keep_refs:
-        refs = _tracking(repo, remote_name)
-        repo.transaction([(ref, ZERO, sha) for ref, sha in refs.items()], f"git exp uninstall {remote_name}",
-                         reflog=False)
+        prefix = f"refs/remote-exp/{remote_name}/"
+        refs = repo.refs(prefix)
+        repo.bulk_delete([(prefix + name, sha) for name, sha in refs.items()], f"git exp uninstall {remote_name}")
         deleted = len(refs)
     return removed, deleted
-
-
-def _tracking(repo: Repo, remote_name: str) -> dict[str, str]:
-    raw = repo.out("for-each-ref", "--format=%(objectname) %(refname)", "--", f"refs/remote-exp/{remote_name}/")
-    return {ref: sha for sha, _, ref in (line.partition(" ") for line in raw.splitlines())}

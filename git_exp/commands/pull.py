@@ -34,10 +34,6 @@ class Pulled:
     detail: str = ""
 
 
-def local_refs(repo: Repo, prefix: str) -> dict[str, str]:
-    return repo.refs(prefix)
-
-
 def missing_objects(repo: Repo, shas) -> set[str]:
     shas = sorted(set(shas))
     if not shas:
@@ -95,7 +91,7 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     selected = {n: theirs[n] for n in wanted}
     # Commits our refs point at are here; look up only the others, and when there are
     # many (a first pull) just fetch: git's negotiation skips what we have anyway.
-    known = set(local_refs(repo, remote.tracking).values()) | set(local_refs(repo, PREFIX).values())
+    known = set(repo.refs(remote.tracking).values()) | set(repo.refs().values())
     unknown = {sha for sha in selected.values() if sha not in known}
     absent = unknown if len(unknown) > LOOKUP_MAX else missing_objects(repo, unknown)
     if absent:
@@ -146,7 +142,7 @@ def _update_tracking(repo: Repo, remote: Remote, selected: dict[str, str], their
     A remote-tracking ref the remote no longer has is deleted when it is in the way of
     a new name (the remote replaced ``a`` by ``a/b``), as ``git fetch --prune`` would.
     """
-    tracking = local_refs(repo, remote.tracking)
+    tracking = repo.refs(remote.tracking)
     gone = names.Clashes(n for n in tracking if n not in theirs)
     in_the_way = {gone.find(n) for n in selected if n not in tracking} - {None}
     repo.transaction([(remote.tracking + n, ZERO, tracking.pop(n)) for n in sorted(in_the_way)],
@@ -161,7 +157,7 @@ def _update_tracking(repo: Repo, remote: Remote, selected: dict[str, str], their
 def _update_local(repo: Repo, remote: Remote, theirs: dict[str, str], force: bool) -> tuple[list[Pulled], list[tuple[str, str]]]:
     """Fast-forward (or with ``force`` replace) local experiments; return the report and
     the new ones to create."""
-    ours = local_refs(repo, PREFIX)
+    ours = repo.refs()
     differing = [(ours[n], sha) for n, sha in theirs.items() if n in ours and ours[n] != sha]
     forward = descendants(repo, differing)
     behind = descendants(repo, [(new, old) for old, new in differing])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from git_exp import names
-from git_exp.commands.pull import descendants, local_refs, missing_objects
+from git_exp.commands.pull import descendants, missing_objects
 from git_exp.commands.push import Pushed, push_refspecs
 from git_exp.errors import UsageError
 from git_exp.names import PREFIX
@@ -14,7 +14,7 @@ def compare(repo: Repo, remote: Remote) -> list[dict]:
     """Each experiment on either side: same, remote-only, local-only, local is ahead,
     remote is ahead, diverged, or differs (remote version not fetched yet)."""
     theirs = ls_remote(repo, remote)
-    ours = local_refs(repo, PREFIX)
+    ours = repo.refs()
     differing = [(ours[n], theirs[n]) for n in theirs if n in ours and ours[n] != theirs[n]]
     unknown = missing_objects(repo, [t for _, t in differing])
     known = [(o, t) for o, t in differing if t not in unknown]
