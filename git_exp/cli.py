@@ -145,17 +145,22 @@ def ls_(
 
     data = ls(_repo(), remotes=remotes)
     if json_:
-        out(render.json_text([_json_row(r) for r in data]))
+        out(render.json_text(_json_rows(data)))
     else:
         out(render.table(table_rows(data), COLUMNS))
 
 
-def _json_row(row: dict) -> dict:
+def _json_rows(rows: list) -> list:
+    """Rows with ``created`` as an ISO 8601 UTC time (each distinct time formatted once)."""
     import datetime
 
-    shown = dict(row)
-    shown["created"] = datetime.datetime.fromtimestamp(row["created"], datetime.timezone.utc).isoformat()
-    return shown
+    iso: dict = {}
+    for row in rows:
+        when = row["created"]
+        if when not in iso:
+            iso[when] = datetime.datetime.fromtimestamp(when, datetime.timezone.utc).isoformat()
+        row["created"] = iso[when]
+    return rows
 
 
 @command()
@@ -175,8 +180,7 @@ def show(
     fmt = _fmt(json_, md, csv)
     data, columns = do_show(_repo(), list(patterns or []), sort=sort, where=where, remotes=remotes)
     if fmt == "json":
-        keys = [*columns[:1], "remote", "sha", *columns[1:], "command", "run_url", "message"]
-        out(render.render([_json_row(r) for r in data], keys, "json"))
+        out(render.json_text(_json_rows(data)))  # every row key is a column
     else:
         out(render.render([rows.for_display(r) for r in data], columns, fmt))
 
