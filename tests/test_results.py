@@ -54,7 +54,7 @@ def test_cache_gives_the_same_answers_and_follows_config(repo, exp, monkeypatch)
 
 
 def test_gc_clears_the_cache(repo, exp):
-    r = make_many(repo, exp, n=70)
+    r = make_many(repo, exp, n=40)
     exp("show", "--json")
     assert results.cache_path(r).exists()
     exp("gc")
