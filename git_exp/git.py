@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from git_exp.errors import ExpError
 from git_exp.redact import redact
@@ -96,17 +96,6 @@ def out(*args: str, **kw) -> str:
     return run(*args, **kw).out.rstrip("\n")
 
 
-def batch(args: Sequence[str], lines: Iterable[str], *, cwd=None) -> bytes:
-    """Feed ``lines`` to a ``git ... --batch``-style command in one process; return stdout."""
-    data = "".join(f"{line}\n" for line in lines).encode("utf-8", "surrogateescape")
-    return run(*args, cwd=cwd, input=data).stdout
-
-
 def run_command(argv: Sequence[str], *, cwd=None, env: Mapping[str, str] | None = None) -> subprocess.Popen:
     """Start the user's command with inherited stdio (output streams live)."""
     return subprocess.Popen(list(argv), cwd=cwd, env=dict(env) if env is not None else None)
-
-
-def run_passthrough(*args: str, cwd=None) -> int:
-    """Run git with the user's terminal (stdin, stdout, stderr inherited); return its exit code."""
-    return subprocess.call(["git", *args], cwd=cwd)

@@ -15,7 +15,7 @@ from typing import Iterable
 from git_exp import git
 from git_exp.errors import ExpError, UsageError
 from git_exp.git import GitError
-from git_exp.names import PREFIX, REMOTE_PREFIX, ExpName, conflict
+from git_exp.names import PREFIX, ExpName, conflict
 
 ZERO = "0" * 40
 BULK_MIN = 64  # below this many refs, one update-ref transaction is as fast
@@ -222,7 +222,3 @@ def parse_trailers(text: str) -> dict[str, str]:
         if sep and key.startswith("Exp-"):
             found[key.strip()] = value.strip()
     return found
-
-
-def remote_prefix(remote: str) -> str:
-    return f"{REMOTE_PREFIX}{remote}/"
