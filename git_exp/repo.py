@@ -3,7 +3,10 @@
 Reads use git's batch plumbing: one ``for-each-ref`` lists every experiment with the
 fields ``ls`` shows (measured for issue 4: ``for-each-ref`` lists 100k refs in 0.09 s
 where dulwich takes 1.45 s).  Writes go through one ``update-ref --stdin`` transaction
-per command, every update a compare-and-swap on the expected old value.
+per command, every update a compare-and-swap on the expected old value; bulk creates
+and deletes (pull, staged push, uninstall) go into ``packed-refs`` in one rewrite
+under git's lock instead (``packed``: ~40 ms for 10k refs where loose files took
+434 ms), falling back to ``update-ref`` for anything that is not safe there.
 """
 from __future__ import annotations
 
