@@ -6,6 +6,7 @@ MAX_BYTES long (a longer one cannot be a file name on common file systems).
 """
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import re
 
@@ -87,32 +88,32 @@ def select(names, patterns) -> tuple[list[str], list[str]]:
 
 
 class Clashes:
-    """Answers "which existing name would git's file/directory rule clash with?" in
-    O(len(name)) per question, for checking many names against many refs."""
+    """Which existing name git's file/directory rule makes ``name`` clash with
+    (``a`` and ``a/b`` cannot both exist), in O(log n) per question: a parent path of
+    ``name`` is a name, or a name lies below ``name + '/'`` (found by bisecting the
+    sorted names).  Works on str or bytes.  Names added later must come in sorted
+    order, so that ``a`` is added before ``a/b`` and the parent check sees the clash.
+    """
 
     def __init__(self, existing):
         self.names = set(existing)
-        self.below: dict[str, str] = {}  # directory -> one name under it
-        for name in self.names:
-            parts = name.split("/")
-            for i in range(1, len(parts)):
-                self.below.setdefault("/".join(parts[:i]), name)
+        self.order = sorted(self.names)
 
-    def find(self, name: str) -> str | None:
-        if name in self.below:
-            return self.below[name]
-        parts = name.split("/")
-        for i in range(1, len(parts)):
-            parent = "/".join(parts[:i])
-            if parent in self.names:
-                return parent
+    def find(self, name):
+        sep = b"/" if isinstance(name, bytes) else "/"
+        i = name.find(sep)
+        while i != -1:
+            if name[:i] in self.names:
+                return name[:i]
+            i = name.find(sep, i + 1)
+        below = name + sep
+        j = bisect.bisect_left(self.order, below)
+        if j < len(self.order) and self.order[j].startswith(below):
+            return self.order[j]
         return None
 
-    def add(self, name: str) -> None:
+    def add(self, name) -> None:
         self.names.add(name)
-        parts = name.split("/")
-        for i in range(1, len(parts)):
-            self.below.setdefault("/".join(parts[:i]), name)
 
 
 def conflict(name: str, existing) -> str | None:
@@ -140,7 +141,7 @@ def generate(sha: str, taken) -> ExpName:
     """``<adjective>-<noun>-<4 hex of the commit>``, longer hex if that name is taken."""
     seed = int(sha[:16], 16)
     base = f"{ADJECTIVES[seed % len(ADJECTIVES)]}-{NOUNS[(seed // len(ADJECTIVES)) % len(NOUNS)]}"
-    clashes = Clashes(taken)
+    clashes = Clashes(taken)  # generated names have no '/': no sorted-order concern
     for width in range(4, len(sha) + 1):
         name = f"{base}-{sha[:width]}"
         if name not in clashes.names and not clashes.find(name):

@@ -18,10 +18,11 @@ Only the files ref backend has ``packed-refs``; ``available()`` says when to use
 """
 from __future__ import annotations
 
-import bisect
 import os
 import time
 from pathlib import Path
+
+from git_exp.names import Clashes
 
 PACKED_TIMEOUT = 1.0
 HEADER = b"# pack-refs with: "
@@ -90,33 +91,6 @@ def _write(lock, traits: set[bytes], refs: dict[bytes, tuple[bytes, bytes | None
     lock.write(b"".join(lines))
 
 
-class _Clashes:
-    """git's file/directory rule against the packed refs, in O(log n) per name.
-
-    A name is blocked when one of its parent paths is a ref, or when it is itself the
-    parent path of a ref (found by bisecting the sorted names for ``name + '/'``).
-    Names added must come in sorted order: then ``a`` is added before ``a/b``, and
-    the parent check alone catches a clash between two added names.
-    """
-
-    def __init__(self, refs):
-        self.names = set(refs)
-        self.order = sorted(self.names)
-
-    def blocked(self, key: bytes) -> bool:
-        i = key.find(b"/")
-        while i != -1:
-            if key[:i] in self.names:
-                return True
-            i = key.find(b"/", i + 1)
-        below = key + b"/"
-        j = bisect.bisect_left(self.order, below)
-        return j < len(self.order) and self.order[j].startswith(below)
-
-    def add(self, key: bytes) -> None:
-        self.names.add(key)
-
-
 def _loose_refs(common_dir: Path, refs) -> tuple[set[str], set[str]]:
     """Loose ref files under the top directories of ``refs``, and the directories holding them."""
     tops = {"/".join(r.split("/")[:2]) for r in refs}
@@ -165,10 +139,10 @@ def update(common_dir: Path, create: dict[str, str], remove: dict[str, str] | No
                 changed = True
             else:
                 left_remove[ref] = expected
-        clash = _Clashes(refs)
+        clash = Clashes(refs)  # creates go in sorted order, as it requires
         for ref in sorted(create):
             sha, key = create[ref], ref.encode()
-            if (key in refs or clash.blocked(key) or loose_files
+            if (key in refs or clash.find(key) is not None or loose_files
                     and (ref in loose_files or ref in loose_dirs or any(p in loose_files for p in _parents(ref)))):
                 left_create[ref] = sha
                 continue

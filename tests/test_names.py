@@ -69,3 +69,13 @@ def test_select_globs_cross_slashes():
     chosen, unmatched = names.select(["ci/1", "ci/2", "sweep/a/1", "x"], ["ci/*", "sweep/*", "nope*"])
     assert chosen == ["ci/1", "ci/2", "sweep/a/1"]
     assert unmatched == ["nope*"]
+
+
+def test_clashes_both_directions_str_and_bytes():
+    clashes = names.Clashes(["a/b", "c", "sweep/x/1"])
+    assert clashes.find("a") == "a/b"
+    assert clashes.find("c/d") == "c"
+    assert clashes.find("sweep/x") == "sweep/x/1"
+    assert clashes.find("sweep/y") is None and clashes.find("a-b") is None
+    raw = names.Clashes([b"refs/exp/a/b"])
+    assert raw.find(b"refs/exp/a") == b"refs/exp/a/b" and raw.find(b"refs/exp/ab") is None
