@@ -10,9 +10,9 @@ import os
 import sys
 from typing import List, Optional
 
-import typer
-
 from git_exp import __version__
+from git_exp.errors import Exit
+from git_exp.params import Argument, Option
 
 HELP = "Experiments as git commits under refs/exp/, shared through your git remotes."
 COMMANDS: dict = {}  # name -> (function, typer command options), in help order
@@ -26,16 +26,20 @@ def command(name: Optional[str] = None, **options):
     return register
 
 
-def build_app(only: Optional[str] = None) -> typer.Typer:
+def build_app(only: Optional[str] = None):
     """The typer app with every command, or just ``only`` (building all costs ~10 ms)."""
+    import typer
+
+    from git_exp.params import to_typer
+
     app = typer.Typer(
         help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
         pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]},
     )
-    app.callback()(_main)
+    app.callback()(to_typer(_main))
     for name, (function, options) in COMMANDS.items():
         if only is None or name == only:
-            app.command(name, **options)(function)
+            app.command(name, **options)(to_typer(function))
     return app
 
 
@@ -68,11 +72,11 @@ def _fmt(json_: bool = False, md: bool = False, csv: bool = False) -> str:
 def _version(value: bool) -> None:
     if value:
         out(f"git-exp {__version__}")
-        raise typer.Exit(0)
+        raise Exit(0)
 
 
 def _main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """Experiments as git commits under refs/exp/, shared through your git remotes.
 
@@ -82,11 +86,11 @@ def _main(
 
 @command()
 def save(
-    name: Optional[str] = typer.Option(None, "-n", "--name", help="Experiment name (default: generated)."),
-    message: Optional[str] = typer.Option(None, "-m", "--message", help="Commit message."),
-    force: bool = typer.Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
-    append: bool = typer.Option(False, "--append", help="Add a new version on top of an existing experiment."),
-    no_untracked: bool = typer.Option(False, "--no-untracked", help="Leave out files git does not track."),
+    name: Optional[str] = Option(None, "-n", "--name", help="Experiment name (default: generated)."),
+    message: Optional[str] = Option(None, "-m", "--message", help="Commit message."),
+    force: bool = Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
+    append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
+    no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
 ) -> None:
     """Snapshot the work tree into refs/exp/NAME; print the name."""
     from git_exp.commands.save import save as do_save
@@ -99,13 +103,13 @@ def save(
 
 @command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
 def run(
-    command: List[str] = typer.Argument(None, metavar="[--] CMD...", help="The command to run."),
-    name: Optional[str] = typer.Option(None, "-n", "--name", help="Experiment name (default: generated)."),
-    message: Optional[str] = typer.Option(None, "-m", "--message", help="Commit message."),
-    force: bool = typer.Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
-    append: bool = typer.Option(False, "--append", help="Add a new version on top of an existing experiment."),
-    no_untracked: bool = typer.Option(False, "--no-untracked", help="Leave out files git does not track."),
-    isolated: bool = typer.Option(False, "--isolated", help="Run in a temporary worktree; your work tree is untouched."),
+    command: List[str] = Argument(None, metavar="[--] CMD...", help="The command to run."),
+    name: Optional[str] = Option(None, "-n", "--name", help="Experiment name (default: generated)."),
+    message: Optional[str] = Option(None, "-m", "--message", help="Commit message."),
+    force: bool = Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
+    append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
+    no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
+    isolated: bool = Option(False, "--isolated", help="Run in a temporary worktree; your work tree is untouched."),
 ) -> None:
     """Run CMD, then save the work tree with its metadata; exit with CMD's code."""
     from git_exp.commands.run import run as do_run
@@ -117,14 +121,14 @@ def run(
                  untracked=not no_untracked, isolated=isolated)
     note(f"git-exp: {ran.status} (exit {ran.exit_code}, {ran.duration:.1f}s); saved experiment "
          f"{ran.saved.name} ({ran.saved.sha[:7]})")
-    raise typer.Exit(ran.exit_code)
+    raise Exit(ran.exit_code)
 
 
 @command("ls")
 def ls_(
-    remote: Optional[str] = typer.Argument(None, help="List a remote's experiments live (no fetch)."),
-    remotes: bool = typer.Option(False, "-r", "--remotes", help="Also list remote-tracking experiments."),
-    json_: bool = typer.Option(False, "--json", help="JSON output."),
+    remote: Optional[str] = Argument(None, help="List a remote's experiments live (no fetch)."),
+    remotes: bool = Option(False, "-r", "--remotes", help="Also list remote-tracking experiments."),
+    json_: bool = Option(False, "--json", help="JSON output."),
 ) -> None:
     """List experiments: name, sha, baseline, age, exit code."""
     from git_exp import render
@@ -165,13 +169,13 @@ def _json_rows(rows: list) -> list:
 
 @command()
 def show(
-    patterns: List[str] = typer.Argument(None, metavar="[NAME|GLOB]...", help="Experiments to show (default: all)."),
-    sort: Optional[str] = typer.Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
-    where: Optional[str] = typer.Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
-    remotes: bool = typer.Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
-    json_: bool = typer.Option(False, "--json", help="JSON output."),
-    md: bool = typer.Option(False, "--md", help="Markdown table (for CI comments and job summaries)."),
-    csv: bool = typer.Option(False, "--csv", help="CSV output."),
+    patterns: List[str] = Argument(None, metavar="[NAME|GLOB]...", help="Experiments to show (default: all)."),
+    sort: Optional[str] = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
+    where: Optional[str] = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
+    remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
+    json_: bool = Option(False, "--json", help="JSON output."),
+    md: bool = Option(False, "--md", help="Markdown table (for CI comments and job summaries)."),
+    csv: bool = Option(False, "--csv", help="CSV output."),
 ) -> None:
     """Table of experiments with status, duration, executor, params and metrics."""
     from git_exp import render, rows
@@ -187,10 +191,10 @@ def show(
 
 @command()
 def diff(
-    a: str = typer.Argument(..., metavar="A", help="Experiment."),
-    b: Optional[str] = typer.Argument(None, metavar="[B]", help="Experiment or commit (default: A's baseline)."),
-    stat: bool = typer.Option(False, "--stat", help="Also show which files changed."),
-    json_: bool = typer.Option(False, "--json", help="JSON output."),
+    a: str = Argument(..., metavar="A", help="Experiment."),
+    b: Optional[str] = Argument(None, metavar="[B]", help="Experiment or commit (default: A's baseline)."),
+    stat: bool = Option(False, "--stat", help="Also show which files changed."),
+    json_: bool = Option(False, "--json", help="JSON output."),
 ) -> None:
     """Params and metrics that differ between A and B."""
     from git_exp import render
@@ -212,8 +216,8 @@ def diff(
 
 @command()
 def apply(
-    name: str = typer.Argument(..., help="Experiment to apply."),
-    force: bool = typer.Option(False, "--force", "-f", help="Save a dirty work tree as an experiment first."),
+    name: str = Argument(..., help="Experiment to apply."),
+    force: bool = Option(False, "--force", "-f", help="Save a dirty work tree as an experiment first."),
 ) -> None:
     """Put an experiment's files in the work tree; HEAD and the index stay as they are."""
     from git_exp.commands.apply import apply as do_apply
@@ -226,8 +230,8 @@ def apply(
 
 @command()
 def branch(
-    name: str = typer.Argument(..., help="Experiment."),
-    branch_name: Optional[str] = typer.Argument(None, metavar="[BRANCH]", help="Branch to create (default: NAME)."),
+    name: str = Argument(..., help="Experiment."),
+    branch_name: Optional[str] = Argument(None, metavar="[BRANCH]", help="Branch to create (default: NAME)."),
 ) -> None:
     """Create a real branch at an experiment's commit."""
     from git_exp.commands.branch import branch as do_branch
@@ -239,9 +243,9 @@ def branch(
 
 @command()
 def rm(
-    patterns: List[str] = typer.Argument(None, metavar="NAME|GLOB...", help="Experiments to delete."),
-    remote: Optional[str] = typer.Option(None, "--remote", help="Delete on this remote instead (with a lease)."),
-    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Say what would be deleted."),
+    patterns: List[str] = Argument(None, metavar="NAME|GLOB...", help="Experiments to delete."),
+    remote: Optional[str] = Option(None, "--remote", help="Delete on this remote instead (with a lease)."),
+    dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
 ) -> None:
     """Delete experiments; prints how to restore each."""
     if remote is not None:
@@ -249,7 +253,7 @@ def rm(
         from git_exp.commands.remote_ops import rm_remote
 
         repo = _repo()
-        raise typer.Exit(_report_push(rm_remote(repo, remotes.get(repo, remote), list(patterns or []),
+        raise Exit(_report_push(rm_remote(repo, remotes.get(repo, remote), list(patterns or []),
                                                 dry_run=dry_run), remote))
     from git_exp.commands.rm import rm as do_rm
 
@@ -268,9 +272,9 @@ def _report_deleted(doomed, dry_run: bool) -> None:
 
 @command()
 def rename(
-    old: str = typer.Argument(..., help="Current name."),
-    new: str = typer.Argument(..., help="New name."),
-    remote: Optional[str] = typer.Option(None, "--remote", help="Rename on this remote too."),
+    old: str = Argument(..., help="Current name."),
+    new: str = Argument(..., help="New name."),
+    remote: Optional[str] = Option(None, "--remote", help="Rename on this remote too."),
 ) -> None:
     """Rename an experiment."""
     from git_exp.commands.rename import rename as do_rename
@@ -282,17 +286,17 @@ def rename(
 
         code = _report_push(rename_remote(repo, remotes.get(repo, remote), old, new), remote)
         if code or repo.ref_sha(f"refs/exp/{old}") is None:
-            raise typer.Exit(code)
+            raise Exit(code)
     target, sha = do_rename(repo, old, new)
     note(f"renamed {old} -> {target} ({sha[:7]})")
 
 
 @command()
 def gc(
-    older_than: Optional[str] = typer.Option(None, "--older-than", metavar="AGE", help="Delete experiments older than AGE (30d, 12h, 2w)."),
-    orphaned: bool = typer.Option(False, "--orphaned", help="Delete experiments whose baseline no branch or tag reaches."),
-    keep: Optional[int] = typer.Option(None, "--keep", metavar="N", help="Keep the N newest experiments, delete the rest."),
-    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Say what would be deleted."),
+    older_than: Optional[str] = Option(None, "--older-than", metavar="AGE", help="Delete experiments older than AGE (30d, 12h, 2w)."),
+    orphaned: bool = Option(False, "--orphaned", help="Delete experiments whose baseline no branch or tag reaches."),
+    keep: Optional[int] = Option(None, "--keep", metavar="N", help="Keep the N newest experiments, delete the rest."),
+    dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
 ) -> None:
     """Prune experiments (criteria combine with AND) and pack refs."""
     from git_exp.commands.gc import gc as do_gc
@@ -323,10 +327,10 @@ def _report_push(results, remote: str) -> int:
 
 @command()
 def push(
-    args: List[str] = typer.Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
-    all_: bool = typer.Option(False, "--all", "-a", help="Push every experiment."),
-    force: bool = typer.Option(False, "--force", "-f", help="Overwrite remote experiments that moved (with a lease)."),
-    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Say what would be pushed."),
+    args: List[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
+    all_: bool = Option(False, "--all", "-a", help="Push every experiment."),
+    force: bool = Option(False, "--force", "-f", help="Overwrite remote experiments that moved (with a lease)."),
+    dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be pushed."),
 ) -> None:
     """Push experiments to a remote in one git push."""
     from git_exp import remotes
@@ -334,14 +338,14 @@ def push(
 
     repo = _repo()
     remote, patterns = remotes.split_args(repo, list(args or []), all_=all_)
-    raise typer.Exit(_report_push(do_push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run), remote.name))
+    raise Exit(_report_push(do_push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run), remote.name))
 
 
 @command()
 def pull(
-    args: List[str] = typer.Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
-    all_: bool = typer.Option(False, "--all", "-a", help="Pull every experiment."),
-    force: bool = typer.Option(False, "--force", "-f", help="Take the remote version of diverged experiments."),
+    args: List[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
+    all_: bool = Option(False, "--all", "-a", help="Pull every experiment."),
+    force: bool = Option(False, "--force", "-f", help="Take the remote version of diverged experiments."),
 ) -> None:
     """Fetch experiments from a remote and create or fast-forward local ones."""
     from git_exp import remotes
@@ -364,7 +368,7 @@ def pull(
         note(f"git-exp: error: {_count(len(blocked))} could not be created because a local name is in the way: "
              f"{', '.join(blocked[:5])} — rename or remove the local experiment, then pull again")
     if diverged or blocked:
-        raise typer.Exit(1)
+        raise Exit(1)
 
 
 def _count(n: int) -> str:
@@ -387,11 +391,11 @@ def _remotes_for(repo, names_: List[str], all_: bool):
 
 @command()
 def install(
-    names_: List[str] = typer.Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
-    all_: bool = typer.Option(False, "--all", help="Install on every remote."),
-    pattern: Optional[str] = typer.Option(None, "--pattern", metavar="GLOB", help="Only experiments matching GLOB, e.g. 'ci/*'."),
-    fetch_only: bool = typer.Option(False, "--fetch-only", help="Only the fetch refspec; plain git push stays as it is."),
-    force: bool = typer.Option(False, "--force", help="Replace a conflicting experiment refspec (uninstall restores it)."),
+    names_: List[str] = Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
+    all_: bool = Option(False, "--all", help="Install on every remote."),
+    pattern: Optional[str] = Option(None, "--pattern", metavar="GLOB", help="Only experiments matching GLOB, e.g. 'ci/*'."),
+    fetch_only: bool = Option(False, "--fetch-only", help="Only the fetch refspec; plain git push stays as it is."),
+    force: bool = Option(False, "--force", help="Replace a conflicting experiment refspec (uninstall restores it)."),
 ) -> None:
     """Make plain git fetch / git push carry experiments for REMOTE."""
     from git_exp.commands.install import check_name, fetch_cost_ms
@@ -418,9 +422,9 @@ def install(
 
 @command()
 def uninstall(
-    names_: List[str] = typer.Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
-    all_: bool = typer.Option(False, "--all", help="Uninstall from every remote."),
-    keep_refs: bool = typer.Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/."),
+    names_: List[str] = Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
+    all_: bool = Option(False, "--all", help="Uninstall from every remote."),
+    keep_refs: bool = Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/."),
 ) -> None:
     """Remove exactly what install added, and the remote-tracking experiments."""
     from git_exp import remotes
@@ -443,8 +447,8 @@ def uninstall(
 
 @command()
 def doctor(
-    json_: bool = typer.Option(False, "--json", help="JSON output."),
-    fix: bool = typer.Option(False, "--fix", help="Apply the safe fixes."),
+    json_: bool = Option(False, "--json", help="JSON output."),
+    fix: bool = Option(False, "--fix", help="Apply the safe fixes."),
 ) -> None:
     """Check the installation per remote and say what to run."""
     from git_exp import render
@@ -470,39 +474,65 @@ def _is_click_usage(exc: BaseException) -> bool:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    """Run one command; return its exit code.
+
+    A plain command line goes straight to the command function (``params.parse``, no
+    typer import); anything else (help, errors, ``run``'s pass-through arguments) is
+    parsed by typer.  ``GIT_EXP_TYPER=1`` sends everything through typer.
+    """
     from git_exp.errors import ExpError
 
     args = sys.argv[1:] if argv is None else list(argv)
-    first = next((a for a in args if not a.startswith("-")), None)
-    runs = first if first in COMMANDS and args and args[0] == first else None
-    click_command = typer.main.get_command(build_app(runs))
+    runs = args[0] if args and args[0] in COMMANDS else None
     try:
-        result = click_command.main(args=args, prog_name="git exp", standalone_mode=False)
-        return result if isinstance(result, int) else 0
+        kwargs = None
+        if runs and not COMMANDS[runs][1] and os.environ.get("GIT_EXP_TYPER", "") in ("", "0"):
+            from git_exp.params import parse
+
+            kwargs = parse(COMMANDS[runs][0], args[1:])
+        if kwargs is not None:
+            COMMANDS[runs][0](**kwargs)
+            return 0
+        return _typer_main(args, runs)
     except ExpError as exc:
         if _debug():
             raise
         note(f"git-exp: error: {exc}")
         return exc.exit_code
-    except (typer.Exit, SystemExit) as exc:
-        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
-        return code if isinstance(code, int) else 1
+    except Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
         note("git-exp: interrupted")
         return 130
     except BrokenPipeError:
         return 141
-    except Exception as exc:  # click's parse errors, then anything unexpected
+    except Exception as exc:  # anything unexpected
+        if _debug():
+            raise
+        note(f"git-exp: error: internal error: {type(exc).__name__}: {exc} — rerun with GIT_EXP_DEBUG=1 and report it")
+        return 1
+
+
+def _typer_main(args: List[str], runs: Optional[str]) -> int:
+    """Parse with typer (click); map its exits and usage errors to ours."""
+    import typer
+
+    click_command = typer.main.get_command(build_app(runs))
+    try:
+        result = click_command.main(args=args, prog_name="git exp", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        return exc.exit_code
+    except Exception as exc:
         if _is_click_usage(exc):
             note(f"git-exp: error: {exc.format_message()} — see `git exp {runs + ' ' if runs else ''}-h`")
             return 2
         if type(exc).__name__ == "Abort":
             note("git-exp: interrupted")
             return 130
-        if _debug():
-            raise
-        note(f"git-exp: error: internal error: {type(exc).__name__}: {exc} — rerun with GIT_EXP_DEBUG=1 and report it")
-        return 1
+        raise
 
 
 def _debug() -> bool:

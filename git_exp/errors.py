@@ -16,3 +16,11 @@ class UsageError(ExpError):
     """The user asked for something that cannot be (exit 2)."""
 
     exit_code = 2
+
+
+class Exit(Exception):
+    """Leave with ``exit_code`` after the command has said what it had to say."""
+
+    def __init__(self, exit_code: int = 0) -> None:
+        super().__init__(exit_code)
+        self.exit_code = exit_code
