@@ -1,0 +1,67 @@
+"""git.py's process runner: real git, big pipes both ways, failures, side-by-side runs."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from git_exp import git
+
+from .conftest import commit_all, write
+
+
+def test_large_input_and_output_at_once_do_not_deadlock(repo):
+    """cat-file answers while we are still writing: both pipes fill far past 64 KiB."""
+    write(repo, {f"f{i}": f"{i}\n" for i in range(200)})
+    head = commit_all(repo)
+    query = "".join(f"{head}:f{i % 200}\n" for i in range(40_000)).encode()
+    result = git.run("cat-file", "--batch-check", input=query, cwd=repo)
+    lines = result.out.splitlines()
+    assert len(lines) == 40_000 and all(line.endswith(" blob 2") or line.endswith(" blob 3") or
+                                        line.endswith(" blob 4") for line in lines)
+    assert result.stderr == b""
+
+
+def test_failure_keeps_code_and_stderr(repo):
+    result = git.run("rev-parse", "--verify", "no-such-thing", cwd=repo, check=False)
+    assert result.returncode == 128 and result.stdout == b"" and result.stderr.startswith(b"fatal: ")
+    with pytest.raises(git.GitError) as caught:
+        git.run("rev-parse", "--verify", "no-such-thing", cwd=repo)
+    assert caught.value.returncode == 128 and "`git rev-parse --verify no-such-thing` failed (exit 128)" in str(caught.value)
+
+
+def test_git_that_stops_reading_its_input(repo):
+    """A git that exits before reading everything: no BrokenPipeError, its own verdict stands."""
+    result = git.run("rev-parse", "--verify", "HEAD", input=b"x" * (1 << 20), cwd=repo)
+    assert len(result.out.strip()) == 40
+
+
+def test_started_gits_run_side_by_side(repo):
+    first = git.start("rev-parse", "HEAD", cwd=repo)
+    second = git.start("for-each-ref", "--format=%(refname)", cwd=repo)
+    assert second.wait().out == "refs/heads/main\n"
+    assert first.wait().out.strip() == git.out("rev-parse", "HEAD", cwd=repo)
+
+
+def test_env_and_cwd_reach_git(repo, tmp_path):
+    (repo / "sub").mkdir()
+    assert git.out("rev-parse", "--show-prefix", cwd=repo / "sub") == "sub/"
+    assert git.out("var", "GIT_AUTHOR_IDENT", env={"GIT_AUTHOR_NAME": "Someone Else"}, cwd=repo).startswith("Someone Else ")
+    assert git.out("config", "--get", "core.quotepath", cwd=repo) == "false"  # pinned settings apply
+
+
+def test_closed_standard_descriptors_fall_back_to_subprocess(repo):
+    """With fd 0-2 closed our pipes would land on them; the runner hands over to subprocess."""
+    code = ("import os, sys; sys.path.insert(0, sys.argv[1]); from git_exp import git; os.close(0); "
+            "r = git.run('rev-parse', 'HEAD', cwd=sys.argv[2]); open(sys.argv[3], 'w').write(r.out)")
+    out_file = repo.parent / "out.txt"
+    subprocess.run([sys.executable, "-c", code, str(Path(git.__file__).parents[1]), str(repo), str(out_file)],
+                   check=True, stdin=subprocess.DEVNULL)
+    assert len(out_file.read_text().strip()) == 40
+
+
+def test_missing_git_is_an_oserror(repo, monkeypatch):
+    monkeypatch.setenv("PATH", os.fspath(repo))
+    with pytest.raises(FileNotFoundError):
+        git.run("version")
