@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
 
 from git_exp import __version__
 from git_exp.errors import Exit
@@ -18,7 +17,7 @@ HELP = "Experiments as git commits under refs/exp/, shared through your git remo
 COMMANDS: dict = {}  # name -> (function, typer command options), in help order
 
 
-def command(name: Optional[str] = None, **options):
+def command(name: str | None = None, **options):
     """Register a command; ``main`` builds typer commands only for what it runs."""
     def register(function):
         COMMANDS[name or function.__name__] = (function, options)
@@ -26,7 +25,7 @@ def command(name: Optional[str] = None, **options):
     return register
 
 
-def build_app(only: Optional[str] = None):
+def build_app(only: str | None = None):
     """The typer app with every command, or just ``only`` (building all costs ~10 ms)."""
     import typer
 
@@ -86,8 +85,8 @@ def _main(
 
 @command()
 def save(
-    name: Optional[str] = Option(None, "-n", "--name", help="Experiment name (default: generated)."),
-    message: Optional[str] = Option(None, "-m", "--message", help="Commit message."),
+    name: str | None = Option(None, "-n", "--name", help="Experiment name (default: generated)."),
+    message: str | None = Option(None, "-m", "--message", help="Commit message."),
     force: bool = Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
     append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
@@ -103,9 +102,9 @@ def save(
 
 @command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
 def run(
-    command: List[str] = Argument(None, metavar="[--] CMD...", help="The command to run."),
-    name: Optional[str] = Option(None, "-n", "--name", help="Experiment name (default: generated)."),
-    message: Optional[str] = Option(None, "-m", "--message", help="Commit message."),
+    command: list[str] = Argument(None, metavar="[--] CMD...", help="The command to run."),
+    name: str | None = Option(None, "-n", "--name", help="Experiment name (default: generated)."),
+    message: str | None = Option(None, "-m", "--message", help="Commit message."),
     force: bool = Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
     append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
@@ -126,7 +125,7 @@ def run(
 
 @command("ls")
 def ls_(
-    remote: Optional[str] = Argument(None, help="List a remote's experiments live (no fetch)."),
+    remote: str | None = Argument(None, help="List a remote's experiments live (no fetch)."),
     remotes: bool = Option(False, "-r", "--remotes", help="Also list remote-tracking experiments."),
     json_: bool = Option(False, "--json", help="JSON output."),
 ) -> None:
@@ -169,9 +168,9 @@ def _json_rows(rows: list) -> list:
 
 @command()
 def show(
-    patterns: List[str] = Argument(None, metavar="[NAME|GLOB]...", help="Experiments to show (default: all)."),
-    sort: Optional[str] = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
-    where: Optional[str] = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
+    patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Experiments to show (default: all)."),
+    sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
+    where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
     json_: bool = Option(False, "--json", help="JSON output."),
     md: bool = Option(False, "--md", help="Markdown table (for CI comments and job summaries)."),
@@ -192,7 +191,7 @@ def show(
 @command()
 def diff(
     a: str = Argument(..., metavar="A", help="Experiment."),
-    b: Optional[str] = Argument(None, metavar="[B]", help="Experiment or commit (default: A's baseline)."),
+    b: str | None = Argument(None, metavar="[B]", help="Experiment or commit (default: A's baseline)."),
     stat: bool = Option(False, "--stat", help="Also show which files changed."),
     json_: bool = Option(False, "--json", help="JSON output."),
 ) -> None:
@@ -231,7 +230,7 @@ def apply(
 @command()
 def branch(
     name: str = Argument(..., help="Experiment."),
-    branch_name: Optional[str] = Argument(None, metavar="[BRANCH]", help="Branch to create (default: NAME)."),
+    branch_name: str | None = Argument(None, metavar="[BRANCH]", help="Branch to create (default: NAME)."),
 ) -> None:
     """Create a real branch at an experiment's commit."""
     from git_exp.commands.branch import branch as do_branch
@@ -243,8 +242,8 @@ def branch(
 
 @command()
 def rm(
-    patterns: List[str] = Argument(None, metavar="NAME|GLOB...", help="Experiments to delete."),
-    remote: Optional[str] = Option(None, "--remote", help="Delete on this remote instead (with a lease)."),
+    patterns: list[str] = Argument(None, metavar="NAME|GLOB...", help="Experiments to delete."),
+    remote: str | None = Option(None, "--remote", help="Delete on this remote instead (with a lease)."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
 ) -> None:
     """Delete experiments; prints how to restore each."""
@@ -274,7 +273,7 @@ def _report_deleted(doomed, dry_run: bool) -> None:
 def rename(
     old: str = Argument(..., help="Current name."),
     new: str = Argument(..., help="New name."),
-    remote: Optional[str] = Option(None, "--remote", help="Rename on this remote too."),
+    remote: str | None = Option(None, "--remote", help="Rename on this remote too."),
 ) -> None:
     """Rename an experiment."""
     from git_exp.commands.rename import rename as do_rename
@@ -293,9 +292,9 @@ def rename(
 
 @command()
 def gc(
-    older_than: Optional[str] = Option(None, "--older-than", metavar="AGE", help="Delete experiments older than AGE (30d, 12h, 2w)."),
+    older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Delete experiments older than AGE (30d, 12h, 2w)."),
     orphaned: bool = Option(False, "--orphaned", help="Delete experiments whose baseline no branch or tag reaches."),
-    keep: Optional[int] = Option(None, "--keep", metavar="N", help="Keep the N newest experiments, delete the rest."),
+    keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest experiments, delete the rest."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
 ) -> None:
     """Prune experiments (criteria combine with AND) and pack refs."""
@@ -327,7 +326,7 @@ def _report_push(results, remote: str) -> int:
 
 @command()
 def push(
-    args: List[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
+    args: list[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Push every experiment."),
     force: bool = Option(False, "--force", "-f", help="Overwrite remote experiments that moved (with a lease)."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be pushed."),
@@ -343,7 +342,7 @@ def push(
 
 @command()
 def pull(
-    args: List[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
+    args: list[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Pull every experiment."),
     force: bool = Option(False, "--force", "-f", help="Take the remote version of diverged experiments."),
 ) -> None:
@@ -379,7 +378,7 @@ def _ms(value: float) -> str:
     return "<1 ms" if value < 1 else f"{value:.0f} ms"
 
 
-def _remotes_for(repo, names_: List[str], all_: bool):
+def _remotes_for(repo, names_: list[str], all_: bool):
     from git_exp import remotes
 
     if all_:
@@ -391,9 +390,9 @@ def _remotes_for(repo, names_: List[str], all_: bool):
 
 @command()
 def install(
-    names_: List[str] = Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
+    names_: list[str] = Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
     all_: bool = Option(False, "--all", help="Install on every remote."),
-    pattern: Optional[str] = Option(None, "--pattern", metavar="GLOB", help="Only experiments matching GLOB, e.g. 'ci/*'."),
+    pattern: str | None = Option(None, "--pattern", metavar="GLOB", help="Only experiments matching GLOB, e.g. 'ci/*'."),
     fetch_only: bool = Option(False, "--fetch-only", help="Only the fetch refspec; plain git push stays as it is."),
     force: bool = Option(False, "--force", help="Replace a conflicting experiment refspec (uninstall restores it)."),
 ) -> None:
@@ -422,7 +421,7 @@ def install(
 
 @command()
 def uninstall(
-    names_: List[str] = Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
+    names_: list[str] = Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
     all_: bool = Option(False, "--all", help="Uninstall from every remote."),
     keep_refs: bool = Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/."),
 ) -> None:
@@ -473,7 +472,7 @@ def _is_click_usage(exc: BaseException) -> bool:
     return hasattr(exc, "format_message") and getattr(exc, "exit_code", None) == 2
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code.
 
     A plain command line goes straight to the command function (``params.parse``, no
@@ -515,7 +514,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
 
 
-def _typer_main(args: List[str], runs: Optional[str]) -> int:
+def _typer_main(args: list[str], runs: str | None) -> int:
     """Parse with typer (click); map its exits and usage errors to ours."""
     import typer
 

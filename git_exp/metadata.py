@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Mapping
 
 from git_exp.redact import redact
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - typing imports re (~12 ms)
+    from typing import Mapping
 
 # provider name, variable that identifies it, run id variable(s), run URL recipe
 _CI = (

@@ -7,8 +7,6 @@ MAX_BYTES long (a longer one cannot be a file name on common file systems).
 from __future__ import annotations
 
 import bisect
-import fnmatch
-import re
 
 from git_exp.errors import UsageError
 
@@ -17,7 +15,8 @@ REMOTE_PREFIX = "refs/remote-exp/"
 MAX_BYTES = 200
 GLOB_CHARS = frozenset("*?[")
 
-_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+# git check-ref-format's forbidden characters (a set, not a regex: ``re`` costs ~12 ms to import)
+_FORBIDDEN = frozenset([chr(c) for c in range(0x21)] + ["\x7f", "~", "^", ":", "?", "*", "[", "\\"])
 
 
 def problem(name: str) -> str | None:
@@ -28,9 +27,9 @@ def problem(name: str) -> str | None:
         return "a name may not start with '-'"
     if len(name.encode("utf-8", "surrogateescape")) > MAX_BYTES:
         return f"a name may be at most {MAX_BYTES} bytes long"
-    bad = _FORBIDDEN.search(name)
+    bad = next((c for c in name if c in _FORBIDDEN), None)
     if bad:
-        return f"a name may not contain {bad.group()!r}"
+        return f"a name may not contain {bad!r}"
     if ".." in name:
         return "a name may not contain '..'"
     if "@{" in name:
@@ -69,6 +68,9 @@ def matcher(pattern: str):
     """A predicate on names: ``*`` and ``?`` match across '/' (like git's refspec globs)."""
     if not is_glob(pattern):
         return lambda name: name == pattern
+    import fnmatch
+    import re
+
     regex = re.compile(fnmatch.translate(pattern))
     return lambda name: regex.match(name) is not None
 

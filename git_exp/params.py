@@ -1,6 +1,6 @@
 """Command parameters declared once, read by typer and by a start-up fast path.
 
-Commands in ``cli`` declare their parameters the typer way, ``name: Optional[str] =
+Commands in ``cli`` declare their parameters the typer way, ``name: str | None =
 Option(None, "-n", "--name", help=...)``, but ``Option`` and ``Argument`` here only record
 their arguments.  Two readers use the records:
 
@@ -22,7 +22,7 @@ fast path accepts gives exactly the keyword arguments typer gives.
 """
 from __future__ import annotations
 
-_TYPES = {"str": str, "Optional[str]": str, "int": int, "Optional[int]": int}
+_TYPES = {"str": str, "str | None": str, "int": int, "int | None": int}
 
 
 class Param:
@@ -119,8 +119,8 @@ def parse(function, args: list):
             return None
         kwargs[name] = converted
     for index, (name, annotation, param) in enumerate(arguments):
-        if annotation.startswith("List["):
-            if index != len(arguments) - 1 or annotation != "List[str]":
+        if annotation.startswith("list["):
+            if index != len(arguments) - 1 or annotation != "list[str]":
                 return None
             kwargs[name] = positional or param.default
             positional = []

@@ -7,19 +7,23 @@ remotes and passed after ``--``; URLs are redacted in everything we print.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from git_exp.errors import ExpError, UsageError
 from git_exp.git import Result
 from git_exp.names import PREFIX
-from git_exp.redact import redact
+from git_exp.record import Record
 from git_exp.repo import Repo
 
 
-@dataclass(frozen=True)
-class Remote:
-    name: str
-    url: str
+class Remote(Record):
+    """A configured remote: its name and URL."""
+
+    __slots__ = ("name", "url")
+
+    def __repr__(self) -> str:
+        return f"Remote({self.name!r}, {self.shown_url!r})"
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.url))
 
     @property
     def tracking(self) -> str:
@@ -28,6 +32,8 @@ class Remote:
 
     @property
     def shown_url(self) -> str:
+        from git_exp.redact import redact
+
         return redact(self.url)
 
 

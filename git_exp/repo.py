@@ -11,31 +11,34 @@ under git's lock instead (``packed``: ~40 ms for 10k refs where loose files took
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterable
 
 from git_exp import git
 from git_exp.errors import ExpError, UsageError
 from git_exp.git import GitError
 from git_exp.names import PREFIX, ExpName, conflict
+from git_exp.record import Record
 
 ZERO = "0" * 40
 BULK_MIN = 64  # below this many refs, one update-ref transaction is as fast
 SEP = "\x1f"  # unit separator between fields; records end with NUL
 
 
-@dataclass
-class Exp:
-    """One experiment ref as listed by for-each-ref."""
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Iterable
 
-    name: str
-    sha: str
-    parents: list[str]
-    created: int
-    subject: str
-    trailers: dict[str, str] = field(default_factory=dict)
-    ref: str = ""
+
+class Exp(Record):
+    """One experiment ref as listed by for-each-ref (paths in Repo are strings, not
+    ``pathlib`` paths, for the same reason as ``Record``: pathlib imports ``re``)."""
+
+    __slots__ = ("name", "sha", "parents", "created", "subject", "trailers", "ref")
+    _defaults = {"trailers": None, "ref": ""}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.trailers is None:
+            self.trailers = {}
 
     @property
     def baseline(self) -> str | None:
@@ -44,7 +47,7 @@ class Exp:
 
 class Repo:
     def __init__(self, path: str | os.PathLike | None = None):
-        cwd = Path(path or ".")
+        cwd = os.path.abspath(path or ".")
         result = git.run(
             "rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository",
             "--is-shallow-repository", "--is-inside-work-tree", "--show-prefix", cwd=cwd, check=False,
@@ -55,17 +58,16 @@ class Repo:
                 raise UsageError("not a git repository — run git exp inside a git work tree")
             raise GitError(["git", "rev-parse"], result.returncode, result.stdout, result.stderr)
         self.cwd = cwd
-        self.git_dir = Path(lines[0])
-        common = Path(lines[1])
-        self.common_dir = common if common.is_absolute() else (cwd / common).resolve()
+        self.git_dir: str = lines[0]
+        self.common_dir: str = lines[1] if os.path.isabs(lines[1]) else os.path.realpath(os.path.join(cwd, lines[1]))
         self.bare = lines[2] == "true"
         self.shallow = lines[3] == "true"
-        self.worktree: Path | None = None
+        self.worktree: str | None = None
         if lines[4] == "true":
             prefix = lines[5] if len(lines) > 5 else ""
-            top = Path(os.path.abspath(cwd))
+            top = cwd
             for _ in range(prefix.count("/")):
-                top = top.parent
+                top = os.path.dirname(top)
             self.worktree = top
 
     # -- running git in this repository -------------------------------------------------
@@ -76,7 +78,7 @@ class Repo:
     def out(self, *args: str, **kw) -> str:
         return self.run(*args, **kw).out.rstrip("\n")
 
-    def require_worktree(self, command: str) -> Path:
+    def require_worktree(self, command: str) -> str:
         if self.worktree is None:
             where = "this repository is bare" if self.bare else "this is not inside the work tree"
             raise UsageError(f"`git exp {command}` needs a work tree, and {where} — run it in a clone's work tree")
@@ -99,7 +101,7 @@ class Repo:
         markers = (("MERGE_HEAD", "merge"), ("rebase-merge", "rebase"), ("rebase-apply", "rebase or am"),
                    ("CHERRY_PICK_HEAD", "cherry-pick"), ("REVERT_HEAD", "revert"), ("BISECT_LOG", "bisect"))
         for marker, what in markers:
-            if (self.git_dir / marker).exists():
+            if os.path.exists(os.path.join(self.git_dir, marker)):
                 return what
         return None
 

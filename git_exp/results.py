@@ -205,7 +205,7 @@ class RowCache:
 
 
 def cache_path(repo: Repo) -> Path:
-    return repo.common_dir / "git-exp" / "parsed.json"
+    return Path(repo.common_dir, "git-exp", "parsed.json")
 
 
 def _read_blobs(repo: Repo, oids: set[str]) -> dict[str, bytes]:

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from git_exp.names import REMOTE_PREFIX
 from git_exp.repo import Exp, Repo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - typing imports re (~12 ms)
+    from typing import Any
 
 BASE_COLUMNS = ("name", "sha", "baseline", "created", "status", "exit_code", "duration", "executor")
 

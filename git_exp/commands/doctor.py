@@ -41,7 +41,7 @@ def _tracking_remotes(repo: Repo) -> dict[str, int]:
 def _loose(repo: Repo) -> int:
     total = 0
     for sub in ("refs/exp", "refs/remote-exp"):
-        for _root, _dirs, files in os.walk(repo.common_dir / sub):
+        for _root, _dirs, files in os.walk(os.path.join(repo.common_dir, sub)):
             total += len(files)
     return total
 
@@ -49,11 +49,11 @@ def _loose(repo: Repo) -> int:
 def _lfs_bypassed(repo: Repo) -> str | None:
     if repo.worktree is None:
         return None
-    attributes = repo.worktree / ".gitattributes"
-    if not attributes.exists() or "filter=lfs" not in attributes.read_text(errors="replace"):
+    attributes = os.path.join(repo.worktree, ".gitattributes")
+    if not os.path.exists(attributes) or "filter=lfs" not in open(attributes, errors="replace").read():
         return None
     hooks = repo.out("rev-parse", "--git-path", "hooks")
-    hook = (repo.worktree / hooks / "pre-push") if not os.path.isabs(hooks) else os.path.join(hooks, "pre-push")
+    hook = os.path.join(repo.worktree, hooks, "pre-push")  # an absolute hooks path wins in join
     if not os.path.exists(hook) or "lfs" not in open(hook, errors="replace").read():
         return "this repository tracks files with git-lfs but has no git-lfs pre-push hook: pushed experiments would lack their LFS objects"
     return None

@@ -13,12 +13,11 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from git_exp import names
 from git_exp.commands.push import EXPLICIT_MAX, _git_glob
 from git_exp.errors import UsageError
 from git_exp.names import PREFIX
+from git_exp.record import Record
 from git_exp.remotes import Remote, explain, ls_remote
 from git_exp.repo import ZERO, Repo
 
@@ -26,12 +25,11 @@ PACK_AFTER = 100
 LOOKUP_MAX = 256
 
 
-@dataclass
-class Pulled:
-    name: str
-    status: str  # new, updated, up to date, diverged, forced, local is ahead
-    sha: str
-    detail: str = ""
+class Pulled(Record):
+    """name, status (new, updated, up to date, diverged, forced, local is ahead), sha, detail."""
+
+    __slots__ = ("name", "status", "sha", "detail")
+    _defaults = {"detail": ""}
 
 
 def missing_objects(repo: Repo, shas) -> set[str]:

@@ -10,13 +10,12 @@ selection larger than EXPLICIT_MAX is staged under a private namespace
 from __future__ import annotations
 
 import os
-import uuid
-from dataclasses import dataclass
 
 from git_exp import names
 from git_exp.errors import UsageError
 from git_exp.git import Result
 from git_exp.names import PREFIX
+from git_exp.record import Record
 from git_exp.remotes import Remote, explain, ls_remote
 from git_exp.repo import Exp, Repo
 
@@ -24,11 +23,11 @@ EXPLICIT_MAX = 16
 STAGING = "refs/exp-staging/"
 
 
-@dataclass
-class Outcome:
-    name: str
-    status: str  # new, updated, forced, up to date, deleted, rejected, would push
-    detail: str = ""
+class Outcome(Record):
+    """name, status (new, updated, forced, up to date, deleted, rejected, would push), detail."""
+
+    __slots__ = ("name", "status", "detail")
+    _defaults = {"detail": ""}
 
 
 def selection(repo: Repo, patterns: list[str], all_: bool) -> tuple[list[Exp], str | None]:
@@ -129,7 +128,7 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
         return push_refspecs(repo, remote, [f"{PREFIX}{glob}:{PREFIX}{glob}"], leases, dry_run=dry_run)
     if len(exps) <= EXPLICIT_MAX:
         return push_refspecs(repo, remote, [f"{e.ref}:{e.ref}" for e in exps], leases, dry_run=dry_run)
-    stage = f"{STAGING}{os.getpid()}-{uuid.uuid4().hex[:8]}/"
+    stage = f"{STAGING}{os.getpid()}-{os.urandom(4).hex()}/"
     staged = [(stage + e.name, e.sha) for e in exps]
     repo.bulk_create(staged, "git exp push: staging")
     try:

@@ -83,7 +83,7 @@ def run(
     check_can_save(repo, "run")
     prepared = prepare_name(repo, name, force=force, append=append)
     baseline = repo.head()
-    relative = Path(os.getcwd()).resolve().relative_to(repo.worktree.resolve()) if _inside(repo) else Path()
+    relative = Path(os.getcwd()).resolve().relative_to(Path(repo.worktree).resolve()) if _inside(repo) else Path()
     if not isolated:
         code, status, seconds = _execute(argv, Path.cwd())
         saved = _save(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked)
@@ -109,7 +109,7 @@ def run(
 
 def _inside(repo: Repo) -> bool:
     try:
-        Path(os.getcwd()).resolve().relative_to(repo.worktree.resolve())
+        Path(os.getcwd()).resolve().relative_to(Path(repo.worktree).resolve())
         return True
     except ValueError:
         return False

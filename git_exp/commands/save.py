@@ -1,19 +1,17 @@
 """``git exp save``: snapshot the work tree into ``refs/exp/<name>``."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from git_exp import metadata, names
 from git_exp.errors import ExpError, UsageError
+from git_exp.record import Record
 from git_exp.repo import ZERO, RefMoved, Repo
 from git_exp.snapshot import commit_tree, snapshot
 
 
-@dataclass
-class Saved:
-    name: str
-    sha: str
-    old: str | None  # the commit the name pointed at before, when replaced or appended
+class Saved(Record):
+    """name, sha, and old: the commit the name pointed at before, when replaced or appended."""
+
+    __slots__ = ("name", "sha", "old")
 
 
 def check_can_save(repo: Repo, command: str) -> None:
