@@ -7,7 +7,6 @@ credentials removed).  No other environment value is recorded.
 from __future__ import annotations
 
 import os
-import socket
 
 from git_exp.redact import redact
 
@@ -39,7 +38,7 @@ def _one_line(value: str) -> str:
 def executor(env: Mapping[str, str] | None = None) -> tuple[str, str | None]:
     """``(executor, run_url)``: host name, plus CI provider and run id when in CI."""
     env = os.environ if env is None else env
-    host = socket.gethostname() or "unknown-host"
+    host = os.uname().nodename or "unknown-host"  # socket.gethostname(), without importing socket
     for provider, marker, id_vars, url in _CI:
         if env.get(marker):
             run_id = next((env[v] for v in id_vars if env.get(v)), None)
