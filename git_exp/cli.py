@@ -137,12 +137,14 @@ def ls_(
         from git_exp.commands.remote_ops import compare
 
         repo = _repo()
-        data = compare(repo, remotes_.get(repo, remote))
+        names_, states, mine, theirs = compare(repo, remotes_.get(repo, remote))
         if json_:
-            out(render.json_text(data))
+            out(render.json_text([{"name": n, "state": s, "local": m, "remote": t}
+                                  for n, s, m, t in zip(names_, states, mine, theirs)]))
         else:
-            shown = [{**r, "local": (r["local"] or "-")[:7], "remote": (r["remote"] or "-")[:7]} for r in data]
-            out(render.table(shown, ["name", "state", "local", "remote"]))
+            short_mine = [s[:7] if s else "-" for s in mine]
+            short_theirs = short_mine if theirs is mine else [s[:7] if s else "-" for s in theirs]
+            out(render.lines(list(zip(names_, states, short_mine, short_theirs)), ["name", "state", "local", "remote"]))
         return
     from git_exp.commands.ls import COLUMNS, ls, table_rows
 
@@ -306,8 +308,13 @@ def gc(
 
 
 def _report_push(results, remote: str) -> int:
-    """Print one line per experiment; exit 1 if any was rejected, naming them."""
-    out("".join(f"{r.status:<12} {r.name}" + (f"  ({r.detail})" if r.detail else "") + "\n" for r in results))
+    """One line per experiment that changed (or was refused), a count of those already up
+    to date; exit 1 if any was rejected, naming them."""
+    out("".join(f"{r.status:<12} {r.name}" + (f"  ({r.detail})" if r.detail else "") + "\n"
+                for r in results if r.status != "up to date"))
+    same = getattr(results, "already", 0) + sum(r.status == "up to date" for r in results)
+    if same:
+        note(f"{_count(same)} already up to date")
     rejected = [r.name for r in results if r.status == "rejected"]
     if rejected:
         for line in results.remote_says:
@@ -319,7 +326,7 @@ def _report_push(results, remote: str) -> int:
                   if moved else f"{remote} refused them; its reasons are above")
         note(f"git-exp: error: {remote} rejected {_count(len(rejected))}: {shown} — {advice}")
         return 1
-    if not results:
+    if not results and not same:
         note("nothing to push")
     return 0
 

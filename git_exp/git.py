@@ -122,6 +122,8 @@ class Running:
 
     def __init__(self, args: Sequence[str], cwd, data: bytes | None, env: dict) -> None:
         self.args, self.data, self.proc, self.pid = args, data, None, None
+        self.result: Result | None = None
+        self.sent = 0
         self.started = time.perf_counter()
         cmd = ["git", *(("-C", os.fspath(cwd)) if cwd is not None else ()), *PINNED, *args]
         pipes = [os.pipe(), os.pipe(), os.pipe() if data is not None else (os.open(os.devnull, os.O_RDONLY), None)]
@@ -130,6 +132,7 @@ class Running:
             self._popen(cmd, env)
             return
         (self.out_r, out_w), (self.err_r, err_w), (in_r, self.in_w) = pipes
+        self.fds = (self.out_r, self.err_r)
         try:
             self.pid = os.posix_spawnp("git", cmd, env, file_actions=[
                 (os.POSIX_SPAWN_DUP2, in_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)])
@@ -153,63 +156,85 @@ class Running:
 
     def wait(self, check: bool = True) -> Result:
         """Feed git its input, read all it says, reap it; raise GitError if it failed and ``check``."""
-        if self.proc is not None:
-            stdout, stderr = self.proc.communicate(self.data)
-            code = self.proc.returncode
-        else:
-            try:
-                stdout, stderr = self._communicate()
-            finally:
-                code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        if self.result is None:
+            wait_all([self])
+        if check and self.result.returncode:
+            raise GitError(["git", *self.args], self.result.returncode, self.result.stdout, self.result.stderr)
+        return self.result
+
+    def _reap(self, stdout: bytes, stderr: bytes) -> None:
+        code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        self._done(code, stdout, stderr)
+
+    def _done(self, code: int, stdout: bytes, stderr: bytes) -> None:
         if TRACE:
             from git_exp.redact import redact
 
             took = (time.perf_counter() - self.started) * 1000
             sys.stderr.write(f"git-exp: trace: {took:8.1f} ms  git {redact(' '.join(self.args))[:160]}\n")
-        if check and code:
-            raise GitError(["git", *self.args], code, stdout, stderr)
-        return Result(code, stdout, stderr)
+        self.result = Result(code, stdout, stderr)
 
-    def _communicate(self) -> tuple[bytes, bytes]:
-        import select
 
-        chunks: dict = {self.out_r: [], self.err_r: []}
-        poller = select.poll()
-        for fd in chunks:
+def wait_all(running: list[Running]) -> None:
+    """Collect several started gits at once, reading all their pipes in one ``poll`` loop,
+    so that none of them stalls on a full pipe while we wait for another."""
+    import select
+
+    for one in running:
+        if one.proc is not None and one.result is None:
+            stdout, stderr = one.proc.communicate(one.data)
+            one._done(one.proc.returncode, stdout, stderr)
+    running = [one for one in running if one.result is None]
+    owner: dict = {}  # fd -> (Running, chunks or None for stdin)
+    poller = select.poll()
+    for one in running:
+        one.chunks = {one.out_r: [], one.err_r: []}
+        one.open = 2
+        for fd in one.chunks:
+            owner[fd] = one
             poller.register(fd, select.POLLIN)
-        data, sent, reading = self.data or b"", 0, 2
-        if self.in_w is not None:
-            if data:
-                os.set_blocking(self.in_w, False)
-                poller.register(self.in_w, select.POLLOUT)
+        if one.in_w is not None:
+            if one.data:
+                os.set_blocking(one.in_w, False)
+                owner[one.in_w] = one
+                poller.register(one.in_w, select.POLLOUT)
             else:
-                os.close(self.in_w)
-                self.in_w = None
-        try:
-            while reading or self.in_w is not None:
-                for fd, _event in poller.poll():
-                    if fd == self.in_w:
-                        try:
-                            sent += os.write(fd, data[sent:sent + CHUNK])
-                        except BlockingIOError:
-                            continue
-                        except BrokenPipeError:
-                            sent = len(data)  # git stopped reading; what it printed says why
-                        if sent >= len(data):
-                            poller.unregister(fd)
-                            os.close(fd)
-                            self.in_w = None
+                os.close(one.in_w)
+                one.in_w = None
+    try:
+        while owner:
+            for fd, _event in poller.poll():
+                one = owner[fd]
+                if fd == one.in_w:
+                    try:
+                        one.sent += os.write(fd, one.data[one.sent:one.sent + CHUNK])
+                    except BlockingIOError:
                         continue
-                    block = os.read(fd, CHUNK)
-                    if block:
-                        chunks[fd].append(block)
-                    else:
+                    except BrokenPipeError:
+                        one.sent = len(one.data)  # git stopped reading; what it printed says why
+                    if one.sent >= len(one.data):
                         poller.unregister(fd)
-                        reading -= 1
-        finally:
-            self._close(self.out_r, self.err_r, self.in_w)
-            self.in_w = None
-        return b"".join(chunks[self.out_r]), b"".join(chunks[self.err_r])
+                        del owner[fd]
+                        os.close(fd)
+                        one.in_w = None
+                    continue
+                block = os.read(fd, CHUNK)
+                if block:
+                    one.chunks[fd].append(block)
+                    continue
+                poller.unregister(fd)
+                del owner[fd]
+                one.open -= 1
+                if not one.open:
+                    one._close(one.out_r, one.err_r)
+                    one.out_r = one.err_r = None
+                    one._reap(*(b"".join(one.chunks[fd]) for fd in one.fds))
+    finally:
+        for one in running:
+            if one.result is None:  # interrupted: close our ends, reap git
+                one._close(*(fd for fd in (one.out_r, one.err_r, one.in_w) if fd is not None))
+                one.out_r = one.err_r = one.in_w = None
+                one._reap(b"", b"")
 
 
 def run_command(argv: Sequence[str], *, cwd=None, env: Mapping[str, str] | None = None) -> subprocess.Popen:

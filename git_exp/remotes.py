@@ -8,10 +8,10 @@ remotes and passed after ``--``; URLs are redacted in everything we print.
 from __future__ import annotations
 
 from git_exp.errors import ExpError, UsageError
-from git_exp.git import Result
+from git_exp.git import Result, Running, wait_all
 from git_exp.names import PREFIX
 from git_exp.record import Record
-from git_exp.repo import Repo
+from git_exp.repo import Repo, sha_map
 
 
 class Remote(Record):
@@ -122,12 +122,28 @@ def explain(remote: Remote, result: Result, what: str) -> TransportError:
 
 def ls_remote(repo: Repo, remote: Remote, pattern: str = "refs/exp/*") -> dict[str, str]:
     """{name: sha} of the remote's experiments, from one ``git ls-remote``."""
-    result = repo.run("ls-remote", "--refs", "--", remote.name, pattern, check=False)
+    return ls_remote_result(remote, start_ls_remote(repo, remote, pattern))
+
+
+def start_ls_remote(repo: Repo, remote: Remote, pattern: str = "refs/exp/*") -> Running:
+    """Start the ``git ls-remote`` of ``ls_remote``; ``ls_remote_result`` reads it."""
+    return repo.start("ls-remote", "--refs", "--", remote.name, pattern)
+
+
+def ls_remote_result(remote: Remote, running: Running) -> dict[str, str]:
+    return sha_map(_listed(remote, running).out, PREFIX)
+
+
+def _listed(remote: Remote, running: Running) -> Result:
+    result = running.wait(check=False)
     if result.returncode:
         raise explain(remote, result, "listing experiments on")
-    found = {}
-    for line in result.out.splitlines():
-        sha, _, ref = line.partition("\t")
-        if ref.startswith(PREFIX):
-            found[ref[len(PREFIX):]] = sha
-    return found
+    return result
+
+
+def listings(repo: Repo, remote: Remote) -> tuple[str, str]:
+    """The remote's ``ls-remote`` and our ``for-each-ref`` of refs/exp/, both as
+    ``<sha> TAB <refname>`` lines sorted by refname, listed side by side."""
+    listing, local = start_ls_remote(repo, remote), repo.start_refs()
+    wait_all([listing, local])  # the local listing costs no extra time
+    return _listed(remote, listing).out, local.wait().out

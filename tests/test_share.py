@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from git_exp import git as git_module
+
 from .conftest import assert_error, commit_all, exp_refs, git, init_repo, write
 from .server_fixtures import HOST, Remote, free_port
 
@@ -143,7 +145,7 @@ def test_push_names_globs_all_then_pull_without_install(any_remote, tmp_path, ex
     assert on_remote(remote) == {"a": a, "sweep/1": s1, "sweep/2": s2}
 
     ran = exp("push", "origin", "a", cwd=runner)
-    assert (ran.code, ran.out) == (0, push_line("up to date", "a") + "\n"), ran
+    assert (ran.code, ran.out, ran.err) == (0, "", "1 experiment already up to date\n"), ran
 
     a2 = save(exp, runner, "a", "--append", files={"notes.txt": "second look\n"})
     ran = exp("push", "origin", "a", cwd=runner)
@@ -157,8 +159,8 @@ def test_push_names_globs_all_then_pull_without_install(any_remote, tmp_path, ex
 
     ran = exp("push", "origin", "--all", cwd=runner)
     assert ran.code == 0, ran
-    assert lines(ran.out) == sorted([push_line("new", "b"), push_line("new", "ci/1"), push_line("up to date", "a"),
-                                     push_line("up to date", "sweep/1"), push_line("up to date", "sweep/2")])
+    assert lines(ran.out) == sorted([push_line("new", "b"), push_line("new", "ci/1")])
+    assert ran.err == "3 experiments already up to date\n"
     assert on_remote(remote) == exp_refs(runner) == {"a": a2, "b": b, "ci/1": exp_refs(runner)["ci/1"],
                                                      "sweep/1": s1, "sweep/2": s2}
     assert set(all_refs(remote.path)) == {"refs/heads/main", *(f"refs/exp/{n}" for n in exp_refs(runner))}
@@ -178,10 +180,21 @@ def test_push_names_globs_all_then_pull_without_install(any_remote, tmp_path, ex
     for repo in (runner, laptop, remote.path):
         assert not [r for r in all_refs(repo) if r.startswith("refs/exp-staging/")]
 
-    # a second pull changes nothing and says so
+    # a second pull changes nothing and says so; so does a second push, without running git push
     ran = exp("pull", "origin", "--all", cwd=laptop)
     assert (ran.code, ran.out) == (0, ""), ran
     assert ran.err == "5 experiments already up to date\n"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(git_module, "TRACE", True)
+        ran = exp("push", "origin", "--all", cwd=runner)
+    traced = [line for line in ran.err.splitlines() if line.startswith("git-exp: trace:")]
+    assert traced and not [line for line in traced if " git push " in line], traced
+    assert (ran.code, ran.out) == (0, "") and ran.err.endswith("\n5 experiments already up to date\n"), ran
+    # the remote has one more than we do: still nothing to push
+    git(laptop, "update-ref", "refs/exp/laptop-only", a2)
+    assert exp("push", "origin", "laptop-only", cwd=laptop).code == 0
+    ran = exp("push", "origin", "--all", cwd=runner)
+    assert (ran.code, ran.out, ran.err) == (0, "", "5 experiments already up to date\n"), ran
 
 
 def test_install_then_plain_git_fetch_and_push(any_remote, tmp_path, exp):

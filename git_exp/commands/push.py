@@ -16,8 +16,8 @@ from git_exp.errors import UsageError
 from git_exp.git import Result
 from git_exp.names import PREFIX
 from git_exp.record import Record
-from git_exp.remotes import Remote, explain, ls_remote
-from git_exp.repo import Exp, Repo
+from git_exp.remotes import Remote, explain, listings, ls_remote
+from git_exp.repo import Exp, Repo, sha_map
 
 EXPLICIT_MAX = 16
 STAGING = "refs/exp-staging/"
@@ -27,7 +27,9 @@ class Outcome(Record):
     """name, status (new, updated, forced, up to date, deleted, rejected, would push), detail."""
 
     __slots__ = ("name", "status", "detail")
-    _defaults = {"detail": ""}
+
+    def __init__(self, name: str, status: str, detail: str = "") -> None:  # 10k per push: no generic init
+        self.name, self.status, self.detail = name, status, detail
 
 
 def selection(repo: Repo, patterns: list[str], all_: bool) -> tuple[list[Exp], str | None]:
@@ -85,6 +87,7 @@ class Pushed(list):
     access-control messages such as gitolite's "DENIED by refs/exp/")."""
 
     remote_says: list[str] | tuple = ()
+    already = 0  # experiments found up to date without asking git push
 
 
 def _remote_lines(stderr: str) -> list[str]:
@@ -115,7 +118,14 @@ def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[
 def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
          dry_run: bool = False) -> Pushed:
     if (all_ or "*" in patterns) and not force:
-        # Everything: one glob, and no need to list 10k refs first.
+        # Everything.  First the two listings side by side (~35 ms at 10k): when the remote
+        # already has every experiment as we have it, there is nothing to send and no
+        # `git push` to run (a no-op push costs git 42 ms at 10k, and 10k lines to read).
+        their_text, our_text = listings(repo, remote)
+        if their_text == our_text or sha_map(our_text, PREFIX).items() <= sha_map(their_text, PREFIX).items():
+            done = Pushed()
+            done.already = our_text.count("\n")
+            return done
         return push_refspecs(repo, remote, [f"{PREFIX}*:{PREFIX}*"], [], dry_run=dry_run)
     exps, glob = selection(repo, patterns, all_)
     if not exps:

