@@ -53,10 +53,10 @@ def note(text: str) -> None:
     sys.stderr.flush()
 
 
-def _repo():
+def _repo(remotes: bool = False):
     from git_exp.repo import Repo
 
-    return Repo()
+    return Repo(remotes=remotes)
 
 
 def _fmt(json_: bool = False, md: bool = False, csv: bool = False) -> str:
@@ -136,7 +136,7 @@ def ls_(
         from git_exp import remotes as remotes_
         from git_exp.commands.remote_ops import compare
 
-        repo = _repo()
+        repo = _repo(remotes=True)
         names_, states, mine, theirs = compare(repo, remotes_.get(repo, remote))
         if json_:
             out(render.json_text([{"name": n, "state": s, "local": m, "remote": t}
@@ -253,7 +253,7 @@ def rm(
         from git_exp import remotes
         from git_exp.commands.remote_ops import rm_remote
 
-        repo = _repo()
+        repo = _repo(remotes=True)
         raise Exit(_report_push(rm_remote(repo, remotes.get(repo, remote), list(patterns or []),
                                                 dry_run=dry_run), remote))
     from git_exp.commands.rm import rm as do_rm
@@ -280,7 +280,7 @@ def rename(
     """Rename an experiment."""
     from git_exp.commands.rename import rename as do_rename
 
-    repo = _repo()
+    repo = _repo(remotes=remote is not None)
     if remote is not None:
         from git_exp import remotes
         from git_exp.commands.remote_ops import rename_remote
@@ -342,7 +342,7 @@ def push(
     from git_exp import remotes
     from git_exp.commands.push import push as do_push
 
-    repo = _repo()
+    repo = _repo(remotes=True)
     remote, patterns = remotes.split_args(repo, list(args or []), all_=all_)
     raise Exit(_report_push(do_push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run), remote.name))
 
@@ -357,7 +357,7 @@ def pull(
     from git_exp import remotes
     from git_exp.commands.pull import pull as do_pull
 
-    repo = _repo()
+    repo = _repo(remotes=True)
     remote, patterns = remotes.split_args(repo, list(args or []), all_=all_)
     results = do_pull(repo, remote, patterns, all_=all_, force=force)
     changed = [r for r in results if r.status != "up to date"]
@@ -407,7 +407,7 @@ def install(
     from git_exp.commands.install import check_name, fetch_cost_ms
     from git_exp.commands.install import install as do_install
 
-    repo = _repo()
+    repo = _repo(remotes=True)
     chosen = _remotes_for(repo, list(names_ or []), all_)
     for remote in chosen:
         check_name(remote.name)
@@ -436,7 +436,7 @@ def uninstall(
     from git_exp import remotes
     from git_exp.commands.install import uninstall as do_uninstall
 
-    repo = _repo()
+    repo = _repo(remotes=True)
     if all_:
         targets = sorted(remotes.configured(repo))
     else:
@@ -461,7 +461,7 @@ def doctor(
     from git_exp.commands.doctor import as_json, diagnose
     from git_exp.commands.doctor import fix as do_fix
 
-    repo = _repo()
+    repo = _repo(remotes=True)
     findings = diagnose(repo)
     if fix:
         for done in do_fix(repo, findings):

@@ -11,7 +11,7 @@ from git_exp.errors import ExpError, UsageError
 from git_exp.git import Result, Running, wait_all
 from git_exp.names import PREFIX
 from git_exp.record import Record
-from git_exp.repo import Repo, sha_map
+from git_exp.repo import REMOTE_URLS, Repo, sha_map
 
 
 class Remote(Record):
@@ -38,14 +38,18 @@ class Remote(Record):
 
 
 def configured(repo: Repo) -> dict[str, str]:
-    """{remote name: url} for every configured remote (one git config call)."""
-    result = repo.run("config", "-z", "--get-regexp", r"^remote\..*\.url$", check=False)
+    """{remote name: url} for every configured remote: one git config call per Repo,
+    started with it when it was made with ``remotes=True``."""
+    if isinstance(repo.remote_config, dict):
+        return dict(repo.remote_config)
+    running = repo.remote_config or repo.start("config", "-z", "--get-regexp", REMOTE_URLS)
     remotes = {}
-    for record in result.out.split("\0"):
+    for record in running.wait(check=False).out.split("\0"):
         key, _, url = record.partition("\n")
         if key:
             remotes[key[len("remote."):-len(".url")]] = url
-    return remotes
+    repo.remote_config = remotes
+    return dict(remotes)
 
 
 def get(repo: Repo, name: str) -> Remote:

@@ -19,6 +19,7 @@ from git_exp.names import PREFIX, ExpName, conflict
 from git_exp.record import Record
 
 ZERO = "0" * 40
+REMOTE_URLS = r"^remote\..*\.url$"
 BULK_MIN = 64  # below this many refs, one update-ref transaction is as fast
 SEP = "\x1f"  # unit separator between fields; records end with NUL
 
@@ -46,14 +47,20 @@ class Exp(Record):
 
 
 class Repo:
-    def __init__(self, path: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike | None = None, *, remotes: bool = False):
+        """The repository at ``path`` (default: here).  With ``remotes``, the remotes'
+        configuration is read at the same time (``remotes.configured`` picks it up)."""
         cwd = os.path.abspath(path or ".")
+        self.remote_config: git.Running | dict | None = (
+            git.start("config", "-z", "--get-regexp", REMOTE_URLS, cwd=cwd) if remotes else None)
         result = git.run(
             "rev-parse", "--absolute-git-dir", "--git-common-dir", "--is-bare-repository",
             "--is-shallow-repository", "--is-inside-work-tree", "--show-prefix", cwd=cwd, check=False,
         )
         lines = result.out.splitlines()
         if result.returncode or len(lines) < 5:
+            if remotes:
+                self.remote_config.wait(check=False)
             if "not a git repository" in result.err or not lines:
                 raise UsageError("not a git repository — run git exp inside a git work tree")
             raise GitError(["git", "rev-parse"], result.returncode, result.stdout, result.stderr)
