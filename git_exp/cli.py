@@ -146,13 +146,13 @@ def ls_(
             short_theirs = short_mine if theirs is mine else [s[:7] if s else "-" for s in theirs]
             out(render.lines(list(zip(names_, states, short_mine, short_theirs)), ["name", "state", "local", "remote"]))
         return
-    from git_exp.commands.ls import COLUMNS, ls, table_rows
+    from git_exp.commands.ls import COLUMNS, FIELDS, records, table_rows
 
-    data = ls(_repo(), remotes=remotes)
+    data = records(_repo(), remotes=remotes)
     if json_:
-        out(render.json_text(_json_rows(data)))
+        out(render.json_text(_json_rows([dict(zip(FIELDS, row)) for row in data])))
     else:
-        out(render.table(table_rows(data), COLUMNS))
+        out(render.lines(table_rows(data), COLUMNS))
 
 
 def _json_rows(rows: list) -> list:

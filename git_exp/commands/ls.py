@@ -29,8 +29,12 @@ def _exit_code(trailers: str) -> int | None:
         return None
 
 
-def ls(repo: Repo, *, remotes: bool = False) -> list[dict]:
-    """name, remote, sha, baseline, created (unix time) and exit code of each experiment."""
+FIELDS = ("name", "remote", "sha", "baseline", "created", "exit_code")
+
+
+def records(repo: Repo, *, remotes: bool = False) -> list[tuple]:
+    """``(name, remote, sha, baseline, created, exit_code)`` of each experiment, as tuples:
+    at 100k rows a dict per row costs ~150 ms more here."""
     found = []
     for prefix in (PREFIX, REMOTE_PREFIX) if remotes else (PREFIX,):
         raw = repo.run("for-each-ref", f"--format={FORMAT}", "--", prefix).stdout.decode("utf-8", "replace")
@@ -42,15 +46,23 @@ def ls(repo: Repo, *, remotes: bool = False) -> list[dict]:
             name, remote = parts[0][cut:], None
             if prefix == REMOTE_PREFIX:
                 remote, _, name = name.partition("/")
-            parents = parts[3]
-            found.append({"name": name, "remote": remote, "sha": parts[1], "baseline": parents[:40] or None,
-                          "created": int(parts[4] or 0), "exit_code": _exit_code(parts[5])})
+            found.append((name, remote, parts[1], parts[3][:40] or None, int(parts[4] or 0), _exit_code(parts[5])))
     return found
 
 
-def table_rows(data: list[dict], now: float | None = None) -> list[dict]:
-    """The strings ``ls`` shows for each row."""
+def ls(repo: Repo, *, remotes: bool = False) -> list[dict]:
+    """name, remote, sha, baseline, created (unix time) and exit code of each experiment."""
+    return [dict(zip(FIELDS, row)) for row in records(repo, remotes=remotes)]
+
+
+def table_rows(rows: list[tuple], now: float | None = None) -> list[tuple]:
+    """The strings ``ls`` shows for each of ``records``, in COLUMNS order."""
     now = time.time() if now is None else now
-    return [{"name": f"{r['remote']}/{r['name']}" if r["remote"] else r["name"], "sha": r["sha"][:7],
-             "baseline": r["baseline"][:7] if r["baseline"] else "(root)", "age": age(now - r["created"]),
-             "exit_code": "-" if r["exit_code"] is None else str(r["exit_code"])} for r in data]
+    ages: dict = {}
+    shown = []
+    for name, remote, sha, baseline, created, exit_code in rows:
+        if created not in ages:
+            ages[created] = age(now - created)
+        shown.append((f"{remote}/{name}" if remote else name, sha[:7], baseline[:7] if baseline else "(root)",
+                      ages[created], "-" if exit_code is None else str(exit_code)))
+    return shown
