@@ -1,0 +1,45 @@
+"""Small building blocks of the fast paths: Record, sha_map, render.lines."""
+import pytest
+
+from git_exp import render
+from git_exp.commands.push import Outcome
+from git_exp.remotes import Remote
+from git_exp.repo import Exp, sha_map
+
+from .conftest import git
+
+
+def test_record_fields_defaults_equality():
+    exp = Exp("a", "1" * 40, [], 5, "subject")
+    assert (exp.trailers, exp.ref) == ({}, "")
+    assert exp == Exp(name="a", sha="1" * 40, parents=[], created=5, subject="subject", trailers={})
+    assert exp != Exp("a", "2" * 40, [], 5, "subject")
+    assert Exp("a", "1" * 40, [], 5, "s").trailers is not Exp("b", "1" * 40, [], 5, "s").trailers
+    with pytest.raises(TypeError):
+        Exp("a", "1" * 40)  # missing fields
+    with pytest.raises(TypeError):
+        Exp("a", "1" * 40, [], 5, "s", colour="red")
+    assert Outcome("a", "new") == Outcome("a", "new", "") and Outcome("a", "new").detail == ""
+    assert "https://***@host/x" in repr(Remote("origin", "https://user:token@host/x"))
+    assert {Remote("o", "u"), Remote("o", "u")} == {Remote("o", "u")}
+
+
+def test_sha_map_fast_and_careful_paths(repo):
+    head = git(repo, "rev-parse", "HEAD").strip()
+    for name in ("a", "sweep/1", "sweep/2"):
+        git(repo, "update-ref", f"refs/exp/{name}", head)
+    git(repo, "update-ref", "refs/other/refs/exp/x", head)
+    listed = git(repo, "ls-remote", ".", "refs/exp/*")  # tail match: lists refs/other/refs/exp/x too
+    assert "refs/other/refs/exp/x" in listed
+    assert sha_map(listed, "refs/exp/") == {"a": head, "sweep/1": head, "sweep/2": head}
+    local = git(repo, "for-each-ref", "--format=%(objectname)%09%(refname)", "refs/exp/")
+    assert sha_map(local, "refs/exp/") == {"a": head, "sweep/1": head, "sweep/2": head}
+    assert sha_map("", "refs/exp/") == {}
+
+
+def test_lines_aligns_and_trims():
+    text = render.lines([("a", "x", "1"), ("long-name", "%s", "")], ["name", "state", "n"])
+    assert text == "name       state  n\na          x      1\nlong-name  %s\n"
+    assert render.lines([], ["name"]) == ""
+    rows = [{"name": "a", "n": None, "x": 1.5}, {"name": "bb", "n": "q", "x": True}]
+    assert render.table(rows, ["name", "n", "x"]) == "name  n  x\na     -  1.5\nbb    q  true\n"
