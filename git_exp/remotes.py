@@ -126,19 +126,15 @@ def explain(remote: Remote, result: Result, what: str) -> TransportError:
 
 def ls_remote(repo: Repo, remote: Remote, pattern: str = "refs/exp/*") -> dict[str, str]:
     """{name: sha} of the remote's experiments, from one ``git ls-remote``."""
-    return ls_remote_result(remote, start_ls_remote(repo, remote, pattern))
+    return sha_map(_listed(remote, _start_ls_remote(repo, remote, pattern)).out, PREFIX)
 
 
-def start_ls_remote(repo: Repo, remote: Remote, pattern: str = "refs/exp/*") -> Running:
-    """Start the ``git ls-remote`` of ``ls_remote``; ``ls_remote_result`` reads it."""
+def _start_ls_remote(repo: Repo, remote: Remote, pattern: str = "refs/exp/*") -> Running:
     return repo.start("ls-remote", "--refs", "--", remote.name, pattern)
 
 
-def ls_remote_result(remote: Remote, running: Running) -> dict[str, str]:
-    return sha_map(_listed(remote, running).out, PREFIX)
-
-
 def _listed(remote: Remote, running: Running) -> Result:
+    """The finished ls-remote; TransportError with git's reason when it failed."""
     result = running.wait(check=False)
     if result.returncode:
         raise explain(remote, result, "listing experiments on")
@@ -148,6 +144,6 @@ def _listed(remote: Remote, running: Running) -> Result:
 def listings(repo: Repo, remote: Remote) -> tuple[str, str]:
     """The remote's ``ls-remote`` and our ``for-each-ref`` of refs/exp/, both as
     ``<sha> TAB <refname>`` lines sorted by refname, listed side by side."""
-    listing, local = start_ls_remote(repo, remote), repo.start_refs()
+    listing, local = _start_ls_remote(repo, remote), repo.start_refs()
     wait_all([listing, local])  # the local listing costs no extra time
     return _listed(remote, listing).out, local.wait().out

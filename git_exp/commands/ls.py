@@ -50,11 +50,6 @@ def records(repo: Repo, *, remotes: bool = False) -> list[tuple]:
     return found
 
 
-def ls(repo: Repo, *, remotes: bool = False) -> list[dict]:
-    """name, remote, sha, baseline, created (unix time) and exit code of each experiment."""
-    return [dict(zip(FIELDS, row)) for row in records(repo, remotes=remotes)]
-
-
 def table_rows(rows: list[tuple], now: float | None = None) -> list[tuple]:
     """The strings ``ls`` shows for each of ``records``, in COLUMNS order."""
     now = time.time() if now is None else now
