@@ -199,12 +199,12 @@ class Repo:
         No reflogs: callers use this for refs that are also reachable elsewhere (pulled
         experiments stay at refs/remote-exp/, staged ones are temporary).
         """
-        from git_exp import packed
+        self.plan_bulk_create(creates).apply(message)
 
-        wanted = dict(creates)
-        if len(wanted) >= BULK_MIN and packed.available(self.common_dir):
-            wanted, _ = packed.update(self.common_dir, wanted)
-        self.transaction([(ref, sha, ZERO) for ref, sha in wanted.items()], message, reflog=False)
+    def plan_bulk_create(self, creates: Iterable[tuple[str, str]]) -> BulkCreate:
+        """``bulk_create`` worked out now and applied later (``.apply(message)``), so that
+        the work overlaps a running git; applying it checks that nothing changed meanwhile."""
+        return BulkCreate(self, dict(creates))
 
     def bulk_delete(self, deletes: Iterable[tuple[str, str]], message: str) -> None:
         """Delete many refs at once, each only if still at its expected value."""
@@ -217,6 +217,21 @@ class Repo:
 
     def pack_refs(self) -> None:
         self.run("pack-refs", "--all", "--prune")
+
+
+class BulkCreate:
+    """New refs to create, mostly in one packed-refs rewrite (``Repo.plan_bulk_create``)."""
+
+    def __init__(self, repo: Repo, wanted: dict[str, str]):
+        from git_exp import packed
+
+        self.repo, self.wanted = repo, wanted
+        self.rewrite = (packed.Rewrite(repo.common_dir, wanted)
+                        if len(wanted) >= BULK_MIN and packed.available(repo.common_dir) else None)
+
+    def apply(self, message: str) -> None:
+        left = self.rewrite.commit()[0] if self.rewrite else self.wanted
+        self.repo.transaction([(ref, sha, ZERO) for ref, sha in left.items()], message, reflog=False)
 
 
 class RefMoved(ExpError):

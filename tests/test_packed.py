@@ -1,5 +1,7 @@
 """Bulk ref writes into packed-refs: as safe as git's own pack-refs."""
 import os
+import stat
+import subprocess
 
 from git_exp import packed
 from git_exp.repo import Repo
@@ -71,3 +73,37 @@ def test_remove_only_at_expected_value(repo):
     _, left = packed.update(repo / ".git", {}, {"refs/exp/x": second, "refs/exp/y": head})
     assert left == {"refs/exp/x": second}
     assert refs_of(repo) == {"refs/exp/x": head}
+
+
+def test_rewrite_keeps_the_file_mode_and_git_byte_order(repo):
+    """packed-refs keeps its mode, and stays sorted the way git binary-searches it
+    (by bytes) even next to a ref name that is not UTF-8."""
+    head = git(repo, "rev-parse", "HEAD").strip()
+    odd = b"refs/tags/x\xf5"  # not UTF-8 (git allows it); as bytes it sorts after the next one,
+    subprocess.run([b"git", b"update-ref", odd, head.encode()], cwd=repo, check=True)
+    git(repo, "update-ref", "refs/tags/x\ue000", head)  # by code point (escaped) before it
+    git(repo, "update-ref", "refs/tags/\U0001f600smile", head)  # outside the BMP
+    git(repo, "pack-refs", "--all")
+    path = repo / ".git" / "packed-refs"
+    path.chmod(0o640)
+    wanted = {f"refs/exp/n{i}": head for i in range(70)} | {"refs/exp/\u00e9t\u00e9": head, "refs/exp/\uffeewide": head}
+    Repo(repo).bulk_create(wanted.items(), "test")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    names = [line.split(b" ", 1)[1] for line in path.read_bytes().splitlines()[1:] if not line.startswith(b"^")]
+    assert names == sorted(names) and odd in names
+    assert refs_of(repo) == wanted
+    for name in names:  # git finds every one of them by binary search
+        assert subprocess.run([b"git", b"show-ref", b"--verify", b"-q", name], cwd=repo).returncode == 0, name
+
+
+def test_rewrite_worked_out_early_is_redone_when_packed_refs_changed(repo):
+    """A ``Rewrite`` prepared before another writer changed packed-refs does not
+    overwrite that writer's change: it is worked out again under the lock."""
+    head = git(repo, "rev-parse", "HEAD").strip()
+    rewrite = packed.Rewrite(str(repo / ".git"), {f"refs/exp/n{i}": head for i in range(3)})
+    git(repo, "update-ref", "refs/exp/other", head)
+    git(repo, "update-ref", "refs/exp/n1", head)  # someone created one of ours meanwhile
+    git(repo, "pack-refs", "--all")
+    left, _ = rewrite.commit()
+    assert left == {"refs/exp/n1": head}
+    assert set(refs_of(repo)) == {"refs/exp/n0", "refs/exp/n1", "refs/exp/n2", "refs/exp/other"}
