@@ -136,15 +136,21 @@ def ls_(
         from git_exp import remotes as remotes_
         from git_exp.commands.remote_ops import compare
 
-        repo = _repo(remotes=True)
-        names_, states, mine, theirs = compare(repo, remotes_.get(repo, remote))
+        early = remotes_.start_early(remote)
+        try:
+            repo = _repo(remotes=True)
+            chosen = remotes_.get(repo, remote)
+        except BaseException:
+            remotes_.abandon(early)
+            raise
+        names_, states, mine, theirs = compare(repo, chosen, early)
         if json_:
             out(render.json_text([{"name": n, "state": s, "local": m, "remote": t}
                                   for n, s, m, t in zip(names_, states, mine, theirs)]))
         else:
             short_mine = [s[:7] if s else "-" for s in mine]
             short_theirs = short_mine if theirs is mine else [s[:7] if s else "-" for s in theirs]
-            out(render.lines(list(zip(names_, states, short_mine, short_theirs)), ["name", "state", "local", "remote"]))
+            out(render.grid([names_, states, short_mine, short_theirs], ["name", "state", "local", "remote"]))
         return
     from git_exp.commands.ls import COLUMNS, FIELDS, records, table_rows
 

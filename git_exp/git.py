@@ -162,6 +162,18 @@ class Running:
             raise GitError(["git", *self.args], self.result.returncode, self.result.stdout, self.result.stderr)
         return self.result
 
+    def kill(self) -> None:
+        """Stop git if it still runs, and reap it."""
+        if self.result is None:
+            try:
+                if self.proc is not None:
+                    self.proc.terminate()
+                else:
+                    os.kill(self.pid, 15)
+            except ProcessLookupError:
+                pass
+        self.wait(check=False)
+
     def _reap(self, stdout: bytes, stderr: bytes) -> None:
         code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         self._done(code, stdout, stderr)

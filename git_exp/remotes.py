@@ -8,6 +8,7 @@ remotes and passed after ``--``; URLs are redacted in everything we print.
 """
 from __future__ import annotations
 
+from git_exp import git
 from git_exp.errors import ExpError, UsageError
 from git_exp.git import Result, Running, wait_all
 from git_exp.names import PREFIX
@@ -142,9 +143,32 @@ def _listed(remote: Remote, running: Running) -> Result:
     return result
 
 
-def listings(repo: Repo, remote: Remote) -> tuple[str, str]:
+def listings(repo: Repo, remote: Remote, early: tuple[Running, Running] | None = None) -> tuple[str, str]:
     """The remote's ``ls-remote`` and our ``for-each-ref`` of refs/exp/, both as
-    ``<sha> TAB <refname>`` lines sorted by refname, listed side by side."""
-    listing, local = _start_ls_remote(repo, remote), repo.start_refs()
+    ``<sha> TAB <refname>`` lines sorted by refname, listed side by side (or taken from
+    ``start_early`` when it started them for this remote)."""
+    listing, local = early or (_start_ls_remote(repo, remote), repo.start_refs())
     wait_all([listing, local])  # the local listing costs no extra time
     return _listed(remote, listing).out, local.wait().out
+
+
+PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def start_early(name: str) -> tuple[Running, Running] | None:
+    """Start ``listings`` for a remote named on the command line before the repository
+    and its remotes have been read (~8 ms sooner: ``git exp ls REMOTE`` is otherwise
+    three times a 25 ms ``git ls-remote``).  Only for a plain word — no ``:`` or ``/``,
+    so git can read it as nothing but a remote's name or a local path, never a host to
+    contact — and ``get`` must then confirm it is a configured remote; ``abandon``
+    stops the listings when it is not."""
+    if not name or name[0] == "-" or not PLAIN.issuperset(name):
+        return None
+    return git.start("ls-remote", "--refs", "--", name, "refs/exp/*"), git.start(
+        "for-each-ref", "--format=%(objectname)%09%(refname)", "--", PREFIX)
+
+
+def abandon(early: tuple[Running, Running] | None) -> None:
+    """Stop and reap listings ``start_early`` started that are not wanted after all."""
+    for running in early or ():
+        running.kill()

@@ -535,6 +535,28 @@ def test_push_of_something_that_is_neither_remote_nor_experiment(shared, exp):
     assert set(exp_refs(runner)) == {"a", "sweep/1"}
 
 
+def test_ls_remote_lists_early_only_for_a_plain_remote_name(shared, exp, tmp_path, monkeypatch):
+    """``ls REMOTE`` starts ls-remote before reading the remotes only for a plain word;
+    a word that is no configured remote is still refused (the early listing is
+    stopped), even when it names a repository git could read; a name with ``:`` or
+    ``/`` is never handed to git before it is known to be a remote."""
+    runner, remote = shared
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    ran = exp("ls", "origin", cwd=runner)
+    assert ran.code == 0 and "same" in ran.out, ran
+    assert traced_commands(trace).count("ls-remote") == 1
+    git(runner, "clone", "-q", "--bare", str(remote.path), "sibling")  # a repository named like a remote
+    for word in ("sibling", "nope"):
+        assert_error(exp("ls", word, cwd=runner), 2, f"no remote named {word!r}")
+    for word in ("host:repo", "../proj.git"):
+        trace.unlink()
+        assert_error(exp("ls", word, cwd=runner), 2, f"no remote named {word!r}")
+        assert "ls-remote" not in traced_commands(trace)
+    monkeypatch.delenv("GIT_TRACE")
+    assert_error(exp("ls", "origin", cwd=tmp_path), 2, "not a git repository")
+
+
 def test_push_and_pull_need_names_or_all(shared, exp):
     runner, _ = shared
     assert_error(exp("push", "origin", cwd=runner), 2, "name the experiments to push (names or globs), or use --all")
