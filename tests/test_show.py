@@ -103,3 +103,50 @@ def test_diff(three, exp):
     assert_error(exp("diff", "lr-0.1", "nope"), 2, "no experiment or commit named 'nope'")
     same = exp("diff", "lr-0.1", "lr-0.1")
     assert same.code == 0 and "no params or metrics differ" in same.err
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_ls_records_match_what_git_says_of_each_ref(repo, exp, monkeypatch, parts):
+    """Each ref's row is what git says of its commit, whichever log read it: first parent
+    (or none for a root commit), committer time, the last Exp-Exit-Code trailer (none
+    when absent or not a number); refs to the same commit each get a row, refs to
+    non-commits none, remote-tracking ones only with -r."""
+    from git_exp.commands import ls
+    from git_exp.repo import Repo
+
+    monkeypatch.setattr(ls, "PARTS", parts)
+    monkeypatch.setattr(ls, "PART_MIN", 1)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+
+    def commit(message, *parents, when="1700000000"):
+        args = ["commit-tree", tree, *[a for p in parents for a in ("-p", p)], "-m", message]
+        env = {"GIT_COMMITTER_DATE": f"{when} +0000"}
+        return git(repo, *args, env=env).strip()
+
+    made = {
+        "ok": commit("run\n\nExp-Exit-Code: 0", head),
+        "failed": commit("run\n\nExp-Command: x\nExp-Exit-Code: 1\nExp-Exit-Code: -9", head, when="1700000500"),
+        "odd": commit("run\n\nExp-Exit-Code: soon", head),
+        "saved": commit("just a message", head),
+        "root": commit("root\n\nExp-Exit-Code: 3"),
+        "merge": commit("merge\n\nExp-Exit-Code: 2", head, commit("other", head)),
+    }
+    for name, sha in made.items():
+        git(repo, "update-ref", f"refs/exp/{name}", sha)
+    git(repo, "update-ref", "refs/exp/same-as-ok", made["ok"])
+    git(repo, "update-ref", "refs/exp/a-blob", git(repo, "hash-object", "-w", "README").strip())
+    git(repo, "update-ref", "refs/remote-exp/origin/ok", made["ok"])
+    want = {"ok": 0, "failed": -9, "odd": None, "saved": None, "root": 3, "merge": 2, "same-as-ok": 0}
+    rows = ls.records(Repo(repo))
+    assert [r[0] for r in rows] == sorted(want)
+    for name, remote, sha, baseline, created, code in rows:
+        truth = git(repo, "log", "-1", "--format=%P %ct", sha).split()
+        assert remote is None and sha == (made.get(name) or made["ok"])
+        assert baseline == (truth[0] if len(truth) > 1 else None), name
+        assert created == int(truth[-1]) and code == want[name], name
+    with_remote = ls.records(Repo(repo), remotes=True)
+    assert with_remote[-1][:3] == ("ok", "origin", made["ok"]) and len(with_remote) == len(rows) + 1
+    table = exp("ls", cwd=repo).out.splitlines()
+    assert [line.split()[0] for line in table[1:]] == sorted(want)
+    assert any(line.split()[2] == "(root)" for line in table[1:])
