@@ -152,13 +152,13 @@ def ls_(
             short_theirs = short_mine if theirs is mine else [s[:7] if s else "-" for s in theirs]
             out(render.grid([names_, states, short_mine, short_theirs], ["name", "state", "local", "remote"]))
         return
-    from git_exp.commands.ls import COLUMNS, FIELDS, records, table_rows
+    from git_exp.commands.ls import COLUMNS, FIELDS, records, rows, table
 
     data = records(_repo(), remotes=remotes)
     if json_:
-        out(render.json_text(_json_rows([dict(zip(FIELDS, row)) for row in data])))
+        out(render.json_text(_json_rows([dict(zip(FIELDS, row)) for row in rows(data)])))
     else:
-        out(render.lines(table_rows(data), COLUMNS))
+        out(render.grid(table(data), COLUMNS))
 
 
 def _json_rows(rows: list) -> list:

@@ -138,14 +138,14 @@ def test_ls_records_match_what_git_says_of_each_ref(repo, exp, monkeypatch, part
     git(repo, "update-ref", "refs/exp/a-blob", git(repo, "hash-object", "-w", "README").strip())
     git(repo, "update-ref", "refs/remote-exp/origin/ok", made["ok"])
     want = {"ok": 0, "failed": -9, "odd": None, "saved": None, "root": 3, "merge": 2, "same-as-ok": 0}
-    rows = ls.records(Repo(repo))
+    rows = ls.rows(ls.records(Repo(repo)))
     assert [r[0] for r in rows] == sorted(want)
     for name, remote, sha, baseline, created, code in rows:
         truth = git(repo, "log", "-1", "--format=%P %ct", sha).split()
         assert remote is None and sha == (made.get(name) or made["ok"])
         assert baseline == (truth[0] if len(truth) > 1 else None), name
         assert created == int(truth[-1]) and code == want[name], name
-    with_remote = ls.records(Repo(repo), remotes=True)
+    with_remote = ls.rows(ls.records(Repo(repo), remotes=True))
     assert with_remote[-1][:3] == ("ok", "origin", made["ok"]) and len(with_remote) == len(rows) + 1
     table = exp("ls", cwd=repo).out.splitlines()
     assert [line.split()[0] for line in table[1:]] == sorted(want)
