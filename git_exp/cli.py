@@ -348,9 +348,19 @@ def push(
     from git_exp import remotes
     from git_exp.commands.push import push as do_push
 
-    repo = _repo(remotes=True)
-    remote, patterns = remotes.split_args(repo, list(args or []), all_=all_)
-    raise Exit(_report_push(do_push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run), remote.name))
+    args = list(args or [])
+    early = remotes.start_early(args[0]) if all_ and not force and len(args) == 1 else None
+    try:
+        repo = _repo(remotes=True)
+        remote, patterns = remotes.split_args(repo, args, all_=all_)
+        if early and remote.name != args[0]:
+            remotes.abandon(early)
+            early = None
+    except BaseException:
+        remotes.abandon(early)
+        raise
+    pushed = do_push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
+    raise Exit(_report_push(pushed, remote.name))
 
 
 @command()

@@ -555,6 +555,14 @@ def test_ls_remote_lists_early_only_for_a_plain_remote_name(shared, exp, tmp_pat
         assert "ls-remote" not in traced_commands(trace)
     monkeypatch.delenv("GIT_TRACE")
     assert_error(exp("ls", "origin", cwd=tmp_path), 2, "not a git repository")
+    # push --all REMOTE lists early the same way
+    trace.unlink()
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    ran = exp("push", "origin", "--all", cwd=runner)
+    assert (ran.code, ran.out, ran.err) == (0, "", "2 experiments already up to date\n"), ran
+    assert "push" not in traced_commands(trace)
+    assert_error(exp("push", "sibling", "--all", cwd=runner), 2, "'sibling'")
+    assert_error(exp("push", "origin", "--all", cwd=tmp_path), 2, "not a git repository")
 
 
 def test_push_and_pull_need_names_or_all(shared, exp):

@@ -116,12 +116,14 @@ def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[
 
 
 def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
-         dry_run: bool = False) -> Pushed:
+         dry_run: bool = False, early=None) -> Pushed:
+    """Push the experiments ``patterns`` select (or all) to ``remote``; ``early`` are the
+    listings ``remotes.start_early`` started for it, if any."""
     if (all_ or "*" in patterns) and not force:
         # Everything.  First the two listings side by side (~35 ms at 10k): when the remote
         # already has every experiment as we have it, there is nothing to send and no
         # `git push` to run (a no-op push costs git 42 ms at 10k, and 10k lines to read).
-        their_text, our_text = listings(repo, remote)
+        their_text, our_text = listings(repo, remote, early)
         if their_text == our_text or sha_map(our_text, PREFIX).items() <= sha_map(their_text, PREFIX).items():
             done = Pushed()
             done.already = our_text.count("\n")
