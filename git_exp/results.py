@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Union
 
 from git_exp.repo import Repo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover - typing and pathlib cost ~8 ms at start-up here
+    from typing import Any, Iterable, Mapping, Optional, Union
+
+    Commits = Union[Iterable[str], Mapping[str, Optional[str]]]
 
 DEFAULT_PARAMS = ("params.yaml", "params.yml", "params.json", "params.toml")
 DEFAULT_METRICS = ("metrics.json", "metrics.yaml", "metrics.yml")
@@ -60,7 +64,6 @@ def flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
         into[prefix] = value
 
 
-Commits = Union[Iterable[str], Mapping[str, Optional[str]]]
 UNKNOWN = "?"  # baseline marker: a commit given without its baseline
 
 
@@ -71,7 +74,7 @@ def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None 
     files are found from the baselines plus one ``diff-tree`` of every experiment
     against its baseline, instead of looking up every candidate path in every commit.
     """
-    if not isinstance(commits, Mapping):
+    if not hasattr(commits, "items"):
         commits = {c: UNKNOWN for c in commits}
     files = files or configured_files(repo)
     paths = [(kind, path) for kind in KINDS for path in files[kind]]
@@ -180,7 +183,8 @@ class RowCache:
         self.paths = list(paths)
         self.known: dict[str, dict[str, Any]] = {}
         try:
-            data = json.loads(self.path.read_text())
+            with open(self.path, encoding="utf-8") as f:
+                data = json.load(f)
             if data.get("version") == self.VERSION and data.get("paths") == self.paths:
                 self.known = data["rows"]
         except (OSError, ValueError, KeyError, AttributeError, TypeError):
@@ -196,16 +200,17 @@ class RowCache:
         self.known.update(fresh)
         data = {"version": self.VERSION, "paths": self.paths, "rows": self.known}
         try:
-            self.path.parent.mkdir(exist_ok=True)
-            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data, default=str))
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            tmp = f"{self.path}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(json.dumps(data, default=str))
             os.replace(tmp, self.path)
         except OSError:
             pass  # a cache we cannot write is only slower
 
 
-def cache_path(repo: Repo) -> Path:
-    return Path(repo.common_dir, "git-exp", "parsed.json")
+def cache_path(repo: Repo) -> str:
+    return os.path.join(repo.common_dir, "git-exp", "parsed.json")
 
 
 def _read_blobs(repo: Repo, oids: set[str]) -> dict[str, bytes]:

@@ -1,6 +1,7 @@
 """``git exp gc``: prune experiments by age, orphaned baseline or count; pack refs."""
 from __future__ import annotations
 
+import os
 import re
 import time
 
@@ -54,5 +55,8 @@ def gc(repo: Repo, *, older_than: str | None = None, orphans: bool = False, keep
     if not dry_run:
         repo.transaction([(e.ref, ZERO, e.sha) for e in doomed], "git exp gc")
         repo.pack_refs()
-        results.cache_path(repo).unlink(missing_ok=True)
+        try:
+            os.remove(results.cache_path(repo))
+        except FileNotFoundError:
+            pass
     return doomed
