@@ -82,9 +82,8 @@ def json_text(data: Any) -> str:
     import json
 
     if isinstance(data, list) and len(data) > 100:
-        if not data:
-            return "[]\n"
-        return "[\n" + ",\n".join(json.dumps(item, default=str) for item in data) + "\n]\n"
+        encode = json.JSONEncoder(default=str).encode  # one encoder: dumps(default=...) builds one per call
+        return "[\n" + ",\n".join(map(encode, data)) + "\n]\n"
     return json.dumps(data, indent=2, default=str) + "\n"
 
 

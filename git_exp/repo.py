@@ -34,12 +34,12 @@ class Exp(Record):
     ``pathlib`` paths, for the same reason as ``Record``: pathlib imports ``re``)."""
 
     __slots__ = ("name", "sha", "parents", "created", "subject", "trailers", "ref")
-    _defaults = {"trailers": None, "ref": ""}
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if self.trailers is None:
-            self.trailers = {}
+    def __init__(self, name: str, sha: str, parents: list[str], created: int, subject: str,
+                 trailers: dict[str, str] | None = None, ref: str = "") -> None:  # 10k per listing: no generic init
+        self.name, self.sha, self.parents, self.created, self.subject = name, sha, parents, created, subject
+        self.trailers = {} if trailers is None else trailers
+        self.ref = ref
 
     @property
     def baseline(self) -> str | None:
@@ -274,7 +274,8 @@ def parse_trailers(text: str) -> dict[str, str]:
     """``Key: value`` lines (as git prints them) to a dict; the last value of a key wins."""
     found = {}
     for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.startswith("Exp-"):
-            found[key.strip()] = value.strip()
+        if line.startswith("Exp-"):
+            key, sep, value = line.partition(":")
+            if sep:
+                found[key.strip()] = value.strip()
     return found
