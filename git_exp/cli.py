@@ -152,9 +152,15 @@ def ls_(
             short_theirs = short_mine if theirs is mine else [s[:7] if s else "-" for s in theirs]
             out(render.grid([names_, states, short_mine, short_theirs], ["name", "state", "local", "remote"]))
         return
-    from git_exp.commands.ls import COLUMNS, FIELDS, records, rows, table
+    from git_exp.commands.ls import COLUMNS, FIELDS, records, rows, start_listing, table
 
-    data = records(_repo(), remotes=remotes)
+    listing = start_listing(remotes=remotes)
+    try:
+        repo = _repo()
+    except BaseException:
+        listing.kill()
+        raise
+    data = records(repo, remotes=remotes, listing=listing)
     if json_:
         out(render.json_text(_json_rows([dict(zip(FIELDS, row)) for row in rows(data)])))
     else:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import os
 import time
 
-from git_exp.git import wait_all
+from git_exp import git
+from git_exp.git import Running, wait_all
 from git_exp.names import PREFIX, REMOTE_PREFIX
 from git_exp.repo import SEP, Repo
 from git_exp.rows import age
@@ -32,11 +33,19 @@ PARTS = min(4, os.cpu_count() or 1)
 PART_MIN = 5000  # commits per log, at least: below this one process is quicker
 
 
-def records(repo: Repo, *, remotes: bool = False) -> dict[str, list]:
-    """Columns ``FIELDS`` (``{field: [value per experiment]}``), sorted by name within
-    each namespace, local first, then remote-tracking."""
+def start_listing(*, remotes: bool = False) -> Running:
+    """Start the ref listing ``records`` reads, here, before the repository has been
+    looked at (it needs nothing from it: ~3 ms sooner at 1k)."""
     prefixes = (PREFIX, REMOTE_PREFIX) if remotes else (PREFIX,)
-    flat = repo.run("for-each-ref", "--format=%(objectname) %(refname)", "--", *prefixes).out.split()
+    return git.start("for-each-ref", "--format=%(objectname) %(refname)", "--", *prefixes)
+
+
+def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None) -> dict[str, list]:
+    """Columns ``FIELDS`` (``{field: [value per experiment]}``), sorted by name within
+    each namespace, local first, then remote-tracking; ``listing`` is ``start_listing``'s."""
+    prefixes = (PREFIX, REMOTE_PREFIX) if remotes else (PREFIX,)
+    listing = listing or repo.start("for-each-ref", "--format=%(objectname) %(refname)", "--", *prefixes)
+    flat = listing.wait().out.split()
     shas, refs = flat[0::2], flat[1::2]  # ref names hold no white space (check-ref-format)
     distinct = list(dict.fromkeys(shas))
     baseline, created, exit_code = _commits(repo, distinct)
