@@ -1,5 +1,9 @@
-"""Small building blocks of the fast paths: Record, sha_map, render.lines."""
+"""Small building blocks of the fast paths: Record, sha_map, render.lines, render.json_text."""
+import json
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from git_exp import render
 from git_exp.commands.push import Outcome
@@ -43,3 +47,25 @@ def test_lines_aligns_and_trims():
     assert render.lines([], ["name"]) == ""
     rows = [{"name": "a", "n": None, "x": 1.5}, {"name": "bb", "n": "q", "x": True}]
     assert render.table(rows, ["name", "n", "x"]) == "name  n  x\na     -  1.5\nbb    q  true\n"
+
+
+ROW_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-2**70, max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+    st.lists(st.integers(), max_size=3), st.dates())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dictionaries(st.text(max_size=8), ROW_VALUES, max_size=6), min_size=101, max_size=103))
+def test_json_text_writes_what_json_writes(rows):
+    """Long lists are written row by row, plain rows without the json module: byte for
+    byte what json.dumps(row, default=str) gives, whatever the values."""
+    expected = "[\n" + ",\n".join(json.dumps(row, default=str) for row in rows) + "\n]\n"
+    assert render.json_text(rows) == expected
+
+
+def test_json_text_plain_rows_need_no_json_module():
+    rows = [{"name": f"e{i}", "lr": i / 10, "n": i, "ok": i % 2 == 0, "x": None} for i in range(200)]
+    assert all(render._plain_row(row) is not None for row in rows)
+    assert render._plain_row({"name": "caf\u00e9"}) is None and render._plain_row({"q": 'say "hi"'}) is None
+    assert render._plain_row({"f": float("nan")}) is None and render._plain_row({"d": [1]}) is None

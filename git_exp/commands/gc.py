@@ -55,8 +55,9 @@ def gc(repo: Repo, *, older_than: str | None = None, orphans: bool = False, keep
     if not dry_run:
         repo.transaction([(e.ref, ZERO, e.sha) for e in doomed], "git exp gc")
         repo.pack_refs()
-        try:
-            os.remove(results.cache_path(repo))
-        except FileNotFoundError:
-            pass
+        for cache in (results.cache_path(repo), os.path.join(repo.common_dir, "git-exp", "parsed.json")):
+            try:  # the row cache, and the JSON one versions before 0.2 kept
+                os.remove(cache)
+            except FileNotFoundError:
+                pass
     return doomed
