@@ -195,7 +195,14 @@ def show(
     from git_exp.commands.show import show as do_show
 
     fmt = _fmt(json_, md, csv)
-    data, columns = do_show(_repo(), list(patterns or []), sort=sort, where=where, remotes=remotes)
+    started = rows.start_load(remotes=remotes)
+    try:
+        repo = _repo()
+    except BaseException:
+        for running in started:
+            running.kill()
+        raise
+    data, columns = do_show(repo, list(patterns or []), sort=sort, where=where, remotes=remotes, started=started)
     if fmt == "json":
         out(render.json_text(_json_rows(data)))  # every row key is a column
     else:

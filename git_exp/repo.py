@@ -46,6 +46,14 @@ class Exp(Record):
         return self.parents[0] if self.parents else None
 
 
+def list_args(prefix: str = PREFIX, *, trailers: bool = True, pattern: str | None = None) -> list[str]:
+    """The ``for-each-ref`` command line ``Repo.list`` reads."""
+    fields = ["%(refname)", "%(objectname)", "%(objecttype)", "%(parent)", "%(committerdate:unix)", "%(contents:subject)"]
+    if trailers:
+        fields.append("%(contents:trailers:only,unfold)")
+    return ["for-each-ref", f"--format={SEP.join(fields)}%00", "--", pattern or prefix]
+
+
 class Repo:
     def __init__(self, path: str | os.PathLike | None = None, *, remotes: bool = False):
         """The repository at ``path`` (default: here).  With ``remotes``, the remotes'
@@ -118,13 +126,12 @@ class Repo:
         return None
 
     # -- experiment refs -------------------------------------------------------------------
-    def list(self, prefix: str = PREFIX, *, trailers: bool = True, pattern: str | None = None) -> list[Exp]:
-        """Every ref under ``prefix`` (or matching ``pattern``) that points at a commit, sorted by name."""
-        fields = ["%(refname)", "%(objectname)", "%(objecttype)", "%(parent)", "%(committerdate:unix)", "%(contents:subject)"]
-        if trailers:
-            fields.append("%(contents:trailers:only,unfold)")
-        fmt = SEP.join(fields) + "%00"
-        raw = self.run("for-each-ref", f"--format={fmt}", "--", pattern or prefix).stdout.decode("utf-8", "replace")
+    def list(self, prefix: str = PREFIX, *, trailers: bool = True, pattern: str | None = None,
+             running: git.Running | None = None) -> list[Exp]:
+        """Every ref under ``prefix`` (or matching ``pattern``) that points at a commit,
+        sorted by name; ``running`` is the same listing already started (``list_args``)."""
+        running = running or self.start(*list_args(prefix, trailers=trailers, pattern=pattern))
+        raw = running.wait().stdout.decode("utf-8", "replace")
         exps = []
         for record in raw.split("\0\n"):
             record = record.strip("\n\0")

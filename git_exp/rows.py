@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import time
 
-from git_exp.names import REMOTE_PREFIX
-from git_exp.repo import Exp, Repo
+from git_exp import git
+from git_exp.names import PREFIX, REMOTE_PREFIX
+from git_exp.repo import Exp, Repo, list_args
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing imports re (~12 ms)
@@ -53,11 +54,19 @@ def base_row(exp: Exp, remote: str | None = None) -> dict[str, Any]:
     }
 
 
-def load(repo: Repo, *, remotes: bool = False) -> list[tuple[Exp, str | None]]:
-    """Local experiments, then (with ``remotes``) every remote-tracking one."""
-    found: list[tuple[Exp, str | None]] = [(e, None) for e in repo.list()]
+def start_load(*, remotes: bool = False) -> list:
+    """Start the listings ``load`` reads, here, before the repository has been looked at
+    (they need nothing from it)."""
+    return [git.start(*list_args(prefix)) for prefix in ((PREFIX, REMOTE_PREFIX) if remotes else (PREFIX,))]
+
+
+def load(repo: Repo, *, remotes: bool = False, started: list | None = None) -> list[tuple[Exp, str | None]]:
+    """Local experiments, then (with ``remotes``) every remote-tracking one; ``started``
+    are ``start_load``'s listings."""
+    started = started or [None, None]
+    found: list[tuple[Exp, str | None]] = [(e, None) for e in repo.list(running=started[0])]
     if remotes:
-        for exp in repo.list(REMOTE_PREFIX):
+        for exp in repo.list(REMOTE_PREFIX, running=started[1]):
             remote, _, name = exp.name.partition("/")
             exp.name = name
             found.append((exp, remote))

@@ -9,12 +9,13 @@ COLUMNS = ("name", "created", "baseline", "status", "exit_code", "duration", "ex
 
 
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
-         where: str | None = None, remotes: bool = False) -> tuple[list[dict], list[str]]:
-    """Rows and the ordered column list (base columns, then params.*, then metrics.*)."""
+         where: str | None = None, remotes: bool = False, started: list | None = None) -> tuple[list[dict], list[str]]:
+    """Rows and the ordered column list (base columns, then params.*, then metrics.*);
+    ``started`` are ``rows.start_load``'s listings."""
     if where or sort:
         from git_exp import query  # re and shlex: ~13 ms, only when asked to filter or sort
     accept = query.parse_where(where) if where else None
-    found = rows.load(repo, remotes=remotes)
+    found = rows.load(repo, remotes=remotes, started=started)
     if patterns:
         labels = [f"{remote}/{exp.name}" if remote else exp.name for exp, remote in found]
         chosen, unmatched = names.select(labels, patterns)
