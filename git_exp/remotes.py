@@ -143,12 +143,11 @@ def _listed(remote: Remote, running: Running) -> Result:
     return result
 
 
-def listings(repo: Repo, remote: Remote, early: tuple[Running, None] | None = None) -> tuple[str, str]:
+def listings(repo: Repo, remote: Remote, early: Running | None = None) -> tuple[str, str]:
     """The remote's ``ls-remote`` and our ``for-each-ref`` of refs/exp/, both as
-    ``<sha> TAB <refname>`` lines sorted by refname, listed side by side (or taken from
-    ``start_early`` when it started them for this remote)."""
-    listing, local = early or (_start_ls_remote(repo, remote), None)
-    local = local or repo.start_refs()
+    ``<sha> TAB <refname>`` lines sorted by refname, listed side by side (the remote's
+    taken from ``start_early`` when it started it)."""
+    listing, local = early or _start_ls_remote(repo, remote), repo.start_refs()
     wait_all([listing, local])  # the local listing costs no extra time
     return _listed(remote, listing).out, local.wait().out
 
@@ -156,7 +155,7 @@ def listings(repo: Repo, remote: Remote, early: tuple[Running, None] | None = No
 PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
-def start_early(name: str) -> tuple[Running, None] | None:
+def start_early(name: str) -> Running | None:
     """Start the remote's side of ``listings`` for a remote named on the command line
     before the repository and its remotes have been read (~8 ms sooner: ``git exp ls
     REMOTE`` is otherwise three times a 25 ms ``git ls-remote``, a no-op ``push --all``
@@ -168,11 +167,10 @@ def start_early(name: str) -> tuple[Running, None] | None:
     is not."""
     if not name or name[0] == "-" or not PLAIN.issuperset(name):
         return None
-    return git.start("ls-remote", "--refs", "--", name, "refs/exp/*"), None
+    return git.start("ls-remote", "--refs", "--", name, "refs/exp/*")
 
 
-def abandon(early: tuple[Running, None] | None) -> None:
-    """Stop and reap listings ``start_early`` started that are not wanted after all."""
-    for running in early or ():
-        if running is not None:
-            running.kill()
+def abandon(early: Running | None) -> None:
+    """Stop and reap a listing ``start_early`` started that is not wanted after all."""
+    if early is not None:
+        early.kill()
