@@ -101,7 +101,7 @@ class Fetched:
     def __init__(self, repo: Repo, how: Native, shas: dict[str, str], keep: str | None):
         self.repo, self.how, self.shas, self.keep = repo, how, shas, keep
         tips = sorted(set(shas.values()))
-        parts = max(1, min(CHECK_PARTS, len(tips) // CHECK_MIN))
+        parts = max(1, min(CHECK_PARTS, len(tips) // CHECK_MIN)) if tips else 0
         self.checks: list[Running] = [
             repo.start("rev-list", "--objects", "--stdin", "--not", "--all", "--quiet", "--alternate-refs",
                        input="".join(f"{sha}\n" for sha in tips[i::parts]))
@@ -161,12 +161,10 @@ def fetch(repo: Repo, how: Native, refs: list[str]) -> Fetched:
         sha, _, ref = line.partition(" ")
         if ref.startswith("refs/"):
             shas[ref] = sha
-    fetched = Fetched(repo, how, shas, keep) if shas or keep else None
     if result.returncode or set(refs) - set(shas):
-        if fetched:
-            fetched.release()
+        Fetched(repo, how, {}, keep).release()  # no check to run: just unlock what came
         raise explain(how.remote, result, "fetching experiments from")
-    return fetched
+    return Fetched(repo, how, shas, keep)
 
 
 def _objects(repo: Repo) -> str:

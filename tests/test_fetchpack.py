@@ -208,3 +208,26 @@ def test_connectivity_check_covers_every_tip(tmp_path, exp, monkeypatch, parts):
         assert len(checked.checks) == parts
         with pytest.raises(fetchpack.TransportError, match="incomplete history"):
             checked.verify()
+
+
+def test_experiment_deleted_on_the_remote_meanwhile_is_an_error_that_changes_nothing(tmp_path, exp):
+    """ls-remote lists ``b``, then the remote deletes it before fetch-pack asks for it:
+    the pull stops with git's reason, writes no ref and leaves no lock behind."""
+    _, remote, _ = runner_and_remote(tmp_path)
+    laptop = laptop_of(tmp_path, str(remote))
+    counter = tmp_path / "calls"
+    wrapper = tmp_path / "upload-pack-wrapper"
+    wrapper.write_text(
+        f'#!/bin/sh\necho x >> "{counter}"\n'
+        f'if [ "$(wc -l < "{counter}")" -eq 2 ]; then git --git-dir="{remote}" update-ref -d refs/exp/b; fi\n'
+        'exec git-upload-pack "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    git(laptop, "config", "remote.origin.uploadpack", str(wrapper))
+    before = git(laptop, "for-each-ref")
+    ran = exp("pull", "origin", "--all", cwd=laptop)
+    assert ran.code == 1, ran
+    first = ran.err.splitlines()[0]
+    assert first.startswith("git-exp: error: fetching experiments from origin (") and "Traceback" not in ran.err
+    assert "refs/exp/b" in ran.err  # git's own reason, indented below
+    assert git(laptop, "for-each-ref") == before
+    assert keep_files(laptop) == []
