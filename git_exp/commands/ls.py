@@ -36,16 +36,17 @@ PART_MIN = 5000  # commits per log, at least: below this one process is quicker
 def start_listing(*, remotes: bool = False) -> Running:
     """Start the ref listing ``records`` reads, here, before the repository has been
     looked at (it needs nothing from it: ~3 ms sooner at 1k)."""
-    prefixes = (PREFIX, REMOTE_PREFIX) if remotes else (PREFIX,)
-    return git.start("for-each-ref", "--format=%(objectname) %(refname)", "--", *prefixes)
+    return git.start(*_listing(remotes))
+
+
+def _listing(remotes: bool) -> list[str]:
+    return ["for-each-ref", "--format=%(objectname) %(refname)", "--", PREFIX, *([REMOTE_PREFIX] if remotes else [])]
 
 
 def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None) -> dict[str, list]:
     """Columns ``FIELDS`` (``{field: [value per experiment]}``), sorted by name within
     each namespace, local first, then remote-tracking; ``listing`` is ``start_listing``'s."""
-    prefixes = (PREFIX, REMOTE_PREFIX) if remotes else (PREFIX,)
-    listing = listing or repo.start("for-each-ref", "--format=%(objectname) %(refname)", "--", *prefixes)
-    flat = listing.wait().out.split()
+    flat = (listing or repo.start(*_listing(remotes))).wait().out.split()
     shas, refs = flat[0::2], flat[1::2]  # ref names hold no white space (check-ref-format)
     distinct = list(dict.fromkeys(shas))
     baseline, created, exit_code = _commits(repo, distinct)
