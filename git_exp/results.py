@@ -28,8 +28,12 @@ DIRECT_MAX = 16  # up to this many commits, look every path up directly
 CACHE_MIN = 32  # from this many commits on, use the row cache
 
 
-def configured_files(repo: Repo) -> dict[str, tuple[str, ...]]:
-    result = repo.run("config", "--get-regexp", r"^exp\.(params|metrics)$", check=False)
+FILES_CONFIG = ("config", "--get-regexp", r"^exp\.(params|metrics)$")
+
+
+def configured_files(repo: Repo, running=None) -> dict[str, tuple[str, ...]]:
+    """The params and metrics files; ``running`` is ``git config FILES_CONFIG`` already started."""
+    result = (running or repo.start(*FILES_CONFIG)).wait(check=False)
     files: dict[str, list[str]] = {"params": [], "metrics": []}
     for line in result.out.splitlines():
         key, _, value = line.partition(" ")

@@ -1,4 +1,5 @@
 import csv
+import datetime
 import io
 import json
 
@@ -80,7 +81,9 @@ def test_ls_and_json(three, exp):
     assert [line.split()[0] for line in lines[1:]] == ["lr-0.01", "lr-0.1", "lr-0.5"]
     data = json.loads(exp("ls", "--json").out)
     assert {d["name"] for d in data} == {"lr-0.01", "lr-0.1", "lr-0.5"}
-    assert data[0]["created"].endswith("+00:00")
+    for row in data:  # ISO 8601 in UTC, as datetime writes it
+        when = int(git(three, "log", "-1", "--format=%ct", row["sha"]))
+        assert row["created"] == datetime.datetime.fromtimestamp(when, datetime.timezone.utc).isoformat()
 
 
 def test_ls_empty(repo, exp):

@@ -23,7 +23,8 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
             raise UsageError(f"no experiment matches {unmatched[0]!r} — `git exp ls` lists them")
         keep = set(chosen)
         found = [pair for pair, label in zip(found, labels) if label in keep]
-    data = results.read(repo, {exp.sha: exp.baseline for exp, _ in found})
+    files = results.configured_files(repo, started[-1] if started else None)
+    data = results.read(repo, {exp.sha: exp.baseline for exp, _ in found}, files)
     table = []
     extra: dict[str, None] = {}
     for exp, remote in found:
