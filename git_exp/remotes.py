@@ -126,9 +126,15 @@ def explain(remote: Remote, result: Result, what: str) -> TransportError:
     return TransportError(f"{what} {remote.name} ({remote.shown_url}) failed — {hint}\n{detail}".rstrip())
 
 
-def ls_remote(repo: Repo, remote: Remote, pattern: str = "refs/exp/*") -> dict[str, str]:
-    """{name: sha} of the remote's experiments, from one ``git ls-remote``."""
-    return sha_map(_listed(remote, _start_ls_remote(repo, remote, pattern)).out, PREFIX)
+def ls_remote(repo: Repo, remote: Remote, pattern: str = "refs/exp/*", running: Running | None = None) -> dict[str, str]:
+    """{name: sha} of the remote's experiments, from one ``git ls-remote`` (``running``:
+    that ls-remote, already started with ``start_ls_remote``)."""
+    return sha_map(_listed(remote, running or _start_ls_remote(repo, remote, pattern)).out, PREFIX)
+
+
+def start_ls_remote(repo: Repo, remote: Remote) -> Running:
+    """Start the ls-remote ``ls_remote`` reads, to run it beside other work."""
+    return _start_ls_remote(repo, remote)
 
 
 def _start_ls_remote(repo: Repo, remote: Remote, pattern: str = "refs/exp/*") -> Running:

@@ -23,7 +23,7 @@ from git_exp.errors import UsageError
 from git_exp.git import wait_all
 from git_exp.names import PREFIX
 from git_exp.record import Record
-from git_exp.remotes import Remote, explain, ls_remote
+from git_exp.remotes import Remote, explain, ls_remote, start_ls_remote
 from git_exp.repo import ZERO, Repo, sha_map
 
 PACK_AFTER = 100
@@ -84,7 +84,18 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     for pattern in patterns:
         if not names.is_glob(pattern):
             names.ExpName(pattern)
-    theirs = ls_remote(repo, remote)
+    # Everything a pull may need, side by side: the remote's listing, ours, and how to
+    # reach the remote with fetch-pack (the last two are local and cost ~3 ms each).
+    started = [start_ls_remote(repo, remote), repo.start_refs(remote.tracking), repo.start_refs()]
+    probe = fetchpack.start_probe(repo, remote)
+    try:
+        return _pull(repo, remote, patterns, all_, force, started, probe)
+    finally:
+        wait_all([*started, *probe])  # reaped whatever happened
+
+
+def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, started, probe) -> list[Pulled]:
+    theirs = ls_remote(repo, remote, running=started[0])
     if all_ or "*" in patterns:
         wanted = sorted(theirs)
         glob = "*"
@@ -96,9 +107,7 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     selected = {n: theirs[n] for n in wanted}
     # Commits our refs point at are here; look up only the others, and when there are
     # many (a first pull) just fetch: git's negotiation skips what we have anyway.
-    listings = repo.start_refs(remote.tracking), repo.start_refs()
-    wait_all(listings)
-    tracking, ours = (sha_map(running.wait().out, prefix) for running, prefix in zip(listings, (remote.tracking, PREFIX)))
+    tracking, ours = (sha_map(running.wait().out, prefix) for running, prefix in zip(started[1:], (remote.tracking, PREFIX)))
     known = set(tracking.values()) | set(ours.values())
     unknown = {sha for sha in selected.values() if sha not in known}
     absent = unknown if len(unknown) > LOOKUP_MAX else missing_objects(repo, unknown)
@@ -106,7 +115,7 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     try:
         if absent:
             todo = [n for n, sha in selected.items() if sha in absent]
-            how = fetchpack.native(repo, remote)
+            how = fetchpack.native(repo, remote, probe)
             if how is not None:
                 fetched = fetchpack.fetch(repo, how, [PREFIX + n for n in todo])
                 for ref, sha in fetched.shas.items():  # what the remote has now, if it moved since ls-remote
