@@ -69,3 +69,25 @@ def test_json_text_plain_rows_need_no_json_module():
     assert all(render._plain_row(row) is not None for row in rows)
     assert render._plain_row({"name": "caf\u00e9"}) is None and render._plain_row({"q": 'say "hi"'}) is None
     assert render._plain_row({"f": float("nan")}) is None and render._plain_row({"d": [1]}) is None
+
+
+ODD_NAMES = ("no\u00a0break", "line\u2028sep", "ideo\u3000space", "plain")
+
+
+def test_listings_keep_names_with_unicode_white_space(repo, exp):
+    """git allows a no-break space (or any non-ASCII white space) in a ref name: every
+    fast path that splits listings splits on tabs, spaces and newlines only."""
+    head = git(repo, "rev-parse", "HEAD").strip()
+    for name in ODD_NAMES:
+        git(repo, "update-ref", f"refs/exp/{name}", head)
+    want = {name: head for name in ODD_NAMES}
+    local = git(repo, "for-each-ref", "--format=%(objectname)%09%(refname)", "refs/exp/")
+    assert sha_map(local, "refs/exp/") == want
+    listed = json.loads(exp("ls", "--json", cwd=repo).out)
+    assert {row["name"]: row["sha"] for row in listed} == want
+    remote = repo.parent / "odd.git"
+    git(repo.parent, "init", "-q", "--bare", str(remote))
+    git(repo, "remote", "add", "odd", str(remote))
+    assert exp("push", "odd", "--all", cwd=repo).code == 0
+    states = json.loads(exp("ls", "odd", "--json", cwd=repo).out)
+    assert {row["name"]: row["state"] for row in states} == {name: "same" for name in ODD_NAMES}

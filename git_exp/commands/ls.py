@@ -46,8 +46,9 @@ def _listing(remotes: bool) -> list[str]:
 def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None) -> dict[str, list]:
     """Columns ``FIELDS`` (``{field: [value per experiment]}``), sorted by name within
     each namespace, local first, then remote-tracking; ``listing`` is ``start_listing``'s."""
-    flat = (listing or repo.start(*_listing(remotes))).wait().out.split()
-    shas, refs = flat[0::2], flat[1::2]  # ref names hold no white space (check-ref-format)
+    flat = (listing or repo.start(*_listing(remotes))).wait().out.replace("\n", " ").split(" ")
+    flat.pop()  # what follows the last newline
+    shas, refs = flat[0::2], flat[1::2]  # ref names hold no space or newline (check-ref-format)
     distinct = list(dict.fromkeys(shas))
     baseline, created, exit_code = _commits(repo, distinct)
     if len(distinct) < len(shas):  # several refs name one commit

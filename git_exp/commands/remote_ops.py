@@ -20,8 +20,8 @@ def compare(repo: Repo, remote: Remote, early=None) -> tuple[list[str], list[str
     """
     their_text, our_text = listings(repo, remote, early)
     if their_text == our_text:
-        words = their_text.replace("\t" + PREFIX, "\t").split()
-        if len(words) == 2 * their_text.count("\n"):
+        words = their_text.replace("\t" + PREFIX, "\t").replace("\n", "\t").split("\t")[:-1]
+        if len(words) == 2 * their_text.count("\n") and their_text.count("\t" + PREFIX) == their_text.count("\n"):
             shas = words[0::2]
             return words[1::2], ["same"] * len(shas), shas, shas
     theirs, ours = sha_map(their_text, PREFIX), sha_map(our_text, PREFIX)
