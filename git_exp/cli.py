@@ -11,6 +11,7 @@ import sys
 
 from git_exp import __version__
 from git_exp.errors import Exit
+from git_exp.git import stopped_on_error
 from git_exp.params import Argument, Option
 
 HELP = "Experiments as git commits under refs/exp/, shared through your git remotes."
@@ -137,12 +138,9 @@ def ls_(
         from git_exp.commands.remote_ops import compare
 
         early = remotes_.start_early(remote)
-        try:
+        with stopped_on_error(early):
             repo = _repo(remotes=True)
             chosen = remotes_.get(repo, remote)
-        except BaseException:
-            remotes_.abandon(early)
-            raise
         names_, states, mine, theirs = compare(repo, chosen, early)
         if json_:
             out(render.json_text([{"name": n, "state": s, "local": m, "remote": t}
@@ -159,11 +157,8 @@ def ls_(
     from git_exp.commands.ls import COLUMNS, FIELDS, records, rows, start_listing, table
 
     listing = start_listing(remotes=remotes)
-    try:
+    with stopped_on_error(listing):
         repo = _repo()
-    except BaseException:
-        listing.kill()
-        raise
     data = records(repo, remotes=remotes, listing=listing)
     if json_:
         out(render.json_text(_json_rows([dict(zip(FIELDS, row)) for row in rows(data)])))
@@ -196,18 +191,15 @@ def show(
     csv: bool = Option(False, "--csv", help="CSV output."),
 ) -> None:
     """Table of experiments with status, duration, executor, params and metrics."""
-    from git_exp import render, rows
+    from git_exp import render, results, rows
     from git_exp.commands.show import show as do_show
 
     fmt = _fmt(json_, md, csv)
-    started = rows.start_load(remotes=remotes)
-    try:
+    started, files = rows.start_load(remotes=remotes), results.start_files()
+    with stopped_on_error(*started, files):
         repo = _repo()
-    except BaseException:
-        for running in started:
-            running.kill()
-        raise
-    data, columns = do_show(repo, list(patterns or []), sort=sort, where=where, remotes=remotes, started=started)
+    data, columns = do_show(repo, list(patterns or []), sort=sort, where=where, remotes=remotes,
+                            started=started, files=files)
     if fmt == "json":
         out(render.json_text(_json_rows(data)))  # every row key is a column
     else:
@@ -368,15 +360,12 @@ def push(
 
     args = list(args or [])
     early = remotes.start_early(args[0]) if all_ and not force and len(args) == 1 else None
-    try:
+    with stopped_on_error(early):
         repo = _repo(remotes=True)
         remote, patterns = remotes.split_args(repo, args, all_=all_)
-        if early and remote.name != args[0]:
-            remotes.abandon(early)
-            early = None
-    except BaseException:
-        remotes.abandon(early)
-        raise
+    if early and remote.name != args[0]:  # --all went to the default remote after all
+        early.kill()
+        early = None
     pushed = do_push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
     raise Exit(_report_push(pushed, remote.name))
 

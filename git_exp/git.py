@@ -187,6 +187,23 @@ class Running:
         self.result = Result(code, stdout, stderr)
 
 
+class stopped_on_error:
+    """``with stopped_on_error(a, b): ...`` — gits started before the block (to run beside
+    it) are stopped and reaped if the block raises; None entries are skipped."""
+
+    def __init__(self, *running: Running | None) -> None:
+        self.running = running
+
+    def __enter__(self) -> stopped_on_error:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:
+            for one in self.running:
+                if one is not None:
+                    one.kill()
+
+
 def wait_all(running: list[Running]) -> None:
     """Collect several started gits at once, reading all their pipes in one ``poll`` loop,
     so that none of them stalls on a full pipe while we wait for another."""

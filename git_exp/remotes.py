@@ -169,14 +169,8 @@ def start_early(name: str) -> Running | None:
     known, so that it does not compete for the two cores with ls-remote's first
     milliseconds.  Only for a plain word — no ``:`` or ``/``, so git can read it as
     nothing but a remote's name or a local path, never a host to contact — and ``get``
-    must then confirm it is a configured remote; ``abandon`` stops the listing when it
-    is not."""
+    must then confirm it is a configured remote; the caller stops the listing when it
+    is not (``git.stopped_on_error``)."""
     if not name or name[0] == "-" or not PLAIN.issuperset(name):
         return None
     return git.start("ls-remote", "--refs", "--", name, "refs/exp/*")
-
-
-def abandon(early: Running | None) -> None:
-    """Stop and reap a listing ``start_early`` started that is not wanted after all."""
-    if early is not None:
-        early.kill()

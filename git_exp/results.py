@@ -31,8 +31,16 @@ CACHE_MIN = 32  # from this many commits on, use the row cache
 FILES_CONFIG = ("config", "--get-regexp", r"^exp\.(params|metrics)$")
 
 
+def start_files():
+    """Start the ``git config`` ``configured_files`` reads, here, before the repository
+    has been looked at (it needs nothing from it)."""
+    from git_exp import git
+
+    return git.start(*FILES_CONFIG)
+
+
 def configured_files(repo: Repo, running=None) -> dict[str, tuple[str, ...]]:
-    """The params and metrics files; ``running`` is ``git config FILES_CONFIG`` already started."""
+    """The params and metrics files; ``running`` is ``start_files``'s git, if started."""
     result = (running or repo.start(*FILES_CONFIG)).wait(check=False)
     files: dict[str, list[str]] = {"params": [], "metrics": []}
     for line in result.out.splitlines():

@@ -55,18 +55,15 @@ def base_row(exp: Exp, remote: str | None = None) -> dict[str, Any]:
 
 
 def start_load(*, remotes: bool = False) -> list:
-    """Start the listings ``load`` reads, and ``git config`` of the params and metrics
-    files (last), here, before the repository has been looked at (they need nothing from it)."""
-    from git_exp.results import FILES_CONFIG
-
-    return [git.start(*list_args(prefix)) for prefix in (PREFIX, REMOTE_PREFIX)[:2 if remotes else 1]] + [
-        git.start(*FILES_CONFIG)]
+    """Start the listings ``load`` reads, here, before the repository has been looked at
+    (they need nothing from it)."""
+    return [git.start(*list_args(prefix)) for prefix in (PREFIX, REMOTE_PREFIX)[:2 if remotes else 1]]
 
 
 def load(repo: Repo, *, remotes: bool = False, started: list | None = None) -> list[tuple[Exp, str | None]]:
     """Local experiments, then (with ``remotes``) every remote-tracking one; ``started``
     are ``start_load``'s listings."""
-    started = started or [None, None, None]
+    started = started or [None, None]
     found: list[tuple[Exp, str | None]] = [(e, None) for e in repo.list(running=started[0])]
     if remotes:
         for exp in repo.list(REMOTE_PREFIX, running=started[1]):

@@ -9,9 +9,10 @@ COLUMNS = ("name", "created", "baseline", "status", "exit_code", "duration", "ex
 
 
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
-         where: str | None = None, remotes: bool = False, started: list | None = None) -> tuple[list[dict], list[str]]:
+         where: str | None = None, remotes: bool = False, started: list | None = None,
+         files=None) -> tuple[list[dict], list[str]]:
     """Rows and the ordered column list (base columns, then params.*, then metrics.*);
-    ``started`` are ``rows.start_load``'s listings."""
+    ``started`` are ``rows.start_load``'s listings, ``files`` ``results.start_files``'s git."""
     if where or sort:
         from git_exp import query  # re and shlex: ~13 ms, only when asked to filter or sort
     accept = query.parse_where(where) if where else None
@@ -23,8 +24,7 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
             raise UsageError(f"no experiment matches {unmatched[0]!r} — `git exp ls` lists them")
         keep = set(chosen)
         found = [pair for pair, label in zip(found, labels) if label in keep]
-    files = results.configured_files(repo, started[-1] if started else None)
-    data = results.read(repo, {exp.sha: exp.baseline for exp, _ in found}, files)
+    data = results.read(repo, {exp.sha: exp.baseline for exp, _ in found}, results.configured_files(repo, files))
     table = []
     extra: dict[str, None] = {}
     for exp, remote in found:
