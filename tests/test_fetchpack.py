@@ -45,6 +45,20 @@ def laptop_of(tmp_path: Path, url: str) -> Path:
     return laptop
 
 
+def wrap_upload_pack(tmp_path: Path, laptop: Path, on_second_call: str = "") -> tuple[Path, Path]:
+    """Make the laptop's origin run upload-pack through a script that logs each call's
+    arguments and runs ``on_second_call`` (shell) before the second one — ls-remote is
+    the first connection of a pull, fetch-pack the second.  Returns (script, log)."""
+    log = tmp_path / "upload-pack.log"
+    wrapper = tmp_path / "upload-pack-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n'
+                       f'if [ "$(wc -l < "{log}")" -eq 2 ]; then :; {on_second_call}\nfi\n'
+                       'exec git-upload-pack "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    git(laptop, "config", "remote.origin.uploadpack", str(wrapper))
+    return wrapper, log
+
+
 def keep_files(repo: Path) -> list[str]:
     return [n for n in os.listdir(repo / ".git" / "objects" / "pack") if n.endswith(".keep")]
 
@@ -113,13 +127,9 @@ def test_remote_settings_that_send_pulls_to_git_fetch(tmp_path):
 def test_insteadof_and_uploadpack_are_honoured(tmp_path, exp):
     _, remote, shas = runner_and_remote(tmp_path)
     laptop = laptop_of(tmp_path, str(remote))
-    log = tmp_path / "upload-pack.log"
-    wrapper = tmp_path / "upload-pack-wrapper"
-    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec git-upload-pack "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    wrapper, log = wrap_upload_pack(tmp_path, laptop)
     git(laptop, "config", f"url.{remote.parent}/.insteadOf", "lab:")
     git(laptop, "remote", "set-url", "origin", f"lab:{remote.name}")
-    git(laptop, "config", "remote.origin.uploadpack", str(wrapper))
     how = fetchpack.native(Repo(laptop), get(Repo(laptop), "origin"))
     assert how.url == str(remote) and how.upload_pack == str(wrapper)
     ran = exp("pull", "origin", "--all", cwd=laptop)
@@ -148,14 +158,7 @@ def test_refs_recorded_are_the_ones_fetched_when_the_remote_moves_meanwhile(tmp_
     git(runner, "add", "-A")
     moved = git(runner, "commit-tree", git(runner, "write-tree").strip(), "-p", shas["a"], "-m", "a, again").strip()
     git(runner, "push", "-q", "origin", f"{moved}:refs/heads/parking")  # the object is there, not yet the ref
-    counter = tmp_path / "calls"
-    wrapper = tmp_path / "upload-pack-wrapper"
-    wrapper.write_text(
-        f'#!/bin/sh\necho x >> "{counter}"\n'
-        f'if [ "$(wc -l < "{counter}")" -eq 2 ]; then git --git-dir="{remote}" update-ref refs/exp/a {moved}; fi\n'
-        'exec git-upload-pack "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
-    git(laptop, "config", "remote.origin.uploadpack", str(wrapper))
+    wrap_upload_pack(tmp_path, laptop, f'git --git-dir="{remote}" update-ref refs/exp/a {moved}')
     ran = exp("pull", "origin", "--all", cwd=laptop)
     assert ran.code == 0, ran
     assert exp_refs(laptop) == {**shas, "a": moved}
@@ -215,14 +218,7 @@ def test_experiment_deleted_on_the_remote_meanwhile_is_an_error_that_changes_not
     the pull stops with git's reason, writes no ref and leaves no lock behind."""
     _, remote, _ = runner_and_remote(tmp_path)
     laptop = laptop_of(tmp_path, str(remote))
-    counter = tmp_path / "calls"
-    wrapper = tmp_path / "upload-pack-wrapper"
-    wrapper.write_text(
-        f'#!/bin/sh\necho x >> "{counter}"\n'
-        f'if [ "$(wc -l < "{counter}")" -eq 2 ]; then git --git-dir="{remote}" update-ref -d refs/exp/b; fi\n'
-        'exec git-upload-pack "$@"\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
-    git(laptop, "config", "remote.origin.uploadpack", str(wrapper))
+    wrap_upload_pack(tmp_path, laptop, f'git --git-dir="{remote}" update-ref -d refs/exp/b')
     before = git(laptop, "for-each-ref")
     ran = exp("pull", "origin", "--all", cwd=laptop)
     assert ran.code == 1, ran

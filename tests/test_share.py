@@ -61,6 +61,16 @@ def pair(remote: Remote, root: Path) -> tuple[Path, Path]:
     return runner, laptop
 
 
+def pushed(remote: Remote, root: Path, exp, names) -> tuple[Path, Path]:
+    """(runner, laptop): the runner saved ``names`` and pushed them all; the laptop is a
+    fresh clone of the remote (it has none of them yet)."""
+    runner = make_runner(remote, root)
+    for name in names:
+        save(exp, runner, name, files={"params.yaml": f"lr: {name}\n"})
+    assert exp("push", "origin", "--all", cwd=runner).code == 0
+    return runner, remote.clone(root / "laptop")
+
+
 def save(exp, repo: Path, name: str, *extra: str, files: dict | None = None) -> str:
     """``git exp save -n NAME`` (after writing ``files``); return the new sha."""
     if files:
@@ -726,11 +736,7 @@ def test_install_fetch_only(local_remote, tmp_path, exp):
 
 
 def test_install_pattern_narrows_plain_fetch(local_remote, tmp_path, exp):
-    runner = make_runner(local_remote, tmp_path)
-    for name in ("ci/1", "ci/2", "alice/1", "cirrus"):
-        save(exp, runner, name, files={"params.yaml": f"lr: {name}\n"})
-    assert exp("push", "origin", "--all", cwd=runner).code == 0
-    laptop = local_remote.clone(tmp_path / "laptop")
+    runner, laptop = pushed(local_remote, tmp_path, exp, ("ci/1", "ci/2", "alice/1", "cirrus"))
     assert_error(exp("install", "origin", "--pattern", "ci/?*", cwd=laptop), 2, "must be a git glob with one '*'")
     ran = exp("install", "origin", "--pattern", "ci/*", cwd=laptop)
     assert ran.code == 0, ran
@@ -783,11 +789,7 @@ def test_conflicting_user_push_refspec(hand, exp):
 
 
 def test_uninstall_deletes_remote_tracking_experiments_unless_keep_refs(local_remote, tmp_path, exp):
-    runner = make_runner(local_remote, tmp_path)
-    for name in ("a", "b/c"):
-        save(exp, runner, name, files={"params.yaml": f"lr: {name}\n"})
-    assert exp("push", "origin", "--all", cwd=runner).code == 0
-    laptop = local_remote.clone(tmp_path / "laptop")
+    runner, laptop = pushed(local_remote, tmp_path, exp, ("a", "b/c"))
     assert exp("pull", "origin", "a", cwd=laptop).code == 0
     assert exp("install", cwd=laptop).code == 0
     git(laptop, "fetch", "-q")
@@ -824,11 +826,7 @@ def about(findings: list[dict], remote: str) -> list[tuple[str, str]]:
 @pytest.fixture
 def fetched(local_remote, tmp_path, exp):
     """A laptop clone with origin installed and two experiments fetched by plain git fetch."""
-    runner = make_runner(local_remote, tmp_path)
-    for name in ("a", "b"):
-        save(exp, runner, name, files={"params.yaml": f"lr: {name}\n"})
-    assert exp("push", "origin", "--all", cwd=runner).code == 0
-    laptop = local_remote.clone(tmp_path / "laptop")
+    runner, laptop = pushed(local_remote, tmp_path, exp, ("a", "b"))
     original = (laptop / ".git" / "config").read_bytes()
     assert exp("install", "origin", cwd=laptop).code == 0
     git(laptop, "fetch", "-q")

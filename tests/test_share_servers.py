@@ -150,13 +150,18 @@ def test_a_wrong_password_in_the_url_is_redacted_in_the_error(http_auth_remote, 
 
 # --------------------------------------------------------------------------- gitolite
 
-def test_gitolite_denies_bob_names_the_experiment_and_the_reason(gitolite_server, tmp_path, exp):
-    alice, bob = gitolite_server("alice"), gitolite_server("bob")
+def gitolite_runner(gitolite_server, tmp_path: Path, exp) -> Path:
+    """A runner with remotes ``alice`` (may write refs/exp/) and ``bob`` (may only read
+    them) on one gitolite repository, main pushed as alice, experiment ``b1`` saved."""
     runner = init_repo(tmp_path / "runner", files=dict(FILES))
-    alice.configure(runner, "alice")
-    bob.configure(runner, "bob")
+    gitolite_server("alice").configure(runner, "alice")
+    gitolite_server("bob").configure(runner, "bob")
     git(runner, "push", "-q", "alice", "main")
     save(exp, runner, "b1", files={"params.yaml": "lr: 0.2\n"})
+    return runner
+
+def test_gitolite_denies_bob_names_the_experiment_and_the_reason(gitolite_server, tmp_path, exp):
+    runner = gitolite_runner(gitolite_server, tmp_path, exp)
     save(exp, runner, "a1", files={"params.yaml": "lr: 0.3\n"})
 
     ran = exp("push", "bob", "b1", cwd=runner)
@@ -178,12 +183,7 @@ def test_gitolite_denies_bob_names_the_experiment_and_the_reason(gitolite_server
 
 def test_gitolite_denial_does_not_advise_pull_or_force(gitolite_server, tmp_path, exp):
     """A permission refusal is not a race: `git exp pull` then push, or --force, cannot help."""
-    alice, bob = gitolite_server("alice"), gitolite_server("bob")
-    runner = init_repo(tmp_path / "runner", files=dict(FILES))
-    alice.configure(runner, "alice")
-    bob.configure(runner, "bob")
-    git(runner, "push", "-q", "alice", "main")
-    save(exp, runner, "b1", files={"params.yaml": "lr: 0.2\n"})
+    runner = gitolite_runner(gitolite_server, tmp_path, exp)
     plain = subprocess.run(["git", "push", "bob", "refs/exp/b1:refs/exp/b1"], cwd=runner, capture_output=True,
                            text=True)
     assert "DENIED" in plain.stderr  # what gitolite tells plain git

@@ -155,16 +155,16 @@ class Fixture:
     @cached_property
     def full_remote(self) -> Path:
         """A bare remote holding the baseline and every experiment, refs packed."""
-        path = bare(self.dir / "full.git", self.env)
-        self.git(self.main, "push", "-q", str(path), "main", "refs/exp/*:refs/exp/*")
-        self.git(path, "pack-refs", "--all")
-        return path
+        return self._remote_with("full.git", "refs/exp/*:refs/exp/*")
 
     @cached_property
     def subset(self) -> Path:
         """A bare repository holding the baseline and just the sweep/ half of the experiments."""
-        path = bare(self.dir / "subset.git", self.env)
-        self.git(self.main, "push", "-q", str(path), "main", "refs/exp/sweep/*:refs/exp/sweep/*")
+        return self._remote_with("subset.git", "refs/exp/sweep/*:refs/exp/sweep/*")
+
+    def _remote_with(self, name: str, refspec: str) -> Path:
+        path = bare(self.dir / name, self.env)
+        self.git(self.main, "push", "-q", str(path), "main", refspec)
         self.git(path, "pack-refs", "--all")
         return path
 
