@@ -155,6 +155,11 @@ class Repo:
         """Start the listing ``refs`` makes; ``sha_map(running.wait().out, prefix)`` reads it."""
         return self.start("for-each-ref", "--format=%(objectname)%09%(refname)", "--", prefix)
 
+    def by_name(self) -> dict[str, Exp]:
+        """{name: Exp} from the refs alone (``refs``: no object is read, so parents, time
+        and subject stay empty) — enough to select and delete or push by name."""
+        return {name: Exp(name, sha, [], 0, "", ref=PREFIX + name) for name, sha in self.refs().items()}
+
     def names(self) -> list[str]:
         return list(self.refs())
 

@@ -39,7 +39,7 @@ def selection(repo: Repo, patterns: list[str], all_: bool) -> tuple[list[Exp], s
     for pattern in patterns:
         if not names.is_glob(pattern):
             names.ExpName(pattern)
-    by_name = {name: Exp(name, sha, [], 0, "", ref=PREFIX + name) for name, sha in repo.refs().items()}
+    by_name = repo.by_name()
     if all_ or "*" in patterns:
         return list(by_name.values()), "*"
     chosen, unmatched = names.select(list(by_name), patterns)

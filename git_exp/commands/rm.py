@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from git_exp import names
 from git_exp.errors import UsageError
-from git_exp.names import PREFIX
 from git_exp.repo import ZERO, Exp, Repo
 
 
@@ -14,7 +13,7 @@ def select(repo: Repo, patterns: list[str]) -> list[Exp]:
     for pattern in patterns:
         if not names.is_glob(pattern):
             names.ExpName(pattern)
-    by_name = {name: Exp(name, sha, [], 0, "", ref=PREFIX + name) for name, sha in repo.refs().items()}
+    by_name = repo.by_name()
     chosen, unmatched = names.select(list(by_name), patterns)
     if unmatched:
         raise UsageError(f"no experiment matches {unmatched[0]!r} — nothing was deleted; `git exp ls` lists them")
