@@ -26,18 +26,13 @@ def cell(value: Any) -> str:
 
 def table(rows: Sequence[dict], columns: Sequence[str]) -> str:
     """Left-aligned columns two spaces apart, trailing blanks trimmed."""
-    grid = []
+    values = []
     for column in columns:
-        values = [row.get(column) for row in rows]
-        if not all(type(v) is str for v in values):
-            values = [cell(v) for v in values]
-        grid.append(values)
-    return lines(list(zip(*grid)), columns)
-
-
-def lines(rows: Sequence[Sequence[str]], columns: Sequence[str]) -> str:
-    """``table`` for rows that are already tuples of strings."""
-    return grid([list(values) for values in zip(*rows)], columns) if rows else ""
+        cells = [row.get(column) for row in rows]
+        if not all(type(v) is str for v in cells):
+            cells = [cell(v) for v in cells]
+        values.append(cells)
+    return grid(values, columns)
 
 
 def grid(values: Sequence[Sequence[str]], columns: Sequence[str]) -> str:

@@ -1,4 +1,4 @@
-"""Small building blocks of the fast paths: Record, sha_map, render.lines, render.json_text."""
+"""Small building blocks of the fast paths: Record, sha_map, render.grid, render.json_text."""
 import json
 
 import pytest
@@ -41,10 +41,10 @@ def test_sha_map_fast_and_careful_paths(repo):
     assert sha_map("", "refs/exp/") == {}
 
 
-def test_lines_aligns_and_trims():
-    text = render.lines([("a", "x", "1"), ("long-name", "%s", "")], ["name", "state", "n"])
+def test_grid_aligns_and_trims():
+    text = render.grid([["a", "long-name"], ["x", "%s"], ["1", ""]], ["name", "state", "n"])
     assert text == "name       state  n\na          x      1\nlong-name  %s\n"
-    assert render.lines([], ["name"]) == ""
+    assert render.grid([[]], ["name"]) == "" and render.grid([], ["name"]) == ""
     rows = [{"name": "a", "n": None, "x": 1.5}, {"name": "bb", "n": "q", "x": True}]
     assert render.table(rows, ["name", "n", "x"]) == "name  n  x\na     -  1.5\nbb    q  true\n"
 
