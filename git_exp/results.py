@@ -10,9 +10,7 @@ is cached (``RowCache``).  Nested keys flatten with dots.
 """
 from __future__ import annotations
 
-import marshal
-import os
-
+from git_exp import cache
 from git_exp.repo import Repo
 
 TYPE_CHECKING = False
@@ -181,31 +179,21 @@ def _via_baselines(repo: Repo, commits: dict[str, Optional[str]], paths: list[st
 
 
 class RowCache:
-    """Each commit's params and metrics, flattened, in the git directory.
+    """Each commit's params and metrics, flattened (``cache``: a commit never changes).
 
-    A commit never changes, so its row never goes stale (rows are kept per configured
-    file list, and per cache version for changes in how files are read): a warm ``show``
-    over 10k experiments reads one small file instead of a 0.2-0.4 s ``diff-tree`` and
-    fetching and parsing 20k YAML/JSON blobs (~1 s, with libyaml).  The file is
-    ``marshal`` data of JSON values (written after a JSON round trip, so a date reads back
-    as the text ``--json`` prints): reading it needs no import, where ``json`` costs a
-    warm ``show`` at 1k ~15 ms of its ~100 (its decoder imports ``re``).  A damaged or
-    unreadable cache is ignored and rewritten; ``git exp gc`` clears it.
+    Rows are kept per configured file list (the cache key), and per version for changes
+    in how files are read: a warm ``show`` over 10k experiments reads one small file
+    instead of a 0.2-0.4 s ``diff-tree`` and fetching and parsing 20k YAML/JSON blobs
+    (~1 s, with libyaml).  Values are stored after a JSON round trip, so a date reads
+    back as the text ``--json`` prints.
     """
 
-    VERSION = 4
+    VERSION = 5
 
     def __init__(self, repo: Repo, paths: list[str]):
         self.path = cache_path(repo)
         self.paths = list(paths)
-        self.known: dict[str, dict[str, Any]] = {}
-        try:
-            with open(self.path, "rb") as f:
-                data = marshal.loads(f.read())
-            if data.get("version") == self.VERSION and data.get("paths") == self.paths:
-                self.known = data["rows"]
-        except (OSError, ValueError, EOFError, KeyError, AttributeError, TypeError):
-            self.known = {}
+        self.known: dict[str, dict[str, Any]] = cache.load(self.path, self.VERSION, self.paths)
 
     def rows(self, commits) -> dict[str, dict[str, Any]]:
         known = self.known
@@ -217,19 +205,11 @@ class RowCache:
         import json
 
         self.known.update(json.loads(json.dumps(fresh, default=str)))
-        data = {"version": self.VERSION, "paths": self.paths, "rows": self.known}
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            tmp = f"{self.path}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as f:
-                f.write(marshal.dumps(data))
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # a cache we cannot write is only slower
+        cache.save(self.path, self.VERSION, self.known, self.paths)
 
 
 def cache_path(repo: Repo) -> str:
-    return os.path.join(repo.common_dir, "git-exp", "rows.marshal")
+    return cache.path(repo.common_dir, "rows.marshal")
 
 
 def _read_blobs(repo: Repo, oids: set[str]) -> dict[str, bytes]:

@@ -3,7 +3,10 @@ import json
 import os
 from pathlib import Path
 
-from git_exp import results
+import pytest
+
+from git_exp import cache, results
+from git_exp.commands import ls
 from git_exp.repo import Repo
 
 from .conftest import commit_all, git, write
@@ -55,9 +58,24 @@ def test_cache_gives_the_same_answers_and_follows_config(repo, exp, monkeypatch)
     assert results.read(r, exps) == first
 
 
-def test_gc_clears_the_cache(repo, exp):
+def test_gc_clears_the_caches(repo, exp):
     r = make_many(repo, exp, n=40)
     exp("show", "--json")
-    assert os.path.exists(results.cache_path(r))
+    exp("ls")
+    made = [cache.path(r.common_dir, name) for name in ("rows.marshal", "commits.marshal")]
+    assert all(os.path.exists(path) for path in made)
     exp("gc")
-    assert not os.path.exists(results.cache_path(r))
+    assert not any(os.path.exists(path) for path in made)
+
+
+@pytest.mark.parametrize("damage", [b"", b"\xff\x00garbage", b"N", "marshal-list"])
+def test_a_damaged_or_foreign_commit_cache_is_ignored_and_rewritten(repo, exp, damage):
+    import marshal
+
+    make_many(repo, exp, n=40)
+    cold = exp("ls", "--json").out
+    where = os.path.join(repo, ".git", "git-exp", "commits.marshal")
+    Path(where).write_bytes(marshal.dumps([1, 2]) if damage == "marshal-list" else damage)
+    assert exp("ls", "--json").out == cold
+    assert cache.load(where, ls.CACHE_VERSION) != {}  # rewritten
+    assert exp("ls", "--json").out == cold

@@ -2,6 +2,7 @@ import csv
 import datetime
 import io
 import json
+import os
 
 import pytest
 
@@ -148,6 +149,10 @@ def test_ls_records_match_what_git_says_of_each_ref(repo, exp, monkeypatch, part
         assert remote is None and sha == (made.get(name) or made["ok"])
         assert baseline == (truth[0] if len(truth) > 1 else None), name
         assert created == int(truth[-1]) and code == want[name], name
+    assert os.path.exists(os.path.join(repo, ".git", "git-exp", "commits.marshal"))
+    read_again = []
+    monkeypatch.setattr(ls, "_commits", lambda _repo, shas: read_again.append(shas))
+    assert ls.rows(ls.records(Repo(repo))) == rows and read_again == []  # every object from the cache
     with_remote = ls.rows(ls.records(Repo(repo), remotes=True))
     assert with_remote[-1][:3] == ("ok", "origin", made["ok"]) and len(with_remote) == len(rows) + 1
     table = exp("ls", cwd=repo).out.splitlines()

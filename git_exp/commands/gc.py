@@ -1,11 +1,10 @@
 """``git exp gc``: prune experiments by age, orphaned baseline or count; pack refs."""
 from __future__ import annotations
 
-import os
 import re
 import time
 
-from git_exp import results
+from git_exp import cache
 from git_exp.errors import UsageError
 from git_exp.repo import ZERO, Exp, Repo
 
@@ -55,9 +54,5 @@ def gc(repo: Repo, *, older_than: str | None = None, orphans: bool = False, keep
     if not dry_run:
         repo.transaction([(e.ref, ZERO, e.sha) for e in doomed], "git exp gc")
         repo.pack_refs()
-        for cache in (results.cache_path(repo), os.path.join(repo.common_dir, "git-exp", "parsed.json")):
-            try:  # the row cache, and the JSON one versions before 0.2 kept
-                os.remove(cache)
-            except FileNotFoundError:
-                pass
+        cache.clear(repo.common_dir)
     return doomed
