@@ -195,11 +195,11 @@ def show(
     from git_exp.commands.show import show as do_show
 
     fmt = _fmt(json_, md, csv)
-    started, files = rows.start_load(remotes=remotes), results.start_files()
-    with stopped_on_error(*started, files):
+    listing, files = rows.start_listing(remotes=remotes), results.start_files()
+    with stopped_on_error(listing, files):
         repo = _repo()
     data, columns = do_show(repo, list(patterns or []), sort=sort, where=where, remotes=remotes,
-                            started=started, files=files)
+                            listing=listing, files=files)
     if fmt == "json":
         out(render.json_text(_json_rows(data)))  # every row key is a column
     else:

@@ -127,9 +127,10 @@ class Repo:
 
     # -- experiment refs -------------------------------------------------------------------
     def list(self, prefix: str = PREFIX, *, trailers: bool = True, pattern: str | None = None,
-             running: git.Running | None = None) -> list[Exp]:
+             running: git.Running | None = None, skipped: list[str] | None = None) -> list[Exp]:
         """Every ref under ``prefix`` (or matching ``pattern``) that points at a commit,
-        sorted by name; ``running`` is the same listing already started (``list_args``)."""
+        sorted by name; ``running`` is the same listing already started (``list_args``);
+        ``skipped`` gets the ids of the objects other refs there point at."""
         running = running or self.start(*list_args(prefix, trailers=trailers, pattern=pattern))
         raw = running.wait().stdout.decode("utf-8", "replace")
         exps = []
@@ -140,6 +141,8 @@ class Repo:
             parts = record.split(SEP)
             ref, sha, kind, parents, created, subject = parts[:6]
             if kind != "commit":
+                if skipped is not None:
+                    skipped.append(sha)
                 continue
             exp = Exp(ref[len(prefix):], sha, parents.split(), int(created or 0), subject, ref=ref)
             if trailers and len(parts) > 6:

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import time
 
-from git_exp import git
+from git_exp import cache, git
 from git_exp.names import PREFIX, REMOTE_PREFIX
-from git_exp.repo import Exp, Repo, list_args
+from git_exp.repo import Exp, Repo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing imports re (~12 ms)
     from typing import Any
 
 BASE_COLUMNS = ("name", "sha", "baseline", "created", "status", "exit_code", "duration", "executor")
+CACHED = ("sha", "baseline", "created", "status", "exit_code", "duration", "executor", "command", "run_url", "message")
+CACHE_VERSION = 1  # of heads.marshal: {commit: its base_row's CACHED values, or None for no commit}
 
 
 def age(seconds: float) -> str:
@@ -54,22 +56,62 @@ def base_row(exp: Exp, remote: str | None = None) -> dict[str, Any]:
     }
 
 
-def start_load(*, remotes: bool = False) -> list:
-    """Start the listings ``load`` reads, here, before the repository has been looked at
-    (they need nothing from it)."""
-    return [git.start(*list_args(prefix)) for prefix in (PREFIX, REMOTE_PREFIX)[:2 if remotes else 1]]
+def start_listing(repo: Repo | None = None, *, remotes: bool = False) -> git.Running:
+    """Start the ref listing ``listed`` reads, in ``repo`` or here (before the repository
+    has been looked at: it needs nothing from it): names and commits only, no object read
+    (0.1 s at 100k)."""
+    start = repo.start if repo is not None else git.start
+    return start("for-each-ref", "--format=%(objectname) %(refname)", "--", PREFIX, *([REMOTE_PREFIX] if remotes else []))
 
 
-def load(repo: Repo, *, remotes: bool = False, started: list | None = None) -> list[tuple[Exp, str | None]]:
-    """Local experiments, then (with ``remotes``) every remote-tracking one; ``started``
-    are ``start_load``'s listings."""
-    started = started or [None, None]
-    found: list[tuple[Exp, str | None]] = [(e, None) for e in repo.list(running=started[0])]
-    if remotes:
-        for exp in repo.list(REMOTE_PREFIX, running=started[1]):
-            remote, _, name = exp.name.partition("/")
-            exp.name = name
-            found.append((exp, remote))
+def listed(listing: git.Running) -> tuple[list[str], list[str]]:
+    """``(shas, refs)`` from ``start_listing``'s output, local refs first."""
+    flat = listing.wait().out.replace("\n", " ").split(" ")
+    flat.pop()  # what follows the last newline
+    return flat[0::2], flat[1::2]  # ref names hold no space or newline (check-ref-format)
+
+
+def split_names(refs: list[str], remotes: bool) -> tuple[list[str], list[str | None]]:
+    """``(names, remotes)`` of ``listed``'s refs: None for a local experiment."""
+    local = len(refs) if not remotes else sum(1 for ref in refs if ref.startswith(PREFIX))
+    names = [ref[len(PREFIX):] for ref in refs[:local]]
+    owners: list[str | None] = [None] * local
+    for ref in refs[local:]:
+        remote, _, name = ref[len(REMOTE_PREFIX):].partition("/")
+        owners.append(remote)
+        names.append(name)
+    return names, owners
+
+
+def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = None) -> list[dict[str, Any]]:
+    """Every experiment's ``base_row``, local ones first, then (with ``remotes``) the
+    remote-tracking ones, each sorted by name; ``listing`` is ``start_listing``'s.
+
+    The fields after name and remote come from the commit alone, so they are cached per
+    commit (``heads.marshal``, as tuples: a tenth of the time to read back of dicts):
+    when every listed commit is known, nothing else is read, where the listing of
+    subjects and trailers reads every commit (10k: ~50 ms of git, ~30 ms to parse).
+    """
+    listing = listing or start_listing(repo, remotes=remotes)
+    where = cache.path(repo.common_dir, "heads.marshal")
+    known = cache.load(where, CACHE_VERSION)  # while git lists the refs
+    shas, refs = listed(listing)
+    if all(sha in known for sha in shas):
+        names, owners = split_names(refs, remotes)
+        keys = CACHED
+        return [{"name": name, "remote": owner, **dict(zip(keys, known[sha]))}
+                for name, owner, sha in zip(names, owners, shas) if known[sha] is not None]
+    found, others = [], []
+    for prefix, owner in ((PREFIX, False), (REMOTE_PREFIX, True))[:2 if remotes else 1]:
+        for exp in repo.list(prefix, skipped=others):
+            remote = None
+            if owner:
+                remote, _, exp.name = exp.name.partition("/")
+            found.append(base_row(exp, remote))
+    for row in found:
+        known[row["sha"]] = tuple(row[key] for key in CACHED)
+    known.update(dict.fromkeys(others))  # no commit: a blob, tree or tag, and so for ever
+    cache.save(where, CACHE_VERSION, known)
     return found
 
 

@@ -158,3 +158,27 @@ def test_ls_records_match_what_git_says_of_each_ref(repo, exp, monkeypatch, part
     table = exp("ls", cwd=repo).out.splitlines()
     assert [line.split()[0] for line in table[1:]] == sorted(want)
     assert any(line.split()[2] == "(root)" for line in table[1:])
+
+
+def test_show_rows_from_the_commit_cache_are_the_rows_read_from_git(three, exp, monkeypatch):
+    """A second show reads the commits' fields from heads.marshal, not from git, and gets
+    the same rows, for local and remote-tracking experiments alike; a ref to an object
+    that is no commit stays out either way; a new experiment is read and added."""
+    from git_exp import rows as rows_
+    from git_exp.repo import Repo
+
+    head = git(three, "rev-parse", "refs/exp/lr-0.1").strip()
+    git(three, "update-ref", "refs/remote-exp/origin/lr-0.1", head)
+    git(three, "update-ref", "refs/exp/a-blob", git(three, "hash-object", "-w", "params.yaml").strip())
+    cold = {remotes: rows_.load(Repo(three), remotes=remotes) for remotes in (False, True)}
+    assert [r["name"] for r in cold[False]] == ["lr-0.01", "lr-0.1", "lr-0.5"]
+    assert [(r["remote"], r["name"]) for r in cold[True]][-1] == ("origin", "lr-0.1")
+    with monkeypatch.context() as patched:
+        patched.setattr(Repo, "list", lambda *a, **k: pytest.fail("read the commits again"))
+        for remotes in (False, True):
+            assert rows_.load(Repo(three), remotes=remotes) == cold[remotes]
+    write(three, {"params.yaml": "lr: 0.7\n"})
+    assert exp("save", "-n", "late").code == 0
+    warm = rows_.load(Repo(three))
+    assert [r["name"] for r in warm] == ["late", "lr-0.01", "lr-0.1", "lr-0.5"] and warm[1:] == cold[False]
+    assert warm[0]["status"] == "saved" and warm[0]["sha"] == git(three, "rev-parse", "refs/exp/late").strip()

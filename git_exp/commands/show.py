@@ -9,30 +9,28 @@ COLUMNS = ("name", "created", "baseline", "status", "exit_code", "duration", "ex
 
 
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
-         where: str | None = None, remotes: bool = False, started: list | None = None,
-         files=None) -> tuple[list[dict], list[str]]:
+         where: str | None = None, remotes: bool = False, listing=None, files=None) -> tuple[list[dict], list[str]]:
     """Rows and the ordered column list (base columns, then params.*, then metrics.*);
-    ``started`` are ``rows.start_load``'s listings, ``files`` ``results.start_files``'s git."""
+    ``listing`` is ``rows.start_listing``'s, ``files`` ``results.start_files``'s git."""
     if where or sort:
         from git_exp import query  # re and shlex: ~13 ms, only when asked to filter or sort
     accept = query.parse_where(where) if where else None
-    found = rows.load(repo, remotes=remotes, started=started)
+    found = rows.load(repo, remotes=remotes, listing=listing)
     if patterns:
-        labels = [f"{remote}/{exp.name}" if remote else exp.name for exp, remote in found]
+        labels = [f"{row['remote']}/{row['name']}" if row["remote"] else row["name"] for row in found]
         chosen, unmatched = names.select(labels, patterns)
         if unmatched:
             raise UsageError(f"no experiment matches {unmatched[0]!r} — `git exp ls` lists them")
         keep = set(chosen)
-        found = [pair for pair, label in zip(found, labels) if label in keep]
-    data = results.read(repo, {exp.sha: exp.baseline for exp, _ in found}, results.configured_files(repo, files))
-    table = []
+        found = [row for row, label in zip(found, labels) if label in keep]
+    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, results.configured_files(repo, files))
     extra: dict[str, None] = {}
-    for exp, remote in found:
-        row = rows.base_row(exp, remote)
-        values = data.get(exp.sha, {})
-        row.update(values)
-        extra.update(dict.fromkeys(values))
-        table.append(row)
+    for row in found:
+        values = data.get(row["sha"])
+        if values:
+            row.update(values)
+            extra.update(dict.fromkeys(values))
+    table = found
     if accept:
         table = [row for row in table if accept(row)]
     if sort:
