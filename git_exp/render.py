@@ -71,17 +71,34 @@ def csv_text(rows: Sequence[dict], columns: Sequence[str]) -> str:
     return buf.getvalue()
 
 
+LINES_MIN = 101  # from this many rows on, json_text writes one compact object per line
+
+
 def json_text(data: Any) -> str:
     """Indented JSON; a long list gets one compact object per line instead, each exactly
     as ``json.dumps(row, default=str)`` writes it."""
-    if isinstance(data, list) and len(data) > 100:
-        return "[\n" + ",\n".join(map(_row_encoder(), data)) + "\n]\n"
+    if isinstance(data, list) and len(data) >= LINES_MIN:
+        return json_lines(list(map(row_encoder(), data)))
     import json
 
     return json.dumps(data, indent=2, default=str) + "\n"
 
 
-def _row_encoder():
+def json_lines(lines: list[str]) -> str:
+    """A JSON list of the already encoded ``lines``, one per line (as ``json_text``)."""
+    return "[\n" + ",\n".join(lines) + "\n]\n"
+
+
+def string_encoder():
+    """``json.dumps`` of one string (``_json``'s C function, as ``row_encoder``)."""
+    try:
+        from _json import encode_basestring_ascii
+    except ImportError:
+        from json.encoder import encode_basestring_ascii
+    return encode_basestring_ascii
+
+
+def row_encoder():
     """``json.dumps(row, default=str)`` by the C encoder ``json.dumps`` itself uses
     (``_json.make_encoder``, called as ``json.encoder`` calls it), without importing
     ``json``: its import costs ~10-14 ms here (the decoder imports ``re``), and the C

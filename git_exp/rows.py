@@ -115,6 +115,18 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     return found
 
 
+def iso_created(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with ``created`` as an ISO 8601 UTC time, ``2026-11-29T11:31:26+00:00`` (each
+    distinct time formatted once; ``time.strftime`` where ``datetime`` costs 2.3 ms to import)."""
+    iso: dict = {}
+    for row in rows:
+        when = row["created"]
+        if when not in iso:
+            iso[when] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(when))
+        row["created"] = iso[when]
+    return rows
+
+
 def for_display(row: dict[str, Any], now: float | None = None) -> dict[str, Any]:
     """Short forms for a text table: short shas, relative age, rounded duration."""
     now = time.time() if now is None else now

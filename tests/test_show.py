@@ -182,3 +182,35 @@ def test_show_rows_from_the_commit_cache_are_the_rows_read_from_git(three, exp, 
     warm = rows_.load(Repo(three))
     assert [r["name"] for r in warm] == ["late", "lr-0.01", "lr-0.1", "lr-0.5"] and warm[1:] == cold[False]
     assert warm[0]["status"] == "saved" and warm[0]["sha"] == git(three, "rev-parse", "refs/exp/late").strip()
+
+
+def test_show_json_from_the_lines_cache_is_what_the_rows_give(repo, exp, monkeypatch):
+    """From 101 rows on, a second show --json writes each row's line from lines.marshal
+    without building rows: byte for byte what the long way wrote, with patterns and -r;
+    a new experiment, or another file list, sends show the long way again."""
+    from git_exp.commands import show as show_
+    from tests.bench.fixtures import git_exp_commits, import_commits
+
+    head = git(repo, "rev-parse", "HEAD").strip()
+    import_commits(repo, os.environ, head, git_exp_commits(250)(head))
+    git(repo, "update-ref", "refs/remote-exp/origin/ci/001", git(repo, "rev-parse", "refs/exp/ci/001").strip())
+    asked = [(), ("-r",), ("sweep/*",), ("ci/*", "sweep/lr-00?")]
+    cold = {args: exp("show", "--json", *args).out for args in asked}
+    rows = json.loads(cold[("-r",)])
+    assert len(rows) == 251 and rows[-1]["remote"] == "origin" and rows[-1]["params.seed"] == 2
+    assert cold[("-r",)].count("\n") == 253 and len(json.loads(cold[("sweep/*",)])) == 125
+
+    def long_way(*args, **kwargs):
+        raise AssertionError("show built the rows")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(show_, "show", long_way)
+        for args in asked:
+            assert exp("show", "--json", *args).out == cold[args], args
+    write(repo, {"params.yaml": "lr: 0.7\n"})
+    assert exp("save", "-n", "late").code == 0
+    later = json.loads(exp("show", "--json").out)
+    assert [r["name"] for r in later] == sorted([r["name"] for r in rows[:-1]] + ["late"])
+    assert {r["name"]: r for r in later}["late"]["params.lr"] == 0.7
+    git(repo, "config", "exp.params", "missing.yaml")
+    assert all("params.lr" not in r for r in json.loads(exp("show", "--json").out))

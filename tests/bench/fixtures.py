@@ -88,6 +88,11 @@ def fast_import(repo: Path, env: Mapping[str, str], stream: Iterable[bytes]) -> 
         raise BenchError(f"git fast-import in {repo} failed:\n{err.decode(errors='replace')}")
 
 
+def import_commits(repo: Path, env: Mapping[str, str], base: str, commits: Iterable[ExpCommit]) -> None:
+    """Experiment commits on ``base``, each ``(ref, message, {path: bytes})``, in one fast-import."""
+    fast_import(repo, env, _exp_stream(base, commits))
+
+
 def age_worktree(repo: Path, env: Mapping[str, str]) -> None:
     """Date every work-tree file in the past and refresh the index, so git's stat cache is
     trusted (no racily-clean entries re-hashed on every command)."""
@@ -107,7 +112,7 @@ def build_repo(path: Path, env: Mapping[str, str], files: int, extra: Mapping[st
     run(["git", "init", "-q", "-b", "main"], path, env)
     fast_import(path, env, _baseline_stream(files, extra))
     base = run(["git", "rev-parse", "main"], path, env).strip()
-    fast_import(path, env, _exp_stream(base, commits(base)))
+    import_commits(path, env, base, commits(base))
     run(["git", "reset", "-q", "--hard", "main"], path, env)
     run(["git", "pack-refs", "--all"], path, env)
     age_worktree(path, env)
