@@ -7,8 +7,9 @@ a command needs.  Each file is one ``marshal`` dump, ``{"version": V, "key": K, 
 its decoder imports ``re``), ~7 ms for 10k entries and ~70 ms for 100k here.  A file
 of another version or key, damaged or unreadable, reads as empty; writes go to a
 temporary file renamed over the old one, so readers see the old file or the new, and
-a cache that cannot be written only makes the next run slower.  ``git exp gc`` removes
-every file (``FILES``).
+a cache that cannot be written only makes the next run slower.  Entries of deleted
+experiments are dropped once they outnumber the live ones; ``git exp gc`` removes every
+file (``FILES``).
 """
 from __future__ import annotations
 
@@ -34,8 +35,13 @@ def load(where: str, version: int, key: object = None) -> dict:
     return {}
 
 
-def save(where: str, version: int, data: dict, key: object = None) -> None:
-    """Replace the file at ``where``; errors are ignored (a missing cache costs time only)."""
+def save(where: str, version: int, data: dict, key: object = None, *, listed: list | None = None) -> None:
+    """Replace the file at ``where``; errors are ignored (a missing cache costs time only).
+
+    ``listed`` are the commits the refs name now: when the file holds more than twice as
+    many entries (and 1000 more), the rest, for deleted experiments, are dropped."""
+    if listed is not None and len(data) > 2 * len(listed) + 1000:
+        data = {sha: data[sha] for sha in listed if sha in data}
     tmp = f"{where}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(where), exist_ok=True)

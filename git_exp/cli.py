@@ -194,7 +194,7 @@ def show(
     data, columns = do_show(repo, list(patterns or []), sort=sort, where=where, remotes=remotes,
                             listing=listing, files=files)
     if fmt == "json":
-        out(json_text(repo, data, files))  # every row key is a column
+        out(json_text(repo, data, files, everything=not (patterns or where)))  # every row key is a column
     else:
         out(render.render([rows.for_display(r) for r in data], columns, fmt))
 

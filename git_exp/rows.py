@@ -111,7 +111,7 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     for row in found:
         known[row["sha"]] = tuple(row[key] for key in CACHED)
     known.update(dict.fromkeys(others))  # no commit: a blob, tree or tag, and so for ever
-    cache.save(where, CACHE_VERSION, known)
+    cache.save(where, CACHE_VERSION, known, listed=shas)
     return found
 
 

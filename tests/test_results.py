@@ -80,3 +80,15 @@ def test_a_damaged_or_foreign_commit_cache_is_ignored_and_rewritten(repo, exp, d
     assert exp("ls", "--json").out == cold
     assert cache.load(where, ls.CACHE_VERSION) != {}  # rewritten
     assert exp("ls", "--json").out == cold
+
+
+def test_cache_files_drop_deleted_experiments_once_they_outnumber_the_live(tmp_path):
+    where = str(tmp_path / "git-exp" / "x.marshal")
+    data = {f"{i:040x}": (i,) for i in range(1300)}
+    live = [f"{i:040x}" for i in range(0, 1300, 13)]  # 100
+    cache.save(where, 1, dict(data), "k", listed=live[:-1] + ["f" * 40])
+    assert cache.load(where, 1, "k") == {sha: data[sha] for sha in live[:-1]}
+    cache.save(where, 1, dict(data), "k", listed=live * 2)  # 1300 <= 2 * 200 + 1000: kept whole
+    assert cache.load(where, 1, "k") == data
+    assert cache.load(where, 2, "k") == {} and cache.load(where, 1, "other") == {}
+    assert os.listdir(tmp_path / "git-exp") == ["x.marshal"]  # no temporary file left

@@ -52,7 +52,7 @@ def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None
         for sha, when in zip(missing, created):
             if when is None:  # no commit: a blob, tree or tag, and so for ever
                 known[sha] = ()
-        cache.save(where, CACHE_VERSION, known)
+        cache.save(where, CACHE_VERSION, known, listed=shas)
     facts = list(map(known.__getitem__, shas))
     if () in facts:  # refs to blobs, trees or tags
         kept = [i for i, fact in enumerate(facts) if fact]
