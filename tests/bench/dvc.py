@@ -29,9 +29,10 @@ from tests.bench.timing import Case
 
 DVC_YAML = b"params:\n  - params.yaml\nmetrics:\n  - metrics.json\n"
 DVC_INIT_FILES = (".dvc/config", ".dvc/.gitignore", ".dvcignore")
-# Both tools cache what `exp show` parsed; "show-cold" removes these before each run.
+# Both tools cache what `exp show` parsed, git-exp also what `ls` read; the "-cold" rows
+# remove these before each run.
 DVC_SHOW_CACHE = ".dvc/tmp/exps/cache"  # dvc/repo/experiments/cache.py
-GIT_EXP_SHOW_CACHE = ".git/git-exp"  # git_exp/results.py cache_path()
+GIT_EXP_CACHE = ".git/git-exp"  # git_exp/cache.py path()
 
 
 def ensure_dvc(venv: Path) -> Path:
@@ -124,15 +125,17 @@ def cases(fx: Fixture, dx: DvcFixture) -> dict[str, Case]:
         copy_repo(fx.clone_template, ge_clone)
         copy_repo(dx.clone_template, dvc_clone)
 
-    def no_show_caches() -> None:
-        shutil.rmtree(fx.main / GIT_EXP_SHOW_CACHE, ignore_errors=True)
+    def no_caches() -> None:
+        shutil.rmtree(fx.main / GIT_EXP_CACHE, ignore_errors=True)
         shutil.rmtree(dx.main / DVC_SHOW_CACHE, ignore_errors=True)
 
+    ls_ge, ls_dvc = Cmd(("git", "exp", "ls"), fx.main), Cmd((dvc, "exp", "list"), dx.main)
     show_ge, show_dvc = Cmd(("git", "exp", "show", "--json"), fx.main), Cmd((dvc, "exp", "show", "--json"), dx.main)
 
     return {
-        "dvc-ls": Case(Cmd(("git", "exp", "ls"), fx.main), Cmd((dvc, "exp", "list"), dx.main)),
-        "dvc-show-cold": Case(show_ge, show_dvc, no_show_caches),
+        "dvc-ls-cold": Case(ls_ge, ls_dvc, no_caches),
+        "dvc-ls": Case(ls_ge, ls_dvc),
+        "dvc-show-cold": Case(show_ge, show_dvc, no_caches),
         "dvc-show": Case(show_ge, show_dvc),
         "dvc-push": Case(Cmd(("git", "exp", "push", "dvc-side", "--all"), fx.main),
                          Cmd((dvc, "exp", "push", "origin", "-A", "--no-cache"), dx.main), fresh_remotes),
