@@ -92,3 +92,13 @@ def test_cache_files_drop_deleted_experiments_once_they_outnumber_the_live(tmp_p
     assert cache.load(where, 1, "k") == data
     assert cache.load(where, 2, "k") == {} and cache.load(where, 1, "other") == {}
     assert os.listdir(tmp_path / "git-exp") == ["x.marshal"]  # no temporary file left
+
+
+def test_a_cache_that_cannot_be_written_costs_time_only(repo, exp):
+    make_many(repo, exp, n=6)
+    blocker = repo / ".git" / "git-exp"
+    blocker.write_text("a file where the cache directory would be")
+    cold = exp("ls", "--json")
+    assert cold.code == 0 and len(json.loads(cold.out)) == 6
+    assert exp("show", "--json").code == 0 and exp("ls", "--json").out == cold.out
+    assert blocker.read_text() == "a file where the cache directory would be"
