@@ -9,7 +9,8 @@ of another version or key, damaged or unreadable, reads as empty; writes go to a
 temporary file renamed over the old one, so readers see the old file or the new, and
 a cache that cannot be written only makes the next run slower.  Entries of deleted
 experiments are dropped once they outnumber the live ones; ``git exp gc`` removes every
-file (``FILES``).
+file (``FILES``).  A shallow repository keeps no cache of what git says of commits
+(``of_commits``).
 """
 from __future__ import annotations
 
@@ -23,8 +24,17 @@ def path(common_dir: str, name: str) -> str:
     return os.path.join(common_dir, "git-exp", name)
 
 
-def load(where: str, version: int, key: object = None) -> dict:
+def of_commits(repo, name: str) -> str | None:
+    """``path`` for a cache of what git says of commits, their parents included, or None
+    (no cache) in a shallow repository: there git hides the parents of the commits at
+    its boundary, and shows them once it deepens, so the answer for a commit can change."""
+    return None if repo.shallow else path(repo.common_dir, name)
+
+
+def load(where: str | None, version: int, key: object = None) -> dict:
     """The data saved at ``where`` by ``save`` with the same ``version`` and ``key``, or {}."""
+    if where is None:
+        return {}
     try:
         with open(where, "rb") as f:
             saved = marshal.loads(f.read())
@@ -35,11 +45,13 @@ def load(where: str, version: int, key: object = None) -> dict:
     return {}
 
 
-def save(where: str, version: int, data: dict, key: object = None, *, listed: list | None = None) -> None:
+def save(where: str | None, version: int, data: dict, key: object = None, *, listed: list | None = None) -> None:
     """Replace the file at ``where``; errors are ignored (a missing cache costs time only).
 
     ``listed`` are the commits the refs name now: when the file holds more than twice as
     many entries (and 1000 more), the rest, for deleted experiments, are dropped."""
+    if where is None:
+        return
     if listed is not None and len(data) > 2 * len(listed) + 1000:
         data = {sha: data[sha] for sha in listed if sha in data}
     tmp = f"{where}.{os.getpid()}.tmp"

@@ -93,7 +93,7 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     subjects and trailers reads every commit (10k: ~50 ms of git, ~30 ms to parse).
     """
     listing = listing or start_listing(repo, remotes=remotes)
-    where = cache.path(repo.common_dir, "heads.marshal")
+    where = cache.of_commits(repo, "heads.marshal")
     known = cache.load(where, CACHE_VERSION)  # while git lists the refs
     shas, refs = listed(listing)
     if all(sha in known for sha in shas):

@@ -102,3 +102,21 @@ def test_a_cache_that_cannot_be_written_costs_time_only(repo, exp):
     assert cold.code == 0 and len(json.loads(cold.out)) == 6
     assert exp("show", "--json").code == 0 and exp("ls", "--json").out == cold.out
     assert blocker.read_text() == "a file where the cache directory would be"
+
+
+def test_a_shallow_clone_keeps_no_commit_cache_and_shows_parents_once_it_deepens(repo, exp, tmp_path):
+    """At a shallow clone's boundary git hides a commit's parents, and shows them once it
+    deepens: ls there must ask git every time."""
+    head = git(repo, "rev-parse", "HEAD").strip()
+    write(repo, {"params.yaml": "lr: 1\n"})
+    assert exp("save", "-n", "x").code == 0
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow))
+    git(shallow, "fetch", "-q", "--depth", "1", "origin", "refs/exp/x:refs/exp/x")
+    assert json.loads(exp("ls", "--json", cwd=shallow).out)[0]["baseline"] is None
+    assert exp("show", "--json", cwd=shallow).code == 0
+    assert not os.path.exists(shallow / ".git" / "git-exp" / "commits.marshal")
+    assert not os.path.exists(shallow / ".git" / "git-exp" / "heads.marshal")
+    git(shallow, "fetch", "-q", "--unshallow", "origin", "refs/exp/x:refs/exp/x")
+    assert json.loads(exp("ls", "--json", cwd=shallow).out)[0]["baseline"] == head
+    assert json.loads(exp("show", "--json", cwd=shallow).out)[0]["baseline"] == head

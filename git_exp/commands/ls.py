@@ -41,7 +41,7 @@ def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None
     """Columns ``FIELDS`` (``{field: [value per experiment]}``), sorted by name within
     each namespace, local first, then remote-tracking; ``listing`` is ``start_listing``'s."""
     listing = listing or start_listing(repo, remotes=remotes)
-    where = cache.path(repo.common_dir, "commits.marshal")
+    where = cache.of_commits(repo, "commits.marshal")
     known = cache.load(where, CACHE_VERSION)  # while git lists the refs
     shas, refs = listed(listing)
     missing = [sha for sha in shas if sha not in known]

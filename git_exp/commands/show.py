@@ -54,11 +54,11 @@ def _selected(labels: list[str], patterns: list[str]) -> list[bool]:
     return [label in keep for label in labels]
 
 
-def _lines_cache(repo: Repo, files) -> tuple[str, tuple]:
+def _lines_cache(repo: Repo, files) -> tuple[str | None, tuple]:
     """Where the lines are kept, and their key: the file list, and the versions of the
     caches the rows come from (a change in either changes the rows)."""
     files = results.configured_files(repo, files)
-    return (cache.path(repo.common_dir, "lines.marshal"),
+    return (cache.of_commits(repo, "lines.marshal"),
             (files["params"], files["metrics"], results.RowCache.VERSION, rows.CACHE_VERSION))
 
 
