@@ -10,7 +10,7 @@ temporary file renamed over the old one, so readers see the old file or the new,
 a cache that cannot be written only makes the next run slower.  Entries of deleted
 experiments are dropped once they outnumber the live ones; ``git exp gc`` removes every
 file (``FILES``).  A shallow repository keeps no cache of what git says of commits
-(``of_commits``).
+(``of_commits``); a ``git replace`` of a commit already cached is not seen until then.
 """
 from __future__ import annotations
 
