@@ -25,6 +25,7 @@ Decisions:
 - ``--with-dvc`` compares on separate fixtures of the same N with ``--dvc-files``
   (default 2000) ordinary files: ``dvc exp show`` walks every experiment's whole tree
   (~1.1 s per experiment at 20k files).  Its rows are in the JSON as ``dvc-<op>`` with
-  ``baseline_s`` = DVC and target 0.05 (git-exp at least 20x faster).
+  ``baseline_s`` = DVC and target 0.05 (git-exp at least 20x faster); ``--dvc-ops``
+  picks some of them.  ``ls-cold`` and ``show-cold`` remove both tools' caches first.
 - ``--smoke`` (N=50, 200 files, 1 run, no warm-up) only keeps the harness working.
 """

@@ -44,6 +44,8 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
                    help="fewer DVC runs (at least 1) when --runs of them would take longer (default 900)")
     p.add_argument("--dvc-venv", type=Path, metavar="DIR", help="venv with DVC (made there if missing; "
                    "default: a new one in the temp dir)")
+    p.add_argument("--dvc-ops", metavar="OPS", help="comma-separated subset of the DVC comparison: "
+                   + ",".join(dvc.OPS))
     p.add_argument("--smoke", action="store_true",
                    help="tiny and quick: N=50, 200 files, 1 run, no warm-up (keeps the harness tested)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (to profile by hand)")
@@ -57,6 +59,10 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     unknown = [op for op in args.ops if op not in OPS]
     if unknown:
         p.error(f"unknown operation {unknown[0]!r}; choose from {', '.join(OPS)}")
+    args.dvc_ops = args.dvc_ops.split(",") if args.dvc_ops else list(dvc.OPS)
+    unknown = [op for op in args.dvc_ops if op not in dvc.OPS]
+    if unknown:
+        p.error(f"unknown DVC comparison {unknown[0]!r}; choose from {', '.join(dvc.OPS)}")
     if args.runs < 1:
         p.error("--runs must be at least 1")
     return args
@@ -145,7 +151,8 @@ class Runner:
             note(f"DVC setup failed — {exc}")
             return
         for op, case in dvc.cases(fx, dx).items():
-            self.record(op, n, lambda case=case: case, self.dvc_rows, self.args.dvc_budget)
+            if op[len("dvc-"):] in self.args.dvc_ops:
+                self.record(op, n, lambda case=case: case, self.dvc_rows, self.args.dvc_budget)
         if not self.args.keep:
             shutil.rmtree(dx.dir, ignore_errors=True)
             shutil.rmtree(fx.dir, ignore_errors=True)

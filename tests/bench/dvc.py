@@ -31,6 +31,7 @@ DVC_YAML = b"params:\n  - params.yaml\nmetrics:\n  - metrics.json\n"
 DVC_INIT_FILES = (".dvc/config", ".dvc/.gitignore", ".dvcignore")
 # Both tools cache what `exp show` parsed, git-exp also what `ls` read; the "-cold" rows
 # remove these before each run.
+OPS = ("ls-cold", "ls", "show-cold", "show", "push", "pull")  # cases() as dvc-<op>
 DVC_SHOW_CACHE = ".dvc/tmp/exps/cache"  # dvc/repo/experiments/cache.py
 GIT_EXP_CACHE = ".git/git-exp"  # git_exp/cache.py path()
 
@@ -132,7 +133,7 @@ def cases(fx: Fixture, dx: DvcFixture) -> dict[str, Case]:
     ls_ge, ls_dvc = Cmd(("git", "exp", "ls"), fx.main), Cmd((dvc, "exp", "list"), dx.main)
     show_ge, show_dvc = Cmd(("git", "exp", "show", "--json"), fx.main), Cmd((dvc, "exp", "show", "--json"), dx.main)
 
-    return {
+    cases = {
         "dvc-ls-cold": Case(ls_ge, ls_dvc, no_caches),
         "dvc-ls": Case(ls_ge, ls_dvc),
         "dvc-show-cold": Case(show_ge, show_dvc, no_caches),
@@ -142,3 +143,5 @@ def cases(fx: Fixture, dx: DvcFixture) -> dict[str, Case]:
         "dvc-pull": Case(Cmd(PULL, ge_clone), Cmd((dvc, "exp", "pull", "origin", "-A", "--no-cache"), dvc_clone),
                          fresh_clones),
     }
+    assert [op[len("dvc-"):] for op in cases] == list(OPS)
+    return cases
