@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import time
 
+from git_exp.errors import ExpError
 from git_exp.names import Clashes
 
 PACKED_TIMEOUT = 1.0
@@ -44,10 +45,12 @@ class Lock:
 
     def __init__(self, path: str, fd: int):
         self.path, self.lock_path, self.fd = path, path + ".lock", fd
+        self.held = True
 
     @classmethod
     def take(cls, path: str, timeout: float) -> Lock | None:
-        """The lock on ``path``, waiting up to ``timeout`` seconds for another holder; None if it stays taken."""
+        """The lock on ``path``, waiting up to ``timeout`` seconds for another holder; None if
+        it stays taken; ExpError if the lock file cannot be made at all (permissions, space)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -56,9 +59,12 @@ class Lock:
                 if time.monotonic() > deadline:
                     return None
                 time.sleep(0.02)
+            except OSError as exc:
+                raise _unwritten(path, exc) from None
 
     def commit(self, data: bytes) -> None:
-        """Write ``data`` as the file's new content and release the lock."""
+        """Write ``data`` as the file's new content and release the lock; on any error the
+        file stays as it was, the lock is released, and ExpError says why."""
         try:
             view = memoryview(data)
             while view:
@@ -73,6 +79,10 @@ class Lock:
             os.close(self.fd)
             self.fd = None
             os.replace(self.lock_path, self.path)
+            self.held = False
+        except OSError as exc:
+            self.abort()
+            raise _unwritten(self.path, exc) from None
         except BaseException:
             self.abort()
             raise
@@ -82,10 +92,17 @@ class Lock:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+        if self.held:
+            self.held = False
             try:
                 os.unlink(self.lock_path)
             except FileNotFoundError:
                 pass
+
+
+def _unwritten(path: str, exc: OSError) -> ExpError:
+    return ExpError(f"cannot write {path}: {exc.strerror or exc} — the refs meant for it were not written; "
+                    "free some disk space or fix the permissions, then run the command again")
 
 
 def _parse(data: bytes | None) -> tuple[set[str], dict[str, tuple[str, str | None]]]:

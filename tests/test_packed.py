@@ -107,3 +107,28 @@ def test_rewrite_worked_out_early_is_redone_when_packed_refs_changed(repo):
     left, _ = rewrite.commit()
     assert left == {"refs/exp/n1": head}
     assert set(refs_of(repo)) == {"refs/exp/n0", "refs/exp/n1", "refs/exp/n2", "refs/exp/other"}
+
+
+def test_a_packed_refs_write_that_fails_says_so_and_changes_nothing(repo, tmp_path):
+    """A full disk, here a file size limit (``ulimit -f``: writes past it fail with EFBIG),
+    on the packed-refs rewrite of a staged push: one error line, exit 1, no lock file
+    left, packed-refs and the refs as they were, nothing pushed."""
+    import sys
+
+    from tests.bench.fixtures import git_exp_commits, import_commits
+
+    head = git(repo, "rev-parse", "HEAD").strip()
+    import_commits(repo, os.environ, head, git_exp_commits(200)(head))
+    before = git(repo, "for-each-ref")
+    remote = tmp_path / "r.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo, "remote", "add", "r", str(remote))
+    ran = subprocess.run(["bash", "-c", 'ulimit -f 4 && exec "$0" -m git_exp push r "sweep/?*"', sys.executable],
+                         cwd=repo, capture_output=True, text=True)
+    assert ran.returncode == 1, ran
+    lines = ran.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("git-exp: error: cannot write ") and "packed-refs" in lines[0], ran.stderr
+    assert "File too large" in lines[0] and "Traceback" not in ran.stderr
+    assert not os.path.exists(repo / ".git" / "packed-refs.lock")
+    assert git(repo, "for-each-ref") == before
+    assert git(remote, "for-each-ref") == ""
