@@ -11,7 +11,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing imports re (~12 ms)
     from typing import Any
 
-BASE_COLUMNS = ("name", "sha", "baseline", "created", "status", "exit_code", "duration", "executor")
 CACHED = ("sha", "baseline", "created", "status", "exit_code", "duration", "executor", "command", "run_url", "message")
 CACHE_VERSION = 1  # of heads.marshal: {commit: its base_row's CACHED values, or None for no commit}
 
@@ -88,7 +87,7 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     remote-tracking ones, each sorted by name; ``listing`` is ``start_listing``'s.
 
     The fields after name and remote come from the commit alone, so they are cached per
-    commit (``heads.marshal``, as tuples: a tenth of the time to read back of dicts):
+    commit (``heads.marshal``, as tuples: at 10k, 11 ms to read back where dicts took 25):
     when every listed commit is known, nothing else is read, where the listing of
     subjects and trailers reads every commit (10k: ~50 ms of git, ~30 ms to parse).
     """
@@ -98,8 +97,7 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     shas, refs = listed(listing)
     if all(sha in known for sha in shas):
         names, owners = split_names(refs, remotes)
-        keys = CACHED
-        return [{"name": name, "remote": owner, **dict(zip(keys, known[sha]))}
+        return [{"name": name, "remote": owner, **dict(zip(CACHED, known[sha]))}
                 for name, owner, sha in zip(names, owners, shas) if known[sha] is not None]
     found, others = [], []
     for prefix, owner in ((PREFIX, False), (REMOTE_PREFIX, True))[:2 if remotes else 1]:
