@@ -12,7 +12,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing imports re (~12 ms)
     from typing import Any
 
 CACHED = ("sha", "baseline", "created", "status", "exit_code", "duration", "executor", "command", "run_url", "message")
-CACHE_VERSION = 1  # of heads.marshal: {commit: its base_row's CACHED values, or None for no commit}
+CACHE_VERSION = 1  # of heads.marshal: {commit: its base_row's CACHED values, or None for no commit};
+#                   a change to base_row or CACHED must bump it (show's lines.marshal is keyed by it too)
 
 
 def age(seconds: float) -> str:

@@ -35,7 +35,8 @@ COMMIT_FORMAT = SEP.join(["%H", "%P", "%ct", "%(trailers:key=Exp-Exit-Code,value
 PARTS = min(4, os.cpu_count() or 1)
 PART_MIN = 100  # commits per log, at least (two logs of 50 each: no quicker than one of 100 here)
 CACHE_VERSION = 1  # of commits.marshal: {commit: (first parent or None, committer time, exit code or None),
-#                                           or () for an object that is no commit}
+#                                           or () for an object that is no commit}; bump it when
+#                                           COMMIT_FORMAT or how it is read changes
 
 
 def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None) -> dict[str, list]:
