@@ -202,10 +202,22 @@ class RowCache:
     def put(self, fresh: dict[str, dict[str, Any]]) -> None:
         if not fresh:
             return
-        import json
-
-        self.known.update(json.loads(json.dumps(fresh, default=str)))
+        self.known.update({commit: _as_json(row) for commit, row in fresh.items()})
         cache.save(self.path, self.VERSION, self.known, self.paths)
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _as_json(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` as it reads back from JSON (``json.loads(json.dumps(row, default=str))``:
+    a date becomes its text), round-tripped only when a value is not a JSON scalar
+    already (10k rows of scalars: 96 ms of a 1.6 s cold ``show`` for nothing)."""
+    if _SCALARS.issuperset(map(type, row.values())):
+        return row
+    import json
+
+    return json.loads(json.dumps(row, default=str))
 
 
 def cache_path(repo: Repo) -> str:

@@ -120,3 +120,23 @@ def test_a_shallow_clone_keeps_no_commit_cache_and_shows_parents_once_it_deepens
     git(shallow, "fetch", "-q", "--unshallow", "origin", "refs/exp/x:refs/exp/x")
     assert json.loads(exp("ls", "--json", cwd=shallow).out)[0]["baseline"] == head
     assert json.loads(exp("show", "--json", cwd=shallow).out)[0]["baseline"] == head
+
+
+def test_cached_rows_read_back_as_json_wrote_them(repo, exp):
+    """Dates, lists and nested values: a warm show --json writes what the cold one did,
+    and values already plain are stored as they are."""
+    from tests.bench.fixtures import import_commits
+
+    head = git(repo, "rev-parse", "HEAD").strip()
+    import_commits(repo, os.environ, head, [
+        (f"refs/exp/e{i:02d}", "git exp save", {
+            "params.yaml": f"lr: {i}\nwhen: 2024-01-{i % 28 + 1:02d}\nlayers: [1, {i}]\nname: run-{i}\n".encode(),
+            "metrics.json": json.dumps({"acc": i / 40, "nan": None}).encode()}) for i in range(40)])
+    cold = exp("show", "--json").out
+    rows = json.loads(cold)
+    assert rows[3]["params.when"] == "2024-01-04" and rows[3]["params.layers"] == [1, 3]
+    stored = cache.load(results.cache_path(Repo(repo)), results.RowCache.VERSION,
+                        [*results.DEFAULT_PARAMS, *results.DEFAULT_METRICS])
+    assert sorted(row["params.when"] for row in stored.values())[:2] == ["2024-01-01", "2024-01-01"]
+    assert exp("show", "--json").out == cold
+    assert results._as_json({"a": 1, "b": "x", "c": None, "d": 1.5, "e": True}) == {"a": 1, "b": "x", "c": None, "d": 1.5, "e": True}
