@@ -154,8 +154,8 @@ def ls_(
             short_theirs = [s[:7] if s else "-" for s in theirs]
             out(render.grid([names_, states, short_mine, short_theirs], ["name", "state", "local", "remote"]))
         return
-    from git_exp.commands.ls import COLUMNS, FIELDS, records, rows, start_listing, table
-    from git_exp.rows import iso_created
+    from git_exp.commands.ls import COLUMNS, FIELDS, records, rows, table
+    from git_exp.rows import iso_created, start_listing
 
     listing = start_listing(remotes=remotes)
     with stopped_on_error(listing):

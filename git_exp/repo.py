@@ -46,6 +46,12 @@ class Exp(Record):
         return self.parents[0] if self.parents else None
 
 
+def refs_args(*prefixes: str) -> list[str]:
+    """The cheapest listing: ``<sha> TAB <refname>`` lines of the refs under ``prefixes``,
+    no object read (``sha_map`` reads it into a dict, ``rows.listed`` into columns)."""
+    return ["for-each-ref", "--format=%(objectname)%09%(refname)", "--", *prefixes]
+
+
 def list_args(prefix: str = PREFIX, *, trailers: bool = True, pattern: str | None = None) -> list[str]:
     """The ``for-each-ref`` command line ``Repo.list`` reads."""
     fields = ["%(refname)", "%(objectname)", "%(objecttype)", "%(parent)", "%(committerdate:unix)", "%(contents:subject)"]
@@ -156,7 +162,7 @@ class Repo:
 
     def start_refs(self, prefix: str = PREFIX) -> git.Running:
         """Start the listing ``refs`` makes; ``sha_map(running.wait().out, prefix)`` reads it."""
-        return self.start("for-each-ref", "--format=%(objectname)%09%(refname)", "--", prefix)
+        return self.start(*refs_args(prefix))
 
     def by_name(self) -> dict[str, Exp]:
         """{name: Exp} from the refs alone (``refs``: no object is read, so parents, time

@@ -5,7 +5,7 @@ import time
 
 from git_exp import cache, git
 from git_exp.names import PREFIX, REMOTE_PREFIX
-from git_exp.repo import Exp, Repo
+from git_exp.repo import Exp, Repo, refs_args
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing imports re (~12 ms)
@@ -61,14 +61,14 @@ def start_listing(repo: Repo | None = None, *, remotes: bool = False) -> git.Run
     has been looked at: it needs nothing from it): names and commits only, no object read
     (0.1 s at 100k)."""
     start = repo.start if repo is not None else git.start
-    return start("for-each-ref", "--format=%(objectname) %(refname)", "--", PREFIX, *([REMOTE_PREFIX] if remotes else []))
+    return start(*refs_args(PREFIX, *([REMOTE_PREFIX] if remotes else [])))
 
 
 def listed(listing: git.Running) -> tuple[list[str], list[str]]:
     """``(shas, refs)`` from ``start_listing``'s output, local refs first."""
-    flat = listing.wait().out.replace("\n", " ").split(" ")
+    flat = listing.wait().out.replace("\n", "\t").split("\t")
     flat.pop()  # what follows the last newline
-    return flat[0::2], flat[1::2]  # ref names hold no space or newline (check-ref-format)
+    return flat[0::2], flat[1::2]  # ref names hold no tab or newline (check-ref-format)
 
 
 def split_names(refs: list[str], remotes: bool) -> tuple[list[str], list[str | None]]:
