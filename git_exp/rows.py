@@ -83,6 +83,12 @@ def split_names(refs: list[str], remotes: bool) -> tuple[list[str], list[str | N
     return names, owners
 
 
+def labels(names: list[str], owners: list[str | None]) -> list[str]:
+    """How experiments are named to the user: ``NAME``, or ``REMOTE/NAME`` for a
+    remote-tracking one (``split_names`` gives the two columns)."""
+    return [f"{owner}/{name}" if owner else name for name, owner in zip(names, owners)]
+
+
 def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = None) -> list[dict[str, Any]]:
     """Every experiment's ``base_row``, local ones first, then (with ``remotes``) the
     remote-tracking ones, each sorted by name; ``listing`` is ``start_listing``'s.
@@ -136,6 +142,5 @@ def for_display(row: dict[str, Any], now: float | None = None) -> dict[str, Any]
     shown["age"] = age(now - row["created"])
     if row["duration"] is not None:
         shown["duration"] = f"{row['duration']:.1f}s"
-    if row.get("remote"):
-        shown["name"] = f"{row['remote']}/{row['name']}"
+    shown["name"] = labels([row["name"]], [row.get("remote")])[0]
     return shown

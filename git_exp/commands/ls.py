@@ -27,7 +27,7 @@ import time
 from git_exp import cache
 from git_exp.git import Running, wait_all
 from git_exp.repo import SEP, Repo
-from git_exp.rows import age, listed, split_names, start_listing
+from git_exp.rows import age, labels, listed, split_names, start_listing
 
 COLUMNS = ("name", "sha", "baseline", "age", "exit_code")
 FIELDS = ("name", "remote", "sha", "baseline", "created", "exit_code")
@@ -107,7 +107,7 @@ def rows(columns: dict[str, list]) -> list[tuple]:
 def table(columns: dict[str, list], now: float | None = None) -> list[list[str]]:
     """The strings ``ls`` shows, as columns in COLUMNS order."""
     now = time.time() if now is None else now
-    names = [f"{r}/{n}" if r else n for n, r in zip(columns["name"], columns["remote"])]
+    names = labels(columns["name"], columns["remote"])
     shown: dict = {}  # whole days (or -seconds below a day) -> text
     ages: dict = {}  # committer time -> text
     for created in set(columns["created"]):

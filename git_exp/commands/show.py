@@ -26,7 +26,7 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
     accept = query.parse_where(where) if where else None
     found = rows.load(repo, remotes=remotes, listing=listing)
     if patterns:
-        keep = _selected([f"{row['remote']}/{row['name']}" if row["remote"] else row["name"] for row in found], patterns)
+        keep = _selected(rows.labels([row["name"] for row in found], [row["remote"] for row in found]), patterns)
         found = [row for row, kept in zip(found, keep) if kept]
     data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, results.configured_files(repo, files))
     extra: dict[str, None] = {}
@@ -73,15 +73,15 @@ def json_from_cache(repo: Repo, patterns: list[str], *, remotes: bool = False, l
     where, key = _lines_cache(repo, files)
     known = cache.load(where, LINES_VERSION, key)
     shas, refs = rows.listed(listing)
-    labels, owners = rows.split_names(refs, remotes)
+    exp_names, owners = rows.split_names(refs, remotes)
     if patterns:
-        keep = _selected([f"{o}/{n}" if o else n for n, o in zip(labels, owners)], patterns)
-        shas, labels, owners = ([v for v, kept in zip(column, keep) if kept] for column in (shas, labels, owners))
+        keep = _selected(rows.labels(exp_names, owners), patterns)
+        shas, exp_names, owners = ([v for v, kept in zip(column, keep) if kept] for column in (shas, exp_names, owners))
     tails = list(map(known.get, shas))
     if len(tails) < render.LINES_MIN or None in tails:
         return None
     encode = render.string_encoder()
-    return render.json_lines([_head(encode, n, o) + t for n, o, t in zip(labels, owners, tails)])
+    return render.json_lines([_head(encode, n, o) + t for n, o, t in zip(exp_names, owners, tails)])
 
 
 def json_text(repo: Repo, table: list[dict], files=None, *, everything: bool = False) -> str:
