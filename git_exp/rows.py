@@ -5,7 +5,7 @@ import time
 
 from git_exp import cache, git
 from git_exp.names import PREFIX, REMOTE_PREFIX
-from git_exp.repo import Exp, Repo, refs_args
+from git_exp.repo import Exp, Repo, list_args, refs_args
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing imports re (~12 ms)
@@ -107,12 +107,15 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
         return [{"name": name, "remote": owner, **dict(zip(CACHED, known[sha]))}
                 for name, owner, sha in zip(names, owners, shas) if known[sha] is not None]
     found, others = [], []
-    for prefix, owner in ((PREFIX, False), (REMOTE_PREFIX, True))[:2 if remotes else 1]:
-        for exp in repo.list(prefix, skipped=others):
-            remote = None
-            if owner:
-                remote, _, exp.name = exp.name.partition("/")
-            found.append(base_row(exp, remote))
+    prefixes = (PREFIX, REMOTE_PREFIX)[:2 if remotes else 1]
+    started = [repo.start(*list_args(prefix)) for prefix in prefixes]  # side by side
+    with git.stopped_on_error(*started):
+        for prefix, running in zip(prefixes, started):
+            for exp in repo.list(prefix, running=running, skipped=others):
+                remote = None
+                if prefix == REMOTE_PREFIX:
+                    remote, _, exp.name = exp.name.partition("/")
+                found.append(base_row(exp, remote))
     for row in found:
         known[row["sha"]] = tuple(row[key] for key in CACHED)
     known.update(dict.fromkeys(others))  # no commit: a blob, tree or tag, and so for ever
