@@ -157,7 +157,7 @@ def generate(sha: str, taken) -> ExpName:
     """``<adjective>-<noun>-<4 hex of the commit>``, longer hex if that name is taken."""
     seed = int(sha[:16], 16)
     base = f"{ADJECTIVES[seed % len(ADJECTIVES)]}-{NOUNS[(seed // len(ADJECTIVES)) % len(NOUNS)]}"
-    clashes = Clashes(taken)  # generated names have no '/': no sorted-order concern
+    clashes = Clashes(taken)
     for width in range(4, len(sha) + 1):
         name = f"{base}-{sha[:width]}"
         if name not in clashes.names and not clashes.find(name):
