@@ -145,10 +145,6 @@ def ls_(
         if json_:
             out(render.json_text([{"name": n, "state": s, "local": m, "remote": t}
                                   for n, s, m, t in zip(names_, states, mine, theirs)]))
-        elif theirs is mine and names_:  # both sides the same (compare's fast path): one format per line
-            width = max(4, max(map(len, names_)))
-            line = f"%-{width}s  same   %.7s  %.7s\n"
-            out(f"%-{width}s  state  local    remote\n" % "name" + "".join(map(line.__mod__, zip(names_, mine, mine))))
         else:
             short_mine = [s[:7] if s else "-" for s in mine]
             short_theirs = [s[:7] if s else "-" for s in theirs]
