@@ -50,10 +50,8 @@ def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None
     if missing:
         missing = list(dict.fromkeys(missing))  # several refs may name one commit
         baseline, created, exit_code = _commits(repo, missing)
-        known.update(zip(missing, zip(baseline, created, exit_code)))
-        for sha, when in zip(missing, created):
-            if when is None:  # no commit: a blob, tree or tag, and so for ever
-                known[sha] = ()
+        known.update((sha, (base, when, code) if when is not None else ())  # (): no commit, for ever
+                     for sha, base, when, code in zip(missing, baseline, created, exit_code))
         cache.save(where, CACHE_VERSION, known, listed=shas)
     facts = list(map(known.__getitem__, shas))
     if () in facts:  # refs to blobs, trees or tags
