@@ -79,20 +79,22 @@ def flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
 UNKNOWN = "?"  # baseline marker: a commit given without its baseline
 
 
-def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None = None) -> dict[str, dict[str, Any]]:
+def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None = None, *,
+         complete: bool = False) -> dict[str, dict[str, Any]]:
     """``{commit: {"params.lr": 0.1, "metrics.acc": 0.9, ...}}``; unparsable files give an error cell.
 
     ``commits`` may map each commit to its baseline (None for a root commit): then the
     files are found from the baselines plus one ``diff-tree`` of every experiment
     against its baseline, instead of looking up every candidate path in every commit.
+    ``complete``: they are every experiment there is, so the row cache may drop others.
     """
     if not hasattr(commits, "items"):
         commits = {c: UNKNOWN for c in commits}
     files = files or configured_files(repo)
     paths = [(kind, path) for kind in KINDS for path in files[kind]]
     names = [p for _, p in paths]
-    cache = RowCache(repo, names) if len(commits) > CACHE_MIN else None
-    table = cache.rows(commits) if cache else {}
+    known = RowCache(repo, names) if len(commits) > CACHE_MIN else None
+    table = known.rows(commits) if known else {}
     todo = {c: b for c, b in commits.items() if c not in table}
     if len(todo) > DIRECT_MAX and all(b != UNKNOWN for b in todo.values()):
         located = _via_baselines(repo, todo, names)
@@ -120,8 +122,8 @@ def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None 
                 flatten(value, kind, row)
             else:
                 row[kind] = value
-    if cache:
-        cache.put(fresh)
+    if known:
+        known.put(fresh, listed=list(commits) if complete else None)
     table.update(fresh)
     return table
 
@@ -199,11 +201,12 @@ class RowCache:
         known = self.known
         return {c: dict(known[c]) for c in commits if c in known}
 
-    def put(self, fresh: dict[str, dict[str, Any]]) -> None:
+    def put(self, fresh: dict[str, dict[str, Any]], *, listed: list[str] | None = None) -> None:
+        """Add ``fresh`` rows; ``listed``: every commit an experiment names now (see ``cache.save``)."""
         if not fresh:
             return
         self.known.update({commit: _as_json(row) for commit, row in fresh.items()})
-        cache.save(self.path, self.VERSION, self.known, self.paths)
+        cache.save(self.path, self.VERSION, self.known, self.paths, listed=listed)
 
 
 _SCALARS = frozenset((str, int, float, bool, type(None)))

@@ -140,3 +140,15 @@ def test_cached_rows_read_back_as_json_wrote_them(repo, exp):
     assert sorted(row["params.when"] for row in stored.values())[:2] == ["2024-01-01", "2024-01-01"]
     assert exp("show", "--json").out == cold
     assert results._as_json({"a": 1, "b": "x", "c": None, "d": 1.5, "e": True}) == {"a": 1, "b": "x", "c": None, "d": 1.5, "e": True}
+
+
+def test_a_full_show_drops_rows_of_deleted_experiments_a_selective_one_keeps_them(repo, exp):
+    r = make_many(repo, exp, n=40)
+    paths = [*results.DEFAULT_PARAMS, *results.DEFAULT_METRICS]
+    dead = {f"{i:040x}": {"params.lr": i} for i in range(1200)}  # rows of experiments long deleted
+    cache.save(results.cache_path(r), results.RowCache.VERSION, dict(dead), paths)
+    assert exp("show", "--json", "e[0-3]*").code == 0  # 34 of 40, a selection: the dead rows stay
+    assert dead.keys() <= cache.load(results.cache_path(r), results.RowCache.VERSION, paths).keys()
+    assert exp("show", "--json").code == 0  # every experiment: only theirs are kept
+    kept = cache.load(results.cache_path(r), results.RowCache.VERSION, paths)
+    assert kept.keys() == set(git(repo, "for-each-ref", "--format=%(objectname)", "refs/exp/").split())

@@ -28,7 +28,8 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
     if patterns:
         keep = _selected(rows.labels([row["name"] for row in found], [row["remote"] for row in found]), patterns)
         found = [row for row, kept in zip(found, keep) if kept]
-    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, results.configured_files(repo, files))
+    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, results.configured_files(repo, files),
+                        complete=not patterns)
     extra: dict[str, None] = {}
     for row in found:
         values = data.get(row["sha"])
