@@ -44,14 +44,58 @@ def problem(name: str) -> str | None:
     return None
 
 
+SHOWN_MAX = 60
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for a message, cut to SHOWN_MAX characters: a name from outside may
+    be 10 kB long or hold bytes that are not UTF-8, and is echoed back neither whole nor raw."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if len(text) > SHOWN_MAX:
+        text = text[:SHOWN_MAX] + "…"
+    return repr(text)
+
+
 class ExpName(str):
     """A validated experiment name."""
 
     def __new__(cls, name: str) -> ExpName:
         why = problem(name)
         if why:
-            raise UsageError(f"invalid experiment name {name!r}: {why} — pick a name like 'lr-0.1' or 'ci/123'")
+            raise UsageError(f"invalid experiment name {shown(name)}: {why} — pick a name like 'lr-0.1' or 'ci/123'")
         return super().__new__(cls, name)
+
+    @property
+    def ref(self) -> str:
+        return PREFIX + self
+
+
+def remote_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a remote git-exp works with, or None when it can.
+
+    A remote's experiments live at ``refs/remote-exp/<name>/``, so its name must be one
+    valid ref component: no '/', nothing ``problem`` refuses (no '..', no space, no
+    leading '-' or '.').  git's config accepts names that break these (``remote.x/...``
+    or ``remote.a b``); every command checks with this one rule where the name enters.
+    """
+    if "/" in name:
+        return "it contains '/', so its experiments would mix with those of another remote"
+    return problem(name)
+
+
+class RemoteName(str):
+    """A remote name that is safe as the directory ``refs/remote-exp/<name>/``."""
+
+    def __new__(cls, name: str) -> RemoteName:
+        why = remote_problem(name)
+        if why:
+            raise UsageError(f"git-exp cannot work with remote {shown(name)}: {why} — rename it with "
+                             f"`git remote rename` to a plain name such as 'origin' or 'ci-runner'")
+        return super().__new__(cls, name)
+
+    @property
+    def tracking(self) -> str:
+        return f"{REMOTE_PREFIX}{self}/"
 
     @property
     def ref(self) -> str:

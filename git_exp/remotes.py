@@ -11,7 +11,7 @@ from __future__ import annotations
 from git_exp import git
 from git_exp.errors import ExpError, UsageError
 from git_exp.git import Result, Running, wait_all
-from git_exp.names import PREFIX
+from git_exp.names import PREFIX, RemoteName, shown
 from git_exp.record import Record
 from git_exp.repo import REMOTE_URLS, Repo, sha_map
 
@@ -56,13 +56,10 @@ def configured(repo: Repo) -> dict[str, str]:
 
 def get(repo: Repo, name: str) -> Remote:
     remotes = configured(repo)
-    if name.startswith("-"):
-        raise UsageError(f"invalid remote name {name!r}: git-exp never passes a name starting with '-' to git — "
-                         "rename the remote with `git remote rename`")
     if name not in remotes:
-        known = ", ".join(sorted(remotes)) or "none configured"
-        raise UsageError(f"no remote named {name!r} (remotes: {known}) — add it with `git remote add NAME URL`")
-    return Remote(name, remotes[name])
+        known = ", ".join(shown(r) for r in sorted(remotes)) or "none configured"
+        raise UsageError(f"no remote named {shown(name)} (remotes: {known}) — add it with `git remote add NAME URL`")
+    return Remote(RemoteName(name), remotes[name])
 
 
 def default(repo: Repo) -> Remote:
@@ -74,12 +71,11 @@ def default(repo: Repo) -> Remote:
     for key in keys:
         value = repo.run("config", "--get", key, check=False).out.strip()
         if value and value in remotes:
-            return Remote(value, remotes[value])
+            return get(repo, value)
     if len(remotes) == 1:
-        (name, url), = remotes.items()
-        return Remote(name, url)
+        return get(repo, next(iter(remotes)))
     if "origin" in remotes:
-        return Remote("origin", remotes["origin"])
+        return get(repo, "origin")
     if not remotes:
         raise UsageError("this repository has no remote — add one with `git remote add origin URL`")
     raise UsageError(f"several remotes and none is the default ({', '.join(sorted(remotes))}) — name one")

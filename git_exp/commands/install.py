@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from git_exp import refspecs
+from git_exp import names, refspecs
 from git_exp.errors import ExpError, UsageError
 from git_exp.refspecs import HEAD_PUSH, Spec
 from git_exp.remotes import Remote, configured, ls_remote
@@ -30,10 +30,7 @@ class Installed:
 
 
 def check_name(remote: str) -> None:
-    if "/" in remote:
-        raise UsageError(
-            f"cannot install for remote {remote!r}: its name contains '/', so `git fetch --prune` of another "
-            f"remote could delete its experiments — rename it with `git remote rename`")
+    names.RemoteName(remote)
 
 
 def install(repo: Repo, remote: Remote, *, pattern: str | None = None, fetch_only: bool = False,
@@ -99,8 +96,7 @@ def fetch_cost_ms(count: int) -> float:
 
 def uninstall(repo: Repo, remote_name: str, *, keep_refs: bool = False) -> tuple[list[Spec], int]:
     """Remove what install recorded for ``remote_name`` and, unless ``keep_refs``, its refs."""
-    if remote_name.startswith("-") or not remote_name:
-        raise UsageError(f"invalid remote name {remote_name!r}")
+    names.RemoteName(remote_name)
     records = refspecs.recorded(repo, remote_name)
     known = remote_name in configured(repo)
     if not known and not records and not repo.refs(f"refs/remote-exp/{remote_name}/"):
