@@ -1,7 +1,6 @@
 """Remotes: choosing one, and talking to it only through the user's own git.
 
-Every network operation is ``git push``, ``git fetch``, ``git ls-remote`` or (pull over
-git's native transports, see ``fetchpack``) ``git fetch-pack``, so the user's ssh config
+Every network operation is ``git push``, ``git fetch`` or ``git ls-remote``, so the user's ssh config
 and agent, credential helpers, ``insteadOf``, proxies and hooks (git-lfs's pre-push) all
 apply.  Remote names are validated against the configured
 remotes and passed after ``--``; URLs are redacted in everything we print.

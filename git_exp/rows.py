@@ -5,7 +5,7 @@ import time
 
 from git_exp import cache, git
 from git_exp.names import PREFIX, REMOTE_PREFIX
-from git_exp.repo import Exp, Repo, list_args, refs_args
+from git_exp.repo import Exp, Repo, list_args, refs_args, usable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing imports re (~12 ms)
@@ -66,7 +66,7 @@ def start_listing(repo: Repo | None = None, *, remotes: bool = False) -> git.Run
 
 def listed(listing: git.Running) -> tuple[list[str], list[str]]:
     """``(shas, refs)`` from ``start_listing``'s output, local refs first."""
-    flat = listing.wait().out.replace("\n", "\t").split("\t")
+    flat = usable(listing.wait().out).replace("\n", "\t").split("\t")
     flat.pop()  # what follows the last newline
     return flat[0::2], flat[1::2]  # ref names hold no tab or newline (check-ref-format)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from git_exp.errors import UsageError
-from git_exp.repo import ZERO, RefMoved, Repo
+from git_exp.repo import RefMoved, Repo
 
 
 def branch(repo: Repo, name: str, branch_name: str | None = None) -> tuple[str, str]:
@@ -15,7 +15,7 @@ def branch(repo: Repo, name: str, branch_name: str | None = None) -> tuple[str, 
     if repo.ref_sha(ref):
         raise UsageError(f"branch {target!r} already exists — pick another name: `git exp branch {name} NEW-BRANCH`")
     try:
-        repo.transaction([(ref, exp.sha, ZERO)], f"branch: created from experiment {name}")
+        repo.transaction([(ref, exp.sha, repo.zero)], f"branch: created from experiment {name}")
     except RefMoved as exc:
         raise UsageError(f"cannot create branch {target!r}: {exc} — pick another name") from None
     return target, exp.sha

@@ -6,7 +6,7 @@ import time
 
 from git_exp import cache
 from git_exp.errors import UsageError
-from git_exp.repo import ZERO, Exp, Repo
+from git_exp.repo import Exp, Repo
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 
@@ -52,7 +52,7 @@ def gc(repo: Repo, *, older_than: str | None = None, orphans: bool = False, keep
     if not selected:
         doomed = []
     if not dry_run:
-        repo.transaction([(e.ref, ZERO, e.sha) for e in doomed], "git exp gc")
+        repo.transaction([(e.ref, repo.zero, e.sha) for e in doomed], "git exp gc")
         repo.pack_refs()
         cache.clear(repo.common_dir)
     return doomed

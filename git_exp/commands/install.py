@@ -115,6 +115,7 @@ def uninstall(repo: Repo, remote_name: str, *, keep_refs: bool = False) -> tuple
     if not keep_refs:
         prefix = f"refs/remote-exp/{remote_name}/"
         refs = repo.refs(prefix)
-        repo.bulk_delete([(prefix + name, sha) for name, sha in refs.items()], f"git exp uninstall {remote_name}")
+        repo.transaction([(prefix + name, repo.zero, sha) for name, sha in refs.items()],
+                         f"git exp uninstall {remote_name}", reflog=False)
         deleted = len(refs)
     return removed, deleted

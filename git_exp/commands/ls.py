@@ -79,7 +79,7 @@ def _commits(repo: Repo, shas: list[str]) -> tuple[list, list, list]:
         flat = log.wait().out.replace("\n", SEP).split(SEP)  # four fields per commit, one line each
         flat.pop()  # what followed the last newline
         got, mine = flat[0::4], shas[i::parts]
-        bases = [p[:40] or None for p in flat[1::4]]
+        bases = [p.partition(" ")[0] or None for p in flat[1::4]]
         times = list(map(int, flat[2::4]))
         codes = {code: _exit_code(code) for code in set(flat[3::4])}
         exits = list(map(codes.__getitem__, flat[3::4]))

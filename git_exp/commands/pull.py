@@ -1,33 +1,40 @@
 """``git exp pull``: fetch a remote's experiments, then create or fast-forward local ones.
 
-1. One ``git ls-remote`` (14 ms at 10k) lists the remote's experiments; when every
-   selected one's objects are already here, no fetch runs (a no-op glob fetch costs
-   140-280 ms at 10k).
-2. The objects of the experiments we lack come with ``git fetch-pack`` where git's
-   native transports reach the remote (local, file://, ssh, git://): it writes no ref,
-   and git fetch's own connectivity check runs while we plan the ref updates (see
-   ``fetchpack``: 0.55-0.7 s where ``git fetch --dry-run`` took 0.64-0.79 s at 10k).
-   Over http(s), helpers and bundles, one ``git fetch --dry-run`` of the glob
-   ``+refs/exp/*:refs/remote-exp/<remote>/*`` (or a narrower glob, or explicit
-   refspecs for a handful of names) does it; in a shallow clone a storing, shallow fetch.
-3. The remote-tracking refs and the new ``refs/exp/*`` are written in one packed-refs
-   rewrite (see ``packed``), changed ones in one ``update-ref --stdin`` transaction
-   each.  A diverged experiment is reported and left alone unless ``--force``; both
-   versions stay reachable.
+1. One ``git ls-remote`` (14 ms at 10k) lists the remote's experiments.  What it
+   advertises is data: a name git-exp cannot hold (not a valid experiment name, not
+   UTF-8, 10 kB long, or clashing with another advertised name as ``a`` and ``a/b``)
+   is skipped and reported.  When every selected one's objects are already here, no
+   fetch runs (a no-op glob fetch costs 140-280 ms at 10k).
+2. The objects come through ``git fetch`` itself, with the user's transport, config,
+   ``insteadOf``, credential helpers and bundles: ``git fetch --dry-run`` of the glob
+   ``+refs/exp/*:refs/remote-exp/<remote>/*`` (or a narrower glob, or explicit refspecs
+   for a handful of names) downloads and checks them and writes no ref.  In a shallow
+   clone (git must record the new shallow boundary) and whenever the dry run did not
+   leave the objects here, a real fetch into a private namespace
+   ``refs/exp-staging/<id>/`` does it, removed afterwards.
+3. A ref to anything but a commit is skipped.  Then git writes the refs: one
+   ``update-ref`` transaction for the remote-tracking refs, one (with reflogs) for the
+   local ones, each a compare-and-swap.  A concurrent pull or fetch that wrote some of
+   the same refs meanwhile makes a transaction fail as a whole; we read the refs again
+   and plan again, as a second ``git fetch`` would simply find them up to date.  A
+   diverged experiment is reported and left alone unless ``--force``; both versions
+   stay reachable.
 """
 from __future__ import annotations
 
-from git_exp import fetchpack, names
-from git_exp.commands.push import EXPLICIT_MAX, _git_glob
-from git_exp.errors import UsageError
+import os
+
+from git_exp import names
+from git_exp.commands.push import EXPLICIT_MAX, STAGING, _git_glob
+from git_exp.errors import ExpError, UsageError
 from git_exp.git import wait_all
 from git_exp.names import PREFIX
 from git_exp.record import Record
-from git_exp.remotes import Remote, explain, ls_remote, start_ls_remote
-from git_exp.repo import ZERO, Repo, sha_map
+from git_exp.remotes import Remote, explain, start_ls_remote
+from git_exp.repo import SYMREF_MARK, RefMoved, Repo, sha_map
 
-PACK_AFTER = 100
 LOOKUP_MAX = 256
+ATTEMPTS = 5  # plans tried while other pulls or fetches write the same refs
 
 
 class Pulled(Record):
@@ -40,11 +47,43 @@ class Pulled(Record):
 
 
 def missing_objects(repo: Repo, shas) -> set[str]:
+    return {sha for sha, kind in object_types(repo, shas).items() if kind is None}
+
+
+def object_types(repo: Repo, shas) -> dict[str, str | None]:
+    """``{sha: 'commit', 'blob', 'tree', 'tag', or None when it is not here}`` in one ``cat-file``."""
     shas = sorted(set(shas))
     if not shas:
-        return set()
-    check = repo.run("cat-file", "--batch-check=%(objectname)", input="".join(f"{s}\n" for s in shas))
-    return {line.split()[0] for line in check.out.splitlines() if line.endswith(" missing")}
+        return {}
+    check = repo.run("cat-file", "--batch-check=%(objectname) %(objecttype)", input="".join(f"{s}\n" for s in shas))
+    found: dict[str, str | None] = {}
+    for line in check.out.splitlines():
+        sha, _, kind = line.partition(" ")
+        found[sha] = None if kind == "missing" else kind
+    return found
+
+
+def advertised(text: str) -> tuple[dict[str, str], list[Pulled]]:
+    """The remote's experiments from ``ls-remote`` output, and a ``skipped`` report for
+    each advertised name that git-exp cannot hold here."""
+    theirs = sha_map(text, PREFIX)  # names that are not UTF-8 are left out there
+    skipped = []
+    if len(theirs) != text.count("\n"):
+        decoded = set(theirs)
+        for line in text.splitlines():
+            ref = line.partition("\t")[2]
+            if ref.startswith(PREFIX) and ref[len(PREFIX):] not in decoded:
+                skipped.append(Pulled(ref[len(PREFIX):], "skipped", "", "its name is not UTF-8"))
+    clashes = names.Clashes(())
+    for name in sorted(theirs, key=len):  # 'a' before 'a/b': the shorter name is kept
+        why = names.problem(name)
+        other = None if why else clashes.find(name)
+        if why or other:
+            skipped.append(Pulled(name, "skipped", theirs.pop(name),
+                                  why or f"the remote also has {names.shown(other)}, and git cannot hold both"))
+        else:
+            clashes.add(name)
+    return theirs, skipped
 
 
 def descendants(repo: Repo, pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -84,79 +123,107 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     for pattern in patterns:
         if not names.is_glob(pattern):
             names.ExpName(pattern)
-    # Everything a pull may need, side by side: the remote's listing, ours, and how to
-    # reach the remote with fetch-pack (the last two are local and cost ~3 ms each).
+    # The remote's listing and ours, side by side.
     started = [start_ls_remote(repo, remote), repo.start_refs(remote.tracking), repo.start_refs()]
-    probe = fetchpack.start_probe(repo, remote)
     try:
-        return _pull(repo, remote, patterns, all_, force, started, probe)
+        return _pull(repo, remote, patterns, all_, force, started)
     finally:
-        wait_all([*started, *probe])  # reaped whatever happened
+        wait_all(started)  # reaped whatever happened
 
 
-def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, started, probe) -> list[Pulled]:
-    theirs = ls_remote(repo, remote, running=started[0])
+def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, started) -> list[Pulled]:
+    listing = started[0].wait(check=False)
+    if listing.returncode:
+        raise explain(remote, listing, "listing experiments on")
+    theirs, skipped = advertised(listing.out)
     if all_ or "*" in patterns:
         wanted = sorted(theirs)
         glob = "*"
     else:
         wanted, unmatched = names.select(sorted(theirs), patterns)
         if unmatched:
-            raise UsageError(f"{remote.name} has no experiment matching {unmatched[0]!r} — `git exp ls {remote.name}` lists them")
+            raise UsageError(f"{remote.name} has no experiment matching {names.shown(unmatched[0])} — "
+                             f"`git exp ls {remote.name}` lists them")
         glob = patterns[0] if len(patterns) == 1 and _git_glob(patterns[0]) else None
     selected = {n: theirs[n] for n in wanted}
     # Commits our refs point at are here; look up only the others, and when there are
     # many (a first pull) just fetch: git's negotiation skips what we have anyway.
-    tracking, ours = (sha_map(running.wait().out, prefix) for running, prefix in zip(started[1:], (remote.tracking, PREFIX)))
+    texts = [running.wait().out for running in started[1:]]
+    tracking, ours = (sha_map(text, prefix) for text, prefix in zip(texts, (remote.tracking, PREFIX)))
+    for prefix, text in zip((remote.tracking, PREFIX), texts):
+        for name in symbolic(text, prefix) & selected.keys():
+            skipped.append(Pulled(name, "skipped", selected.pop(name),
+                                  f"{prefix}{name} here is a symbolic ref, which git-exp never writes through"))
     known = set(tracking.values()) | set(ours.values())
     unknown = {sha for sha in selected.values() if sha not in known}
     absent = unknown if len(unknown) > LOOKUP_MAX else missing_objects(repo, unknown)
-    fetched = None
-    try:
-        if absent:
-            todo = [n for n, sha in selected.items() if sha in absent]
-            how = fetchpack.native(repo, remote, probe)
-            if how is not None:
-                fetched = fetchpack.fetch(repo, how, [PREFIX + n for n in todo])
-                for ref, sha in fetched.shas.items():  # what the remote has now, if it moved since ls-remote
-                    selected[ref[len(PREFIX):]] = theirs[ref[len(PREFIX):]] = sha
-            else:
-                _fetch(repo, remote, todo, glob, store=repo.shallow)
-                if missing_objects(repo, absent):  # the object-only fetch did not bring them: fetch for real
-                    _fetch(repo, remote, todo, glob, store=True)
-                tracking = repo.refs(remote.tracking)  # a storing fetch moved them
-        prunes, tracking_moves, tracking_creates = _plan_tracking(remote, selected, theirs, tracking)
-        report, local_moves, local_creates = _plan_local(repo, remote, selected, ours, force)
-        # New refs, remote-tracking and local, in one packed-refs rewrite (no reflogs: a
-        # new experiment is reachable from both names), worked out while git checks the
-        # fetched history; a few local ones go through update-ref with reflogs.
-        logged = local_creates if len(local_creates) < PACK_AFTER else []
-        bulk = repo.plan_bulk_create(tracking_creates + (local_creates if not logged else []))
-        if fetched:
-            fetched.verify()  # git fetch's connectivity check, before any ref is written
-        _write(repo, remote, prunes, tracking_moves, local_moves, logged, bulk)
-    finally:
-        if fetched:
-            fetched.release()
-    return report
+    if absent:
+        moved = _fetch(repo, remote, [n for n, sha in selected.items() if sha in absent], glob, absent)
+        for name, sha in moved.items():  # what the remote has now, if it moved since ls-remote
+            if name in selected:
+                selected[name] = theirs[name] = sha
+                unknown.add(sha)
+    kinds = object_types(repo, unknown)
+    for name, sha in list(selected.items()):
+        if sha in kinds and kinds[sha] != "commit":
+            what = f"a {kinds[sha]}" if kinds[sha] else "an object the remote did not send"
+            skipped.append(Pulled(name, "skipped", selected.pop(name), f"it points at {what}, not a commit"))
+    for attempt in range(ATTEMPTS):
+        prunes, tracking_moves = _plan_tracking(repo, remote, selected, theirs, tracking)
+        report, local_moves = _plan_local(repo, remote, selected, ours, force)
+        try:
+            repo.transaction(prunes, f"git exp pull: {remote.name} pruned", reflog=False)
+            repo.transaction(tracking_moves, f"git exp pull: {remote.name}", reflog=False)
+            repo.transaction(local_moves, f"git exp pull: from {remote.name}")
+            return report + skipped
+        except RefMoved as exc:
+            if attempt == ATTEMPTS - 1:
+                raise ExpError(f"git refused to write the pulled experiments: {exc} — no ref of this step was "
+                               f"changed; run the pull again") from None
+            tracking, ours = repo.refs(remote.tracking), repo.refs()  # someone wrote them meanwhile
+    raise AssertionError("unreachable")
 
 
-def _fetch(repo: Repo, remote: Remote, todo: list[str], glob: str | None, *, store: bool) -> None:
-    """Fetch the objects of ``todo``; with ``store`` git also writes the remote-tracking refs.
+def symbolic(text: str, prefix: str) -> set[str]:
+    """Names of the symbolic refs in a ``Repo.start_refs`` listing of ``prefix``."""
+    mark = "\t" + SYMREF_MARK + prefix
+    if mark not in text:
+        return set()
+    return {line.partition(mark)[2] for line in text.splitlines() if mark in line}
 
-    Without ``store`` this is ``git fetch --dry-run``: git downloads and checks the
-    objects but writes no ref, so we can write all refs at once into packed-refs
-    instead of git writing one loose file per ref (most of a 10k fetch's time).  The
-    caller checks that the objects arrived and falls back to storing.  A shallow clone
-    always stores, so that git records the new shallow boundary.
+
+def _fetch(repo: Repo, remote: Remote, todo: list[str], glob: str | None, absent: set[str]) -> dict[str, str]:
+    """Bring the objects of the experiments ``todo`` with ``git fetch``, writing no ref
+    of ours; return ``{name: sha}`` of those the remote has moved since it listed them.
+
+    ``--dry-run`` downloads and checks the objects but writes no ref.  A shallow clone
+    must record its new boundary, which only a storing fetch does, so there (and when
+    the dry run left some object behind: the remote moved meanwhile) git stores the refs
+    in a private staging namespace, which we remove again, keeping the objects.
     """
-    if glob is not None or len(todo) > EXPLICIT_MAX:
-        pattern = glob or "*"
-        refspecs = [f"+{PREFIX}{pattern}:{remote.tracking}{pattern}"]
+    pattern = glob if glob is not None or len(todo) > EXPLICIT_MAX else None
+    if not repo.shallow:
+        _run_fetch(repo, remote, todo, pattern, None)
+        if not missing_objects(repo, absent):
+            return {}
+    stage = f"{STAGING}{os.getpid()}-{os.urandom(4).hex()}/"
+    try:
+        _run_fetch(repo, remote, todo, pattern, stage)
+    finally:
+        staged = repo.refs(stage)
+        repo.transaction([(stage + name, repo.zero, sha) for name, sha in staged.items()],
+                         "git exp pull: unstaging", reflog=False)
+    return staged
+
+
+def _run_fetch(repo: Repo, remote: Remote, todo: list[str], pattern: str | None, stage: str | None) -> None:
+    into = stage or remote.tracking
+    if pattern is not None:
+        refspecs = [f"+{PREFIX}{pattern}:{into}{pattern}"]
     else:
-        refspecs = [f"+{PREFIX}{n}:{remote.tracking}{n}" for n in todo]
-    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--quiet"]
-    if not store:
+        refspecs = [f"+{PREFIX}{n}:{into}{n}" for n in todo]
+    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--quiet", "--no-auto-gc"]
+    if stage is None:
         args.append("--dry-run")
     if repo.shallow:
         args.append("--depth=2")
@@ -165,39 +232,41 @@ def _fetch(repo: Repo, remote: Remote, todo: list[str], glob: str | None, *, sto
         raise explain(remote, result, "fetching experiments from")
 
 
-def _plan_tracking(remote: Remote, selected: dict[str, str], theirs: dict[str, str], tracking: dict[str, str]):
-    """``(prunes, moves, creates)`` that point ``refs/remote-exp/<remote>/<name>`` at what
-    the remote has.
+def _plan_tracking(repo: Repo, remote: Remote, selected: dict[str, str], theirs: dict[str, str],
+                   tracking: dict[str, str]):
+    """``(prunes, moves)`` — ``(ref, new, old)`` triples — that point
+    ``refs/remote-exp/<remote>/<name>`` at what the remote has.
 
     A remote-tracking ref the remote no longer has is deleted when it is in the way of
     a new name (the remote replaced ``a`` by ``a/b``), as ``git fetch --prune`` would.
     """
+    zero = repo.zero
     tracking = dict(tracking)
     gone = names.Clashes(n for n in tracking if n not in theirs)
     in_the_way = {gone.find(n) for n in selected if n not in tracking} - {None}
-    prunes = [(remote.tracking + n, ZERO, tracking.pop(n)) for n in sorted(in_the_way)]
-    creates = [(remote.tracking + n, sha) for n, sha in selected.items() if n not in tracking]
-    moves = [(remote.tracking + n, sha, tracking[n]) for n, sha in selected.items()
-             if n in tracking and tracking[n] != sha]
-    return prunes, moves, creates
+    prunes = [(remote.tracking + n, zero, tracking.pop(n)) for n in sorted(in_the_way)]
+    moves = [(remote.tracking + n, sha, tracking.get(n, zero)) for n, sha in selected.items() if tracking.get(n) != sha]
+    return prunes, moves
 
 
 def _plan_local(repo: Repo, remote: Remote, theirs: dict[str, str], ours: dict[str, str], force: bool):
-    """``(report, moves, creates)``: fast-forward (or with ``force`` replace) local
-    experiments, create new ones."""
+    """``(report, moves)``: create new experiments, fast-forward (or with ``force``
+    replace) the others."""
+    zero = repo.zero
     differing = [(ours[n], sha) for n, sha in theirs.items() if n in ours and ours[n] != sha]
     forward = descendants(repo, differing)
     behind = descendants(repo, [(new, old) for old, new in differing])
-    creates, moves, report = [], [], []
+    moves, report = [], []
     clashes = names.Clashes(ours)
     for name, sha in theirs.items():
         mine = ours.get(name)
         if mine is None:
             other = clashes.find(name)
             if other:
-                report.append(Pulled(name, "rejected", sha, f"local experiment {other!r} blocks this name"))
+                report.append(Pulled(name, "rejected", sha, f"local experiment {names.shown(other)} blocks this name"))
                 continue
-            creates.append((PREFIX + name, sha))
+            clashes.add(name)
+            moves.append((PREFIX + name, sha, zero))
             report.append(Pulled(name, "new", sha))
         elif mine == sha:
             report.append(Pulled(name, "up to date", sha))
@@ -212,17 +281,4 @@ def _plan_local(repo: Repo, remote: Remote, theirs: dict[str, str], ours: dict[s
         else:
             report.append(Pulled(name, "diverged", sha,
                                  f"kept local {mine[:7]}; theirs is at {remote.tracking}{name} — --force to take it"))
-    return report, moves, creates
-
-
-def _write(repo: Repo, remote: Remote, prunes, tracking_moves, local_moves, local_creates, bulk) -> None:
-    """Prunes, moves and a few creates in ``update-ref`` transactions (with reflogs),
-    then the bulk of the new refs."""
-    repo.transaction(prunes, f"git exp pull: {remote.name} pruned")
-    repo.transaction(tracking_moves, f"git exp pull: {remote.name}")
-    message = f"git exp pull: from {remote.name}"
-    repo.transaction(local_moves, message)
-    if len(local_moves) >= PACK_AFTER:
-        repo.pack_refs()
-    repo.transaction([(ref, sha, ZERO) for ref, sha in local_creates], message)
-    bulk.apply(message)
+    return report, moves

@@ -6,6 +6,11 @@ experiments, or a pattern that is a single git glob, go as that glob; any other
 selection larger than EXPLICIT_MAX is staged under a private namespace
 ``refs/exp-staging/<id>/`` in one transaction, pushed with one glob, and removed.
 ``--force`` leases each ref at the value the remote showed, never a bare ``+``.
+
+Refs under ``refs/exp/`` that are no experiment (a symbolic ref, a ref to a blob, tree
+or tag: ``Repo.odd``) are never sent: a glob push names each with a negative refspec
+(``^refs/exp/link``), a selection leaves them out.  Staging refs are written and removed
+by ``update-ref`` transactions like every other ref.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from git_exp.git import Result
 from git_exp.names import PREFIX
 from git_exp.record import Record
 from git_exp.remotes import Remote, explain, listings, ls_remote
-from git_exp.repo import Exp, Repo, sha_map
+from git_exp.repo import Exp, Repo, sha_map, usable
 
 EXPLICIT_MAX = 16
 STAGING = "refs/exp-staging/"
@@ -32,21 +37,25 @@ class Outcome(Record):
         self.name, self.status, self.detail = name, status, detail
 
 
-def selection(repo: Repo, patterns: list[str], all_: bool) -> tuple[list[Exp], str | None]:
-    """Local experiments to send, and the single git glob that selects exactly them, if any."""
+def selection(repo: Repo, patterns: list[str], all_: bool) -> tuple[list[Exp], str | None, list[str]]:
+    """Local experiments to send, the single git glob that selects exactly them (if any),
+    and the refs under ``refs/exp/`` that are no experiment, which that glob must skip."""
     if not patterns and not all_:
         raise UsageError("name the experiments to push (names or globs), or use --all")
     for pattern in patterns:
         if not names.is_glob(pattern):
             names.ExpName(pattern)
-    by_name = repo.by_name()
+    running = repo.start_refs()
+    odd = [ref for ref, _why in repo.odd(PREFIX)]
+    by_name = {name: Exp(name, sha, [], 0, "", ref=PREFIX + name)
+               for name, sha in sha_map(running.wait().out, PREFIX).items() if PREFIX + name not in odd}
     if all_ or "*" in patterns:
-        return list(by_name.values()), "*"
+        return list(by_name.values()), "*", odd
     chosen, unmatched = names.select(list(by_name), patterns)
     if unmatched:
-        raise UsageError(f"no local experiment matches {unmatched[0]!r} — `git exp ls` lists them")
+        raise UsageError(f"no local experiment matches {names.shown(unmatched[0])} — `git exp ls` lists them")
     glob = patterns[0] if len(patterns) == 1 and _git_glob(patterns[0]) else None
-    return [by_name[n] for n in chosen], glob
+    return [by_name[n] for n in chosen], glob, odd
 
 
 def _git_glob(pattern: str) -> bool:
@@ -126,10 +135,9 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
         their_text, our_text = listings(repo, remote, early)
         if their_text == our_text or sha_map(our_text, PREFIX).items() <= sha_map(their_text, PREFIX).items():
             done = Pushed()
-            done.already = our_text.count("\n")
+            done.already = usable(our_text).count("\n")
             return done
-        return push_refspecs(repo, remote, [f"{PREFIX}*:{PREFIX}*"], [], dry_run=dry_run)
-    exps, glob = selection(repo, patterns, all_)
+    exps, glob, odd = selection(repo, patterns, all_)
     if not exps:
         return Pushed()
     leases = []
@@ -137,13 +145,15 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
         theirs = ls_remote(repo, remote)
         leases = [f"{e.ref}:{theirs.get(e.name, '')}" for e in exps]
     if glob is not None:
-        return push_refspecs(repo, remote, [f"{PREFIX}{glob}:{PREFIX}{glob}"], leases, dry_run=dry_run)
+        skip = [f"^{ref}" for ref in odd]
+        return push_refspecs(repo, remote, [f"{PREFIX}{glob}:{PREFIX}{glob}", *skip], leases, dry_run=dry_run)
     if len(exps) <= EXPLICIT_MAX:
         return push_refspecs(repo, remote, [f"{e.ref}:{e.ref}" for e in exps], leases, dry_run=dry_run)
     stage = f"{STAGING}{os.getpid()}-{os.urandom(4).hex()}/"
     staged = [(stage + e.name, e.sha) for e in exps]
-    repo.bulk_create(staged, "git exp push: staging")
+    zero = repo.zero
+    repo.transaction([(ref, sha, zero) for ref, sha in staged], "git exp push: staging", reflog=False)
     try:
         return push_refspecs(repo, remote, [f"{stage}*:{PREFIX}*"], leases, dry_run=dry_run)
     finally:
-        repo.bulk_delete(staged, "git exp push: unstaging")
+        repo.transaction([(ref, zero, sha) for ref, sha in staged], "git exp push: unstaging", reflog=False)

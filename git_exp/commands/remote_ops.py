@@ -4,7 +4,9 @@ from __future__ import annotations
 from git_exp import names
 from git_exp.commands.pull import descendants, missing_objects
 from git_exp.commands.push import Pushed, push_refspecs
+from git_exp.commands.rename import interim_name
 from git_exp.errors import UsageError
+from git_exp.interrupts import deferred
 from git_exp.names import PREFIX
 from git_exp.remotes import Remote, listings, ls_remote
 from git_exp.repo import Repo, sha_map
@@ -79,16 +81,26 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
         raise UsageError(f"{old!r} on {remote.name} is not fetched here — `git exp pull {remote.name} {old}` first")
     what = "renaming an experiment on"
     if names.conflict(target, [old]):
-        # 'a' -> 'a/b': the remote cannot hold both names, so delete (leased), then create.
-        deleted = push_refspecs(repo, remote, [f":{PREFIX}{old}"], [f"{PREFIX}{old}:{sha}"], dry_run=dry_run, what=what)
-        if dry_run or any(r.status == "rejected" for r in deleted):
-            return deleted
-        created = push_refspecs(repo, remote, [f"{sha}:{PREFIX}{target}"], [f"{PREFIX}{target}:"], dry_run=dry_run, what=what)
-        if any(r.status == "rejected" for r in created):  # put the old name back
-            push_refspecs(repo, remote, [f"{sha}:{PREFIX}{old}"], [f"{PREFIX}{old}:"], dry_run=False, what=what)
-        result = Pushed([*deleted, *created])
-        result.remote_says = [*deleted.remote_says, *created.remote_says]
-        return result
+        # 'a' -> 'a/b': the remote cannot hold both names, so go through a visible interim
+        # name, each step one atomic push leased at what the remote has.
+        interim = interim_name(old, target, theirs)
+        steps = [(old, interim), (interim, target)]
+        done = Pushed()
+        with deferred():
+            for i, (src, dst) in enumerate(steps):
+                step = push_refspecs(repo, remote, [f"{sha}:{PREFIX}{dst}", f":{PREFIX}{src}"],
+                                     [f"{PREFIX}{src}:{sha}", f"{PREFIX}{dst}:"], dry_run=dry_run, what=what, atomic=True)
+                done.extend(r for r in step if r.name in (old, target))
+                done.remote_says = [*done.remote_says, *step.remote_says]
+                if dry_run:
+                    break
+                if any(r.status == "rejected" for r in step):
+                    if i:  # put the old name back
+                        push_refspecs(repo, remote, [f"{sha}:{PREFIX}{old}", f":{PREFIX}{interim}"],
+                                      [f"{PREFIX}{interim}:{sha}", f"{PREFIX}{old}:"], dry_run=False, what=what,
+                                      atomic=True)
+                    break
+        return done
     leases = [f"{PREFIX}{old}:{sha}", f"{PREFIX}{target}:"]
     return push_refspecs(repo, remote, [f"{sha}:{PREFIX}{target}", f":{PREFIX}{old}"], leases,
                          dry_run=dry_run, what=what, atomic=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from git_exp import names
 from git_exp.errors import UsageError
-from git_exp.repo import ZERO, Exp, Repo
+from git_exp.repo import Exp, Repo
 
 
 def select(repo: Repo, patterns: list[str]) -> list[Exp]:
@@ -23,7 +23,7 @@ def select(repo: Repo, patterns: list[str]) -> list[Exp]:
 def rm(repo: Repo, patterns: list[str], *, dry_run: bool = False) -> list[Exp]:
     doomed = select(repo, patterns)
     if not dry_run:
-        repo.transaction([(e.ref, ZERO, e.sha) for e in doomed], "git exp rm")
+        repo.transaction([(e.ref, repo.zero, e.sha) for e in doomed], "git exp rm")
         if len(doomed) >= 100:
             repo.pack_refs()
     return doomed

@@ -4,7 +4,7 @@ from __future__ import annotations
 from git_exp import metadata, names
 from git_exp.errors import ExpError, UsageError
 from git_exp.record import Record
-from git_exp.repo import ZERO, RefMoved, Repo
+from git_exp.repo import RefMoved, Repo
 from git_exp.snapshot import commit_tree, snapshot
 
 
@@ -66,7 +66,7 @@ def save(
     sha = commit_tree(repo, tree, parents, text)
     final = checked if checked is not None else names.generate(sha, existing)
     try:
-        repo.transaction([(final.ref, sha, old or ZERO)], f"git exp {command}: {final}")
+        repo.transaction([(final.ref, sha, old or repo.zero)], f"git exp {command}: {final}")
     except RefMoved as exc:
         raise ExpError(
             f"experiment {final!r} was changed by another process while saving ({exc}) — your snapshot is "
