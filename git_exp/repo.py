@@ -193,7 +193,7 @@ class Repo:
         return exps
 
     def odd(self, *prefixes: str) -> list[tuple[str, str]]:
-        """``(refname, why)`` for each ref under ``prefixes`` that git-exp leaves alone:
+        """``(refname, what it is)`` for each ref under ``prefixes`` that git-exp leaves alone:
         a symbolic ref (never followed: a ``git exp rm`` of one would delete its target),
         a ref to a blob, tree or tag, or a name that is not UTF-8."""
         fmt = "%(refname)%00%(symref)%00%(objecttype)%00"
@@ -207,9 +207,9 @@ class Repo:
             if symref:
                 found.append((name, f"a symbolic ref to {symref.decode('utf-8', 'replace')}"))
             elif _undecodable(name):
-                found.append((name, "its name is not UTF-8"))
+                found.append((name, "a ref whose name is not UTF-8"))
             elif kind != b"commit":
-                found.append((name, f"it points at a {kind.decode() or 'missing object'}, not a commit"))
+                found.append((name, f"a ref to a {kind.decode() or 'missing object'}, not to a commit"))
         return found
 
     def refs(self, prefix: str = PREFIX) -> dict[str, str]:

@@ -23,6 +23,8 @@
 from __future__ import annotations
 
 import os
+import random
+import time
 
 from git_exp import names
 from git_exp.commands.push import EXPLICIT_MAX, STAGING, _git_glob
@@ -34,7 +36,8 @@ from git_exp.remotes import Remote, explain, start_ls_remote
 from git_exp.repo import SYMREF_MARK, RefMoved, Repo, sha_map
 
 LOOKUP_MAX = 256
-ATTEMPTS = 5  # plans tried while other pulls or fetches write the same refs
+ATTEMPTS = 8  # plans tried while other pulls or fetches write the same refs
+BACKOFF = 0.02  # seconds before the second plan, doubling (6 s in all at most)
 
 
 class Pulled(Record):
@@ -180,7 +183,10 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
             if attempt == ATTEMPTS - 1:
                 raise ExpError(f"git refused to write the pulled experiments: {exc} — no ref of this step was "
                                f"changed; run the pull again") from None
-            tracking, ours = repo.refs(remote.tracking), repo.refs()  # someone wrote them meanwhile
+            # Someone wrote some of them meanwhile; a files-backend transaction shows its
+            # refs one by one, so let it finish before reading them again.
+            time.sleep(BACKOFF * 2 ** attempt * (1 + random.random()))
+            tracking, ours = repo.refs(remote.tracking), repo.refs()
     raise AssertionError("unreachable")
 
 

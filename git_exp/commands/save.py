@@ -68,6 +68,10 @@ def save(
     try:
         repo.transaction([(final.ref, sha, old or repo.zero)], f"git exp {command}: {final}")
     except RefMoved as exc:
+        for ref, why in repo.odd(final.ref):
+            if ref == final.ref:
+                raise UsageError(f"cannot save as {names.shown(final)}: {ref} is {why}, which git-exp never writes "
+                                 f"through — pick another name, or look at it with `git for-each-ref {ref}`") from None
         raise ExpError(
             f"experiment {final!r} was changed by another process while saving ({exc}) — your snapshot is "
             f"commit {sha}; keep it with `git update-ref refs/exp/<other-name> {sha}`") from None
