@@ -13,8 +13,8 @@
    leave the objects here, a real fetch into a private namespace
    ``refs/exp-staging/<id>/`` does it, removed afterwards.
 3. A ref to anything but a commit is skipped.  Then git writes the refs: one
-   ``update-ref`` transaction for the remote-tracking refs, one (with reflogs) for the
-   local ones, each a compare-and-swap.  A concurrent pull or fetch that wrote some of
+   ``update-ref`` transaction for the remote-tracking refs, one for the local ones, each
+   update a compare-and-swap with a reflog entry.  A concurrent pull or fetch that wrote some of
    the same refs meanwhile makes a transaction fail as a whole; we read the refs again
    and plan again, as a second ``git fetch`` would simply find them up to date.  A
    diverged experiment is reported and left alone unless ``--force``; both versions
@@ -175,8 +175,8 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
         prunes, tracking_moves = _plan_tracking(repo, remote, selected, theirs, tracking)
         report, local_moves = _plan_local(repo, remote, selected, ours, force)
         try:
-            repo.transaction(prunes, f"git exp pull: {remote.name} pruned", reflog=False)
-            repo.transaction(tracking_moves, f"git exp pull: {remote.name}", reflog=False)
+            repo.transaction(prunes, f"git exp pull: {remote.name} pruned")
+            repo.transaction(tracking_moves, f"git exp pull: {remote.name}")
             repo.transaction(local_moves, f"git exp pull: from {remote.name}")
             return report + skipped
         except RefMoved as exc:
