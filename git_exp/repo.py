@@ -291,6 +291,12 @@ class RefMoved(ExpError):
         text = self.result.err
         return "reference already exists" in text or "is at" in text and "but expected" in text
 
+    @property
+    def contended(self) -> bool:
+        """Another git changed or held one of the refs: trying again may succeed (a hook
+        that refused, or a name git cannot hold, will refuse again)."""
+        return self.exists or "Unable to create" in self.result.err and ".lock" in self.result.err
+
 
 def sha_map(text: str, prefix: str) -> dict[str, str]:
     """``{name: sha}`` of the refs under ``prefix`` in lines of ``<sha> TAB <refname>``, as

@@ -180,7 +180,7 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
             repo.transaction(local_moves, f"git exp pull: from {remote.name}")
             return report + skipped
         except RefMoved as exc:
-            if attempt == ATTEMPTS - 1:
+            if attempt == ATTEMPTS - 1 or not exc.contended:
                 raise ExpError(f"git refused to write the pulled experiments: {exc} — no ref of this step was "
                                f"changed; run the pull again") from None
             # Someone wrote some of them meanwhile; a files-backend transaction shows its
