@@ -311,3 +311,40 @@ def test_two_and_three_concurrent_pulls_all_succeed(local_remote, tmp_path, exp)
         assert all(code == 0 for code, _ in results), results
         assert exp_refs(laptop) == exp_refs(runner)
         git(laptop, "fsck", "--no-dangling")
+
+
+# ------------------------------------------------------------------ every repository git makes
+
+def test_linked_worktree_separate_git_dir_and_bare(tmp_path, exp, local_remote):
+    main = init_repo(tmp_path / "main", files={"params.yaml": "lr: 1\n"})
+    git(main, "worktree", "add", "-q", str(tmp_path / "linked"), "-b", "side")
+    linked = tmp_path / "linked"
+    write(linked, {"params.yaml": "lr: 2\n"})
+    assert exp("save", "-n", "from-linked", cwd=linked).code == 0
+    assert exp("run", "-n", "run-linked", "--", "true", cwd=linked).code == 0
+    assert set(exp_refs(main)) == {"from-linked", "run-linked"}  # one set of refs for all worktrees
+    assert git(linked, "status", "--porcelain") == " M params.yaml\n"  # work tree and index untouched
+    assert not list((main / ".git" / "worktrees").glob("*/exp-index.*"))
+
+    sep = tmp_path / "sep"
+    sep.mkdir()
+    git(sep, "init", "-q", "-b", "main", "--separate-git-dir", str(tmp_path / "sep.git"))
+    write(sep, {"params.yaml": "lr: 3\n"})
+    git(sep, "add", "-A")
+    git(sep, "commit", "-q", "-m", "i")
+    assert exp("save", "-n", "sep", cwd=sep).code == 0
+    assert set(exp_refs(tmp_path / "sep.git")) == {"sep"}
+
+    local_remote.configure(main)
+    git(main, "push", "-q", "origin", "main")
+    assert exp("push", "origin", "--all", cwd=main).code == 0
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--bare", str(local_remote.path), str(bare))
+    ran = exp("pull", "origin", "--all", cwd=bare)
+    assert ran.code == 0, ran
+    assert set(exp_refs(bare)) == {"from-linked", "run-linked"}
+    assert "from-linked" in exp("ls", cwd=bare).out
+    assert exp("show", "--json", cwd=bare).code == 0
+    assert exp("rm", "run-linked", cwd=bare).code == 0
+    assert_error(exp("save", "-n", "x", cwd=bare), 2, "needs a work tree, and this repository is bare")
+    git(bare, "fsck", "--no-dangling")
