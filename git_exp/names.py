@@ -13,8 +13,12 @@ REMOTE_PREFIX = "refs/remote-exp/"
 MAX_BYTES = 200
 GLOB_CHARS = frozenset("*?[")
 
-# git check-ref-format's forbidden characters (a set, not a regex: ``re`` costs ~12 ms to import)
-_FORBIDDEN = frozenset([chr(c) for c in range(0x21)] + ["\x7f", "~", "^", ":", "?", "*", "[", "\\"])
+# git check-ref-format's forbidden characters (a set, not a regex: ``re`` costs ~12 ms to import),
+# and ours: C1 controls (U+0080-U+009F: U+009B starts a terminal escape) and the marks that
+# reorder text on screen (bidi overrides), which would let a name from a remote disguise itself.
+_FORBIDDEN = frozenset([chr(c) for c in range(0x21)] + ["\x7f", "~", "^", ":", "?", "*", "[", "\\"]
+                       + [chr(c) for c in range(0x80, 0xA0)]
+                       + [chr(c) for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))])
 
 
 def problem(name: str) -> str | None:

@@ -348,3 +348,9 @@ def test_linked_worktree_separate_git_dir_and_bare(tmp_path, exp, local_remote):
     assert exp("rm", "run-linked", cwd=bare).code == 0
     assert_error(exp("save", "-n", "x", cwd=bare), 2, "needs a work tree, and this repository is bare")
     git(bare, "fsck", "--no-dangling")
+
+
+def test_names_that_would_disguise_themselves_on_screen_are_refused(repo, exp):
+    for name in ("a\u009b31mred", "rev\u202eesrever", "x\u2066y"):
+        assert_error(exp("save", "-n", name), 2, "invalid experiment name")
+    assert exp_refs(repo) == {}

@@ -27,6 +27,8 @@ def compare(repo: Repo, remote: Remote, early=None) -> tuple[list[str], list[str
             shas = words[0::2]
             return words[1::2], ["same"] * len(shas), shas, shas
     theirs, ours = sha_map(their_text, PREFIX), sha_map(our_text, PREFIX)
+    if not their_text.isascii():  # what a remote advertises is data: no escapes or bidi marks on screen
+        theirs = {n: sha for n, sha in theirs.items() if n.isascii() or names.problem(n) is None}
     differing = [(ours[n], theirs[n]) for n in theirs if n in ours and ours[n] != theirs[n]]
     unknown = missing_objects(repo, [t for _, t in differing])
     known = [(o, t) for o, t in differing if t not in unknown]
