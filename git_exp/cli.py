@@ -413,23 +413,33 @@ def install(
     all_: bool = Option(False, "--all", help="Install on every remote."),
     pattern: str | None = Option(None, "--pattern", metavar="GLOB", help="Only experiments matching GLOB, e.g. 'ci/*'."),
     fetch_only: bool = Option(False, "--fetch-only", help="Only the fetch refspec; plain git push stays as it is."),
+    push: bool = Option(False, "--push", help="Write the push refspecs even where they change what plain git push "
+                                              "does to branches (push.default, upstreams); says what changes."),
     force: bool = Option(False, "--force", help="Replace a conflicting experiment refspec (uninstall restores it)."),
 ) -> None:
-    """Make plain git fetch / git push carry experiments for REMOTE."""
+    """Make plain git fetch / git push carry experiments for REMOTE.
+
+    The push refspecs go in only where they leave what plain git push does to branches
+    as it is (push.default, upstreams); otherwise the fetch refspec alone, and why."""
     from git_exp.commands.install import check_name, fetch_cost_ms
     from git_exp.commands.install import install as do_install
+    from git_exp.errors import UsageError
 
+    if fetch_only and push:
+        raise UsageError("--fetch-only and --push contradict each other — choose one")
     repo = _repo(remotes=True)
     chosen = _remotes_for(repo, list(names_ or []), all_)
     for remote in chosen:
         check_name(remote.name)
     for remote in chosen:
-        report = do_install(repo, remote, pattern=pattern, fetch_only=fetch_only, force=force)
+        report = do_install(repo, remote, pattern=pattern, fetch_only=fetch_only, push=push, force=force)
         for spec in report.replaced:
             note(f"{remote.name}: replaced {spec.kind} = {spec.value} (uninstall puts it back)")
+        for spec in report.removed:
+            out(f"{remote.name}: removed {spec.kind} = {spec.value}")
         for spec in report.added:
             out(f"{remote.name}: added {spec.kind} = {spec.value}")
-        if not report.added:
+        if not report.added and not report.removed:
             out(f"{remote.name}: already installed")
         for text in report.notes:
             note(f"{remote.name}: {text}")

@@ -2,21 +2,30 @@
 
 After install, plain ``git fetch`` brings experiments into ``refs/remote-exp/<remote>/``
 and plain ``git push`` sends ``refs/exp/*`` (without ``+``: git refuses to overwrite an
-experiment that moved on the remote).  ``push = HEAD`` is added when the remote had no
-push refspec, because any configured push refspec makes git ignore ``push.default``
-and a plain ``git push`` would otherwise stop pushing the current branch.
+experiment that moved on the remote).
+
+Install never changes what a plain ``git push`` does to branches.  Any push refspec
+makes git ignore ``push.default`` for that remote, so when the remote has none of the
+user's own, the experiments' push refspec goes in only together with the refspec that
+does what ``push.default`` and the branches' upstreams do today (``HEAD`` or ``:``, see
+``plainpush``).  Where none does (``nothing``, an upstream of another name, a branch
+without upstream under ``simple``), install writes the fetch refspec only and says why;
+``--push`` writes ``push = HEAD`` and the experiments' refspec anyway, and says what
+changes.  ``doctor`` checks again later, since branches and their upstreams change.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from git_exp import names, refspecs
+from git_exp import names, plainpush, refspecs
 from git_exp.errors import ExpError, UsageError
-from git_exp.refspecs import HEAD_PUSH, Spec
+from git_exp.refspecs import BRANCH_SPECS, Spec
 from git_exp.remotes import Remote, configured, ls_remote
 from git_exp.repo import Repo
 
 FETCH_COST_US = 30  # measured: a no-op fetch pays ~30 µs per remote experiment
+FORCED_PUSH = Spec("option", "push")  # recorded when --push wrote push refspecs that change plain git push
+SHOWN_CHANGES = 5
 
 
 @dataclass
@@ -25,6 +34,7 @@ class Installed:
     added: list[Spec] = field(default_factory=list)
     already: list[Spec] = field(default_factory=list)
     replaced: list[Spec] = field(default_factory=list)
+    removed: list[Spec] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     count: int | None = None
 
@@ -33,44 +43,79 @@ def check_name(remote: str) -> None:
     names.RemoteName(remote)
 
 
+@dataclass
+class PushChoice:
+    """Which push refspecs install writes: the experiments' one (``push``), and the branch
+    refspec beside it (``branch``: HEAD, ':' or None); ``plan`` when push.default decided."""
+
+    push: bool
+    branch: str | None = None
+    plan: plainpush.Plan | None = None
+
+
+def choose_push(repo: Repo, remote: str, user_pushes: list[str], *, fetch_only: bool, push: bool) -> PushChoice:
+    if fetch_only:
+        return PushChoice(False)
+    if user_pushes:  # git already ignores push.default here: the experiments' refspec changes no branch push
+        return PushChoice(True)
+    plan = plainpush.for_remote(repo, remote, list(configured(repo)))
+    if plan.spec:
+        return PushChoice(True, plan.spec, plan)
+    return PushChoice(push, "HEAD" if push else None, plan)
+
+
+def change_notes(plan: plainpush.Plan, remote: str, *, written: bool = False) -> list[str]:
+    lines = plan.lines(remote, written=written)
+    if len(lines) > SHOWN_CHANGES:
+        lines = lines[:SHOWN_CHANGES] + [f"... and {len(lines) - SHOWN_CHANGES} more branches (`git exp doctor` lists them)"]
+    return ["  " + line for line in lines]
+
+
 def install(repo: Repo, remote: Remote, *, pattern: str | None = None, fetch_only: bool = False,
-            force: bool = False, count: bool = True) -> Installed:
+            push: bool = False, force: bool = False, count: bool = True) -> Installed:
+    if fetch_only and push:
+        raise UsageError("--fetch-only and --push contradict each other — choose one")
     check_name(remote.name)
     glob = refspecs.normalize_pattern(pattern)
     report = Installed(remote.name)
     fetch_key, push_key = f"remote.{remote.name}.fetch", f"remote.{remote.name}.push"
     fetches, pushes = refspecs.values(repo, fetch_key), refspecs.values(repo, push_key)
-    wanted = [refspecs.fetch_spec(remote.name, glob)]
-    if not fetch_only:
-        wanted.append(refspecs.push_spec(glob))
-    conflicts = [Spec("fetch", v) for v in fetches if refspecs.touches_exp(v) and v != wanted[0].value]
-    if not fetch_only:
-        conflicts += [Spec("push", v) for v in pushes if refspecs.touches_exp(v) and v != wanted[1].value]
     recorded = refspecs.recorded(repo, remote.name)
     ours = {f"{s.kind}={s.value}" for s in recorded}
-    # An earlier install of ours with another --pattern is replaced, not kept beside.
-    for spec in recorded:
-        if spec.kind in ("fetch", "push") and spec.value != "HEAD" and spec not in wanted:
-            refspecs.unset(repo, f"remote.{remote.name}.{spec.kind}", spec.value)
-            refspecs.forget(repo, remote.name, spec)
-            fetches = [v for v in fetches if not (spec.kind == "fetch" and v == spec.value)]
-            pushes = [v for v in pushes if not (spec.kind == "push" and v == spec.value)]
+    user_pushes = [v for v in pushes if f"push={v}" not in ours]
+    choice = choose_push(repo, remote.name, user_pushes, fetch_only=fetch_only, push=push)
+    wanted = [refspecs.fetch_spec(remote.name, glob)]
+    if choice.branch:
+        wanted.append(Spec("push", choice.branch))
+    if choice.push:
+        wanted.append(refspecs.push_spec(glob))
+    exp_push = wanted[-1].value if choice.push else None
+    forced = push and choice.plan is not None and not choice.plan.spec
+    conflicts = [Spec("fetch", v) for v in fetches if refspecs.touches_exp(v) and v != wanted[0].value]
+    if choice.push:
+        conflicts += [Spec("push", v) for v in pushes if refspecs.touches_exp(v) and v != exp_push]
     conflicts = [c for c in conflicts if f"{c.kind}={c.value}" not in ours]
     if conflicts and not force:
         shown = ", ".join(f"{c.kind} = {c.value}" for c in conflicts)
         raise UsageError(f"remote {remote.name!r} already has an experiment refspec of its own ({shown}) — "
                          f"leave it, or use --force to replace it (uninstall puts it back)")
+    # What an earlier install of ours wrote and this one does not want (another --pattern,
+    # a branch refspec push.default no longer agrees with) goes; so does the --push mark.
+    for spec in recorded:
+        if spec.kind in ("fetch", "push") and spec not in wanted:
+            refspecs.unset(repo, f"remote.{remote.name}.{spec.kind}", spec.value)
+            refspecs.forget(repo, remote.name, spec)
+            fetches = [v for v in fetches if not (spec.kind == "fetch" and v == spec.value)]
+            pushes = [v for v in pushes if not (spec.kind == "push" and v == spec.value)]
+            report.removed.append(spec)
+        elif spec == FORCED_PUSH and not forced:
+            refspecs.forget(repo, remote.name, spec)
     for spec in conflicts:
         refspecs.unset(repo, f"remote.{remote.name}.{spec.kind}", spec.value)
         refspecs.record(repo, remote.name, Spec("replaced-" + spec.kind, spec.value))
         report.replaced.append(spec)
         if spec.kind == "push":
             pushes = [p for p in pushes if p != spec.value]
-    if not fetch_only and (not pushes or pushes == ["HEAD"] and Spec("push", "HEAD") in recorded):
-        wanted.insert(1, HEAD_PUSH)
-        report.notes.append(
-            "added `push = HEAD`: with any push refspec configured git ignores push.default, so plain "
-            "`git push` keeps pushing your current branch this way")
     current = {"fetch": fetches, "push": pushes}
     for spec in wanted:
         if spec.value in current[spec.kind]:
@@ -79,7 +124,10 @@ def install(repo: Repo, remote: Remote, *, pattern: str | None = None, fetch_onl
         refspecs.add(repo, f"remote.{remote.name}.{spec.kind}", spec.value)
         refspecs.record(repo, remote.name, spec)
         report.added.append(spec)
-    if not fetch_only:
+    report.notes += push_notes(choice, remote.name, fetch_only, added=any(s.value in BRANCH_SPECS for s in report.added))
+    if forced and FORCED_PUSH not in recorded:
+        refspecs.record(repo, remote.name, FORCED_PUSH)
+    if choice.push:
         report.notes.append(f"`git push --prune {remote.name}` would now delete experiments on {remote.name} "
                             f"that you do not have locally")
     if count:
@@ -88,6 +136,37 @@ def install(repo: Repo, remote: Remote, *, pattern: str | None = None, fetch_onl
         except ExpError:
             report.notes.append(f"could not reach {remote.name} to count its experiments")
     return report
+
+
+def push_notes(choice: PushChoice, remote: str, fetch_only: bool, *, added: bool) -> list[str]:
+    plan = choice.plan
+    if fetch_only or plan is None:
+        return []
+    if plan.spec == "HEAD":
+        return [f"added `push = HEAD`: with any push refspec git ignores push.default, and HEAD pushes the "
+                f"current branch to its own name, as plain `git push` does here today "
+                f"(push.default={plan.mode or 'simple'})"] if added else []
+    if plan.spec == ":":
+        return ["added `push = :`: with any push refspec git ignores push.default, and ':' pushes the "
+                "matching branches, as push.default=matching does"] if added else []
+    if choice.push:
+        return [f"--push: plain `git push` to {remote} now does to branches what it did not do before:",
+                *change_notes(plan, remote, written=True), f"(`git exp install {remote}` without --push puts it back)"]
+    return [f"wrote the fetch refspec only: a push refspec makes git ignore push.default, and no refspec "
+            f"keeps what a plain `git push` to {remote} does to branches today:",
+            *change_notes(plan, remote),
+            f"`git exp push {remote}` sends experiments; `git exp install {remote} --push` writes the push "
+            f"refspecs anyway"]
+
+
+def recorded_pattern(records: list[Spec]) -> str | None:
+    """The --pattern an earlier install used (None: all experiments)."""
+    for spec in records:
+        if spec.kind == "push" and spec.value.startswith("refs/exp/"):
+            return spec.value.partition(":")[0][len("refs/exp/"):]
+        if spec.kind == "fetch" and spec.value.startswith("+refs/exp/"):
+            return spec.value.partition(":")[0][len("+refs/exp/"):]
+    return None
 
 
 def fetch_cost_ms(count: int) -> float:
@@ -103,7 +182,7 @@ def uninstall(repo: Repo, remote_name: str, *, keep_refs: bool = False) -> tuple
         raise UsageError(f"no remote named {remote_name!r} and nothing installed for it — `git exp doctor` shows what is")
     removed = []
     for spec in records:
-        if spec.kind.startswith("replaced-"):
+        if spec.kind not in ("fetch", "push"):
             continue
         refspecs.unset(repo, f"remote.{remote_name}.{spec.kind}", spec.value)
         removed.append(spec)
