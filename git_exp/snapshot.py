@@ -3,12 +3,14 @@
 The user's index, HEAD and work tree are never touched: we copy the index (keeping
 git's stat cache, so unchanged files are not re-hashed) to a private file inside the
 git directory and point ``GIT_INDEX_FILE`` at it, so ``.gitignore``, attributes and
-filters (git-lfs) behave exactly as in a normal commit.
+filters (git-lfs) behave exactly as in a normal commit.  Copies left by a killed save or
+run are removed on the way in (``leftovers.sweep_indexes``: one listing of the git dir).
 """
 from __future__ import annotations
 
 import os
 
+from git_exp import leftovers
 from git_exp.git import GitError
 from git_exp.repo import Repo
 
@@ -23,6 +25,7 @@ class temp_index:  # noqa: N801 - used like the context-manager function it was
         self.path = ""
 
     def __enter__(self) -> dict[str, str]:
+        leftovers.sweep_indexes(self.repo.git_dir)
         self.path = os.path.join(self.repo.git_dir, f"exp-index.{os.getpid()}.{os.urandom(6).hex()}")
         try:
             with open(os.path.join(self.repo.git_dir, "index"), "rb") as index:

@@ -1,0 +1,356 @@
+"""What a killed git-exp (or a git it ran) leaves behind, how to tell it is stale, and removal.
+
+Three kinds, each with its own rule:
+
+- **Staging refs** ``refs/exp-staging/<pid>-<hex>/<name>`` of a subset push (see
+  ``commands.push``): stale when process ``pid`` is gone, or when that pid now belongs to
+  a process started after the refs were written (pid reuse; Linux ``/proc``, the loose
+  ref's or ``packed-refs``' mtime).  Removed through ``git update-ref --stdin`` with each
+  ref's expected value, like every ref change, never by removing files.
+- **Temporary index files** ``<git dir>/exp-index.<pid>.<hex>`` (and their ``.lock``) of
+  ``snapshot.temp_index``, in the git directory of every worktree: stale by the same pid
+  rule (their ctime is when they were made).  ``sweep_indexes`` removes them on the way
+  into the next save or run (one ``os.listdir``).
+- **Lock files** ``*.lock`` under ``refs/exp/``, ``refs/remote-exp/``,
+  ``refs/exp-staging/`` and ``packed-refs.lock`` (files ref backend; reftable has no
+  per-ref lock files): git creates them to write a ref and removes them itself, even on
+  failure; one is left only when a git was killed (SIGKILL, power loss), and then every
+  later update of that ref fails with "File exists".  A lock file does not say who holds
+  it, so one is stale when it is older than LOCK_AGE seconds (git holds a ref's lock only
+  for the moment it writes it), or when no process that could hold it is running: on
+  Linux, no process named ``git*`` (other than git-exp itself) works in this repository
+  (its working directory, ``GIT_DIR`` or command line inside the repository or one of its
+  worktrees) and none is hidden from us.  git has no command to remove a stale lock (its
+  message says to remove the file by hand); this module is the only code of ours that
+  removes a file under ``.git/refs``, and only such a ``.lock`` file, never a ref.
+
+Symbolic refs and refs to objects that are not commits under our namespaces are
+reported by ``odd_refs`` for the user to inspect; nothing here removes them.
+"""
+from __future__ import annotations
+
+import os
+import time
+from git_exp.record import Record
+from git_exp.repo import ZERO, Repo
+
+STAGING = "refs/exp-staging/"
+OUR_REFS = ("refs/exp", "refs/remote-exp", "refs/exp-staging")
+INDEX_PREFIX = "exp-index."
+LOCK_AGE = 600  # seconds: older locks are stale whatever runs
+
+
+# -- processes --------------------------------------------------------------------------
+
+def holder_alive(pid: int, since: float | None = None) -> bool:
+    """Whether process ``pid`` may still be the one that made something at time ``since``
+    (a Unix time, or None when unknown): it exists, and did not start after ``since``."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: it exists
+    if since is not None:
+        started = _start_time(pid)
+        if started is not None and started > since + 2:  # pid reused by a younger process
+            return False
+    return True
+
+
+def _start_time(pid: int) -> float | None:
+    """The Unix time process ``pid`` started (Linux), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        ticks = int(fields[19])  # field 22 of proc(5), counted after the command name
+        with open("/proc/stat", "rb") as stat:
+            boot = next(int(line.split()[1]) for line in stat if line.startswith(b"btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _pid_of(text: str, sep: str) -> int | None:
+    head = text.split(sep, 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+# -- staging refs ---------------------------------------------------------------------
+
+def staging(repo: Repo) -> dict[str, str]:
+    """{ref: sha} of every ref under refs/exp-staging/ that is not symbolic."""
+    raw = repo.out("for-each-ref", "--format=%(refname) %(symref) %(objectname)", "--", STAGING)
+    found = {}
+    for line in raw.splitlines():
+        ref, symref, sha = line.rsplit(" ", 2)
+        if not symref:
+            found[ref] = sha
+    return found
+
+
+def stale_staging(repo: Repo) -> dict[str, str]:
+    """{ref: sha} of the staging refs whose push is no longer running."""
+    found = {}
+    verdict: dict[str, bool] = {}
+    for ref, sha in staging(repo).items():
+        stage = ref[len(STAGING):].split("/", 1)[0]
+        if stage not in verdict:
+            pid = _pid_of(stage, "-")
+            verdict[stage] = pid is None or not holder_alive(pid, _written(repo, ref))
+        if verdict[stage]:
+            found[ref] = sha
+    return found
+
+
+def _written(repo: Repo, ref: str) -> float | None:
+    """No earlier than when ``ref`` was last written (files backend), or None."""
+    for path in (os.path.join(repo.common_dir, ref), os.path.join(repo.common_dir, "packed-refs")):
+        try:
+            return os.stat(path).st_mtime
+        except OSError:
+            continue
+    return None
+
+
+def drop_staging(repo: Repo, refs: dict[str, str]) -> None:
+    """Delete ``refs`` ({ref: expected sha}) in one transaction; a ref that moved meanwhile
+    makes it fail (ExpError) and nothing is deleted."""
+    repo.transaction([(ref, ZERO, sha) for ref, sha in sorted(refs.items())],
+                     "git exp: remove staging refs of a push that was interrupted", reflog=False)
+
+
+# -- temporary index files --------------------------------------------------------------
+
+def git_dirs(repo: Repo) -> list[str]:
+    """The git directory of every worktree: the common one and common/worktrees/*."""
+    dirs = [repo.common_dir]
+    linked = os.path.join(repo.common_dir, "worktrees")
+    try:
+        dirs += sorted(os.path.join(linked, name) for name in os.listdir(linked))
+    except OSError:
+        pass
+    if repo.git_dir not in dirs:
+        dirs.append(repo.git_dir)
+    return dirs
+
+
+def stale_indexes(git_dir: str) -> list[str]:
+    """Paths of the temporary index files (and their locks) in ``git_dir`` left by a save
+    or run that is no longer running."""
+    try:
+        names = os.listdir(git_dir)
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        if not name.startswith(INDEX_PREFIX):
+            continue
+        path = os.path.join(git_dir, name)
+        pid = _pid_of(name[len(INDEX_PREFIX):], ".")
+        try:
+            made = os.lstat(path).st_ctime
+        except OSError:
+            continue
+        if pid is None or not holder_alive(pid, made):
+            found.append(path)
+    return sorted(found)
+
+
+def remove_files(paths: list[str]) -> int:
+    """Remove ``paths``; return the bytes freed (a file already gone is fine)."""
+    freed = 0
+    for path in paths:
+        try:
+            size = os.lstat(path).st_size
+            os.unlink(path)
+            freed += size
+        except FileNotFoundError:
+            pass
+    return freed
+
+
+def sweep_indexes(git_dir: str) -> None:
+    """Remove stale temporary index files from ``git_dir``; never fails (a save goes on)."""
+    try:
+        remove_files(stale_indexes(git_dir))
+    except OSError:
+        pass
+
+
+# -- lock files -------------------------------------------------------------------------
+
+class Lock(Record):
+    """A lock file: its path, the ref (or packed-refs) it locks, its age in seconds and
+    its mtime (checked again just before removal)."""
+
+    __slots__ = ("path", "ref", "age", "mtime")
+
+
+def locks(repo: Repo) -> list[Lock]:
+    """Every lock file under our ref namespaces, and packed-refs.lock, with its age."""
+    found = []
+    now = time.time()
+    candidates = [os.path.join(repo.common_dir, "packed-refs.lock")]
+    for sub in OUR_REFS:
+        for root, _dirs, files in os.walk(os.path.join(repo.common_dir, sub)):
+            candidates += [os.path.join(root, f) for f in files if f.endswith(".lock")]
+    for path in candidates:
+        try:
+            stat = os.lstat(path)
+        except OSError:
+            continue
+        rel = os.path.relpath(path, repo.common_dir)
+        found.append(Lock(path, rel[:-len(".lock")].replace(os.sep, "/"), max(0.0, now - stat.st_mtime), stat.st_mtime))
+    return found
+
+
+def stale(repo: Repo, found: list[Lock]) -> list[Lock]:
+    """The locks of ``found`` that no running process can hold (see the module docstring)."""
+    if not found:
+        return []
+    if all(lock.age >= LOCK_AGE for lock in found):
+        return found
+    busy = git_running_here(repo)
+    return [lock for lock in found if lock.age >= LOCK_AGE or busy is False]
+
+
+def git_running_here(repo: Repo) -> bool | None:
+    """Whether a git process (other than us) may be working in this repository: True,
+    False, or None when we cannot tell (no /proc)."""
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    roots = _roots(repo)
+    me = os.getpid()
+    for pid in pids:
+        if pid == me:
+            continue
+        try:
+            with open(f"/proc/{pid}/comm", "rb") as comm:
+                name = comm.read().strip()
+        except OSError:
+            continue  # gone meanwhile
+        if not name.startswith(b"git") or name == b"git-exp":
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+            places: list = [cwd]
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                places += [a.split(b"=", 1)[-1] if a.startswith(b"--") else a
+                           for a in cmdline.read().split(b"\0") if b"/" in a]
+            with open(f"/proc/{pid}/environ", "rb") as environ:
+                places += [v.split(b"=", 1)[1] for v in environ.read().split(b"\0")
+                           if v.startswith((b"GIT_DIR=", b"GIT_COMMON_DIR=", b"GIT_WORK_TREE="))]
+        except FileNotFoundError:
+            continue  # it ended
+        except OSError:
+            return True  # a git we may not look at (another user's): it might be working here
+        for place in places:
+            if isinstance(place, bytes):
+                place = place.decode("utf-8", "surrogateescape")
+            place = os.path.realpath(os.path.join(cwd, place))
+            if any(place == root or place.startswith(root + os.sep) for root in roots):
+                return True
+    return False
+
+
+def _roots(repo: Repo) -> list[str]:
+    """Directories a git working in this repository would be in: the git directories and
+    every worktree (read from ``worktrees/*/gitdir``)."""
+    roots = {os.path.realpath(d) for d in git_dirs(repo)}
+    if repo.worktree:
+        roots.add(os.path.realpath(repo.worktree))
+    linked = os.path.join(repo.common_dir, "worktrees")
+    for name in _listdir(linked):
+        try:
+            with open(os.path.join(linked, name, "gitdir"), encoding="utf-8", errors="surrogateescape") as f:
+                roots.add(os.path.realpath(os.path.dirname(f.read().strip())))
+        except OSError:
+            continue
+    parent = os.path.dirname(os.path.realpath(repo.common_dir))
+    if os.path.basename(repo.common_dir.rstrip(os.sep)) == ".git":
+        roots.add(parent)
+    return sorted(roots)
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def drop_locks(found: list[Lock]) -> list[Lock]:
+    """Remove the lock files of ``found``, each only if it is still the same plain
+    ``.lock`` file (not a symlink, not written since); return those removed."""
+    import stat
+
+    removed = []
+    for lock in found:
+        try:
+            now = os.lstat(lock.path)
+            if not lock.path.endswith(".lock") or not stat.S_ISREG(now.st_mode) or now.st_mtime != lock.mtime:
+                continue
+            os.unlink(lock.path)
+        except FileNotFoundError:
+            continue
+        removed.append(lock)
+    return removed
+
+
+# -- refs that are not experiments ------------------------------------------------------
+
+class OddRef(Record):
+    """A ref under our namespaces that is no experiment: ``symref`` is its target when it
+    is symbolic (else ""), ``kind`` the type of the object it leads to."""
+
+    __slots__ = ("ref", "symref", "kind", "sha")
+
+    def what(self) -> str:
+        if self.symref:
+            return (f"{self.ref} is a symbolic ref to {self.symref}: git-exp skips it — inspect with "
+                    f"`git symbolic-ref {self.ref}`, remove it (not its target) with "
+                    f"`git symbolic-ref --delete {self.ref}`")
+        return (f"{self.ref} points at a {self.kind or 'missing object'}, not a commit: git-exp skips it — "
+                f"inspect with `git cat-file -p {self.sha}`, remove it with `git update-ref -d {self.ref} {self.sha}`")
+
+
+def odd_refs(repo: Repo) -> list[OddRef]:
+    """Symbolic refs, and refs to anything but a commit, under our namespaces."""
+    raw = repo.out("for-each-ref", "--format=%(refname)%00%(symref)%00%(objecttype)%00%(objectname)",
+                   "--", *(sub + "/" for sub in OUR_REFS))
+    found = []
+    for line in raw.splitlines():
+        ref, symref, kind, sha = line.split("\0")
+        if symref or kind != "commit":
+            found.append(OddRef(ref, symref, kind, sha))
+    return found
+
+
+# -- everything at once -----------------------------------------------------------------
+
+class Swept(Record):
+    """What ``sweep`` removed: staging refs, index files (and bytes freed), lock files."""
+
+    __slots__ = ("staging", "indexes", "freed", "locks")
+    _defaults = {"staging": 0, "indexes": 0, "freed": 0, "locks": 0}
+
+
+def sweep(repo: Repo) -> Swept:
+    """Remove every stale leftover: staging refs, temporary index files, lock files."""
+    swept = Swept()
+    refs = stale_staging(repo)
+    # a stale lock of a staging ref would make its deletion fail: locks first
+    swept.locks = len(drop_locks(stale(repo, locks(repo))))
+    if refs:
+        drop_staging(repo, refs)
+        swept.staging = len(refs)
+    paths = [p for d in git_dirs(repo) for p in stale_indexes(d)]
+    swept.indexes, swept.freed = len(paths), remove_files(paths)
+    return swept
