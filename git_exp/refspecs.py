@@ -84,6 +84,79 @@ def _regex_escape(text: str) -> str:
     return "".join("\\" + c if c in r".^$*+?()[]{}|\/" else c for c in text)
 
 
+BRANCH_SPECS = ("HEAD", ":")  # what install may add beside the experiments' push refspec (see plainpush)
+_FORBIDDEN = frozenset([chr(c) for c in range(0x20)] + [" ", "\x7f", "~", "^", ":", "?", "[", "\\"])
+
+
+def ref_problem(ref: str, *, pattern: bool = False) -> str | None:
+    """Why git's check-ref-format (with --allow-onelevel, and --refspec-pattern when
+    ``pattern``) refuses ``ref``, or None."""
+    if not ref:
+        return "it is empty"
+    if ref == "@":
+        return "it is '@'"
+    bad = next((c for c in ref if c in _FORBIDDEN), None)
+    if bad:
+        return f"it contains {bad!r}"
+    if ref.count("*") > (1 if pattern else 0):
+        return "it contains '*'" if not pattern else "it contains more than one '*'"
+    for text, why in (("..", "'..'"), ("@{", "'@{'")):
+        if text in ref:
+            return f"it contains {why}"
+    if ref.endswith(("/", ".")):
+        return "it ends with '/' or '.'"
+    for part in ref.split("/"):
+        if not part:
+            return "it has an empty path component"
+        if part.startswith("."):
+            return "a component starts with '.'"
+        if part.endswith(".lock"):
+            return "a component ends with '.lock'"
+    return None
+
+
+def problem(value: str, kind: str) -> str | None:
+    """Why git cannot parse ``value`` as a ``kind`` (fetch or push) refspec, or None.
+
+    The rules of ``parse_refspec`` in git's refspec.c: an optional '+' (or '^' for a
+    negative refspec), ``src:dst`` where a '*' on one side needs one on the other, and
+    both sides valid ref names.  git dies on an invalid configured refspec ("fatal:
+    invalid refspec"), so every plain ``git fetch`` or ``git push`` of that remote fails.
+    """
+    fetch = kind == "fetch"
+    negative = value.startswith("^")
+    lhs = value[1:] if value.startswith(("+", "^")) else value
+    colon = lhs.rfind(":")
+    if negative:
+        if colon >= 0:
+            return "a negative refspec has no ':'"
+        why = ref_problem(lhs, pattern=True)
+        return f"{lhs!r}: {why}" if why else None
+    if not fetch and lhs == ":":
+        return None  # push matching branches
+    src, dst = (lhs[:colon], lhs[colon + 1:]) if colon >= 0 else (lhs, None)
+    glob = bool(dst) and "*" in dst
+    if "*" in src:
+        if dst is not None and not glob or dst is None and fetch:
+            return "a '*' on one side needs a '*' on the other"
+        glob = True
+    elif dst is not None and glob:
+        return "a '*' on one side needs a '*' on the other"
+    src = "HEAD" if src == "@" else src
+    if fetch:
+        checks = [] if not src or len(src) in (40, 64) and all(c in "0123456789abcdef" for c in src) else [src]
+        checks += [dst] if dst else []
+    else:
+        if dst == "":
+            return "the destination is empty"
+        checks = ([src] if src and glob or dst is None else []) + ([dst] if dst else [])
+    for ref in checks:
+        why = ref_problem(ref, pattern=glob)
+        if why:
+            return f"{ref!r}: {why}"
+    return None
+
+
 def touches_exp(value: str) -> bool:
     """Whether a refspec's source side is in refs/exp/."""
     source = value.lstrip("+").partition(":")[0]
