@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 import time
 from git_exp.record import Record
-from git_exp.repo import ZERO, Repo
+from git_exp.repo import Repo
 
 STAGING = "refs/exp-staging/"
 OUR_REFS = ("refs/exp", "refs/remote-exp", "refs/exp-staging")
@@ -120,7 +120,7 @@ def _written(repo: Repo, ref: str) -> float | None:
 def drop_staging(repo: Repo, refs: dict[str, str]) -> None:
     """Delete ``refs`` ({ref: expected sha}) in one transaction; a ref that moved meanwhile
     makes it fail (ExpError) and nothing is deleted."""
-    repo.transaction([(ref, ZERO, sha) for ref, sha in sorted(refs.items())],
+    repo.transaction([(ref, repo.zero, sha) for ref, sha in sorted(refs.items())],
                      "git exp: remove staging refs of a push that was interrupted", reflog=False)
 
 
@@ -330,6 +330,18 @@ def odd_refs(repo: Repo) -> list[OddRef]:
         ref, symref, kind, sha = line.split("\0")
         if symref or kind != "commit":
             found.append(OddRef(ref, symref, kind, sha))
+    return found
+
+
+def commit_refs(repo: Repo, prefix: str) -> dict[str, str]:
+    """{ref: sha} of the refs under ``prefix`` that are plain refs to commits (what
+    uninstall and doctor --fix may delete; the others are the user's to look at)."""
+    raw = repo.out("for-each-ref", "--format=%(refname)%00%(symref)%00%(objecttype)%00%(objectname)", "--", prefix)
+    found = {}
+    for line in raw.splitlines():
+        ref, symref, kind, sha = line.split("\0")
+        if not symref and kind == "commit":
+            found[ref] = sha
     return found
 
 

@@ -15,10 +15,10 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from git_exp import git, leftovers, names, plainpush, refspecs
-from git_exp.commands.install import FETCH_COST_US, FORCED_PUSH, install, recorded_pattern, uninstall
+from git_exp.commands.install import FETCH_COST_US, FORCED_PUSH, install, recorded_pattern, remove_recorded, uninstall
 from git_exp.git import GitError
 from git_exp.remotes import Remote, configured
-from git_exp.repo import ZERO, Repo
+from git_exp.repo import Repo
 
 LOOSE_WORTH_PACKING = 100
 MIN_GIT = (2, 30)
@@ -118,7 +118,13 @@ def diagnose(repo: Repo) -> list[Finding]:
                                     f"refs/remote-exp/{name}/ but no remote {name!r} (removed or renamed?)",
                                     f"git exp uninstall {name}", True, ("uninstall", name)))
     for section in _record_sections(repo):
-        if section not in remotes and section not in tracking:
+        if section in remotes or section in tracking:
+            continue
+        if names.remote_problem(section):
+            findings.append(Finding(section, "warning", f"install record for a remote that no longer exists "
+                                    f"(and whose name git-exp cannot work with)", "git exp doctor --fix", True,
+                                    ("forget", section)))
+        else:
             findings.append(Finding(section, "warning", "install record for a remote that no longer exists",
                                     f"git exp uninstall {section}", True, ("uninstall", section)))
     findings += _leftover_findings(repo)
@@ -250,8 +256,9 @@ def _leftover_findings(repo: Repo) -> list[Finding]:
 
 
 def _record_sections(repo: Repo) -> list[str]:
-    raw = repo.run("config", "--get-regexp", r"^exp\..*\.installed$", check=False).out
-    return sorted({line.split(" ", 1)[0][len("exp."):-len(".installed")] for line in raw.splitlines()})
+    raw = repo.run("config", "-z", "--get-regexp", r"^exp\..*\.installed$", check=False).out
+    return sorted({record.partition("\n")[0][len("exp."):-len(".installed")]
+                   for record in raw.split("\0") if record})
 
 
 def fix(repo: Repo, findings: list[Finding]) -> list[str]:
@@ -273,10 +280,11 @@ def fix(repo: Repo, findings: list[Finding]) -> list[str]:
             name, key, value = args
             refspecs.unset(repo, f"remote.{name}.{key}", value)
             refspecs.forget(repo, name, refspecs.Spec(key, value))
+        elif kind == "forget":
+            remove_recorded(repo, args[0], refspecs.recorded(repo, args[0]))
         elif kind == "drop-tracking":
-            prefix = f"refs/remote-exp/{args[0]}/"
-            refs = repo.refs(prefix)
-            repo.transaction([(prefix + n, ZERO, sha) for n, sha in refs.items()],
+            refs = leftovers.commit_refs(repo, f"refs/remote-exp/{args[0]}/")
+            repo.transaction([(ref, repo.zero, sha) for ref, sha in refs.items()],
                              "git exp doctor --fix: refs of no remote", reflog=False)
         elif kind == "sweep":
             swept = leftovers.sweep(repo)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from git_exp import names, plainpush, refspecs
+from git_exp import leftovers, names, plainpush, refspecs
 from git_exp.errors import ExpError, UsageError
 from git_exp.refspecs import BRANCH_SPECS, Spec
 from git_exp.remotes import Remote, configured, ls_remote
@@ -174,12 +174,28 @@ def fetch_cost_ms(count: int) -> float:
 
 
 def uninstall(repo: Repo, remote_name: str, *, keep_refs: bool = False) -> tuple[list[Spec], int]:
-    """Remove what install recorded for ``remote_name`` and, unless ``keep_refs``, its refs."""
-    names.RemoteName(remote_name)
-    records = refspecs.recorded(repo, remote_name)
-    known = remote_name in configured(repo)
-    if not known and not records and not repo.refs(f"refs/remote-exp/{remote_name}/"):
-        raise UsageError(f"no remote named {remote_name!r} and nothing installed for it — `git exp doctor` shows what is")
+    """Remove what install recorded for ``remote_name`` and, unless ``keep_refs``, its refs
+    (remote-tracking experiments: symbolic refs and refs to non-commits there are left for
+    the user, ``doctor`` shows them)."""
+    name = names.RemoteName(remote_name)
+    records = refspecs.recorded(repo, name)
+    known = name in configured(repo)
+    refs = {} if keep_refs and (known or records) else leftovers.commit_refs(repo, name.tracking)
+    if not known and not records and not refs:
+        raise UsageError(f"no remote named {names.shown(name)} and nothing installed for it — "
+                         "`git exp doctor` shows what is")
+    removed = remove_recorded(repo, name, records)
+    deleted = 0
+    if not keep_refs and refs:
+        repo.transaction([(ref, repo.zero, sha) for ref, sha in refs.items()], f"git exp uninstall {name}",
+                         reflog=False)
+        deleted = len(refs)
+    return removed, deleted
+
+
+def remove_recorded(repo: Repo, remote_name: str, records: list[Spec]) -> list[Spec]:
+    """Take out the refspecs install recorded, put back those it replaced, drop the record.
+    No check of the name: doctor also cleans up after remotes git-exp cannot work with."""
     removed = []
     for spec in records:
         if spec.kind not in ("fetch", "push"):
@@ -190,11 +206,4 @@ def uninstall(repo: Repo, remote_name: str, *, keep_refs: bool = False) -> tuple
         if spec.kind.startswith("replaced-"):
             refspecs.add(repo, f"remote.{remote_name}.{spec.kind[len('replaced-'):]}", spec.value)
     refspecs.drop_records(repo, remote_name)
-    deleted = 0
-    if not keep_refs:
-        prefix = f"refs/remote-exp/{remote_name}/"
-        refs = repo.refs(prefix)
-        repo.transaction([(prefix + name, repo.zero, sha) for name, sha in refs.items()],
-                         f"git exp uninstall {remote_name}", reflog=False)
-        deleted = len(refs)
-    return removed, deleted
+    return removed

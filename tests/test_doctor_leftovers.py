@@ -1,0 +1,283 @@
+"""doctor reports, and ``doctor --fix`` removes, what killed commands leave behind;
+it reports remote names and refspecs git-exp or git cannot work with, and refs under our
+namespaces that are no experiments.  Every leftover is made for real (refs through git),
+and the final state is read back through git: the leftovers are gone, nothing else moved.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from git_exp import leftovers, refspecs
+from git_exp.repo import Repo
+
+from .conftest import assert_error, bare_remote, git
+
+OLD = time.time() - 3600
+
+
+def all_refs(repo: Path) -> dict[str, str]:
+    out = git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
+    return dict(line.split(" ", 1) for line in out.splitlines())
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+@pytest.fixture
+def sleeper():
+    """A running process (its pid stands for a command still at work)."""
+    child = subprocess.Popen(["sleep", "300"])
+    yield child.pid
+    child.kill()
+    child.wait()
+
+
+def doctor(exp, repo: Path) -> list[dict]:
+    ran = exp("doctor", "--json", cwd=repo)
+    assert ran.code == 0, ran
+    return json.loads(ran.out)
+
+
+def warnings(findings: list[dict]) -> list[str]:
+    return [f["what"] for f in findings if f["level"] == "warning"]
+
+
+def test_stale_staging_refs_reported_and_removed_live_ones_kept(repo, exp, sleeper):
+    head = git(repo, "rev-parse", "HEAD").strip()
+    dead = f"refs/exp-staging/{dead_pid()}-0badc0de/"
+    live = f"refs/exp-staging/{sleeper}-00c0ffee/"
+    for ref in (dead + "a", dead + "b/c", live + "a"):
+        git(repo, "update-ref", ref, head)
+    git(repo, "update-ref", "refs/exp/keep", head)
+    before = all_refs(repo)
+
+    assert leftovers.stale_staging(Repo(repo)) == {dead + "a": head, dead + "b/c": head}
+    ran = exp("doctor")
+    assert ran.code == 0, ran
+    assert "warning  2 staging refs under refs/exp-staging/ left by 1 interrupted `git exp push`" in ran.out
+    assert "info     1 staging refs of a `git exp push` that is running" in ran.out
+    found = [f for f in doctor(exp, repo) if "staging" in f["what"]]
+    assert [(f["level"], f["fix"], f["fixable"]) for f in found] == [
+        ("warning", "git exp doctor --fix", True), ("info", None, False)]
+    assert all(set(f) == {"remote", "level", "what", "fix", "fixable"} for f in found)
+
+    ran = exp("doctor", "--fix")
+    assert ran.code == 0, ran
+    assert "fixed: removed 2 staging refs, 0 temporary index files (0 kB), 0 stale lock files" in ran.err
+    del before[dead + "a"], before[dead + "b/c"]
+    assert all_refs(repo) == before  # the live push's ref, main and the experiment are where they were
+    assert not [f for f in doctor(exp, repo) if "staging" in f["what"] and f["level"] == "warning"]
+
+
+def test_a_staging_ref_that_moved_is_not_deleted(repo):
+    head = git(repo, "rev-parse", "HEAD").strip()
+    ref = f"refs/exp-staging/{dead_pid()}-0badc0de/a"
+    git(repo, "update-ref", ref, head)
+    stale = leftovers.stale_staging(Repo(repo))
+    git(repo, "commit", "-q", "--allow-empty", "-m", "moves")
+    git(repo, "update-ref", ref, "HEAD")
+    from git_exp.errors import ExpError
+
+    with pytest.raises(ExpError):
+        leftovers.drop_staging(Repo(repo), stale)
+    assert all_refs(repo)[ref] == git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_symbolic_staging_ref_is_never_followed(repo, exp):
+    head = git(repo, "rev-parse", "HEAD").strip()
+    link = f"refs/exp-staging/{dead_pid()}-0badc0de/link"
+    git(repo, "symbolic-ref", link, "refs/heads/main")
+    assert leftovers.stale_staging(Repo(repo)) == {}
+    assert exp("doctor", "--fix").code == 0
+    assert all_refs(repo)["refs/heads/main"] == head
+    assert f"{link} is a symbolic ref to refs/heads/main" in exp("doctor").out
+
+
+def test_temp_index_files_of_dead_saves_in_every_worktree(repo, exp, sleeper, tmp_path):
+    git(repo, "worktree", "add", "-q", str(tmp_path / "wt"))
+    linked = Path(git(tmp_path / "wt", "rev-parse", "--absolute-git-dir").strip())
+    pid = dead_pid()
+    stale = [repo / ".git" / f"exp-index.{pid}.a1b2c3", repo / ".git" / f"exp-index.{pid}.a1b2c3.lock",
+             linked / f"exp-index.{pid}.d4e5f6"]
+    live = repo / ".git" / f"exp-index.{sleeper}.0f0f0f"
+    for path in stale + [live]:
+        path.write_bytes(b"x" * 400_000)
+    before = all_refs(repo)
+
+    findings = doctor(exp, repo)
+    assert [w for w in warnings(findings) if "temporary index" in w] == [
+        "3 temporary index files (1.2 MB) left by interrupted `git exp save`/`run`, such as "
+        f".git/exp-index.{pid}.a1b2c3"]
+    ran = exp("doctor", "--fix")
+    assert "fixed: removed 0 staging refs, 3 temporary index files (1.2 MB), 0 stale lock files" in ran.err, ran
+    assert [p for p in stale if p.exists()] == [] and live.exists()
+    assert all_refs(repo) == before
+
+
+def test_save_sweeps_temp_index_files_of_dead_saves(repo, exp, sleeper):
+    pid = dead_pid()
+    stale = repo / ".git" / f"exp-index.{pid}.a1b2c3"
+    live = repo / ".git" / f"exp-index.{sleeper}.0f0f0f"
+    for path in (stale, live):
+        path.write_bytes(b"x" * 1000)
+    assert exp("save", "-n", "e1").code == 0
+    assert not stale.exists() and live.exists()
+    assert sorted(p.name for p in (repo / ".git").iterdir() if p.name.startswith("exp-index.")) == [live.name]
+
+
+def lock_file(repo: Path, ref: str, age: float = 0) -> Path:
+    """What a git killed while writing ``ref`` leaves (files backend)."""
+    path = repo / ".git" / (ref + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("0" * 40 + "\n")
+    if age:
+        os.utime(path, (time.time() - age, time.time() - age))
+    return path
+
+
+def test_stale_lock_files_reported_and_removed_then_the_ref_can_change(repo, exp):
+    head = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "update-ref", "refs/exp/a", head)
+    old = lock_file(repo, "refs/exp/a", age=1200)
+    fresh = lock_file(repo, "refs/remote-exp/origin/b")
+    failed = subprocess.run(["git", "update-ref", "-d", "refs/exp/a"], cwd=repo, capture_output=True, text=True)
+    assert failed.returncode and "File exists" in failed.stderr  # what makes a rerun of rm fail
+    before = all_refs(repo)
+
+    # a git working in this repository might hold the fresh lock: it is only reported
+    busy = subprocess.Popen(["git", "cat-file", "--batch"], cwd=repo, stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.2)
+        found = doctor(exp, repo)
+        locks = [(f["level"], f["fixable"], f["what"].split(" (")[0]) for f in found if "lock file" in f["what"]]
+        assert locks == [("warning", True, "stale lock file .git/refs/exp/a.lock"),
+                         ("info", False, "lock file .git/refs/remote-exp/origin/b.lock")], found
+        assert "20 min old; no git that could hold it is running): every update of refs/exp/a fails" in str(found)
+        ran = exp("doctor", "--fix")
+        assert "fixed: removed 0 staging refs, 0 temporary index files (0 kB), 1 stale lock files" in ran.err, ran
+        assert not old.exists() and fresh.exists()
+    finally:
+        busy.stdin.close()
+        busy.wait()
+
+    # no git runs here any more: the fresh lock cannot be held either
+    assert [f["level"] for f in doctor(exp, repo) if "lock file" in f["what"]] == ["warning"]
+    assert exp("doctor", "--fix").code == 0
+    assert not fresh.exists()
+    assert all_refs(repo) == before
+    git(repo, "update-ref", "-d", "refs/exp/a")  # the rerun works
+
+
+def test_a_lock_that_changed_since_it_was_found_is_kept(repo):
+    path = lock_file(repo, "refs/exp/a", age=1200)
+    found = leftovers.locks(Repo(repo))
+    os.utime(path, None)  # a git took the lock again meanwhile
+    assert leftovers.drop_locks(found) == [] and path.exists()
+
+
+def test_symbolic_and_non_commit_refs_are_reported_not_removed(repo, exp):
+    head = git(repo, "rev-parse", "HEAD").strip()
+    blob = git(repo, "hash-object", "-w", "--stdin", input="data\n").strip()
+    git(repo, "symbolic-ref", "refs/exp/link", "refs/heads/main")
+    git(repo, "update-ref", "refs/exp/blob", blob)
+    before = all_refs(repo)
+    ran = exp("doctor")
+    assert ran.code == 0, ran
+    assert ("warning  refs/exp/link is a symbolic ref to refs/heads/main: git-exp skips it — inspect with "
+            "`git symbolic-ref refs/exp/link`, remove it (not its target) with "
+            "`git symbolic-ref --delete refs/exp/link`") in ran.out.splitlines()
+    assert "         fix: git symbolic-ref --delete refs/exp/link" in ran.out.splitlines()
+    assert (f"warning  refs/exp/blob points at a blob, not a commit: git-exp skips it — inspect with "
+            f"`git cat-file -p {blob}`, remove it with `git update-ref -d refs/exp/blob {blob}`") \
+        in ran.out.splitlines()
+    assert exp("doctor", "--fix").code == 0
+    assert all_refs(repo) == before and before["refs/heads/main"] == head
+    git(repo, "symbolic-ref", "--delete", "refs/exp/link")  # the command shown does what it says
+    assert git(repo, "rev-parse", "main").strip() == head
+
+
+def test_remote_name_and_refspec_git_cannot_use(repo, exp, tmp_path):
+    """What `install 'a b'` of an older version left: every `git fetch` dies."""
+    url = str(bare_remote(tmp_path / "r.git"))
+    git(repo, "remote", "add", "origin", url)
+    git(repo, "config", "remote.a b.url", url)
+    git(repo, "config", "remote.a b.fetch", "+refs/exp/*:refs/remote-exp/a b/*")
+    git(repo, "config", "exp.a b.installed", "fetch=+refs/exp/*:refs/remote-exp/a b/*")
+    git(repo, "config", "remote.origin.push", "refs/heads/*:refs/x y/*")  # the user's own, as bad
+    failed = subprocess.run(["git", "fetch", "origin"], cwd=repo, capture_output=True, text=True)
+    assert failed.returncode and "invalid refspec" in failed.stderr
+
+    found = [f for f in doctor(exp, repo) if f["level"] == "warning"]
+    assert {"remote": "a b", "level": "warning",
+            "what": "git-exp cannot work with remote 'a b': a name may not contain ' '",
+            "fix": "git remote rename 'a b' NEW-NAME", "fixable": False} in found
+    assert {"remote": "a b", "level": "warning",
+            "what": "fetch refspec '+refs/exp/*:refs/remote-exp/a b/*' is one git cannot parse "
+                    "('refs/remote-exp/a b/*': it contains ' '): every `git fetch` of 'a b' fails (git-exp added it)",
+            "fix": "git config --unset --fixed-value 'remote.a b.fetch' '+refs/exp/*:refs/remote-exp/a b/*'",
+            "fixable": True} in found
+    mine = [f for f in found if f["remote"] == "origin" and "cannot parse" in f["what"]]
+    assert [(f["fixable"], f["fix"]) for f in mine] == [
+        (False, "git config --unset --fixed-value 'remote.origin.push' 'refs/heads/*:refs/x y/*'")]
+
+    ran = exp("doctor", "--fix")
+    assert ran.code == 0, ran
+    assert git(repo, "config", "--get-all", "remote.a b.fetch", check=False) == ""
+    assert git(repo, "config", "--get-regexp", r"^exp\.", check=False) == ""
+    assert git(repo, "config", "--get-all", "remote.origin.push") == "refs/heads/*:refs/x y/*\n"  # the user's stays
+    failed = subprocess.run(["git", "fetch", "origin"], cwd=repo, capture_output=True, text=True)
+    assert "invalid refspec 'refs/heads/*:refs/x y/*'" in failed.stderr  # the user's own still breaks it
+    subprocess.run(mine[0]["fix"], shell=True, cwd=repo, check=True)  # the command doctor gave
+    git(repo, "fetch", "-q", "origin")  # fetch works again
+    assert not [f for f in doctor(exp, repo) if "cannot parse" in f["what"]]
+    assert_error(exp("uninstall", "a b"), 2, "git-exp cannot work with remote 'a b'")
+
+
+def test_refs_under_remote_exp_of_no_possible_remote(repo, exp):
+    head = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "update-ref", "refs/remote-exp/-x/e", head)
+    git(repo, "update-ref", "refs/remote-exp/a/b/e", head)
+    found = doctor(exp, repo)
+    assert {"remote": None, "level": "warning",
+            "what": "1 refs under refs/remote-exp/-x/, which is no remote git-exp can work with "
+                    "(a name may not start with '-')",
+            "fix": "git exp doctor --fix", "fixable": True} in found
+    assert_error(exp("uninstall", "a/b"), 2, "contains '/'")
+    assert all_refs(repo)["refs/remote-exp/a/b/e"] == head  # uninstall of 'a/b' touched nothing
+    assert exp("doctor", "--fix").code == 0
+    refs = all_refs(repo)
+    assert "refs/remote-exp/-x/e" not in refs
+    assert "refs/remote-exp/a/b/e" not in refs  # no remote 'a': the orphans of 'a' went by `uninstall a`
+    assert refs["refs/heads/main"] == head
+
+
+REFSPECS = [
+    "+refs/exp/*:refs/remote-exp/origin/*", "refs/exp/*:refs/exp/*", "HEAD", ":", "+:", "@",
+    "+refs/exp/*:refs/remote-exp/a b/*", "refs/exp/*:refs/x", "refs/exp/x:refs/y/*", "refs/exp/*",
+    "refs/heads/main", "main:refs/heads/release", "refs/heads/a..b:refs/x", "refs/heads/*:refs/x/*/*",
+    "refs/heads/x.lock:refs/y", "^refs/heads/skip", "^refs/heads/a:b", "refs/heads/.x:refs/y",
+    "refs/heads/x:", ":refs/heads/gone", "refs/heads/a@{1}:refs/b", "refs/heads/a~1:refs/b",
+    "refs/heads/tab\there:refs/b", "refs/heads/*:refs/remotes/o/*", "refs/heads//a:refs/b", "refs/heads/a/:refs/b",
+]
+
+
+@pytest.mark.parametrize("kind", ("fetch", "push"))
+def test_refspec_rule_agrees_with_git(tmp_path, kind):
+    url = str(bare_remote(tmp_path / "r.git"))
+    work = tmp_path / "w"
+    git(tmp_path, "init", "-q", "-b", "main", "w")
+    for spec in REFSPECS:
+        ran = subprocess.run(["git", "-c", f"remote.t.url={url}", "-c", f"remote.t.{kind}={spec}", kind,
+                              "--dry-run", "t"], cwd=work, capture_output=True, text=True)
+        git_says = "invalid refspec" not in ran.stderr
+        assert (refspecs.problem(spec, kind) is None) == git_says, (spec, kind, ran.stderr)
