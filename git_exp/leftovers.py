@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import time
+
 from git_exp.record import Record
 from git_exp.repo import Repo
 

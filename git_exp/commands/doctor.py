@@ -121,8 +121,8 @@ def diagnose(repo: Repo) -> list[Finding]:
         if section in remotes or section in tracking:
             continue
         if names.remote_problem(section):
-            findings.append(Finding(section, "warning", f"install record for a remote that no longer exists "
-                                    f"(and whose name git-exp cannot work with)", "git exp doctor --fix", True,
+            findings.append(Finding(section, "warning", "install record for a remote that no longer exists "
+                                    "(and whose name git-exp cannot work with)", "git exp doctor --fix", True,
                                     ("forget", section)))
         else:
             findings.append(Finding(section, "warning", "install record for a remote that no longer exists",
