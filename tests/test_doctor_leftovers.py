@@ -281,3 +281,18 @@ def test_refspec_rule_agrees_with_git(tmp_path, kind):
                               "--dry-run", "t"], cwd=work, capture_output=True, text=True)
         git_says = "invalid refspec" not in ran.stderr
         assert (refspecs.problem(spec, kind) is None) == git_says, (spec, kind, ran.stderr)
+
+
+def test_a_ref_name_git_refuses_to_read_is_reported_not_a_crash(repo, exp):
+    """What a pull of an older version wrote for a remote named '..': every git command dies."""
+    git(repo, "pack-refs", "--all")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    with open(repo / ".git" / "packed-refs", "a") as packed:  # test setup only: git would refuse to write it
+        packed.write(f"{head} refs/remote-exp/x/../e1\n")
+    ran = exp("doctor")
+    assert ran.code == 0, ran
+    assert ran.out.splitlines() == [
+        "warning  git cannot list the refs: fatal: packed refname is dangerous: refs/remote-exp/x/../e1",
+        "         fix: remove the line with that ref from the packed-refs file of the git directory (git has no "
+        "command that can) and run `git exp doctor` again"]
+    assert "Traceback" not in ran.err
