@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import time
 
+from git_exp.names import shown
 from git_exp.record import Record
 from git_exp.repo import Repo
 
@@ -89,7 +90,7 @@ def staging(repo: Repo) -> dict[str, str]:
     found = {}
     for line in raw.splitlines():
         ref, symref, sha = line.rsplit(" ", 2)
-        if not symref:
+        if not symref and decodable(ref):
             found[ref] = sha
     return found
 
@@ -314,6 +315,10 @@ class OddRef(Record):
     __slots__ = ("ref", "symref", "kind", "sha")
 
     def what(self) -> str:
+        if self.kind == "name":
+            return (f"{shown(self.ref)} has a name that is not UTF-8: git-exp skips it — find it with "
+                    f"`git for-each-ref {self.ref.split('/')[0]}/{self.ref.split('/')[1]}/` and remove it with "
+                    "`git update-ref -d`")
         if self.symref:
             return (f"{self.ref} is a symbolic ref to {self.symref}: git-exp skips it — inspect with "
                     f"`git symbolic-ref {self.ref}`, remove it (not its target) with "
@@ -329,9 +334,20 @@ def odd_refs(repo: Repo) -> list[OddRef]:
     found = []
     for line in raw.splitlines():
         ref, symref, kind, sha = line.split("\0")
-        if symref or kind != "commit":
+        if not decodable(ref):
+            found.append(OddRef(ref, symref, "name", sha))
+        elif symref or kind != "commit":
             found.append(OddRef(ref, symref, kind, sha))
     return found
+
+
+def decodable(name: str) -> bool:
+    """Whether a name read with ``surrogateescape`` was UTF-8 (the others are skipped)."""
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def commit_refs(repo: Repo, prefix: str) -> dict[str, str]:
@@ -341,7 +357,7 @@ def commit_refs(repo: Repo, prefix: str) -> dict[str, str]:
     found = {}
     for line in raw.splitlines():
         ref, symref, kind, sha = line.split("\0")
-        if not symref and kind == "commit":
+        if not symref and kind == "commit" and decodable(ref):
             found[ref] = sha
     return found
 

@@ -296,3 +296,14 @@ def test_a_ref_name_git_refuses_to_read_is_reported_not_a_crash(repo, exp):
         "         fix: remove the line with that ref from the packed-refs file of the git directory (git has no "
         "command that can) and run `git exp doctor` again"]
     assert "Traceback" not in ran.err
+
+
+def test_a_ref_name_that_is_not_utf8_is_reported_with_its_name_cut(repo, exp):
+    subprocess.run([b"git", b"update-ref", b"refs/remote-exp/origin/caf\xe9", b"HEAD"], cwd=repo, check=True)
+    ran = exp("doctor")
+    assert ran.code == 0 and "Traceback" not in ran.err, ran
+    assert ("warning  'refs/remote-exp/origin/caf\ufffd' has a name that is not UTF-8: git-exp skips it — find it "
+            "with `git for-each-ref refs/remote-exp/` and remove it with `git update-ref -d`") in ran.out.splitlines()
+    assert "origin" not in ran.out.replace("refs/remote-exp/origin/caf", "")  # not counted as origin's
+    assert exp("doctor", "--fix").code == 0
+    assert b"caf\xe9" in subprocess.run(["git", "for-each-ref"], cwd=repo, capture_output=True).stdout

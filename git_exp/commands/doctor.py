@@ -44,6 +44,8 @@ def _tracking_remotes(repo: Repo) -> dict[str, int]:
     raw = repo.out("for-each-ref", "--format=%(refname)", "--", "refs/remote-exp/")
     counts: dict[str, int] = {}
     for ref in raw.splitlines():
+        if not leftovers.decodable(ref):
+            continue  # reported with the odd refs
         name = ref[len("refs/remote-exp/"):].split("/", 1)[0]
         counts[name] = counts.get(name, 0) + 1
     return counts
