@@ -455,7 +455,7 @@ def uninstall(
     keep_refs: bool = Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/."),
 ) -> None:
     """Remove exactly what install added, and the remote-tracking experiments."""
-    from git_exp import remotes
+    from git_exp import names, remotes
     from git_exp.commands.install import uninstall as do_uninstall
 
     repo = _repo(remotes=True)
@@ -463,6 +463,8 @@ def uninstall(
         targets = sorted(remotes.configured(repo))
     else:
         targets = list(names_ or []) or [remotes.default(repo).name]
+    for name in targets:  # every name checked before anything changes, as install does
+        names.RemoteName(name)
     for name in targets:
         removed, deleted = do_uninstall(repo, name, keep_refs=keep_refs)
         for spec in removed:

@@ -221,6 +221,12 @@ def stale(repo: Repo, found: list[Lock]) -> list[Lock]:
     return [lock for lock in found if lock.age >= LOCK_AGE or busy is False]
 
 
+def clear_stale_locks(repo: Repo) -> list[Lock]:
+    """Remove the stale lock files under our namespaces; return them (for a command whose
+    update failed with "File exists": if this returns any, the update may be retried)."""
+    return drop_locks(stale(repo, locks(repo)))
+
+
 def git_running_here(repo: Repo) -> bool | None:
     """Whether a git process (other than us) may be working in this repository: True,
     False, or None when we cannot tell (no /proc)."""
@@ -376,7 +382,7 @@ def sweep(repo: Repo) -> Swept:
     swept = Swept()
     refs = stale_staging(repo)
     # a stale lock of a staging ref would make its deletion fail: locks first
-    swept.locks = len(drop_locks(stale(repo, locks(repo))))
+    swept.locks = len(clear_stale_locks(repo))
     if refs:
         drop_staging(repo, refs)
         swept.staging = len(refs)
