@@ -478,9 +478,13 @@ def uninstall(
 @command()
 def doctor(
     json_: bool = Option(False, "--json", help="JSON output."),
-    fix: bool = Option(False, "--fix", help="Apply the safe fixes."),
+    fix: bool = Option(False, "--fix", help="Apply the safe fixes: install's own refspecs, leftovers of killed "
+                                            "commands (staging refs, temporary index files, stale locks)."),
 ) -> None:
-    """Check the installation per remote and say what to run."""
+    """Check the installation per remote and say what to run.
+
+    Also: what plain git push now does per branch, remote names and refspecs git-exp or git
+    cannot use, leftovers of killed commands, symbolic and non-commit refs."""
     from git_exp import render
     from git_exp.commands.doctor import as_json, diagnose
     from git_exp.commands.doctor import fix as do_fix
