@@ -486,7 +486,7 @@ def doctor(
     Also: what plain git push now does per branch, remote names and refspecs git-exp or git
     cannot use, leftovers of killed commands, symbolic and non-commit refs."""
     from git_exp import render
-    from git_exp.commands.doctor import as_json, diagnose
+    from git_exp.commands.doctor import as_json, as_text, diagnose
     from git_exp.commands.doctor import fix as do_fix
 
     repo = _repo(remotes=True)
@@ -498,9 +498,7 @@ def doctor(
     if json_:
         out(render.json_text(as_json(findings)))
         return
-    for f in findings:
-        where = f"{f.remote}: " if f.remote else ""
-        out(f"{f.level:<8} {where}{f.what}" + (f"\n         fix: {f.fix}" if f.fix and f.level != "ok" else ""))
+    out(as_text(findings))
 
 
 def _is_click_usage(exc: BaseException) -> bool:

@@ -325,3 +325,16 @@ def test_uninstall_all_checks_every_remote_name_before_changing_anything(repo, e
     config = (repo / ".git" / "config").read_bytes()
     assert_error(exp("uninstall", "--all"), 2, "git-exp cannot work with remote 'a b'")
     assert (repo / ".git" / "config").read_bytes() == config
+
+
+def test_a_reused_pid_does_not_keep_staging_refs_alive(repo, sleeper):
+    """The pid of a killed push now belongs to a younger process: the refs are stale."""
+    if not files_backend(repo):
+        pytest.skip("the loose ref's mtime tells when it was written (files backend)")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    ref = f"refs/exp-staging/{sleeper}-0badc0de/a"
+    git(repo, "update-ref", ref, head)
+    assert leftovers.stale_staging(Repo(repo)) == {}  # its process runs
+    loose = repo / ".git" / ref
+    os.utime(loose, (OLD, OLD))  # written an hour ago, before that process started
+    assert leftovers.stale_staging(Repo(repo)) == {ref: head}
