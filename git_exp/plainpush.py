@@ -16,7 +16,8 @@ does to branches exactly what ``push.default`` does today:
 
 This mirrors ``setup_default_push_refspecs`` of git's builtin/push.c (2.39 to 2.47): the
 "triangular" test compares the remote pushed to with the branch's fetch remote
-(``branch.<name>.remote``, else the only remote, else ``origin`` if configured).
+(``branch.<name>.remote``, else the only remote, else ``origin``, even when no remote
+has that name).
 Whether a remote is the one a plain ``git push`` goes to (``pushRemote``,
 ``pushDefault``) does not matter here: ``git push <remote>`` uses the same refspecs.
 """
@@ -83,12 +84,14 @@ class Settings:
     branches: list[Branch]
     remotes: list[str]
 
-    def fetch_remote(self, branch: Branch) -> str | None:
+    def fetch_remote(self, branch: Branch) -> str:
+        """git's ``remote_for_branch``: its remote, else the only remote, else "origin"
+        (configured or not: a push to r1 with remotes r1 and r2 counts as triangular)."""
         if branch.remote:
             return branch.remote
         if len(self.remotes) == 1:
             return self.remotes[0]
-        return "origin" if "origin" in self.remotes else None
+        return "origin"
 
 
 def short(ref: str) -> str:
@@ -125,7 +128,7 @@ def without_refspec(settings: Settings, branch: Branch, remote: str) -> Change |
     mode = settings.mode or "simple"
     own = HEADS + branch.name
     fetch_remote = settings.fetch_remote(branch)
-    triangular = fetch_remote is not None and fetch_remote != remote
+    triangular = fetch_remote != remote
     if mode == "current" or mode == "simple" and triangular:
         return None
     if triangular:  # upstream

@@ -63,8 +63,8 @@ def heads(bare: Path) -> dict[str, str]:
     return dict(line.split(" ") for line in out.splitlines())
 
 
-def pushes(work: Path) -> list[str]:
-    return git(work, "config", "--get-all", "remote.origin.push", check=False).splitlines()
+def pushes(work: Path, remote: str = "origin") -> list[str]:
+    return git(work, "config", "--get-all", f"remote.{remote}.push", check=False).splitlines()
 
 
 def twins(tmp_path: Path, mode: str, tracking: str) -> tuple[Path, Path]:
@@ -245,3 +245,20 @@ def test_doctor_push_default_changed_to_matching(tmp_path, exp):
     assert not [f for f in json.loads(exp("doctor", "--json", cwd=work).out) if f["level"] == "warning"]
     assert exp("uninstall", cwd=work).code == 0
     assert pushes(work) == []
+
+
+@pytest.mark.parametrize("mode", ("", "upstream"))
+def test_two_remotes_none_named_origin(tmp_path, exp, mode):
+    """A branch without upstream pushed to r1 while r2 exists too: git compares r1 with
+    "origin", so simple pushes the branch to its own name and upstream refuses."""
+    without, installed = twins(tmp_path, mode, "none")
+    for work in (without, installed):
+        git(work, "remote", "rename", "origin", "r1")
+        git(work, "remote", "add", "r2", "../remote.git")
+        git(work, "config", "--unset", "branch.main.remote")
+        git(work, "config", "--unset", "branch.main.merge")
+    assert exp("install", "r1", cwd=installed).code == 0
+    assert pushes(installed, "r1") == ([] if mode == "upstream" else ["HEAD", EXP_PUSH])
+    before = subprocess.run(["git", "push", "-q", "r1"], cwd=without, capture_output=True).returncode
+    after = subprocess.run(["git", "push", "-q", "r1"], cwd=installed, capture_output=True).returncode
+    assert (after, heads(installed.parent / "remote.git")) == (before, heads(without.parent / "remote.git"))
