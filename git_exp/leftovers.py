@@ -95,11 +95,12 @@ def staging(repo: Repo) -> dict[str, str]:
     return found
 
 
-def stale_staging(repo: Repo) -> dict[str, str]:
-    """{ref: sha} of the staging refs whose push is no longer running."""
+def stale_staging(repo: Repo, listed: dict[str, str] | None = None) -> dict[str, str]:
+    """{ref: sha} of the staging refs whose push is no longer running (of ``listed``, the
+    result of ``staging``, when given)."""
     found = {}
     verdict: dict[str, bool] = {}
-    for ref, sha in staging(repo).items():
+    for ref, sha in (staging(repo) if listed is None else listed).items():
         stage = ref[len(STAGING):].split("/", 1)[0]
         if stage not in verdict:
             pid = _pid_of(stage, "-")

@@ -224,7 +224,7 @@ def _leftover_findings(repo: Repo) -> list[Finding]:
     findings = []
     sweep = ("sweep",)
     staged = leftovers.staging(repo)
-    stale = leftovers.stale_staging(repo)
+    stale = leftovers.stale_staging(repo, staged)
     if stale:
         stages = {ref[len(leftovers.STAGING):].split("/", 1)[0] for ref in stale}
         findings.append(Finding(None, "warning", f"{len(stale)} staging refs under {leftovers.STAGING} left by "
