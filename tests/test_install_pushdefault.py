@@ -116,6 +116,13 @@ def test_the_issue_case_push_default_upstream_branch_tracking_main(tmp_path, exp
     still does after install; with --push it would create mywork, and install says so."""
     without, installed = twins(tmp_path, "upstream", "other")
     assert exp("install", cwd=installed).code == 0
+    findings = json.loads(exp("doctor", "--json", cwd=installed).out)
+    assert {"remote": "origin", "level": "info", "fix": None, "fixable": False,
+            "what": "fetch refspec only: plain `git push` to origin sends no experiments (`git exp push origin` "
+                    "does); push refspecs would change what it does to branches: branch 'mywork': with "
+                    "`push = HEAD` a plain push to origin would update origin's mywork; today it goes to "
+                    "origin's main"} in findings
+    assert not [f for f in findings if f["level"] == "warning"], findings
     assert plain_push(installed) == 0
     remote = installed.parent / "remote.git"
     assert "refs/heads/mywork" not in heads(remote)

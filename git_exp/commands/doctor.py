@@ -186,6 +186,12 @@ def _remote_findings(repo: Repo, name: str, remotes: dict[str, str], tracking: d
             findings.append(Finding(name, "info", f"`git push --prune {name}` deletes experiments on {name} "
                                     "that you do not have locally"))
             findings += _push_findings(repo, name, pushes, records, remotes)
+        elif not pushes:
+            plan = plainpush.for_remote(repo, name, list(remotes))
+            if not plan.spec:
+                findings.append(Finding(name, "info", f"fetch refspec only: plain `git push` to {name} sends no "
+                                        f"experiments (`git exp push {name}` does); push refspecs would change "
+                                        f"what it does to branches: {plan.lines(name)[0]}"))
     elif ours:
         missing = ", ".join(f"{s.kind} = {s.value}" for s in ours if s not in present)
         findings.append(Finding(name, "warning", f"partly installed: missing {missing}",
