@@ -270,7 +270,13 @@ class Repo:
         args = ["update-ref", "--no-deref", "-z", "--stdin", "-m", message]
         if reflog:
             args.insert(1, "--create-reflog")
-        result = self.run(*args, input="".join(lines), check=False)
+        data = "".join(lines)
+        result = self.run(*args, input=data, check=False)
+        if result.returncode and RefMoved(result).locked:
+            from git_exp import leftovers
+
+            if leftovers.clear_stale_locks(self):  # left by a git killed while it held them
+                result = self.run(*args, input=data, check=False)
         if result.returncode:
             raise RefMoved(result)
 
@@ -292,10 +298,16 @@ class RefMoved(ExpError):
         return "reference already exists" in text or "is at" in text and "but expected" in text
 
     @property
+    def locked(self) -> bool:
+        """A lock file of one of the refs was there: another git holds it, or one killed
+        while it held it left it behind."""
+        return "Unable to create" in self.result.err and ".lock" in self.result.err
+
+    @property
     def contended(self) -> bool:
         """Another git changed or held one of the refs: trying again may succeed (a hook
         that refused, or a name git cannot hold, will refuse again)."""
-        return self.exists or "Unable to create" in self.result.err and ".lock" in self.result.err
+        return self.exists or self.locked
 
 
 def sha_map(text: str, prefix: str) -> dict[str, str]:

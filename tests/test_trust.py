@@ -197,19 +197,38 @@ def test_a_hook_that_refuses_stops_pull_and_writes_nothing(local_remote, tmp_pat
 
 
 def test_save_honours_a_lock_another_git_holds(repo, exp):
-    if not files_backend(repo):
-        pytest.skip("per-ref lock files belong to the files backend")
     assert exp("save", "-n", "e1").code == 0
     sha = exp_refs(repo)["e1"]
-    lock = repo / ".git" / "refs" / "exp" / "e1.lock"
-    lock.write_text("held\n")  # what another git holds while it writes refs/exp/e1
+    head = git(repo, "rev-parse", "HEAD").strip()
+    # Another git in the middle of a transaction on refs/exp/e1: it holds the ref's lock.
+    holder = subprocess.Popen(["git", "update-ref", "--stdin"], cwd=repo, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    holder.stdin.write(f"start\nupdate refs/exp/e1 {head} {sha}\nprepare\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline() == "start: ok\n" and holder.stdout.readline() == "prepare: ok\n"
     try:
         write(repo, {"params.yaml": "lr: 7\n"})
         ran = exp("save", "-f", "-n", "e1")
-        assert ran.code == 1 and "git-exp: error:" in ran.err and "Traceback" not in ran.err
+        assert ran.code == 1 and "git-exp: error:" in ran.err and "Traceback" not in ran.err, ran
         assert exp_refs(repo)["e1"] == sha
     finally:
-        lock.unlink()
+        holder.stdin.write("abort\n")
+        holder.stdin.close()
+        holder.wait()
+    assert exp_refs(repo)["e1"] == sha
+
+
+def test_a_lock_left_by_a_killed_git_does_not_block_the_rerun(repo, exp):
+    if not files_backend(repo):
+        pytest.skip("per-ref lock files belong to the files backend")
+    assert exp("save", "-n", "e1").code == 0
+    lock = repo / ".git" / "refs" / "exp" / "e1.lock"
+    lock.write_text("")  # what a SIGKILLed git leaves
+    old = lock.stat().st_mtime - 3600
+    os.utime(lock, (old, old))
+    ran = exp("rm", "e1")
+    assert ran.code == 0, ran
+    assert exp_refs(repo) == {} and not lock.exists()
 
 
 # ------------------------------------------------------------------ SHA-256
@@ -354,3 +373,18 @@ def test_names_that_would_disguise_themselves_on_screen_are_refused(repo, exp):
     for name in ("a\u009b31mred", "rev\u202eesrever", "x\u2066y"):
         assert_error(exp("save", "-n", name), 2, "invalid experiment name")
     assert exp_refs(repo) == {}
+
+
+def test_a_push_removes_what_a_killed_push_staged(local_remote, tmp_path, exp):
+    runner = make_runner(local_remote, tmp_path)
+    head = git(runner, "rev-parse", "HEAD").strip()
+    git(runner, "fast-import", "--quiet", input="".join(
+        f"commit refs/exp/p/{i:02}\ncommitter C <c@e> 0 +0000\ndata {len(str(i))}\n{i}\nfrom {head}\n\n"
+        for i in range(20)))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    git(runner, "update-ref", f"refs/exp-staging/{dead.pid}-0badf00d/p/00", head)
+    ran = exp("push", "origin", "p/0?", "p/1?", cwd=runner)  # 20 names, no single glob: staged
+    assert ran.code == 0, ran
+    assert len(exp_refs(local_remote.path)) == 20
+    assert exp_refs(runner, "refs/exp-staging/") == {}

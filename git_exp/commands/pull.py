@@ -27,7 +27,7 @@ import random
 import time
 
 from git_exp import names
-from git_exp.commands.push import EXPLICIT_MAX, STAGING, _git_glob
+from git_exp.commands.push import EXPLICIT_MAX, STAGING, _git_glob, drop_stale_staging
 from git_exp.errors import ExpError, UsageError
 from git_exp.git import wait_all
 from git_exp.names import PREFIX
@@ -212,6 +212,7 @@ def _fetch(repo: Repo, remote: Remote, todo: list[str], glob: str | None, absent
         _run_fetch(repo, remote, todo, pattern, None)
         if not missing_objects(repo, absent):
             return {}
+    drop_stale_staging(repo)
     stage = f"{STAGING}{os.getpid()}-{os.urandom(4).hex()}/"
     try:
         _run_fetch(repo, remote, todo, pattern, stage)

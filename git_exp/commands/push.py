@@ -149,6 +149,7 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
         return push_refspecs(repo, remote, [f"{PREFIX}{glob}:{PREFIX}{glob}", *skip], leases, dry_run=dry_run)
     if len(exps) <= EXPLICIT_MAX:
         return push_refspecs(repo, remote, [f"{e.ref}:{e.ref}" for e in exps], leases, dry_run=dry_run)
+    drop_stale_staging(repo)
     stage = f"{STAGING}{os.getpid()}-{os.urandom(4).hex()}/"
     staged = [(stage + e.name, e.sha) for e in exps]
     zero = repo.zero
@@ -157,3 +158,16 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
         return push_refspecs(repo, remote, [f"{stage}*:{PREFIX}*"], leases, dry_run=dry_run)
     finally:
         repo.transaction([(ref, zero, sha) for ref, sha in staged], "git exp push: unstaging", reflog=False)
+
+
+def drop_stale_staging(repo: Repo) -> None:
+    """Remove what a killed push or pull left under ``refs/exp-staging/`` (``leftovers``)."""
+    from git_exp import leftovers
+    from git_exp.repo import RefMoved
+
+    stale = leftovers.stale_staging(repo)
+    if stale:
+        try:
+            leftovers.drop_staging(repo, stale)
+        except RefMoved:
+            pass  # another command is cleaning them up as we speak
