@@ -1,15 +1,19 @@
 """Hermetic test environment and small builders that run real git.
 
 Every test gets its own HOME and XDG directories, no system git config, a fixed
-identity, no editor, no terminal prompts and no inherited ``GIT_*`` variables.
+identity, no editor, no terminal prompts and no inherited ``GIT_*`` variables; new
+repositories are of the object and ref format under test (tests/formats.py).
 """
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests import formats
 
 pytest_plugins = ["tests.server_fixtures"]
 
@@ -45,8 +49,16 @@ def hermetic(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("LC_ALL", "C")
     for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
+    for key, value in formats.default_env().items():  # SHA-256 / reftable pass (tests/formats.py)
+        monkeypatch.setenv(key, value)
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
     yield home
+
+
+def pytest_report_header(config):
+    proc = subprocess.run(["git", "version"], capture_output=True, text=True, check=False)
+    where = shutil.which("git")
+    return f"git under test: {proc.stdout.strip()} ({where}); new repositories: {formats.describe()}"
 
 
 def git(cwd, *args, check=True, env=None, input=None) -> str:

@@ -36,6 +36,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests import formats
+
 HOST = "127.0.0.1"  # never any other address
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
@@ -182,16 +184,28 @@ def _read(path: Path | None) -> str:
 
 
 def server_env(home: Path, **extra: str) -> dict[str, str]:
-    """An explicit environment for server processes: no developer config, no test env."""
+    """An explicit environment for server processes: no developer config, no test env.
+
+    Its PATH is the suite's, so servers run the git under test; repositories they make are
+    of the formats under test (tests/formats.py)."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
         "LC_ALL": "C",
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": "/dev/null",
+        **formats.default_env(),
     }
     env.update(extra)
     return env
+
+
+def session_env(home: Path) -> dict[str, str]:
+    """What an sshd session's shell gets (sshd replaces PATH with its own default, so the
+    git under test would not be the one serving)."""
+    env = server_env(home)
+    return {key: env[key] for key in ("PATH", "HOME", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL",
+                                      *formats.default_env())}
 
 
 def run(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
@@ -399,7 +413,7 @@ alias.url = ( "/anon/" => "{backend}/", "/auth/" => "{backend}/" )
 $HTTP["url"] =~ "^/(anon|auth)/" {{
   cgi.assign = ( "" => "" )
   setenv.set-environment = ( "GIT_PROJECT_ROOT" => "{d}/srv", "GIT_HTTP_EXPORT_ALL" => "1",
-                             "PATH" => "/usr/bin:/bin", "HOME" => "{d}", "LC_ALL" => "C",
+                             "PATH" => "{path}", "HOME" => "{d}", "LC_ALL" => "C",
                              "GIT_CONFIG_NOSYSTEM" => "1", "GIT_CONFIG_GLOBAL" => "/dev/null" )
 }}
 $HTTP["url"] =~ "^/anon/" {{
@@ -427,7 +441,8 @@ def http_server(tmp_path_factory):
     conf = work / "lighttpd.conf"
 
     def write_conf(port: int) -> None:
-        conf.write_text(LIGHTTPD_CONF.format(host=HOST, port=port, d=work, backend=backend))
+        conf.write_text(LIGHTTPD_CONF.format(host=HOST, port=port, d=work, backend=backend,
+                                             path=server_env(work)["PATH"]))
 
     env = server_env(work)
     proc, port = serve("lighttpd", lambda port: [lighttpd, "-D", "-f", str(conf)], env=env,
@@ -519,8 +534,7 @@ def ssh_server(tmp_path_factory):
     key = keygen(work / "userkey", server_env(work))
     authorized = work / "authorized_keys"
     shutil.copy(work / "userkey.pub", authorized)
-    proc, port = start_sshd(work, authorized, {"HOME": str(work), "GIT_CONFIG_NOSYSTEM": "1",
-                                               "GIT_CONFIG_GLOBAL": "/dev/null"})
+    proc, port = start_sshd(work, authorized, session_env(work))
     yield Server(root, port, server_env(work), proc, work, extra={"key": key})
     stop_group(proc)
 
@@ -624,8 +638,7 @@ def gitolite_service(tmp_path_factory):
         keys[user] = keygen(work / user, env)
         shutil.copy(work / f"{user}.pub", keydir / f"{user}.pub")
     run([gitolite, "setup", "-a", "admin"], env, cwd=home)  # one compile: conf + keydir in place
-    proc, port = start_sshd(work, home / ".ssh" / "authorized_keys",
-                            {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null"})
+    proc, port = start_sshd(work, home / ".ssh" / "authorized_keys", session_env(home))
     service = GitoliteService(port, home, keys, env)
     service.write_ssh_config()
     yield service
