@@ -33,7 +33,8 @@ def test_show_json_where_and_globs(three, exp):
     assert sorted(r["name"] for r in rows) == ["lr-0.01", "lr-0.1"]
     row = rows[0]
     assert row["exit_code"] == 0 and row["status"] == "ok" and row["command"] == "true"
-    assert len(row["sha"]) == 40 and len(row["baseline"]) == 40
+    assert row["sha"] == git(three, "rev-parse", f"refs/exp/{row['name']}").strip()  # whole id, any format
+    assert row["baseline"] == git(three, "rev-parse", f"refs/exp/{row['name']}^").strip()
     assert json.loads(exp("show", "--json", "lr-0.0*").out)[0]["name"] == "lr-0.01"
     assert json.loads(exp("show", "--json", "--where", "name == lr-0.5").out)[0]["params.lr"] == 0.5
     assert json.loads(exp("show", "--json", "--where", "status != 'ok'").out) == []
