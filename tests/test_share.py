@@ -635,7 +635,7 @@ def test_unreachable_remote_is_a_one_line_error(shared, exp):
 
 HAND_CONFIG = """\
 [core]
-\trepositoryformatversion = 0
+\trepositoryformatversion = {version}
 \tfilemode = true
 \tbare = false
 \tlogallrefupdates = true
@@ -652,7 +652,7 @@ HAND_CONFIG = """\
 [branch "main"]
 \tremote = origin
 \tmerge = refs/heads/main
-"""
+{extensions}"""
 
 
 @pytest.fixture
@@ -660,7 +660,12 @@ def hand(local_remote, tmp_path):
     """A repository whose .git/config was written by hand: comments, odd spacing, two remotes."""
     repo = init_repo(tmp_path / "hand", files=dict(FILES))
     config = repo / ".git" / "config"
-    config.write_text(HAND_CONFIG.format(url=local_remote.path))
+    # the repository's format (SHA-256 objects, reftable refs) stays: git cannot read it without
+    version = git(repo, "config", "core.repositoryformatversion").strip()
+    extensions = [line.removeprefix("extensions.").split(" ", 1)
+                  for line in git(repo, "config", "--get-regexp", r"^extensions\.", check=False).splitlines()]
+    section = "".join(["[extensions]\n", *(f"\t{key} = {value}\n" for key, value in extensions)] if extensions else [])
+    config.write_text(HAND_CONFIG.format(url=local_remote.path, version=version, extensions=section))
     git(repo, "push", "-q", "origin", "main")
     return repo, config
 
