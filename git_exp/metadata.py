@@ -3,6 +3,12 @@
 Only these well-known CI variables are ever read, and only their values described
 here end up in a commit: the provider's name, its run id, and its run URL (with any
 credentials removed).  No other environment value is recorded.
+
+Everything that goes into a message passes ``redact.redact``: the subject and body
+(``-m`` text included), every trailer value; ``Exp-Command`` is built by
+``redact.command_line``.  So neither a commit nor anything read from one (``show``,
+``--json``, the caches) holds a credential, a token-like query value, an Authorization
+header value or the value of a secret-looking environment variable.
 """
 from __future__ import annotations
 
@@ -44,7 +50,7 @@ def executor(env: Mapping[str, str] | None = None) -> tuple[str, str | None]:
             run_id = next((env[v] for v in id_vars if env.get(v)), None)
             where = f"{host} ({provider}" + (f" run {run_id})" if run_id else ")")
             link = url(env)
-            return _one_line(redact(where)), _one_line(redact(link)) if link else None
+            return _one_line(redact(where)), _one_line(redact(link)) if link else None  # trailers() again
     return _one_line(host), None
 
 
@@ -55,14 +61,22 @@ KEYS = {
 
 
 def trailers(**values: str | None) -> list[tuple[str, str]]:
-    """``Exp-*`` trailer pairs for the non-empty values, in a fixed order."""
+    """``Exp-*`` trailer pairs for the non-empty values, in a fixed order (``message``
+    redacts them)."""
     return [(KEYS[key], _one_line(str(value))) for key, value in values.items() if value not in (None, "")]
 
 
+def command(argv: list[str]) -> str:
+    """The ``Exp-Command`` value: ``argv`` as a shell line with secrets replaced."""
+    from git_exp.redact import command_line
+
+    return command_line(argv)
+
+
 def message(text: str, pairs: list[tuple[str, str]]) -> str:
-    """A commit message: the user's text, then a paragraph of trailers."""
-    lines = text.strip().splitlines() or ["experiment"]
+    """A commit message: the user's text (redacted), then a paragraph of trailers."""
+    lines = redact(text).strip().splitlines() or ["experiment"]
     parts = ["\n".join([_one_line(lines[0]) or "experiment", *lines[1:]]).strip()]
     if pairs:
-        parts.append("\n".join(f"{k}: {v}" for k, v in pairs))
+        parts.append("\n".join(f"{k}: {redact(v)}" for k, v in pairs))
     return "\n\n".join(parts) + "\n"
