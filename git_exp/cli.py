@@ -11,7 +11,7 @@ import sys
 
 from git_exp import __version__
 from git_exp.errors import Exit
-from git_exp.git import stopped_on_error
+from git_exp.git import Terminated, raise_on_sigterm, stopped_on_error
 from git_exp.params import Argument, Option
 
 HELP = "Experiments as git commits under refs/exp/, shared through your git remotes."
@@ -50,7 +50,9 @@ def out(text: str) -> None:
 
 
 def note(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    from git_exp.redact import redact
+
+    sys.stderr.write(redact(text) + "\n")
     sys.stderr.flush()
 
 
@@ -121,6 +123,11 @@ def run(
                  untracked=not no_untracked, isolated=isolated)
     note(f"git-exp: {ran.status} (exit {ran.exit_code}, {ran.duration:.1f}s); saved experiment "
          f"{ran.saved.name} ({ran.saved.sha[:7]})")
+    if ran.late_signal is not None:
+        import signal
+
+        note(f"git-exp: {signal.Signals(ran.late_signal).name} arrived while saving; the save was finished first")
+        raise Exit(128 + ran.late_signal)
     raise Exit(ran.exit_code)
 
 
@@ -512,10 +519,15 @@ def main(argv: list[str] | None = None) -> int:
     typer import); anything else (help, errors, ``run``'s pass-through arguments) is
     parsed by typer.  ``GIT_EXP_TYPER=1`` sends everything through typer.
     """
-    from git_exp.errors import ExpError
-
     args = sys.argv[1:] if argv is None else list(argv)
     runs = args[0] if args and args[0] in COMMANDS else None
+    with raise_on_sigterm():  # SIGTERM unwinds like Ctrl-C: the gits we started are stopped
+        return _main_guarded(args, runs)
+
+
+def _main_guarded(args: list[str], runs: str | None) -> int:
+    from git_exp.errors import ExpError
+
     try:
         kwargs = None
         if runs and not COMMANDS[runs][1] and os.environ.get("GIT_EXP_TYPER", "") in ("", "0"):
@@ -538,6 +550,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         note("git-exp: interrupted")
         return 130
+    except Terminated as exc:
+        note("git-exp: terminated")
+        return exc.exit_code
     except BrokenPipeError:
         return 141
     except Exception as exc:  # anything unexpected

@@ -9,19 +9,36 @@ git is spawned with ``os.posix_spawnp`` and its output read with ``poll``, not w
 importtime -c "import subprocess"``: it pulls in ``re``, ``enum``, ``threading`` and
 ``selectors``), on commands whose whole budget is ~50 ms (``git exp ls REMOTE`` against
 a 17 ms ``git ls-remote``).  git is told its directory with ``-C`` (posix_spawn has no
-working directory before Python 3.13).  Python ignores SIGPIPE and children inherit
-that; git puts it back to the default itself first thing (``restore_sigpipe_to_default``
-in its common-main.c), so we need not.  Where posix_spawn is missing, or our own standard descriptors are
-closed, subprocess does the work.  ``run_command`` (the user's program for ``git exp
-run``) always uses subprocess: it needs its own process group and signals.
+working directory before Python 3.13).  Where posix_spawn is missing, or our own
+standard descriptors are closed, subprocess does the work.  Signal numbers come from
+``_signal``, the C half of ``signal`` (whose ``enum`` import costs ~10 ms).
+
+Process hygiene, for git and the user's command alike:
+
+- Python ignores SIGPIPE and SIGXFSZ and an ignored signal stays ignored across exec;
+  children get both back at their defaults (``setsigdef``; subprocess's
+  ``restore_signals``), so ``cmd | head`` in a run ends as it does in a shell.
+- Descriptors: everything git-exp opens is close-on-exec (Python's default), and a
+  child gets only its own pipes on 0-2.  Descriptors our caller handed us open (a make
+  jobserver, a CI log pipe) are passed on, as ``env``, ``nice`` or ``timeout`` do.
+- An interrupt stops what we started: KeyboardInterrupt or SIGTERM (``Terminated``,
+  raised by ``raise_on_sigterm``) while gits run terminates and reaps them; ``stopped_on_error``
+  does the same for gits started ahead.  Inside ``with shielded():`` (``run`` saving its
+  result) gits start with SIGINT, SIGTERM and SIGHUP blocked, so a Ctrl-C sent to the whole
+  process group cannot kill them half-way; git-exp finishes and then says it was interrupted.
+- A missing ``git`` is ``GitNotFound``, a one-line usage error.
+
+``Command`` is the user's program for ``git exp run``: see its docstring for process
+groups and how signals reach it.
 """
 from __future__ import annotations
 
+import _signal
 import os
 import sys
 import time
 
-from git_exp.errors import ExpError
+from git_exp.errors import ExpError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing costs start-up time
@@ -33,6 +50,57 @@ TRACE = bool(os.environ.get("GIT_EXP_TRACE"))
 # Settings pinned on every call so that user configuration cannot change output we parse.
 PINNED = ("-c", "log.showSignature=false", "-c", "core.quotePath=false", "-c", "color.ui=false")
 CHUNK = 1 << 18
+DEFAULTED = (_signal.SIGPIPE, _signal.SIGXFSZ)  # Python ignores them; children get the defaults
+SHIELDED = {_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP}
+_shielded = 0
+
+
+class GitNotFound(UsageError):
+    def __init__(self) -> None:
+        super().__init__("git is not installed or not on PATH — install git, or add the directory "
+                         "that holds it to PATH")
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (see ``raise_on_sigterm``); like KeyboardInterrupt, it unwinds."""
+
+    exit_code = 128 + _signal.SIGTERM
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+class raise_on_sigterm:
+    """``with raise_on_sigterm():`` SIGTERM raises ``Terminated``, so ``finally`` blocks stop
+    and reap the gits we started instead of leaving them running.  A SIGTERM that our caller
+    set to be ignored stays ignored."""
+
+    def __enter__(self) -> raise_on_sigterm:
+        self.old = _signal.getsignal(_signal.SIGTERM)
+        if self.old == _signal.SIG_DFL:
+            _signal.signal(_signal.SIGTERM, _raise_terminated)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.old == _signal.SIG_DFL:
+            _signal.signal(_signal.SIGTERM, self.old)
+
+
+class shielded:
+    """``with shielded():`` gits started inside begin with SIGINT, SIGTERM and SIGHUP blocked
+    (a blocked mask survives exec): they finish what they were asked to do even when a
+    Ctrl-C or a kill reaches the whole process group.  Use it with signal handlers that
+    record instead of raising, so git-exp itself decides when to stop."""
+
+    def __enter__(self) -> shielded:
+        global _shielded
+        _shielded += 1
+        return self
+
+    def __exit__(self, *exc) -> None:
+        global _shielded
+        _shielded -= 1
 
 
 class GitError(ExpError):
@@ -123,6 +191,7 @@ class Running:
     def __init__(self, args: Sequence[str], cwd, data: bytes | None, env: dict) -> None:
         self.args, self.data, self.proc, self.pid = args, data, None, None
         self.result: Result | None = None
+        self.shielded = bool(_shielded)
         self.sent = 0
         self.started = time.perf_counter()
         cmd = ["git", *(("-C", os.fspath(cwd)) if cwd is not None else ()), *PINNED, *args]
@@ -133,11 +202,17 @@ class Running:
             return
         (self.out_r, out_w), (self.err_r, err_w), (in_r, self.in_w) = pipes
         self.fds = (self.out_r, self.err_r)
+        extra = {}
+        if self.shielded:
+            extra["setsigmask"] = _signal.pthread_sigmask(_signal.SIG_BLOCK, ()) | SHIELDED
         try:
             self.pid = os.posix_spawnp("git", cmd, env, file_actions=[
-                (os.POSIX_SPAWN_DUP2, in_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)])
-        except BaseException:
+                (os.POSIX_SPAWN_DUP2, in_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)],
+                setsigdef=DEFAULTED, **extra)
+        except BaseException as exc:
             self._close(self.out_r, self.err_r, self.in_w)
+            if isinstance(exc, FileNotFoundError):
+                raise GitNotFound() from None
             raise
         finally:
             self._close(in_r, out_w, err_w)
@@ -145,8 +220,15 @@ class Running:
     def _popen(self, cmd: list, env: dict) -> None:
         import subprocess
 
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL if self.data is None else subprocess.PIPE)
+        old = _signal.pthread_sigmask(_signal.SIG_BLOCK, SHIELDED) if self.shielded else None
+        try:  # restore_signals (the default) puts SIGPIPE and SIGXFSZ back; the mask is inherited
+            self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         stdin=subprocess.DEVNULL if self.data is None else subprocess.PIPE)
+        except FileNotFoundError:
+            raise GitNotFound() from None
+        finally:
+            if old is not None:
+                _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
 
     @staticmethod
     def _close(*fds) -> None:
@@ -164,18 +246,39 @@ class Running:
 
     def kill(self) -> None:
         """Stop git if it still runs, and reap it."""
-        if self.result is None:
-            try:
-                if self.proc is not None:
-                    self.proc.terminate()
-                else:
-                    os.kill(self.pid, 15)
-            except ProcessLookupError:
-                pass
+        self._stop()
         self.wait(check=False)
 
+    def _stop(self) -> None:
+        """SIGTERM (SIGKILL if shielded: it blocks SIGTERM) to a git not yet reaped."""
+        if self.result is None:
+            signum = _signal.SIGKILL if self.shielded else _signal.SIGTERM
+            try:
+                if self.proc is not None:
+                    self.proc.send_signal(signum)
+                else:
+                    os.kill(self.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def _abandon(self) -> None:
+        """Interrupted while git runs: stop it, close our ends of its pipes, reap it."""
+        self._stop()
+        if self.proc is not None:
+            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+            self._done(self.proc.wait(), b"", b"")
+            return
+        self._close(*(fd for fd in (self.out_r, self.err_r, self.in_w) if fd is not None))
+        self.out_r = self.err_r = self.in_w = None
+        self._reap(b"", b"")
+
     def _reap(self, stdout: bytes, stderr: bytes) -> None:
-        code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        try:
+            code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        except ChildProcessError:  # reaped already (an interrupt between waitpid and here)
+            code = -1
         self._done(code, stdout, stderr)
 
     def _done(self, code: int, stdout: bytes, stderr: bytes) -> None:
@@ -206,15 +309,24 @@ class stopped_on_error:
 
 def wait_all(running: list[Running]) -> None:
     """Collect several started gits at once, reading all their pipes in one ``poll`` loop,
-    so that none of them stalls on a full pipe while we wait for another."""
+    so that none of them stalls on a full pipe while we wait for another.  Interrupted
+    (KeyboardInterrupt, ``Terminated``), it stops and reaps every git of the batch."""
+    try:
+        for one in running:
+            if one.proc is not None and one.result is None:
+                stdout, stderr = one.proc.communicate(one.data)
+                one._done(one.proc.returncode, stdout, stderr)
+        _poll([one for one in running if one.result is None])
+    finally:
+        for one in running:
+            if one.result is None:
+                one._abandon()
+
+
+def _poll(running: list[Running]) -> None:
     import select
 
-    for one in running:
-        if one.proc is not None and one.result is None:
-            stdout, stderr = one.proc.communicate(one.data)
-            one._done(one.proc.returncode, stdout, stderr)
-    running = [one for one in running if one.result is None]
-    owner: dict = {}  # fd -> (Running, chunks or None for stdin)
+    owner: dict = {}  # fd -> Running
     poller = select.poll()
     for one in running:
         one.chunks = {one.out_r: [], one.err_r: []}
@@ -230,44 +342,139 @@ def wait_all(running: list[Running]) -> None:
             else:
                 os.close(one.in_w)
                 one.in_w = None
+    while owner:
+        for fd, _event in poller.poll():
+            one = owner[fd]
+            if fd == one.in_w:
+                try:
+                    one.sent += os.write(fd, one.data[one.sent:one.sent + CHUNK])
+                except BlockingIOError:
+                    continue
+                except BrokenPipeError:
+                    one.sent = len(one.data)  # git stopped reading; what it printed says why
+                if one.sent >= len(one.data):
+                    poller.unregister(fd)
+                    del owner[fd]
+                    os.close(fd)
+                    one.in_w = None
+                continue
+            block = os.read(fd, CHUNK)
+            if block:
+                one.chunks[fd].append(block)
+                continue
+            poller.unregister(fd)
+            del owner[fd]
+            one.open -= 1
+            if not one.open:
+                one._close(one.out_r, one.err_r)
+                one.out_r = one.err_r = None
+                one._reap(*(b"".join(one.chunks[fd]) for fd in one.fds))
+
+
+class Command:
+    """The user's command for ``git exp run``, with our stdio (its output streams live).
+
+    It starts with default SIGPIPE and SIGXFSZ handling, the descriptors our caller gave
+    us and none of ours.  Where it runs, and so how signals reach it:
+
+    - With a controlling terminal, it stays in our process group: it is part of the
+      terminal's job, so it can read the terminal and prompt, Ctrl-Z and ``fg`` work, and
+      Ctrl-C (SIGINT), SIGQUIT and a hang-up reach it and everything it started straight
+      from the terminal.  ``signal`` forwards what was sent to git-exp alone (SIGTERM from
+      ``kill``; SIGINT when we are not the foreground job) to the command and to its
+      descendants in our group.
+    - Without one (CI, cron, a service), it gets a process group of its own, and ``signal``
+      forwards SIGINT, SIGTERM and SIGHUP to that whole group: a signal sent to git-exp's
+      group reaches the command exactly once, and nothing of its tree is left running.
+    """
+
+    def __init__(self, argv: Sequence[str], *, cwd=None, env: Mapping[str, str] | None = None) -> None:
+        import subprocess
+
+        self.own_group = _controlling_terminal() is None
+        if not self.own_group:
+            group: dict = {}
+        elif sys.version_info >= (3, 11):
+            group = {"process_group": 0}
+        else:  # pragma: no cover - Python 3.10
+            group = {"preexec_fn": os.setpgrp}
+        self.proc = subprocess.Popen(list(argv), cwd=cwd, env=dict(env) if env is not None else None,
+                                     close_fds=False, restore_signals=True, **group)
+        self.pid = self.proc.pid
+        self.exited = False  # the command has ended (perhaps not reaped yet)
+
+    def signal(self, signum: int) -> None:
+        """Pass ``signum``, sent to git-exp, on to the command's tree (see the class)."""
+        if self.exited:
+            return
+        try:
+            if self.own_group:
+                os.killpg(self.pid, signum)
+                return
+            if signum != _signal.SIGTERM and _foreground():
+                return  # the terminal sent it to the whole job, the command included
+            for pid in [self.pid, *_descendants(self.pid, os.getpgrp())]:
+                try:
+                    os.kill(pid, signum)
+                except ProcessLookupError:
+                    pass
+        except ProcessLookupError:
+            pass
+
+    def wait(self) -> int:
+        """Wait for the command to end; its exit code (128+N when signal N ended it).
+
+        ``exited`` turns true before the command is reaped (``waitid(WNOWAIT)``), so a
+        signal handler that runs meanwhile never signals a reused pid.  Signal handlers
+        that return (not raise) do not disturb the wait (PEP 475)."""
+        if hasattr(os, "waitid"):
+            os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
+        self.exited = True
+        status = os.waitpid(self.pid, 0)[1]
+        self.proc.returncode = code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
+
+
+def _controlling_terminal() -> int | None:
+    """The foreground process group of our controlling terminal, or None without one."""
     try:
-        while owner:
-            for fd, _event in poller.poll():
-                one = owner[fd]
-                if fd == one.in_w:
-                    try:
-                        one.sent += os.write(fd, one.data[one.sent:one.sent + CHUNK])
-                    except BlockingIOError:
-                        continue
-                    except BrokenPipeError:
-                        one.sent = len(one.data)  # git stopped reading; what it printed says why
-                    if one.sent >= len(one.data):
-                        poller.unregister(fd)
-                        del owner[fd]
-                        os.close(fd)
-                        one.in_w = None
-                    continue
-                block = os.read(fd, CHUNK)
-                if block:
-                    one.chunks[fd].append(block)
-                    continue
-                poller.unregister(fd)
-                del owner[fd]
-                one.open -= 1
-                if not one.open:
-                    one._close(one.out_r, one.err_r)
-                    one.out_r = one.err_r = None
-                    one._reap(*(b"".join(one.chunks[fd]) for fd in one.fds))
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        return os.tcgetpgrp(fd)
+    except OSError:
+        return None
     finally:
-        for one in running:
-            if one.result is None:  # interrupted: close our ends, reap git
-                one._close(*(fd for fd in (one.out_r, one.err_r, one.in_w) if fd is not None))
-                one.out_r = one.err_r = one.in_w = None
-                one._reap(b"", b"")
+        os.close(fd)
 
 
-def run_command(argv: Sequence[str], *, cwd=None, env: Mapping[str, str] | None = None) -> subprocess.Popen:
-    """Start the user's command with inherited stdio (output streams live)."""
-    import subprocess
+def _foreground() -> bool:
+    return _controlling_terminal() == os.getpgrp()
 
-    return subprocess.Popen(list(argv), cwd=cwd, env=dict(env) if env is not None else None)
+
+def _descendants(root: int, pgid: int) -> list[int]:
+    """Processes below ``root`` that are in process group ``pgid`` (Linux ``/proc``; elsewhere
+    none, and a signal reaches the command alone)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2:].split()  # after "pid (comm) ": state ppid pgrp
+        if int(fields[2]) == pgid:
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found

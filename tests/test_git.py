@@ -61,7 +61,7 @@ def test_closed_standard_descriptors_fall_back_to_subprocess(repo):
     assert out_file.read_text().strip() == git.out("rev-parse", "HEAD", cwd=repo) != ""
 
 
-def test_missing_git_is_an_oserror(repo, monkeypatch):
+def test_missing_git_is_a_usage_error(repo, monkeypatch):
     monkeypatch.setenv("PATH", os.fspath(repo))
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(git.GitNotFound, match="^git is not installed or not on PATH — "):
         git.run("version")

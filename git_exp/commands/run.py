@@ -1,8 +1,25 @@
-"""``git exp run``: run a command, then save the work tree with the run's metadata."""
+"""``git exp run``: run a command, then save the work tree with the run's metadata.
+
+Signals, from the moment ``run`` starts until it returns (``_Signals``):
+
+- SIGINT, SIGTERM and SIGHUP never raise inside git-exp; they are recorded.  One that
+  arrives while the command runs is passed on to it (``git.Command.signal``: with a
+  terminal, Ctrl-C reaches the command straight from the terminal; without one, git-exp
+  forwards it to the command's process group) and marks the run ``interrupted``.  The
+  recorded exit code is always the one the command really returned (128+N if signal N
+  ended it), and ``run`` exits with it.
+- One that arrives before the command started stops the run: nothing is run or saved,
+  and the error says so.
+- One that arrives after the command ended, while its result is being saved, does not
+  stop the save: git-exp says at once that it finishes saving first, saves, reports the
+  experiment, and then exits 128+N.  The gits of the save start with those signals
+  blocked (``git.shielded``), so a Ctrl-C sent to the whole process group cannot kill
+  them half-way either.  SIGKILL still stops everything; then nothing was saved.
+A signal our caller set to be ignored (``nohup``, ``cmd &`` in a script) stays ignored.
+"""
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import tempfile
 import time
@@ -12,8 +29,11 @@ from pathlib import Path
 from git_exp import git, metadata
 from git_exp.commands.save import Saved, check_can_save, prepare_name, save
 from git_exp.errors import ExpError, UsageError
+from git_exp.redact import redact
 from git_exp.repo import Repo
 from git_exp.snapshot import snapshot
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass
@@ -22,6 +42,7 @@ class Ran:
     exit_code: int
     status: str  # ok, failed, interrupted
     duration: float
+    late_signal: int | None = None  # arrived while saving: exit 128+N once saved
 
 
 class CommandNotRun(ExpError):
@@ -30,40 +51,74 @@ class CommandNotRun(ExpError):
     exit_code = 127
 
 
-class _Terminated(Exception):
-    pass
+class NotStarted(ExpError):
+    """Interrupted before the command started: nothing was run or saved."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted ({signal.Signals(signum).name}) before the command started — "
+                         "nothing was run or saved")
+        self.exit_code = 128 + signum
 
 
-def _on_sigterm(signum, frame):
-    raise _Terminated()
+class _Signals:
+    """Record SIGINT/SIGTERM/SIGHUP instead of raising, for the length of a run (see the
+    module docstring); restore the previous handlers afterwards."""
+
+    def __init__(self) -> None:
+        self.command: git.Command | None = None
+        self.during: list[int] = []  # before the command ended
+        self.after: list[int] = []  # after it ended: while saving
+        self.old: dict = {}
+
+    def __enter__(self) -> _Signals:
+        for signum in SIGNALS:
+            old = signal.getsignal(signum)
+            if old != signal.SIG_IGN:
+                self.old[signum] = old
+                signal.signal(signum, self._record)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, old in self.old.items():
+            signal.signal(signum, old)
+
+    def _record(self, signum, frame) -> None:
+        if self.command is None or not self.command.exited:
+            self.during.append(signum)
+            if self.command is not None:
+                self.command.signal(signum)
+            return
+        if not self.after:
+            os.write(2, f"git-exp: {signal.Signals(signum).name} received — saving the experiment first\n".encode())
+        self.after.append(signum)
+
+    def check_not_started(self) -> None:
+        if self.during:
+            raise NotStarted(self.during[0])
+
+    @staticmethod
+    def settle() -> None:
+        """Run the handlers of signals already delivered, so they are counted where they came."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, ())
 
 
-def _execute(argv: list[str], cwd: Path) -> tuple[int, str, float]:
+def _execute(argv: list[str], cwd: Path, signals: _Signals) -> tuple[int, str, float]:
     """Run ``argv`` with streamed output; return (exit code, status, seconds)."""
+    signals.settle()
+    signals.check_not_started()
     start = time.monotonic()
     try:
-        child = git.run_command(argv, cwd=cwd)
+        command = git.Command(argv, cwd=cwd)
     except OSError as exc:
-        raise CommandNotRun(f"cannot run {argv[0]!r}: {exc.strerror} — check the command and your PATH; "
+        raise CommandNotRun(f"cannot run {redact(argv[0])!r}: {exc.strerror} — check the command and your PATH; "
                             "nothing was saved") from None
-    old_term = signal.signal(signal.SIGTERM, _on_sigterm)
-    interrupted = False
-    try:
-        while True:
-            try:
-                code = child.wait()
-                break
-            except (KeyboardInterrupt, _Terminated) as exc:
-                # Ctrl-C already reached the child (same process group); SIGTERM we pass on.
-                interrupted = True
-                if isinstance(exc, _Terminated):
-                    child.terminate()
-    finally:
-        signal.signal(signal.SIGTERM, old_term)
+    signals.command = command
+    if signals.during:  # arrived while it was being started: it may have missed it
+        command.signal(signals.during[-1])
+    code = command.wait()
+    signals.settle()
     seconds = time.monotonic() - start
-    if code < 0:
-        code = 128 - code
-    status = "interrupted" if interrupted else ("ok" if code == 0 else "failed")
+    status = "interrupted" if signals.during else ("ok" if code == 0 else "failed")
     return code, status, seconds
 
 
@@ -80,12 +135,21 @@ def run(
 ) -> Ran:
     if not argv:
         raise UsageError("no command to run — give one after --, e.g. `git exp run -- python train.py`")
+    with _Signals() as signals, git.shielded():
+        ran = _run(repo, argv, name, message, force, append, untracked, isolated, signals)
+    signals.settle()
+    if signals.after:
+        ran.late_signal = signals.after[0]
+    return ran
+
+
+def _run(repo, argv, name, message, force, append, untracked, isolated, signals) -> Ran:
     check_can_save(repo, "run")
     prepared = prepare_name(repo, name, force=force, append=append)
     baseline = repo.head()
     relative = Path(os.getcwd()).resolve().relative_to(Path(repo.worktree).resolve()) if _inside(repo) else Path()
     if not isolated:
-        code, status, seconds = _execute(argv, Path.cwd())
+        code, status, seconds = _execute(argv, Path.cwd(), signals)
         saved = _save(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked)
         return Ran(saved, code, status, seconds)
     if baseline is None:
@@ -96,7 +160,7 @@ def run(
         repo.run("worktree", "add", "--detach", "--no-checkout", str(where), baseline)
         isolated_repo = Repo(where)
         isolated_repo.run("read-tree", "-u", "--reset", tree)
-        code, status, seconds = _execute(argv, where / relative)
+        code, status, seconds = _execute(argv, where / relative, signals)
         saved = _save(isolated_repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked)
         return Ran(saved, code, status, seconds)
     finally:
@@ -117,7 +181,7 @@ def _inside(repo: Repo) -> bool:
 
 def _save(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked) -> Saved:
     host, url = metadata.executor()
-    command = shlex.join(argv)
+    command = metadata.command(argv)
     pairs = metadata.trailers(
         command=command, exit_code=str(code), status=status, duration=f"{seconds:.3f}s",
         executor=host, run_url=url,
