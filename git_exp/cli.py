@@ -114,21 +114,34 @@ def run(
     isolated: bool = Option(False, "--isolated", help="Run in a temporary worktree; your work tree is untouched."),
 ) -> None:
     """Run CMD, then save the work tree with its metadata; exit with CMD's code."""
+    from git_exp.commands.run import Signals
     from git_exp.commands.run import run as do_run
+    from git_exp.errors import ExpError
 
     argv = list(command or [])
     if argv[:1] == ["--"]:
         argv = argv[1:]
-    ran = do_run(_repo(), argv, name, message=message, force=force, append=append,
-                 untracked=not no_untracked, isolated=isolated)
-    note(f"git-exp: {ran.status} (exit {ran.exit_code}, {ran.duration:.1f}s); saved experiment "
-         f"{ran.saved.name} ({ran.saved.sha[:7]})")
-    if ran.late_signal is not None:
-        import signal
+    repo = _repo()
+    with Signals() as signals:  # from the command's start until all is said: saved or not
+        try:
+            ran = do_run(repo, argv, name, message=message, force=force, append=append,
+                         untracked=not no_untracked, isolated=isolated, signals=signals)
+        except ExpError as exc:
+            if _debug():
+                raise
+            note(f"git-exp: error: {exc}")
+            signals.done = True
+            raise Exit(exc.exit_code) from None
+        note(f"git-exp: {ran.status} (exit {ran.exit_code}, {ran.duration:.1f}s); saved experiment "
+             f"{ran.saved.name} ({ran.saved.sha[:7]})")
+        code = ran.exit_code
+        if ran.late_signal is not None:
+            import signal
 
-        note(f"git-exp: {signal.Signals(ran.late_signal).name} arrived while saving; the save was finished first")
-        raise Exit(128 + ran.late_signal)
-    raise Exit(ran.exit_code)
+            note(f"git-exp: {signal.Signals(ran.late_signal).name} arrived while saving; the save was finished first")
+            code = 128 + ran.late_signal
+        signals.done = True
+    raise Exit(code)
 
 
 @command("ls")

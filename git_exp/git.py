@@ -250,16 +250,16 @@ class Running:
         self.wait(check=False)
 
     def _stop(self) -> None:
-        """SIGTERM (SIGKILL if shielded: it blocks SIGTERM) to a git not yet reaped."""
+        """SIGTERM (SIGKILL if shielded: it blocks SIGTERM) to a git not yet reaped, and to
+        what it started in our process group: git leaves an ssh it runs to itself."""
         if self.result is None:
             signum = _signal.SIGKILL if self.shielded else _signal.SIGTERM
-            try:
-                if self.proc is not None:
-                    self.proc.send_signal(signum)
-                else:
-                    os.kill(self.pid, signum)
-            except ProcessLookupError:
-                pass
+            pid = self.proc.pid if self.proc is not None else self.pid
+            for one in [pid, *_descendants(pid, os.getpgrp())]:
+                try:
+                    os.kill(one, signum)
+                except ProcessLookupError:
+                    pass
 
     def _abandon(self) -> None:
         """Interrupted while git runs: stop it, close our ends of its pipes, reap it."""

@@ -118,7 +118,8 @@ def _rules(text: str, *, whole: bool) -> str:
         return re.sub(rf"(?i)(?:^|(?<=[=\s'\"])|(?<=-H))((?:{_HEADER})\s*:\s*)(.*)$", _header, text, flags=re.S)
     text = re.sub(rf"(?i)(?<=(['\"]))((?:{_HEADER})\s*:\s*)([^\r\n]*?)(?=\1|$)",
                   lambda m: _header(m, 2), text, flags=re.M)
-    text = re.sub(rf"(?i)(?<!['\"\w-])((?:{_AUTH_HEADER})\s*:[ \t]*)([\w-]+[ \t]+[^\s'\"]+|[^\s'\"]*)",
+    schemes = "|".join(sorted(_AUTH_SCHEMES))
+    text = re.sub(rf"(?i)(?<!['\"\w-])((?:{_AUTH_HEADER})\s*:[ \t]*)((?:(?:{schemes})[ \t]+)?[^\s'\"]*)",
                   _header, text)
     return re.sub(rf"(?i)(?<!['\"\w-])((?:{_OTHER_HEADER})\s*:[ \t]*)([^\s'\"]*)", _header, text)
 

@@ -1,6 +1,6 @@
 """``git exp run``: run a command, then save the work tree with the run's metadata.
 
-Signals, from the moment ``run`` starts until it returns (``_Signals``):
+Signals, from the moment ``run`` starts until it returns (``Signals``):
 
 - SIGINT, SIGTERM and SIGHUP never raise inside git-exp; they are recorded.  One that
   arrives while the command runs is passed on to it (``git.Command.signal``: with a
@@ -60,17 +60,19 @@ class NotStarted(ExpError):
         self.exit_code = 128 + signum
 
 
-class _Signals:
-    """Record SIGINT/SIGTERM/SIGHUP instead of raising, for the length of a run (see the
-    module docstring); restore the previous handlers afterwards."""
+class Signals:
+    """Record SIGINT/SIGTERM/SIGHUP instead of raising, for the length of a run and its
+    report (see the module docstring); restore the previous handlers afterwards.  Once
+    ``done`` (the result was reported), signals are let go: all was said."""
 
     def __init__(self) -> None:
         self.command: git.Command | None = None
         self.during: list[int] = []  # before the command ended
         self.after: list[int] = []  # after it ended: while saving
+        self.done = False
         self.old: dict = {}
 
-    def __enter__(self) -> _Signals:
+    def __enter__(self) -> Signals:
         for signum in SIGNALS:
             old = signal.getsignal(signum)
             if old != signal.SIG_IGN:
@@ -79,10 +81,13 @@ class _Signals:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.settle()  # a signal already here is handled as ours, not by the handler we restore
         for signum, old in self.old.items():
             signal.signal(signum, old)
 
     def _record(self, signum, frame) -> None:
+        if self.done:
+            return
         if self.command is None or not self.command.exited:
             self.during.append(signum)
             if self.command is not None:
@@ -102,7 +107,7 @@ class _Signals:
         signal.pthread_sigmask(signal.SIG_BLOCK, ())
 
 
-def _execute(argv: list[str], cwd: Path, signals: _Signals) -> tuple[int, str, float]:
+def _execute(argv: list[str], cwd: Path, signals: Signals) -> tuple[int, str, float]:
     """Run ``argv`` with streamed output; return (exit code, status, seconds)."""
     signals.settle()
     signals.check_not_started()
@@ -132,10 +137,17 @@ def run(
     append: bool = False,
     untracked: bool = True,
     isolated: bool = False,
+    signals: Signals | None = None,
 ) -> Ran:
+    """Run and save.  Give ``signals`` (entered) to keep them recorded while the caller
+    reports the result; without it, they are recorded for the run alone."""
     if not argv:
         raise UsageError("no command to run — give one after --, e.g. `git exp run -- python train.py`")
-    with _Signals() as signals, git.shielded():
+    if signals is None:
+        with Signals() as signals:
+            return run(repo, argv, name, message=message, force=force, append=append, untracked=untracked,
+                       isolated=isolated, signals=signals)
+    with git.shielded():
         ran = _run(repo, argv, name, message, force, append, untracked, isolated, signals)
     signals.settle()
     if signals.after:
