@@ -113,7 +113,7 @@ def run(
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
     isolated: bool = Option(False, "--isolated", help="Run in a temporary worktree; your work tree is untouched."),
 ) -> None:
-    """Run CMD, then save the work tree with its metadata; exit with CMD's code."""
+    """Run CMD, then save the work tree with its metadata (secrets in CMD recorded as $NAME or ***); exit with CMD's code."""
     from git_exp.commands.run import Signals
     from git_exp.commands.run import run as do_run
     from git_exp.errors import ExpError

@@ -42,7 +42,6 @@ from git_exp.errors import ExpError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing costs start-up time
-    import subprocess
     from typing import Mapping, Sequence
 
 TRACE = bool(os.environ.get("GIT_EXP_TRACE"))

@@ -20,7 +20,8 @@ import pytest
 
 from git_exp import git
 
-from .conftest import exp_refs, git as run_git
+from .conftest import exp_refs
+from .conftest import git as run_git
 
 ROOT = Path(__file__).resolve().parents[1]
 GIT_EXP = [sys.executable, str(ROOT / "bin" / "git-exp")]

@@ -10,7 +10,8 @@ import pytest
 from git_exp import git
 from git_exp.redact import command_line, redact
 
-from .conftest import assert_error, exp_refs, git as run_git
+from .conftest import assert_error, exp_refs
+from .conftest import git as run_git
 
 ROOT = Path(__file__).resolve().parents[1]
 GIT_EXP = [sys.executable, str(ROOT / "bin" / "git-exp")]
