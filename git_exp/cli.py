@@ -121,10 +121,9 @@ def run(
     argv = list(command or [])
     if argv[:1] == ["--"]:
         argv = argv[1:]
-    repo = _repo()
-    with Signals() as signals:  # from the command's start until all is said: saved or not
+    with Signals() as signals:  # from the start until all is said: saved or not
         try:
-            ran = do_run(repo, argv, name, message=message, force=force, append=append,
+            ran = do_run(_repo(), argv, name, message=message, force=force, append=append,
                          untracked=not no_untracked, isolated=isolated, signals=signals)
         except ExpError as exc:
             if _debug():

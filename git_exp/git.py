@@ -406,19 +406,17 @@ class Command:
         """Pass ``signum``, sent to git-exp, on to the command's tree (see the class)."""
         if self.exited:
             return
-        try:
-            if self.own_group:
-                os.killpg(self.pid, signum)
-                return
-            if signum != _signal.SIGTERM and _foreground():
-                return  # the terminal sent it to the whole job, the command included
-            for pid in [self.pid, *_descendants(self.pid, os.getpgrp())]:
-                try:
-                    os.kill(pid, signum)
-                except ProcessLookupError:
-                    pass
-        except ProcessLookupError:
-            pass
+        if self.own_group:
+            targets = [-self.pid]
+        elif signum != _signal.SIGTERM and _foreground():
+            return  # the terminal sent it to the whole job, the command included
+        else:
+            targets = [self.pid, *_descendants(self.pid, os.getpgrp())]
+        for target in targets:
+            try:
+                os.kill(target, signum)  # -pid: the process group
+            except OSError:  # gone already, or not ours to signal (a setuid program)
+                pass
 
     def wait(self) -> int:
         """Wait for the command to end; its exit code (128+N when signal N ended it).

@@ -65,7 +65,7 @@ def secret_env(env: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
 
 
 def _looks_secret(name: str) -> bool:
-    upper = name.upper()
+    upper = name.upper().replace("AUTHORIZ", "AUTHZ").replace("AUTHOR", "")  # GIT_AUTHOR_NAME is no secret
     return any(word in upper for word in SECRET_NAME_WORDS) or upper.endswith("_PAT")
 
 

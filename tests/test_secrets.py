@@ -73,7 +73,10 @@ def test_redact_patterns(text, expected):
 
 def test_secret_environment_values_become_references():
     env = {"GITHUB_TOKEN": "ghp_abcdef123456", "KEY": "1", "DB_PASSWORD": "hunter2!x",
-           "HOME": "/home/ghp_abcdef123456-not-secret-name", "MY_AUTH": "short"}
+           "HOME": "/home/ghp_abcdef123456-not-secret-name", "MY_AUTH": "short",
+           "GIT_AUTHOR_NAME": "A U Thor", "PROXY_AUTHORIZATION": "Basic c2VjcmV0"}
+    assert redact("by A U Thor", env) == "by A U Thor"
+    assert redact("x Basic c2VjcmV0", env) == "x $PROXY_AUTHORIZATION"
     assert redact("push with ghp_abcdef123456 and hunter2!x; 1 + 1", env) == "push with $GITHUB_TOKEN and $DB_PASSWORD; 1 + 1"
     assert redact("ghp_abcdef123456_suffix", env) == "${GITHUB_TOKEN}_suffix"
     assert redact("short", env) == "short"  # below MIN_LENGTH

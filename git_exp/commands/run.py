@@ -62,8 +62,9 @@ class NotStarted(ExpError):
 
 class Signals:
     """Record SIGINT/SIGTERM/SIGHUP instead of raising, for the length of a run and its
-    report (see the module docstring); restore the previous handlers afterwards.  Once
-    ``done`` (the result was reported), signals are let go: all was said."""
+    report (see the module docstring), with the gits started meanwhile shielded; restore
+    the previous handlers afterwards.  Once ``done`` (the result was reported), signals
+    are let go: all was said."""
 
     def __init__(self) -> None:
         self.command: git.Command | None = None
@@ -73,6 +74,8 @@ class Signals:
         self.old: dict = {}
 
     def __enter__(self) -> Signals:
+        self.shield = git.shielded()  # the gits of the run finish what they were asked to do
+        self.shield.__enter__()
         for signum in SIGNALS:
             old = signal.getsignal(signum)
             if old != signal.SIG_IGN:
@@ -84,6 +87,7 @@ class Signals:
         self.settle()  # a signal already here is handled as ours, not by the handler we restore
         for signum, old in self.old.items():
             signal.signal(signum, old)
+        self.shield.__exit__()
 
     def _record(self, signum, frame) -> None:
         if self.done:
@@ -147,8 +151,7 @@ def run(
         with Signals() as signals:
             return run(repo, argv, name, message=message, force=force, append=append, untracked=untracked,
                        isolated=isolated, signals=signals)
-    with git.shielded():
-        ran = _run(repo, argv, name, message, force, append, untracked, isolated, signals)
+    ran = _run(repo, argv, name, message, force, append, untracked, isolated, signals)
     signals.settle()
     if signals.after:
         ran.late_signal = signals.after[0]
