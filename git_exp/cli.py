@@ -11,7 +11,7 @@ import sys
 
 from git_exp import __version__
 from git_exp.errors import Exit
-from git_exp.git import Terminated, raise_on_sigterm, stopped_on_error
+from git_exp.git import Terminated, guarded, stopped_on_error
 from git_exp.params import Argument, Option
 
 HELP = "Experiments as git commits under refs/exp/, shared through your git remotes."
@@ -533,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = sys.argv[1:] if argv is None else list(argv)
     runs = args[0] if args and args[0] in COMMANDS else None
-    with raise_on_sigterm():  # SIGTERM unwinds like Ctrl-C: the gits we started are stopped
+    with guarded():  # SIGTERM unwinds like Ctrl-C; no git we started is left running
         return _main_guarded(args, runs)
 
 

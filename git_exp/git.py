@@ -22,8 +22,10 @@ Process hygiene, for git and the user's command alike:
   child gets only its own pipes on 0-2.  Descriptors our caller handed us open (a make
   jobserver, a CI log pipe) are passed on, as ``env``, ``nice`` or ``timeout`` do.
 - An interrupt stops what we started: KeyboardInterrupt or SIGTERM (``Terminated``,
-  raised by ``raise_on_sigterm``) while gits run terminates and reaps them; ``stopped_on_error``
-  does the same for gits started ahead.  Inside ``with shielded():`` (``run`` saving its
+  raised inside ``guarded``) while gits run terminates and reaps them and what they
+  started (git leaves an ssh to itself); ``stopped_on_error`` does the same for gits
+  started ahead, and leaving ``guarded`` for any git still running (every started git is
+  in ``_live`` until reaped; signals are held while one is spawned and registered).  Inside ``with shielded():`` (``run`` saving its
   result) gits start with SIGINT, SIGTERM and SIGHUP blocked, so a Ctrl-C sent to the whole
   process group cannot kill them half-way; git-exp finishes and then says it was interrupted.
 - A missing ``git`` is ``GitNotFound``, a one-line usage error.
@@ -42,7 +44,7 @@ from git_exp.errors import ExpError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing costs start-up time
-    from typing import Mapping, Sequence
+    from typing import Iterable, Mapping, Sequence
 
 TRACE = bool(os.environ.get("GIT_EXP_TRACE"))
 
@@ -52,6 +54,7 @@ CHUNK = 1 << 18
 DEFAULTED = (_signal.SIGPIPE, _signal.SIGXFSZ)  # Python ignores them; children get the defaults
 SHIELDED = {_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP}
 _shielded = 0
+_live: set = set()  # Running objects started and not yet reaped
 
 
 class GitNotFound(UsageError):
@@ -70,20 +73,32 @@ def _raise_terminated(signum, frame):
     raise Terminated()
 
 
-class raise_on_sigterm:
-    """``with raise_on_sigterm():`` SIGTERM raises ``Terminated``, so ``finally`` blocks stop
-    and reap the gits we started instead of leaving them running.  A SIGTERM that our caller
-    set to be ignored stays ignored."""
+class guarded:
+    """``with guarded():`` around a whole command: SIGTERM raises ``Terminated``, so
+    ``finally`` blocks run as for Ctrl-C (a SIGTERM our caller set to be ignored stays
+    ignored); on the way out every git still running -- one an interrupt caught between
+    its start and its wait -- is stopped and reaped."""
 
-    def __enter__(self) -> raise_on_sigterm:
+    def __enter__(self) -> guarded:
+        self.before = set(_live)
         self.old = _signal.getsignal(_signal.SIGTERM)
         if self.old == _signal.SIG_DFL:
             _signal.signal(_signal.SIGTERM, _raise_terminated)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.old == _signal.SIG_DFL:
-            _signal.signal(_signal.SIGTERM, self.old)
+        try:
+            stop_all(_live - self.before)
+        finally:
+            if self.old == _signal.SIG_DFL:
+                _signal.signal(_signal.SIGTERM, self.old)
+
+
+def stop_all(running: Iterable[Running]) -> None:
+    """Stop and reap each of ``running`` not yet collected."""
+    for one in list(running):
+        if one.result is None:
+            one._abandon()
 
 
 class shielded:
@@ -201,13 +216,12 @@ class Running:
             return
         (self.out_r, out_w), (self.err_r, err_w), (in_r, self.in_w) = pipes
         self.fds = (self.out_r, self.err_r)
-        extra = {}
-        if self.shielded:
-            extra["setsigmask"] = _signal.pthread_sigmask(_signal.SIG_BLOCK, ()) | SHIELDED
+        held = _signal.pthread_sigmask(_signal.SIG_BLOCK, SHIELDED)  # no interrupt between spawn and _live
         try:
             self.pid = os.posix_spawnp("git", cmd, env, file_actions=[
                 (os.POSIX_SPAWN_DUP2, in_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)],
-                setsigdef=DEFAULTED, **extra)
+                setsigdef=DEFAULTED, setsigmask=held | SHIELDED if self.shielded else held)
+            _live.add(self)
         except BaseException as exc:
             self._close(self.out_r, self.err_r, self.in_w)
             if isinstance(exc, FileNotFoundError):
@@ -215,6 +229,7 @@ class Running:
             raise
         finally:
             self._close(in_r, out_w, err_w)
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, held)
 
     def _popen(self, cmd: list, env: dict) -> None:
         import subprocess
@@ -223,6 +238,7 @@ class Running:
         try:  # restore_signals (the default) puts SIGPIPE and SIGXFSZ back; the mask is inherited
             self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                          stdin=subprocess.DEVNULL if self.data is None else subprocess.PIPE)
+            _live.add(self)
         except FileNotFoundError:
             raise GitNotFound() from None
         finally:
@@ -287,6 +303,7 @@ class Running:
             took = (time.perf_counter() - self.started) * 1000
             sys.stderr.write(f"git-exp: trace: {took:8.1f} ms  git {redact(' '.join(self.args))[:160]}\n")
         self.result = Result(code, stdout, stderr)
+        _live.discard(self)
 
 
 class stopped_on_error:

@@ -369,7 +369,7 @@ SLOW_GIT = """
 import os, sys
 sys.path.insert(0, {root!r})
 from git_exp import git
-with git.raise_on_sigterm():
+with git.guarded():
     slow = git.start("ls-remote", "ssh://example.invalid/x", cwd={repo!r},
                      env={{"GIT_SSH_COMMAND": {ssh!r}}})
     try:
@@ -422,3 +422,43 @@ def test_missing_git_is_a_clear_error(repo, tmp_path):
             "git-exp: error: git is not installed or not on PATH — install git, or add the directory "
             "that holds it to PATH"], ran
     assert exp_refs(repo) == {}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_any_command_interrupted_leaves_no_git_running(repo, tmp_path, signum):
+    """`git exp ls origin` waiting on a slow ssh: a signal to git-exp alone stops git and its ssh."""
+    pidfile = tmp_path / "ssh.pid"
+    ssh = tmp_path / "slow-ssh"
+    ssh.write_text(SLOW_SSH.format(pidfile=pidfile))
+    ssh.chmod(0o755)
+    run_git(repo, "remote", "add", "origin", "ssh://example.invalid/x")
+    run = Started(repo, ["ls", "origin"], env={"GIT_SSH_COMMAND": str(ssh)})
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(run.proc.pid, signum)
+    code, out = run.finish(timeout=20)
+    assert (code, out) == ((130, "git-exp: interrupted\n") if signum == signal.SIGINT
+                           else (143, "git-exp: terminated\n"))
+    assert gone(int(pidfile.read_text())), "git's ssh was left running"
+
+
+def test_leaving_guarded_stops_gits_never_waited_for(repo, tmp_path):
+    """An interrupt between a git's start and its wait: the command's guard stops it."""
+    pidfile = tmp_path / "ssh.pid"
+    ssh = tmp_path / "slow-ssh"
+    ssh.write_text(SLOW_SSH.format(pidfile=pidfile))
+    ssh.chmod(0o755)
+    before = git.start("rev-parse", "HEAD", cwd=repo)  # started outside: not the guard's to stop
+    with pytest.raises(KeyboardInterrupt):
+        with git.guarded():
+            slow = git.start("ls-remote", "ssh://example.invalid/x", cwd=repo, env={"GIT_SSH_COMMAND": str(ssh)})
+            deadline = time.monotonic() + 30
+            while not pidfile.exists() or not pidfile.read_text().strip():
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            raise KeyboardInterrupt
+    assert slow.result is not None and slow.result.returncode == -signal.SIGTERM
+    assert gone(int(pidfile.read_text())), "git's ssh was left running"
+    assert before.result is None and before.wait().returncode == 0
