@@ -41,7 +41,10 @@ class Started:
         self.tty, self.buffer = tty, b""
         env = {**os.environ, **(env or {})}
         if tty:
-            self.master, slave = os.openpty()
+            try:
+                self.master, slave = os.openpty()
+            except OSError as exc:  # a container without /dev/pts
+                pytest.skip(f"no pseudo-terminal here: {exc}")
             self.proc = subprocess.Popen(
                 GIT_EXP + args, cwd=repo, env=env, stdin=slave, stdout=slave, stderr=slave,
                 start_new_session=True, pass_fds=pass_fds,
@@ -462,3 +465,20 @@ def test_leaving_guarded_stops_gits_never_waited_for(repo, tmp_path):
     assert slow.result is not None and slow.result.returncode == -signal.SIGTERM
     assert gone(int(pidfile.read_text())), "git's ssh was left running"
     assert before.result is None and before.wait().returncode == 0
+
+
+REFUSE = """#!/bin/sh
+test "$1" = prepared && { echo "not today" >&2; exit 1; }
+exit 0
+"""
+
+
+def test_a_save_that_fails_after_the_command_says_the_result_was_not_saved(repo):
+    hook = repo / ".git" / "hooks" / "reference-transaction"
+    hook.write_text(REFUSE)
+    hook.chmod(0o755)
+    code, out = Started(repo, ["run", "-n", "refused", "--", "sh", "-c", "exit 3"]).finish()
+    lines = out.strip().splitlines()
+    assert code == 1 and len(lines) == 1, out
+    assert lines[0].startswith("git-exp: error: the command ended (failed, exit 3) but its result was not saved: "), out
+    assert exp_refs(repo) == {}

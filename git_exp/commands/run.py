@@ -60,6 +60,14 @@ class NotStarted(ExpError):
         self.exit_code = 128 + signum
 
 
+class NotSaved(ExpError):
+    """The command ran, but saving its result failed."""
+
+    def __init__(self, code: int, status: str, error: ExpError) -> None:
+        super().__init__(f"the command ended ({status}, exit {code}) but its result was not saved: {error}")
+        self.exit_code = error.exit_code
+
+
 class Signals:
     """Record SIGINT/SIGTERM/SIGHUP instead of raising, for the length of a run and its
     report (see the module docstring), with the gits started meanwhile shielded; restore
@@ -195,6 +203,13 @@ def _inside(repo: Repo) -> bool:
 
 
 def _save(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked) -> Saved:
+    try:
+        return _record(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked)
+    except ExpError as exc:
+        raise NotSaved(code, status, exc) from None
+
+
+def _record(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked) -> Saved:
     host, url = metadata.executor()
     command = metadata.command(argv)
     pairs = metadata.trailers(
