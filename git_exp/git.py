@@ -23,11 +23,13 @@ Process hygiene, for git and the user's command alike:
   jobserver, a CI log pipe) are passed on, as ``env``, ``nice`` or ``timeout`` do.
 - An interrupt stops what we started: KeyboardInterrupt or SIGTERM (``Terminated``,
   raised inside ``guarded``) while gits run terminates and reaps them and what they
-  started (git leaves an ssh to itself); ``stopped_on_error`` does the same for gits
-  started ahead, and leaving ``guarded`` for any git still running (every started git is
-  in ``_live`` until reaped; signals are held while one is spawned and registered).  Inside ``with shielded():`` (``run`` saving its
-  result) gits start with SIGINT, SIGTERM and SIGHUP blocked, so a Ctrl-C sent to the whole
-  process group cannot kill them half-way; git-exp finishes and then says it was interrupted.
+  started in our process group (git leaves an ssh to itself).  ``stopped_on_error``
+  does the same for gits started ahead, and leaving ``guarded`` for any git still
+  running: every git is in ``_live`` from its spawn (signals are held across spawn and
+  registration) until it is reaped.
+- Inside ``with shielded():`` (``run``, from its checks to its save) gits start with
+  SIGINT, SIGTERM and SIGHUP blocked, so a Ctrl-C sent to the whole process group cannot
+  kill them half-way; git-exp records the signal, finishes, then says so.
 - A missing ``git`` is ``GitNotFound``, a one-line usage error.
 
 ``Command`` is the user's program for ``git exp run``: see its docstring for process
@@ -64,7 +66,7 @@ class GitNotFound(UsageError):
 
 
 class Terminated(BaseException):
-    """SIGTERM arrived (see ``raise_on_sigterm``); like KeyboardInterrupt, it unwinds."""
+    """SIGTERM arrived (see ``guarded``); like KeyboardInterrupt, it unwinds."""
 
     exit_code = 128 + _signal.SIGTERM
 

@@ -12,9 +12,13 @@ Signals, from the moment ``run`` starts until it returns (``Signals``):
   and the error says so.
 - One that arrives after the command ended, while its result is being saved, does not
   stop the save: git-exp says at once that it finishes saving first, saves, reports the
-  experiment, and then exits 128+N.  The gits of the save start with those signals
-  blocked (``git.shielded``), so a Ctrl-C sent to the whole process group cannot kill
-  them half-way either.  SIGKILL still stops everything; then nothing was saved.
+  experiment, and then exits 128+N.  Every git of the run (its checks, ``--isolated``'s
+  work tree, the save) starts with those signals blocked (``git.shielded``), so a
+  Ctrl-C sent to the whole process group cannot kill them half-way either.  SIGKILL
+  still stops everything; then nothing was saved.  A save that fails for another
+  reason says that the command ran and its result was not saved (``NotSaved``).
+- The CLI keeps the handlers until the result is reported (``Signals`` around the run
+  and its report), so "saved" is always said once it is true.
 A signal our caller set to be ignored (``nohup``, ``cmd &`` in a script) stays ignored.
 """
 from __future__ import annotations
