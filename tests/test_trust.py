@@ -388,3 +388,10 @@ def test_a_push_removes_what_a_killed_push_staged(local_remote, tmp_path, exp):
     assert ran.code == 0, ran
     assert len(exp_refs(local_remote.path)) == 20
     assert exp_refs(runner, "refs/exp-staging/") == {}
+
+
+def test_a_hook_that_refuses_a_save_is_reported_as_such(repo, exp):
+    add_hook(repo, REFUSE)
+    ran = exp("save", "-n", "e1")
+    assert_error(ran, 1, "experiment 'e1' could not be written", "aborted by hook", "your snapshot is commit")
+    assert exp_refs(repo) == {}

@@ -72,7 +72,9 @@ def save(
             if ref == final.ref:
                 raise UsageError(f"cannot save as {names.shown(final)}: {ref} is {why}, which git-exp never writes "
                                  f"through — pick another name, or look at it with `git for-each-ref {ref}`") from None
+        what = ("was changed by another process while saving" if exc.exists
+                else "could not be written" if not exc.locked else "is being written by another git")
         raise ExpError(
-            f"experiment {final!r} was changed by another process while saving ({exc}) — your snapshot is "
+            f"experiment {final!r} {what} ({exc}) — your snapshot is "
             f"commit {sha}; keep it with `git update-ref refs/exp/<other-name> {sha}`") from None
     return Saved(final, sha, old)
