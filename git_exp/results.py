@@ -95,7 +95,10 @@ class Unreadable(Exception):
 
 
 def too_large(path: str, size: int, max_size: int = MAX_SIZE) -> Unreadable:
-    return Unreadable(f"{path} is too large ({_bytes(size)} > {_bytes(max_size)}, exp.maxFileSize)")
+    shown, limit = _bytes(size), _bytes(max_size)
+    if shown == limit:  # just over: "1 MiB > 1 MiB" would say nothing
+        shown, limit = f"{size} bytes", f"{max_size} bytes"
+    return Unreadable(f"{path} is too large ({shown} > {limit}, exp.maxFileSize)")
 
 
 def parse(path: str, data: bytes) -> Any:
