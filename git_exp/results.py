@@ -221,38 +221,46 @@ def flatten(value: Any, prefix: str, into: dict[str, Any], path: str = "the file
     """``value``'s leaves into ``into`` under dotted keys (a list is one leaf); Unreadable
     past MAX_VALUES dict entries and list items or MAX_DEPTH levels, counted as expanded:
     an object reached twice counts twice, so shared or cyclic references cost no more."""
-    left = [MAX_VALUES]
-
-    def walk(value: Any, prefix: str, depth: int) -> None:
-        if depth > MAX_DEPTH:
-            raise Unreadable(f"{path} is nested deeper than {MAX_DEPTH} levels")
-        if isinstance(value, dict):
-            left[0] -= len(value)
-            if left[0] < 0:
-                raise Unreadable(f"{path} holds more than {MAX_VALUES} values")
-            for key, item in value.items():
-                walk(item, f"{prefix}.{key}" if prefix else str(key), depth + 1)
-            return
+    if isinstance(value, dict):
+        _flatten(value, f"{prefix}." if prefix else "", into, 1, MAX_VALUES, path)
+    else:
         if isinstance(value, list):
-            _count(value, depth, left, path)
+            _count(value, 1, MAX_VALUES, path)
         into[prefix] = value
 
-    walk(value, prefix, 0)
+
+def _flatten(value: dict, prefix: str, into: dict[str, Any], depth: int, left: int, path: str) -> int:
+    """``flatten`` of a dict at level ``depth`` with ``left`` values to go; what is left.
+    Leaves are stored here, not by a call each: 10k files of ~8 values in ~55 ms."""
+    if depth > MAX_DEPTH:
+        raise Unreadable(f"{path} is nested deeper than {MAX_DEPTH} levels")
+    left -= len(value)
+    if left < 0:
+        raise Unreadable(f"{path} holds more than {MAX_VALUES} values")
+    for key, item in value.items():
+        if isinstance(item, dict):
+            left = _flatten(item, f"{prefix}{key}.", into, depth + 1, left, path)
+            continue
+        if isinstance(item, list):
+            left = _count(item, depth + 1, left, path)
+        into[f"{prefix}{key}"] = item
+    return left
 
 
-def _count(value: list, depth: int, left: list[int], path: str) -> None:
-    """Take a list's items, its nested ones too, from ``left[0]`` (``flatten``)."""
+def _count(value: list, depth: int, left: int, path: str) -> int:
+    """``left`` less a list's items, its nested ones too (``flatten``)."""
     stack = [(value, depth)]
     while stack:
         items, level = stack.pop()
-        if level >= MAX_DEPTH:
+        if level > MAX_DEPTH:
             raise Unreadable(f"{path} is nested deeper than {MAX_DEPTH} levels")
-        left[0] -= len(items)
-        if left[0] < 0:
+        left -= len(items)
+        if left < 0:
             raise Unreadable(f"{path} holds more than {MAX_VALUES} values")
         for item in (items.values() if isinstance(items, dict) else items):
             if isinstance(item, (list, dict)):
                 stack.append((item, level + 1))
+    return left
 
 
 UNKNOWN = "?"  # baseline marker: a commit given without its baseline
@@ -441,13 +449,11 @@ def _read_blobs(repo: Repo, oids: Iterable[str], sizes: dict[str, int], max_size
     ``sizes`` (blobs that ``diff-tree`` found) are asked first of one ``cat-file
     --batch-check``, so a larger blob is never read; the rest come from ``cat-file --batch``,
     one per READ_CHUNK bytes, so that no more than that is held at once."""
-    unknown = sorted(oid for oid in oids if oid not in sizes)
-    if unknown:
-        for line in repo.run("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
-                             input="".join(f"{o}\n" for o in unknown)).out.splitlines():
-            oid, _, rest = line.partition(" ")
-            kind, _, size = rest.partition(" ")
-            if kind == "blob" and size.isdigit():
+    unknown = [oid for oid in oids if oid not in sizes]
+    if unknown:  # a line per blob, in order ("<oid> missing" for one not there)
+        said = repo.run("cat-file", "--batch-check=%(objectsize)", input="".join(f"{o}\n" for o in unknown)).out
+        for oid, size in zip(unknown, said.splitlines()):
+            if size.isdigit():
                 sizes[oid] = int(size)
     order = sorted(oid for oid in oids if sizes.get(oid, max_size + 1) <= max_size)
     while order:
