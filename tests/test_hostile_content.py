@@ -240,3 +240,22 @@ def test_flatten_counts_shared_and_cyclic_references_as_expanded():
     loop.append(loop)
     with pytest.raises(results.Unreadable, match="nested deeper than 100 levels"):
         results.flatten({"a": loop}, "params", {}, "params.yaml")
+
+
+def test_a_bomb_pulled_from_a_remote_is_an_error_cell_locally_and_remote_tracking(hostile, tmp_path, exp):
+    """What a remote sends: pulled with `git exp pull`, then shown local and with -r."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(hostile, "push", "-q", str(remote), "refs/exp/bomb:refs/exp/bomb", "refs/exp/good:refs/exp/good", "main")
+    laptop = tmp_path / "laptop"
+    git(tmp_path, "clone", "-q", str(remote), str(laptop))
+    assert exp("pull", "origin", "--all", cwd=laptop).code == 0
+    ran = exp("show", "--json", "-r", cwd=laptop)
+    assert ran.code == 0
+    rows = {(row["remote"], row["name"]): row for row in json.loads(ran.out)}
+    for owner in (None, "origin"):
+        assert rows[(owner, "bomb")]["params"].startswith("error: params.yaml holds more than 10000 values")
+        assert rows[(owner, "good")]["params.lr"] == 0.2
+    assert ran.err.startswith("git-exp: warning: 2 experiments have unreadable files, shown as error cells: "
+                              "'bomb': params.yaml holds more")
+    assert "'origin/bomb': params.yaml" in ran.err
