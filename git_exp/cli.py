@@ -194,7 +194,7 @@ def show(
 ) -> None:
     """Table of experiments with status, duration, executor, params and metrics."""
     from git_exp import render, results, rows
-    from git_exp.commands.show import json_from_cache, json_text
+    from git_exp.commands.show import json_from_cache, json_text, unreadable, unreadable_in_lines
     from git_exp.commands.show import show as do_show
 
     fmt = _fmt(json_, md, csv)
@@ -205,6 +205,7 @@ def show(
         text = json_from_cache(repo, list(patterns or []), remotes=remotes, listing=listing, files=files)
         if text is not None:
             out(text)
+            _warn(unreadable_in_lines(text))
             return
     data, columns = do_show(repo, list(patterns or []), sort=sort, where=where, remotes=remotes,
                             listing=listing, files=files)
@@ -212,6 +213,12 @@ def show(
         out(json_text(repo, data, files, everything=not (patterns or where)))  # every row key is a column
     else:
         out(render.render([rows.for_display(r) for r in data], columns, fmt))
+    _warn(unreadable(data))
+
+
+def _warn(text: str | None) -> None:
+    if text:
+        note(text)
 
 
 @command()
@@ -224,11 +231,13 @@ def diff(
     """Params and metrics that differ between A and B."""
     from git_exp import render
     from git_exp.commands.diff import diff as do_diff
+    from git_exp.commands.diff import unreadable
 
     result = do_diff(_repo(), a, b, stat=stat)
+    _warn(unreadable(result))
     if json_:
         out(render.json_text({"a": result.a, "b": result.b, "a_sha": result.a_sha, "b_sha": result.b_sha,
-                              "changes": result.changes, "stat": result.stat}))
+                              "changes": result.changes, "stat": result.stat, "errors": result.errors}))
         return
     rows = [{"key": c["key"], result.a: c["a"], result.b: c["b"]} for c in result.changes]
     if rows:

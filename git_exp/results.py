@@ -7,6 +7,13 @@ the (few) distinct baselines by ``cat-file --batch-check``, one ``diff-tree --st
 of every experiment against its baseline restricted to those paths, then one
 ``cat-file --batch`` reading each distinct blob once; and once read, a commit's row
 is cached (``RowCache``).  Nested keys flatten with dots.
+
+Files are data from outside (a remote sends them), so reading is bounded: a blob over
+``exp.maxFileSize`` (MAX_SIZE by default) is never read, its size known from
+``cat-file --batch-check``; a file that is not UTF-8, does not parse, holds more than
+MAX_VALUES values (YAML aliases counted as expanded, before anything is built from them)
+or nests deeper than MAX_DEPTH levels becomes an error cell for that experiment
+(``"params": "error: params.yaml is too large (...)"``, and the reason under ``"errors"``).
 """
 from __future__ import annotations
 
@@ -15,18 +22,24 @@ from git_exp.repo import Repo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover - typing and pathlib cost ~8 ms at start-up here
-    from typing import Any, Iterable, Mapping, Optional, Union
+    from typing import Any, Iterable, Iterator, Mapping, Optional, Union
 
     Commits = Union[Iterable[str], Mapping[str, Optional[str]]]
 
 DEFAULT_PARAMS = ("params.yaml", "params.yml", "params.json", "params.toml")
 DEFAULT_METRICS = ("metrics.json", "metrics.yaml", "metrics.yml")
 KINDS = ("params", "metrics")
+ERRORS = "errors"  # row key: what made a file unreadable, ["params.yaml is too large (...)", ...]
+MAX_SIZE = 1 << 20  # bytes in one file unless git config exp.maxFileSize says otherwise
+MAX_VALUES = 10_000  # dict entries and list items in one file, counted as flattening expands them
+MAX_DEPTH = 100  # levels of nesting in one file
+YAML_PLAIN_MAX = 32 << 10  # a YAML file this small and without aliases is read by the plain loader
+READ_CHUNK = 64 << 20  # bytes of blobs read by one `cat-file --batch` (files of 10k experiments: ~3 MB)
 DIRECT_MAX = 16  # up to this many commits, look every path up directly
 CACHE_MIN = 32  # from this many commits on, use the row cache
 
 
-FILES_CONFIG = ("config", "--get-regexp", r"^exp\.(params|metrics)$")
+FILES_CONFIG = ("config", "--get-regexp", r"^exp\.(params|metrics|maxfilesize)$")
 
 
 def start_files():
@@ -37,43 +50,217 @@ def start_files():
     return git.start(*FILES_CONFIG)
 
 
-def configured_files(repo: Repo, running=None) -> dict[str, tuple[str, ...]]:
-    """The params and metrics files; ``running`` is ``start_files``'s git, if started."""
+def configured_files(repo: Repo, running=None) -> dict[str, Any]:
+    """The params and metrics files, and ``max_size`` (``exp.maxFileSize``, bytes);
+    ``running`` is ``start_files``'s git, if started."""
     result = (running or repo.start(*FILES_CONFIG)).wait(check=False)
     files: dict[str, list[str]] = {"params": [], "metrics": []}
+    max_size = MAX_SIZE
     for line in result.out.splitlines():
         key, _, value = line.partition(" ")
-        files[key.split(".", 1)[1].lower()].append(value.strip().lstrip("/"))
+        name = key.split(".", 1)[1].lower()
+        if name == "maxfilesize":
+            max_size = _size(value.strip())
+        else:
+            files[name].append(value.strip().lstrip("/"))
     return {
         "params": tuple(files["params"]) or DEFAULT_PARAMS,
         "metrics": tuple(files["metrics"]) or DEFAULT_METRICS,
+        "max_size": max_size,
     }
 
 
-def parse(path: str, data: bytes) -> Any:
-    text = data.decode("utf-8")
-    if path.endswith(".json"):
-        import json
+def _size(text: str) -> int:
+    """A byte count as git writes one (``512``, ``64k``, ``2m``, ``1g``); UsageError otherwise."""
+    number, unit = (text[:-1], text[-1].lower()) if text[-1:].isalpha() else (text, "")
+    scale = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(unit)
+    if scale is None or not number.isdigit() or len(number) > 12:
+        from git_exp.errors import UsageError
+        from git_exp.names import shown
 
-        return json.loads(text)
-    if path.endswith(".toml"):
-        try:
-            import tomllib
-        except ImportError:  # Python < 3.11
-            import tomli as tomllib  # type: ignore[no-redef]
-        return tomllib.loads(text)
+        raise UsageError(f"exp.maxFileSize is not a size: {shown(text)} — set it to a byte count "
+                         "such as 1m (`git config exp.maxFileSize 4m`)")
+    return int(number) * scale
+
+
+def _bytes(size: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{size} bytes"
+
+
+class Unreadable(Exception):
+    """A file read as an error cell; the text says why, ``params.yaml is too large (...)``."""
+
+
+def too_large(path: str, size: int, max_size: int = MAX_SIZE) -> Unreadable:
+    shown, limit = _bytes(size), _bytes(max_size)
+    if shown == limit:  # just over: "1 MiB > 1 MiB" would say nothing
+        shown, limit = f"{size} bytes", f"{max_size} bytes"
+    return Unreadable(f"{path} is too large ({shown} > {limit}, exp.maxFileSize)")
+
+
+def parse(path: str, data: bytes) -> Any:
+    """The value in the file ``path`` holding ``data``; Unreadable when it is not UTF-8,
+    does not parse, holds too many values or nests too deep (``flatten`` counts those
+    for every format; YAML's aliases are counted before they are built)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unreadable(f"{path} is not UTF-8") from None
+    try:
+        if path.endswith(".json"):
+            import json
+
+            return json.loads(text)
+        if path.endswith(".toml"):
+            try:
+                import tomllib
+            except ImportError:  # Python < 3.11
+                import tomli as tomllib  # type: ignore[no-redef]
+            return tomllib.loads(text)
+        return _yaml(path, text)
+    except Unreadable:
+        raise
+    except RecursionError:
+        raise Unreadable(f"{path} is nested deeper than {MAX_DEPTH} levels") from None
+    except Exception as exc:  # any parser error
+        why = str(exc)
+        if "integer string conversion" in why:  # Python's limit on digits (4300)
+            raise Unreadable(f"{path} holds a number too long to read") from None
+        if "maximum nesting depth" in why:  # libyaml's limit (1000)
+            raise Unreadable(f"{path} is nested deeper than {MAX_DEPTH} levels") from None
+        raise Unreadable(f"{path} does not parse ({type(exc).__name__})") from None
+
+
+def _yaml(path: str, text: str) -> Any:
+    """YAML by libyaml's parser when PyYAML was built with it (~10x faster over 10k small
+    files); a file with aliases (``*``), or too large for its nodes to be few, goes through
+    ``_bounded_loader``, which refuses past the limits while composing (an alias bomb of 9
+    levels of 9 aliases is 81 aliases and 387 million values once expanded)."""
     import yaml
 
-    # libyaml's parser when PyYAML was built with it: ~10x faster over 10k small files.
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    if len(text) <= YAML_PLAIN_MAX and "*" not in text:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    loader = _bounded_loader()(text)
+    loader.path = path
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
-def flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            flatten(item, f"{prefix}.{key}" if prefix else str(key), into)
+_BOUNDED = None
+
+
+def _bounded_loader():
+    """A safe YAML loader whose composer counts nodes, an alias as the nodes it stands
+    for, and levels, and raises Unreadable past 2 * MAX_VALUES + 1 (a mapping of MAX_VALUES
+    entries) or MAX_DEPTH: nothing is built from a document past the limits, and building
+    one within them makes at most that many objects (merge keys ``<<`` included)."""
+    global _BOUNDED
+    if _BOUNDED is not None:
+        return _BOUNDED
+    import yaml
+    from yaml.composer import Composer
+    from yaml.events import AliasEvent
+
+    limit = 2 * MAX_VALUES + 1
+
+    class Counting(Composer):
+        path = "a YAML file"
+        nodes = depth = 0
+
+        def compose_node(self, parent, index):
+            if self.check_event(AliasEvent):
+                node = super().compose_node(parent, index)
+                size = self.sizes.get(id(node))
+                if size is None:  # an alias inside the node it names
+                    raise Unreadable(f"{self.path} has an alias to a node that holds it")
+                self.nodes += size
+                if self.nodes > limit:
+                    raise Unreadable(f"{self.path} holds more than {MAX_VALUES} values once its aliases are expanded")
+                return node
+            self.depth += 1
+            self.nodes += 1
+            if self.depth > MAX_DEPTH:
+                raise Unreadable(f"{self.path} is nested deeper than {MAX_DEPTH} levels")
+            if self.nodes > limit:
+                raise Unreadable(f"{self.path} holds more than {MAX_VALUES} values")
+            before = self.nodes
+            node = super().compose_node(parent, index)
+            self.sizes[id(node)] = self.nodes - before + 1
+            self.depth -= 1
+            return node
+
+    try:
+        from yaml.cyaml import CParser
+    except ImportError:  # PyYAML without libyaml
+        class Bounded(Counting, yaml.SafeLoader):
+            def __init__(self, stream):
+                yaml.SafeLoader.__init__(self, stream)
+                self.sizes = {}
     else:
+        from yaml.constructor import SafeConstructor
+        from yaml.resolver import Resolver
+
+        class Bounded(Counting, CParser, SafeConstructor, Resolver):  # CSafeLoader, composed in Python
+            def __init__(self, stream):
+                CParser.__init__(self, stream)
+                Composer.__init__(self)
+                SafeConstructor.__init__(self)
+                Resolver.__init__(self)
+                self.sizes = {}
+
+    _BOUNDED = Bounded
+    return Bounded
+
+
+def flatten(value: Any, prefix: str, into: dict[str, Any], path: str = "the file") -> None:
+    """``value``'s leaves into ``into`` under dotted keys (a list is one leaf); Unreadable
+    past MAX_VALUES dict entries and list items or MAX_DEPTH levels, counted as expanded:
+    an object reached twice counts twice, so shared or cyclic references cost no more."""
+    if isinstance(value, dict):
+        _flatten(value, f"{prefix}." if prefix else "", into, 1, MAX_VALUES, path)
+    else:
+        if isinstance(value, list):
+            _count(value, 1, MAX_VALUES, path)
         into[prefix] = value
+
+
+def _flatten(value: dict, prefix: str, into: dict[str, Any], depth: int, left: int, path: str) -> int:
+    """``flatten`` of a dict at level ``depth`` with ``left`` values to go; what is left.
+    Leaves are stored here, not by a call each: 10k files of ~8 values in ~55 ms."""
+    if depth > MAX_DEPTH:
+        raise Unreadable(f"{path} is nested deeper than {MAX_DEPTH} levels")
+    left -= len(value)
+    if left < 0:
+        raise Unreadable(f"{path} holds more than {MAX_VALUES} values")
+    for key, item in value.items():
+        if isinstance(item, dict):
+            left = _flatten(item, f"{prefix}{key}.", into, depth + 1, left, path)
+            continue
+        if isinstance(item, list):
+            left = _count(item, depth + 1, left, path)
+        into[f"{prefix}{key}"] = item
+    return left
+
+
+def _count(value: list, depth: int, left: int, path: str) -> int:
+    """``left`` less a list's items, its nested ones too (``flatten``)."""
+    stack = [(value, depth)]
+    while stack:
+        items, level = stack.pop()
+        if level > MAX_DEPTH:
+            raise Unreadable(f"{path} is nested deeper than {MAX_DEPTH} levels")
+        left -= len(items)
+        if left < 0:
+            raise Unreadable(f"{path} holds more than {MAX_VALUES} values")
+        for item in (items.values() if isinstance(items, dict) else items):
+            if isinstance(item, (list, dict)):
+                stack.append((item, level + 1))
+    return left
 
 
 UNKNOWN = "?"  # baseline marker: a commit given without its baseline
@@ -81,7 +268,8 @@ UNKNOWN = "?"  # baseline marker: a commit given without its baseline
 
 def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None = None, *,
          complete: bool = False) -> dict[str, dict[str, Any]]:
-    """``{commit: {"params.lr": 0.1, "metrics.acc": 0.9, ...}}``; unparsable files give an error cell.
+    """``{commit: {"params.lr": 0.1, "metrics.acc": 0.9, ...}}``; a file that cannot be read
+    gives an error cell, ``"params": "error: <why>"``, and ``<why>`` in the row's ERRORS list.
 
     ``commits`` may map each commit to its baseline (None for a root commit): then the
     files are found from the baselines plus one ``diff-tree`` of every experiment
@@ -91,23 +279,29 @@ def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None 
     if not hasattr(commits, "items"):
         commits = {c: UNKNOWN for c in commits}
     files = files or configured_files(repo)
+    max_size = files.get("max_size", MAX_SIZE)
     paths = [(kind, path) for kind in KINDS for path in files[kind]]
     names = [p for _, p in paths]
-    known = RowCache(repo, names) if len(commits) > CACHE_MIN else None
+    known = RowCache(repo, names, max_size) if len(commits) > CACHE_MIN else None
     table = known.rows(commits) if known else {}
     todo = {c: b for c, b in commits.items() if c not in table}
+    sizes: dict[str, int] = {}
     if len(todo) > DIRECT_MAX and all(b != UNKNOWN for b in todo.values()):
-        located = _via_baselines(repo, todo, names)
+        located = _via_baselines(repo, todo, names, sizes)
     else:
-        located = _direct(repo, list(todo), names)
-    wanted = {(oid, path) for found in located.values() for path, oid in found.items()}
-    contents = _read_blobs(repo, {oid for oid, _ in wanted})
-    parsed: dict[tuple[str, str], tuple[str, Any]] = {}
-    for oid, path in wanted:
-        try:
-            parsed[(oid, path)] = ("ok", parse(path, contents[oid]))
-        except Exception as exc:  # any parser error becomes an error cell
-            parsed[(oid, path)] = ("error", f"error: {path} does not parse ({type(exc).__name__})")
+        located = _direct(repo, list(todo), names, sizes)
+    wanted: dict[str, set[str]] = {}  # blob -> the paths it is found at
+    for found in located.values():
+        for path, oid in found.items():
+            wanted.setdefault(oid, set()).add(path)
+    parsed: dict[tuple[str, str], Any] = {}  # (blob, path) -> its value, or Unreadable
+    for oid, data in _read_blobs(repo, wanted, sizes, max_size):
+        for path in wanted[oid]:
+            try:
+                parsed[(oid, path)] = parse(path, data)
+            except Unreadable as exc:
+                parsed[(oid, path)] = exc
+    flat: dict[tuple[str, str, str], Any] = {}  # (blob, path, kind) -> its flattened keys, or Unreadable
     fresh: dict[str, dict[str, Any]] = {}
     for commit, found in located.items():
         row = fresh[commit] = {}
@@ -115,42 +309,65 @@ def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None 
             oid = found.get(path)
             if oid is None:
                 continue
-            state, value = parsed[(oid, path)]
-            if state == "error":
-                row[kind] = value
-            elif isinstance(value, dict):
-                flatten(value, kind, row)
-            else:
-                row[kind] = value
+            cells = flat.get((oid, path, kind))
+            if cells is None:
+                cells = flat[(oid, path, kind)] = _cells(kind, path, oid, parsed, sizes, max_size)
+            if type(cells) is dict:
+                row.update(cells)
+                continue
+            prior = row.get(kind)
+            row[kind] = f"{prior}; {cells}" if ERRORS in row and str(prior).startswith("error: ") else f"error: {cells}"
+            row.setdefault(ERRORS, []).append(str(cells))
     if known:
         known.put(fresh, listed=list(commits) if complete else None)
     table.update(fresh)
     return table
 
 
-def _direct(repo: Repo, commits: list[str], paths: list[str]) -> dict[str, dict[str, str]]:
-    """{commit: {path: blob}} by looking up every ``<commit>:<path>`` (one batch-check)."""
+def _cells(kind: str, path: str, oid: str, parsed: dict, sizes: dict[str, int], max_size: int) -> Any:
+    """The row cells of one file, ``{"params.lr": 0.1, ...}``, or the Unreadable that stands for them."""
+    if (oid, path) not in parsed:
+        size = sizes.get(oid)
+        return Unreadable(f"{path} cannot be read (object {oid} is missing)") if size is None else \
+            too_large(path, size, max_size)
+    value = parsed[(oid, path)]
+    if isinstance(value, Unreadable):
+        return value
+    cells: dict[str, Any] = {}
+    try:
+        flatten(value, kind, cells, path)
+    except Unreadable as exc:
+        return exc
+    return cells
+
+
+def _direct(repo: Repo, commits: list[str], paths: list[str], sizes: dict[str, int]) -> dict[str, dict[str, str]]:
+    """{commit: {path: blob}} by looking up every ``<commit>:<path>`` (one batch-check,
+    which also puts each blob's size in ``sizes``)."""
     located: dict[str, dict[str, str]] = {c: {} for c in commits}
     queries = [(c, p) for c in commits for p in paths]
     if not queries:
         return located
-    check = repo.run("cat-file", "--batch-check=%(objectname) %(objecttype)",
+    check = repo.run("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
                      input="".join(f"{c}:{p}\n" for c, p in queries)).out.splitlines()
     for (commit, path), line in zip(queries, check):
-        oid, _, kind = line.partition(" ")
-        if kind == "blob":
+        oid, _, rest = line.partition(" ")
+        kind, _, size = rest.partition(" ")
+        if kind == "blob" and size.isdigit():
             located[commit][path] = oid
+            sizes[oid] = int(size)
     return located
 
 
-def _via_baselines(repo: Repo, commits: dict[str, Optional[str]], paths: list[str]) -> dict[str, dict[str, str]]:
+def _via_baselines(repo: Repo, commits: dict[str, Optional[str]], paths: list[str],
+                   sizes: dict[str, int]) -> dict[str, dict[str, str]]:
     """{commit: {path: blob}}: the baselines' files, changed by each commit's diff to its baseline.
 
     Measured at 10k experiments over one baseline: 7 candidate paths looked up directly
     cost 0.92 s in ``cat-file --batch-check``; one ``diff-tree --stdin`` limited to those
     paths costs a fraction of that, since git compares top-level trees by hash.
     """
-    base_files = _direct(repo, sorted({b for b in commits.values() if b}), paths)
+    base_files = _direct(repo, sorted({b for b in commits.values() if b}), paths, sizes)
     lines = [f"{c} {b}" if b else c for c, b in commits.items()]
     raw = repo.run("diff-tree", "--stdin", "--root", "-r", "-z", "--no-renames", "--", *paths,
                    input="".join(f"{line}\n" for line in lines)).stdout.decode("utf-8", "surrogateescape")
@@ -183,18 +400,18 @@ def _via_baselines(repo: Repo, commits: dict[str, Optional[str]], paths: list[st
 class RowCache:
     """Each commit's params and metrics, flattened (``cache``: a commit never changes).
 
-    Rows are kept per configured file list (the cache key), and per version for changes
+    Rows are kept per configured file list and size limit (the cache key), and per version for changes
     in how files are read: a warm ``show`` over 10k experiments reads one small file
     instead of a 0.2-0.4 s ``diff-tree`` and fetching and parsing 20k YAML/JSON blobs
     (~1 s, with libyaml).  Values are stored after a JSON round trip, so a date reads
     back as the text ``--json`` prints.
     """
 
-    VERSION = 5
+    VERSION = 6  # 6: error cells say why and list it under "errors"; a change in the limits must bump it
 
-    def __init__(self, repo: Repo, paths: list[str]):
+    def __init__(self, repo: Repo, paths: list[str], max_size: int = MAX_SIZE):
         self.path = cache_path(repo)
-        self.paths = list(paths)
+        self.paths = list(paths) if max_size == MAX_SIZE else [*paths, max_size]  # the cache key
         self.known: dict[str, dict[str, Any]] = cache.load(self.path, self.VERSION, self.paths)
 
     def rows(self, commits) -> dict[str, dict[str, Any]]:
@@ -227,16 +444,31 @@ def cache_path(repo: Repo) -> str:
     return cache.path(repo.common_dir, "rows.marshal")
 
 
-def _read_blobs(repo: Repo, oids: set[str]) -> dict[str, bytes]:
-    if not oids:
-        return {}
-    order = sorted(oids)
-    raw = repo.run("cat-file", "--batch", input="".join(f"{o}\n" for o in order)).stdout
-    found, pos = {}, 0
-    for _ in order:
-        end = raw.index(b"\n", pos)
-        oid, _kind, size = raw[pos:end].decode().split(" ")
-        start = end + 1
-        found[oid] = raw[start:start + int(size)]
-        pos = start + int(size) + 1
-    return found
+def _read_blobs(repo: Repo, oids: Iterable[str], sizes: dict[str, int], max_size: int) -> Iterator[tuple[str, bytes]]:
+    """``(blob, its content)`` for each of ``oids`` no larger than ``max_size``: sizes not in
+    ``sizes`` (blobs that ``diff-tree`` found) are asked first of one ``cat-file
+    --batch-check``, so a larger blob is never read; the rest come from ``cat-file --batch``,
+    one per READ_CHUNK bytes, so that no more than that is held at once."""
+    unknown = [oid for oid in oids if oid not in sizes]
+    if unknown:  # a line per blob, in order ("<oid> missing" for one not there)
+        said = repo.run("cat-file", "--batch-check=%(objectsize)", input="".join(f"{o}\n" for o in unknown)).out
+        for oid, size in zip(unknown, said.splitlines()):
+            if size.isdigit():
+                sizes[oid] = int(size)
+    order = sorted(oid for oid in oids if sizes.get(oid, max_size + 1) <= max_size)
+    while order:
+        chunk, total = [], 0
+        while order and (not chunk or total + sizes[order[-1]] <= READ_CHUNK):
+            chunk.append(order.pop())
+            total += sizes[chunk[-1]]
+        raw = repo.run("cat-file", "--batch", input="".join(f"{o}\n" for o in chunk)).stdout
+        pos = 0
+        for _ in chunk:
+            end = raw.index(b"\n", pos)
+            oid, _kind, size = (raw[pos:end].decode().split(" ") + ["", ""])[:3]
+            if not size:  # "<oid> missing": gone since the batch-check
+                pos = end + 1
+                continue
+            start = end + 1
+            yield oid, raw[start:start + int(size)]
+            pos = start + int(size) + 1

@@ -1,7 +1,7 @@
 """``git exp diff A [B]``: which params and metrics differ (B defaults to A's baseline)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from git_exp import names, results
 from git_exp.errors import UsageError
@@ -16,6 +16,7 @@ class Diff:
     b_sha: str
     changes: list[dict]  # {"key", "a", "b"}
     stat: str | None
+    errors: dict = field(default_factory=dict)  # {"a" or "b": why its files could not be read}
 
 
 def _target(repo: Repo, ref: str) -> str:
@@ -42,8 +43,18 @@ def diff(repo: Repo, a: str, b: str | None = None, *, stat: bool = False) -> Dif
     left, right = data[exp.sha], data[b_sha]
     changes = [
         {"key": key, "a": left.get(key), "b": right.get(key)}
-        for key in sorted(set(left) | set(right))
+        for key in sorted((set(left) | set(right)) - {results.ERRORS})  # the error cells say it
         if left.get(key) != right.get(key)
     ]
+    errors = {side: row[results.ERRORS] for side, row in (("a", left), ("b", right)) if results.ERRORS in row}
     text = repo.out("diff", "--stat", "--no-color", b_sha, exp.sha, "--") if stat else None
-    return Diff(a, b_label, exp.sha, b_sha, changes, text)
+    return Diff(a, b_label, exp.sha, b_sha, changes, text, errors)
+
+
+def unreadable(result: Diff) -> str | None:
+    """The one-line warning for a side whose files could not be read, or None."""
+    sides = [f"{names.shown(label)}: {'; '.join(result.errors[side])}"
+             for side, label in (("a", result.a), ("b", result.b)) if side in result.errors]
+    if not sides:
+        return None
+    return f"git-exp: warning: unreadable files, shown as error cells: {'; '.join(sides)}"

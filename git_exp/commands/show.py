@@ -6,6 +6,10 @@ configured file list: a warm ``show --json`` then lists names and commits, reads
 file and writes: at 1k 36 ms where building and encoding the rows took 60 ms here, at
 10k 85 against 320 ms.  Any listed commit missing there sends ``show`` the long way,
 which stores what it wrote.
+
+A row whose params or metrics file could not be read (too large, too many values, not
+UTF-8, ...) has an error cell (``"params": "error: params.yaml is too large (...)"``)
+and the reasons under ``"errors"``; ``unreadable`` words the warning for them.
 """
 from __future__ import annotations
 
@@ -60,7 +64,7 @@ def _lines_cache(repo: Repo, files) -> tuple[str | None, tuple]:
     caches the rows come from (a change in either changes the rows)."""
     files = results.configured_files(repo, files)
     return (cache.of_commits(repo, "lines.marshal"),
-            (files["params"], files["metrics"], results.RowCache.VERSION, rows.CACHE_VERSION))
+            (files["params"], files["metrics"], files["max_size"], results.RowCache.VERSION, rows.CACHE_VERSION))
 
 
 def _head(encode, name: str, remote: str | None) -> str:
@@ -106,3 +110,29 @@ def json_text(repo: Repo, table: list[dict], files=None, *, everything: bool = F
     if fresh:
         cache.save(where, LINES_VERSION, known, key, listed=[row["sha"] for row in table] if everything else None)
     return render.json_lines(lines)
+
+
+SHOWN_UNREADABLE = 3  # experiments named in the warning; the rest are counted
+
+
+def unreadable(table: list[dict]) -> str | None:
+    """The one-line warning for rows with unreadable files, or None when there are none."""
+    bad = [row for row in table if results.ERRORS in row]
+    if not bad:
+        return None
+    named = [f"{names.shown(rows.labels([row['name']], [row.get('remote')])[0])}: {'; '.join(row[results.ERRORS])}"
+             for row in bad[:SHOWN_UNREADABLE]]
+    if len(bad) > SHOWN_UNREADABLE:
+        named.append(f"and {len(bad) - SHOWN_UNREADABLE} more")
+    count = "1 experiment has" if len(bad) == 1 else f"{len(bad)} experiments have"
+    return f"git-exp: warning: {count} unreadable files, shown as error cells: {'; '.join(named)}"
+
+
+def unreadable_in_lines(text: str) -> str | None:
+    """``unreadable`` for ``show --json`` text written one row per line (``json_from_cache``)."""
+    marker = f'"{results.ERRORS}": ['  # only a row's own key: in a string a quote is escaped
+    if marker not in text:
+        return None
+    import json
+
+    return unreadable([json.loads(line.rstrip(",")) for line in text.splitlines() if marker in line])
