@@ -34,7 +34,7 @@ import time
 
 from git_exp.names import shown
 from git_exp.record import Record
-from git_exp.repo import Repo
+from git_exp.repo import Repo, decodable
 
 STAGING = "refs/exp-staging/"
 OUR_REFS = ("refs/exp", "refs/remote-exp", "refs/exp-staging")
@@ -346,15 +346,6 @@ def odd_refs(repo: Repo) -> list[OddRef]:
         elif symref or kind != "commit":
             found.append(OddRef(ref, symref, kind, sha))
     return found
-
-
-def decodable(name: str) -> bool:
-    """Whether a name read with ``surrogateescape`` was UTF-8 (the others are skipped)."""
-    try:
-        name.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 def commit_refs(repo: Repo, prefix: str) -> dict[str, str]:

@@ -71,15 +71,16 @@ def usable(text: str) -> str:
     if "\t" + SYMREF_MARK not in text and text.isascii():
         return text
     return "".join(line for line in text.splitlines(keepends=True)
-                   if "\t" + SYMREF_MARK not in line and not _undecodable(line))
+                   if "\t" + SYMREF_MARK not in line and decodable(line))
 
 
-def _undecodable(text: str) -> bool:
+def decodable(text: str) -> bool:
+    """Whether text read with ``surrogateescape`` was UTF-8 (ref names that were not are skipped)."""
     try:
         text.encode("utf-8")
-        return False
-    except UnicodeEncodeError:
         return True
+    except UnicodeEncodeError:
+        return False
 
 
 def list_args(prefix: str = PREFIX, *, trailers: bool = True, pattern: str | None = None) -> list[str]:
@@ -180,7 +181,7 @@ class Repo:
                 continue
             parts = record.split(SEP)
             ref, sha, kind, parents, created, subject = parts[:6]
-            if ref.startswith(SYMREF_MARK) or _undecodable(ref):
+            if ref.startswith(SYMREF_MARK) or not decodable(ref):
                 continue
             if kind != "commit":
                 if skipped is not None:
@@ -206,7 +207,7 @@ class Repo:
             name = ref.decode("utf-8", "surrogateescape")
             if symref:
                 found.append((name, f"a symbolic ref to {symref.decode('utf-8', 'replace')}"))
-            elif _undecodable(name):
+            elif not decodable(name):
                 found.append((name, "a ref whose name is not UTF-8"))
             elif kind != b"commit":
                 found.append((name, f"a ref to a {kind.decode() or 'missing object'}, not to a commit"))
