@@ -1,0 +1,3 @@
+from tests.stress.cli import main
+
+raise SystemExit(main())
