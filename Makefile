@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 APT_PACKAGES := lighttpd openssh-server gitolite3 git-lfs
 
-.PHONY: test test-system test-current git-current demo man man-check lint install bench test-deps clean
+.PHONY: test test-system test-current git-current demo man man-check lint install bench stress test-deps clean
 
 $(STAMP): $(SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,3 +74,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# The adversarial suite (issue 10): make stress STRESS_ARGS='--only kill --seed 1'
+STRESS_ARGS ?=
+stress: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tests.stress --size full $(STRESS_ARGS)

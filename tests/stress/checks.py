@@ -140,9 +140,11 @@ def check(sb: Sandbox, tally: Tally, before: Mapping, expected: Mapping, *, wher
         _corrupt(sb, tally, repo, snap.refs, refs, where)
         _changes(tally, repo, snap.refs, refs, where, refused)
         keep = reachable(sb, repo, refs, (overwrite or {}).get(repo, ()))
+        lost = []
         for sha in sorted(set(expected.get(repo, ())) - keep):
             was = [n for n, r in snap.refs.items() if r.oid == sha] or ["(reported saved)"]
-            tally.add("lost", f"{where}: {repo.name}: {sha[:12]} (was {_names(was)}) is reachable from no experiment ref")
+            lost.append(f"{sha[:12]} (was {_names(was)})")
+        _add_many(tally, "lost", f"{where}: {repo.name}:", lost, "reachable from no experiment ref")
         if litter:
             find_litter(sb, tally, repo, refs, where)
     return now
@@ -163,24 +165,39 @@ def _corrupt(sb: Sandbox, tally: Tally, repo: Repo, old: Mapping, refs: Mapping,
             if prefix in names:
                 tally.add("corrupt", f"{where}: {repo.name} has both {_names([prefix])} and {_names([name])}")
     for name, ref in refs.items():
-        if name.startswith(OURS) and (ref.symref or ref.type != "commit") and old.get(name) != ref:
+        was = old.get(name)
+        if name.startswith(OURS) and _odd(ref) and (was is None or not _odd(was) or was.symref != ref.symref):
             what = f"a symbolic ref to {ref.symref}" if ref.symref else f"a {ref.type or 'missing object'}"
             tally.add("corrupt", f"{where}: {repo.name}: {_names([name])} is now {what}")
+
+
+def _odd(ref: Ref) -> bool:
+    return bool(ref.symref) or ref.type != "commit"
 
 
 def _changes(tally: Tally, repo: Repo, old: Mapping, refs: Mapping, where: str, refused: bool) -> None:
     allowed = ALLOWED_ON_REMOTE if repo.remote else ALLOWED
     seen = hooked(repo)
+    outside, unhooked = [], []
     for name in sorted(set(old) | set(refs)):
         a, b = old.get(name), refs.get(name)
         if a == b or (name == "HEAD" and a and b and a.symref and a.symref == b.symref):
             continue  # a symbolic HEAD moves with its branch, which is checked on its own
         if not name.startswith(allowed):
-            tally.add("outside", f"{where}: {repo.name}: {_names([name])} {_move(a, b)}")
+            outside.append(f"{_names([name])} {_move(a, b)}")
         new = b.oid if b else "0" * len((a or b).oid or "0" * 40)
         if refused or (name, new) not in seen:
-            why = "although the hook refused it" if refused else "without git's reference-transaction hook"
-            tally.add("unhooked", f"{where}: {repo.name}: {_names([name])} {_move(a, b)} {why}")
+            unhooked.append(f"{_names([name])} {_move(a, b)}")
+    why = "although the hook refused every transaction" if refused else "without git's reference-transaction hook"
+    _add_many(tally, "outside", f"{where}: {repo.name}:", outside, "")
+    _add_many(tally, "unhooked", f"{where}: {repo.name}:", unhooked, why)
+
+
+def _add_many(tally: Tally, kind: str, head: str, items: list, tail: str) -> None:
+    """One finding for many alike: the first two and a count."""
+    if items:
+        more = f" (and {len(items) - 2} more)" if len(items) > 2 else ""
+        tally.add(kind, f"{head} {'; '.join(items[:2])}{more} {tail}".rstrip(), len(items))
 
 
 def find_litter(sb: Sandbox, tally: Tally, repo: Repo, refs: Mapping, where: str) -> None:

@@ -24,13 +24,14 @@ class Size:
     pull_exps: int       # new remote experiments per concurrent-pull round
     flood: int           # refs a hostile remote advertises
     names: int           # hostile names tried per command (0: all)
+    patience: float      # seconds one command on hostile files may take
 
 
 SIZES = {
-    "reduced": Size(kill_rounds=2, workers=3, iterations=5, race_rounds=3, pull_rounds=1, pull_exps=80,
-                    flood=2_000, names=6),
+    "reduced": Size(kill_rounds=1, workers=3, iterations=5, race_rounds=2, pull_rounds=1, pull_exps=80,
+                    flood=2_000, names=4, patience=10),
     "full": Size(kill_rounds=10, workers=8, iterations=50, race_rounds=20, pull_rounds=5, pull_exps=300,
-                 flood=200_000, names=0),
+                 flood=200_000, names=0, patience=30),
 }
 
 

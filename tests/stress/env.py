@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
@@ -185,6 +186,19 @@ class Sandbox:
         script.write_text(HOOK.format(log=shlex.quote(str(log)), refuse=shlex.quote(str(log / "REFUSE"))))
         script.chmod(0o755)
         return Repo(repo_path, gitdir, log, remote)
+
+    @contextmanager
+    def setup(self, *repos: Repo):
+        """Writes made by the scenario's own setup: the hook is off meanwhile (it costs a
+        few ms per transaction); take snapshots after this."""
+        hooks = [r.gitdir / "hooks" / "reference-transaction" for r in repos]
+        for h in hooks:
+            h.rename(h.with_suffix(".off"))
+        try:
+            yield
+        finally:
+            for h in hooks:
+                h.with_suffix(".off").rename(h)
 
     def init(self, path: Path, *, bare: bool = False, fmt: Optional[str] = None, hook: bool = True) -> Repo:
         path.mkdir(parents=True, exist_ok=True)
