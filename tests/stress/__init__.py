@@ -19,7 +19,7 @@ names and files, secrets), and checks the same invariants after every round
   under ``refs/exp-staging/`` or registered worktrees left in a git dir;
 - **secrets**: a planted secret found in any output, object, reflog or cache;
 - **crashes**: a traceback, ``internal error``, a signal, a timeout or an out-of-memory;
-- **unclear**: a refusal that is not one ``git-exp: error: ...`` line of at most 300
+- **unclear**: a refusal that is not one ``git-exp: error: ...`` line of at most 512
   characters, or a hostile input that was accepted;
 - **failed**: a command that must succeed (a rerun after a kill, a pull racing a pull)
   did not, or did not finish the work.

@@ -19,7 +19,7 @@ OURS = ("refs/exp/", "refs/remote-exp/")                        # where experime
 ALLOWED = ("refs/exp/", "refs/exp-staging/", "refs/remote-exp/")  # what we may write locally
 ALLOWED_ON_REMOTE = ("refs/exp/",)
 MAX_FINDINGS = 40
-MESSAGE_MAX = 300
+MESSAGE_MAX = 512  # one bounded line: a full sha and advice fit, a 10 kB name does not
 
 
 @dataclass

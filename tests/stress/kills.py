@@ -1,9 +1,12 @@
 """SIGKILL at random points: each command is run once to measure it, then, on fresh copies
 of the same world, killed (its whole process group) after a delay drawn uniformly from
 its runtime, checked, rerun, and checked again.  The rerun must finish the work: exit 0,
-or refuse cleanly because the killed run had already finished it."""
+or refuse cleanly because the killed run had already finished it, or name the command
+that finishes it (``finish it with `git exp ...` ``), which then must."""
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -12,6 +15,7 @@ from tests.stress.checks import expect_ok
 from tests.stress.core import Ctx, scenario
 from tests.stress.env import World
 
+ADVICE = re.compile(r"finish it with `(git exp [^`]+)`")
 SUBSET = tuple(f"p{i:02d}" for i in range(10)) + tuple(f"e{i:02d}" for i in range(8))  # > 16: staged
 
 
@@ -184,6 +188,11 @@ def kill_rounds(spec: Kill):
             checks.check(sb, tally, before, expected, where=where, overwrite=overwrite)
             finished = not spec.done(ctx, w)
             rerun = sb.exp(w.local.path, *spec.args)
+            advice = ADVICE.search(rerun.err_text)
+            if rerun.code and advice and not checks.crashed(tally, rerun, where):
+                # "an interrupted rename left X — finish it with `git exp rename X NEW`": do as told
+                tally.findings.append(f"note: {where}: the rerun said to run `{advice.group(1)}`")
+                rerun = sb.exp(w.local.path, *shlex.split(advice.group(1))[2:])
             if rerun.code == 0 or not finished:
                 expect_ok(tally, rerun, where + ", rerun")
             else:
