@@ -41,16 +41,21 @@ def test_scenario_meets_the_targets(name, sandbox):
     assert not counts, (f"{name} (seed {SEED}): {counts}\n" + "\n".join(tally.findings))
 
 
-def test_runner_prints_the_table_and_json(tmp_path):
-    cmd = [sys.executable, "-m", "tests.stress", "--size", "reduced", "--only", "kill rm", "--seed", "1"]
-    table = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert "| scenario | rounds | lost | corrupt | outside | unhooked | litter | secrets | crashes | unclear " \
-           "| failed | seconds |" in table.stdout, table.stderr
-    assert "| kill rm | 1 |" in table.stdout
-    as_json = subprocess.run(cmd + ["--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    rows = json.loads(as_json.stdout)["rows"]
-    assert [r["scenario"] for r in rows] == ["kill rm"]
-    assert as_json.returncode == (0 if all(r[k] == 0 for r in rows for k in checks.KINDS) else 1)
+def test_runner_prints_json_and_the_table():
+    cmd = [sys.executable, "-m", "tests.stress", "--size", "reduced", "--only", "kill rm", "--seed", "1", "--json"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    rows = json.loads(proc.stdout)["rows"]
+    assert [r["scenario"] for r in rows] == ["kill rm"], proc.stderr
+    assert set(checks.KINDS) <= set(rows[0]) and rows[0]["rounds"] == 1
+    assert proc.returncode == (0 if all(rows[0][k] == 0 for k in checks.KINDS) else 1), proc.stderr
+    tally = checks.Tally("kill rm", rounds=1)
+    tally.add("lost", "e1 is gone", 2)
+    lines = cli.table([tally]).splitlines()
+    assert lines[0] == ("| scenario | rounds | lost | corrupt | outside | unhooked | litter | secrets | crashes "
+                        "| unclear | failed | seconds |")
+    assert lines[2] == "| kill rm | 1 | 2 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0.0 |"
+    assert lines[3].startswith("| **total** | 1 | 2 |")
+    assert "lost: e1 is gone" in cli.findings([tally])
 
 
 def test_checks_see_a_write_behind_gits_back(sandbox):
@@ -59,6 +64,8 @@ def test_checks_see_a_write_behind_gits_back(sandbox):
     tally = checks.Tally("self-test")
     ctx = Ctx(sandbox, SIZES["reduced"], random.Random(1), tally)
     w = ctx.fresh()
+    if (w.local.gitdir / "reftable").exists():
+        pytest.skip("writes a loose ref file behind git's back: the files backend only")
     before = checks.snapshots(sandbox, w.repos)
     expected = ctx.expected(w)
     (w.local.gitdir / "refs" / "heads" / "sneaky").write_text(w.main + "\n")

@@ -14,7 +14,7 @@ from typing import Optional
 
 from tests.stress import checks, hostile, kills, races  # noqa: F401  (they register scenarios)
 from tests.stress.core import REGISTRY, SIZES, run_scenario
-from tests.stress.env import Sandbox
+from tests.stress.env import FORMATS, Sandbox
 
 COLUMNS = ("scenario", "rounds") + checks.KINDS + ("seconds",)
 
@@ -27,17 +27,21 @@ def parse(argv: Optional[list]) -> argparse.Namespace:
     p.add_argument("--only", nargs="+", metavar="NAME",
                    help="scenarios whose name starts with NAME (or group: kill, race, hostile)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: from the clock; printed)")
-    p.add_argument("--object-format", choices=("sha1", "sha256"), default=None,
-                   help="object format of the repositories made (default: git's)")
+    p.add_argument("--object-format", choices=("sha1", "sha256"), default=FORMATS.get("GIT_DEFAULT_HASH"),
+                   help="object format of every repository made (default: $GIT_EXP_TEST_OBJECT_FORMAT or git's)")
+    p.add_argument("--ref-format", choices=("files", "reftable"), default=FORMATS.get("GIT_DEFAULT_REF_FORMAT"),
+                   help="ref backend of every repository made, git >= 2.45 (default: $GIT_EXP_TEST_REF_FORMAT or git's)")
     p.add_argument("--keep", action="store_true", help="keep the sandbox (its path is printed)")
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
     return p.parse_args(argv)
 
 
+GROUPS = ("race", "kill", "hostile")  # table order
+
+
 def selected(only: Optional[list]) -> list:
-    if not only:
-        return list(REGISTRY)
-    return [n for n, (group, _) in REGISTRY.items() if any(n.startswith(o) or group == o for o in only)]
+    names = sorted(REGISTRY, key=lambda n: GROUPS.index(REGISTRY[n][0]))
+    return [n for n in names if not only or any(n.startswith(o) or REGISTRY[n][0] == o for o in only)]
 
 
 def table(tallies: list) -> str:
@@ -60,10 +64,10 @@ def findings(tallies: list) -> str:
     return "\n".join(lines)
 
 
-def describe(size: str, seed: int) -> str:
+def describe(size: str, seed: int, args: argparse.Namespace) -> str:
     git = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
-    return (f"git-exp stress suite — size {size}, seed {seed}, {git}, Python {platform.python_version()}, "
-            f"{os.cpu_count()} cores")
+    return (f"git-exp stress suite — size {size}, seed {seed}, {git}, {args.object_format or 'default'} objects, "
+            f"{args.ref_format or 'default'} refs, Python {platform.python_version()}, {os.cpu_count()} cores")
 
 
 def main(argv: Optional[list] = None) -> int:
@@ -77,14 +81,15 @@ def main(argv: Optional[list] = None) -> int:
         print(f"no scenario matches {args.only}", file=sys.stderr)
         return 2
     seed = args.seed if args.seed is not None else int(time.time())
-    print(describe(args.size, seed), file=sys.stderr, flush=True)
-    sb = Sandbox.create(keep=args.keep)
+    print(describe(args.size, seed, args), file=sys.stderr, flush=True)
+    formats = {"GIT_DEFAULT_HASH": args.object_format, "GIT_DEFAULT_REF_FORMAT": args.ref_format}
+    sb = Sandbox.create(keep=args.keep, formats={k: v for k, v in formats.items() if v})
     if args.keep:
         print(f"sandbox: {sb.root}", file=sys.stderr)
     tallies = []
     try:
         for name in names:
-            tally = run_scenario(name, SIZES[args.size], seed=seed, sb=sb, fmt=args.object_format)
+            tally = run_scenario(name, SIZES[args.size], seed=seed, sb=sb)
             tallies.append(tally)
             status = "ok" if tally.ok else ", ".join(f"{k} {v}" for k, v in tally.counts.items() if v)
             print(f"  {name}: {tally.rounds} rounds, {tally.seconds:.1f} s — {status}", file=sys.stderr, flush=True)

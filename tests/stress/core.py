@@ -6,7 +6,7 @@ import random
 import shutil
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
 from tests.stress import checks
 from tests.stress.checks import Tally
@@ -41,15 +41,14 @@ class Ctx:
     size: Size
     rng: random.Random
     tally: Tally
-    fmt: Optional[str] = None          # object format of new repositories
     memo: dict = field(default_factory=dict)
     _n: int = 0
 
     def fresh(self, **kw) -> World:
         """A new copy of a template world (built on first use by :func:`make_world` with ``kw``)."""
-        key = (self.fmt, tuple(sorted(kw.items())))
+        key = tuple(sorted(kw.items()))
         if key not in self.sb.templates:
-            self.sb.templates[key] = make_world(self.sb, self.dir("template"), fmt=self.fmt, **kw)
+            self.sb.templates[key] = make_world(self.sb, self.dir("template"), **kw)
         return self.sb.copy(self.sb.templates[key], self.dir("w"))
 
     def dir(self, stem: str):
@@ -88,10 +87,10 @@ def scenario(name: str, group: str):
     return wrap
 
 
-def run_scenario(name: str, size: Size, *, seed: int, sb: Sandbox, fmt: Optional[str] = None) -> Tally:
+def run_scenario(name: str, size: Size, *, seed: int, sb: Sandbox) -> Tally:
     """Run one scenario in ``sb``; its tally (a harness error is a ``failed`` finding)."""
     tally = Tally(name)
-    ctx = Ctx(sb, size, random.Random(f"{seed}:{name}"), tally, fmt)
+    ctx = Ctx(sb, size, random.Random(f"{seed}:{name}"), tally)
     start = time.monotonic()
     try:
         REGISTRY[name][1](ctx)

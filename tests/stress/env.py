@@ -32,6 +32,11 @@ SCRUBBED = ("GIT_ASKPASS", "SSH_ASKPASS", "SSH_AUTH_SOCK", "CI", "GITHUB_ACTIONS
 GITCONFIG = ("[init]\n\tdefaultBranch = main\n[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n"
              "[advice]\n\tdetachedHead = false\n")
 TIMEOUT = 120.0
+# The formats of every repository made, as for the rest of the suite (tests/formats.py):
+# read at import, before a test's hermetic fixture scrubs GIT_* variables.
+FORMATS = {var: os.environ[src] for var, src in (("GIT_DEFAULT_HASH", "GIT_EXP_TEST_OBJECT_FORMAT"),
+                                                 ("GIT_DEFAULT_REF_FORMAT", "GIT_EXP_TEST_REF_FORMAT"))
+           if os.environ.get(src)}
 SHM = Path("/dev/shm")
 
 HOOK = """#!/bin/sh
@@ -103,7 +108,9 @@ class Sandbox:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def create(cls, parent: Optional[Path] = None, keep: bool = False) -> "Sandbox":
+    def create(cls, parent: Optional[Path] = None, keep: bool = False, formats: Optional[Mapping] = None) -> Sandbox:
+        """``formats``: GIT_DEFAULT_HASH / GIT_DEFAULT_REF_FORMAT for every repository git
+        makes here (default: :data:`FORMATS`)."""
         if parent is None and SHM.is_dir() and os.access(SHM, os.W_OK):
             parent = SHM  # tmpfs: kills and fsyncs cost less, and nothing reaches the disk
         root = Path(tempfile.mkdtemp(prefix="git-exp-stress-", dir=parent))
@@ -114,6 +121,7 @@ class Sandbox:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") and k not in SCRUBBED
                and not k.startswith(("CI_", "GITHUB_", "BUILDKITE_", "CIRCLE_"))}
         env.update(IDENTITY)
+        env.update(FORMATS if formats is None else formats)
         env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),
                    GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0", GIT_EDITOR="false", LC_ALL="C",
                    TMPDIR=str(tmp), PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
@@ -200,15 +208,13 @@ class Sandbox:
             for h in hooks:
                 h.with_suffix(".off").rename(h)
 
-    def init(self, path: Path, *, bare: bool = False, fmt: Optional[str] = None, hook: bool = True) -> Repo:
+    def init(self, path: Path, *, bare: bool = False, hook: bool = True, env=None) -> Repo:
         path.mkdir(parents=True, exist_ok=True)
         args = ["init", "-q", "-b", "main", "--template="] + (["--bare"] if bare else [])
-        if fmt:
-            args.append(f"--object-format={fmt}")
-        self.git(path, *args)
+        self.git(path, *args, env=env)
         return self.hook(path, path if bare else path / ".git", remote=bare, install=hook)
 
-    def copy(self, src: "World", dst: Path) -> "World":
+    def copy(self, src: World, dst: Path) -> World:
         """A fresh copy of a world (its local repo and remote) with hooks and URLs of its own."""
         shutil.copytree(src.root, dst, symlinks=True)
         local = self.hook(dst / "local", dst / "local" / ".git")

@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.stress import checks
-from tests.stress.checks import crashed, expect_clean, expect_ok, expect_refused
+from tests.stress.checks import crashed, expect_clean, expect_refused
 from tests.stress.core import Ctx, scenario
-from tests.stress.env import Repo, World
+from tests.stress.env import World
 from tests.stress.world import import_commits
 
 LONG = "x" * 10_000
@@ -37,7 +37,7 @@ def evil_repo(ctx: Ctx, path: Path, *, flood: int = 0, broken: bool = False) -> 
     (``broken``: also a ref to a missing object and a dangerous name).  Its packed-refs is
     written by hand: it is the attacker's repository, not one of ours."""
     sb = ctx.sb
-    repo = sb.init(path, bare=True, hook=False)
+    repo = sb.init(path, bare=True, hook=False, env={"GIT_DEFAULT_REF_FORMAT": "files"})  # hand-written refs
     blob = sb.git(path, "hash-object", "-w", "--stdin", input=b"not a commit\n").decode().strip()
     made = import_commits(sb, repo, {"refs/heads/main": {"x": b"main\n"}}, None)
     main = made["refs/heads/main"]

@@ -47,12 +47,12 @@ def make_exps(sb: Sandbox, repo: Repo, names: Iterable[str], base: str, *, t0: i
 
 
 def make_world(sb: Sandbox, root: Path, *, exps: int = 40, local_only: int = 10, remote_only: int = 20,
-               files: int = 30, fmt: Optional[str] = None) -> World:
+               files: int = 30) -> World:
     """``root/local`` with ``files`` files on ``main`` and experiments ``a``, ``b``, e00..
     (half packed, half loose), all pushed to ``root/remote.git``, then ``local_only`` newer
     ones p00.. not pushed; the remote has ``remote_only`` experiments r00.. of its own."""
-    remote = sb.init(root / "remote.git", bare=True, fmt=fmt, hook=False)
-    local = sb.init(root / "local", fmt=fmt, hook=False)
+    remote = sb.init(root / "remote.git", bare=True, hook=False)
+    local = sb.init(root / "local", hook=False)
     tree = {"README": b"hello\n", "params.yaml": b"lr: 0.1\nseed: 0\n", "train.py": b"print('train')\n"}
     tree.update({f"src/f{i:04d}.txt": b"line %d\n" % i for i in range(files)})
     for rel, content in tree.items():
