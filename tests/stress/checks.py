@@ -137,6 +137,11 @@ def check(sb: Sandbox, tally: Tally, before: Mapping, expected: Mapping, *, wher
     now = {}
     for repo, snap in before.items():
         refs = now[repo] = read_refs(sb, repo, tally, where)
+        for name, ref in snap.refs.items():  # for-each-ref does not list a symref whose target is gone
+            if ref.symref and name not in refs:
+                target = _dec(_git(sb, repo, "symbolic-ref", "-q", name).stdout.strip())
+                if target:
+                    refs[name] = Ref("", "", target)
         _corrupt(sb, tally, repo, snap.refs, refs, where)
         _changes(tally, repo, snap.refs, refs, where, refused)
         keep = reachable(sb, repo, refs, (overwrite or {}).get(repo, ()))
@@ -151,7 +156,9 @@ def check(sb: Sandbox, tally: Tally, before: Mapping, expected: Mapping, *, wher
 
 
 def _corrupt(sb: Sandbox, tally: Tally, repo: Repo, old: Mapping, refs: Mapping, where: str) -> None:
-    fsck = _git(sb, repo, "fsck", "--no-dangling", "--no-progress")
+    # what refs reach must be whole; a killed git fetch may leave unreachable, incomplete
+    # trees behind, as it does when git-exp is not involved
+    fsck = _git(sb, repo, "fsck", "--connectivity-only", "--no-dangling", "--no-progress")
     if fsck.returncode:
         tally.add("corrupt", f"{where}: git fsck in {repo.name}: {_first(fsck.stderr or fsck.stdout)}")
     walk = _git(sb, repo, "rev-list", "--all", "--count")
@@ -181,8 +188,8 @@ def _changes(tally: Tally, repo: Repo, old: Mapping, refs: Mapping, where: str, 
     outside, unhooked = [], []
     for name in sorted(set(old) | set(refs)):
         a, b = old.get(name), refs.get(name)
-        if a == b or (name == "HEAD" and a and b and a.symref and a.symref == b.symref):
-            continue  # a symbolic HEAD moves with its branch, which is checked on its own
+        if a == b or (a and b and a.symref and a.symref == b.symref):
+            continue  # a symbolic ref moves with its target, which is checked on its own
         if not name.startswith(allowed):
             outside.append(f"{_names([name])} {_move(a, b)}")
         new = b.oid if b else "0" * len((a or b).oid or "0" * 40)

@@ -125,6 +125,10 @@ class Sandbox:
         env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),
                    GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0", GIT_EDITOR="false", LC_ALL="C",
                    TMPDIR=str(tmp), PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
+        server = bindir / "stress-server"
+        server.write_text(f"#!/bin/sh\necho $$ >> {shlex.quote(str(root / 'servers.pids'))}\n"
+                          f"exec setsid \"$(git --exec-path)/$1\" \"$2\"\n")
+        server.chmod(0o755)
         if shutil.which("git-exp", path=env["PATH"]) is None:
             runner = bindir / "git-exp"
             runner.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} "
@@ -156,7 +160,12 @@ class Sandbox:
             timed_out = kill_after is None or kill_after >= timeout
             killed = not timed_out
             _kill_group(proc.pid)
-            out, err = proc.communicate()
+            self.wait_for_servers()
+            try:
+                out, err = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:  # something outside the group holds its pipes
+                proc.kill()
+                out, err = b"", b"stress: output lost (a process outside the group kept the pipes open)"
         seconds = time.monotonic() - start
         _kill_group(proc.pid)  # what it left running in its group (a detached gc, say)
         return Result(argv, proc.returncode, out or b"", err or b"", seconds, killed, timed_out)
@@ -220,7 +229,23 @@ class Sandbox:
         local = self.hook(dst / "local", dst / "local" / ".git")
         remote = self.hook(dst / "remote.git", dst / "remote.git", remote=True)
         self.git(local.path, "config", "remote.origin.url", str(remote.path))
+        self.serve(local, "origin")
         return World(dst, local, remote, dict(src.shas), src.main)
+
+    def serve(self, repo: Repo, remote: str) -> None:
+        """Run ``remote``'s receive-pack and upload-pack as a server runs them: in a session
+        of their own, which a SIGKILL of the client's process group does not reach."""
+        for key, program in (("receivepack", "git-receive-pack"), ("uploadpack", "git-upload-pack")):
+            self.git(repo.path, "config", f"remote.{remote}.{key}", f"{self.root / 'bin' / 'stress-server'} {program}")
+
+    def wait_for_servers(self) -> None:
+        """Wait until the server processes a killed client left have finished, as a real
+        server finishes (or aborts) on its own when the client is gone."""
+        pids = self.root / "servers.pids"
+        deadline = time.monotonic() + 10
+        for pid in pids.read_text().split() if pids.exists() else ():
+            while _running(int(pid)) and time.monotonic() < deadline:
+                time.sleep(0.005)
 
 
 @dataclass
@@ -249,6 +274,15 @@ def _kill_group(pgid: int) -> None:
         except (ProcessLookupError, PermissionError):
             return
         time.sleep(0.005)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return False
+    return stat[stat.rindex(b")") + 2:].split()[0] != b"Z"
 
 
 def _alive(pgid: int) -> bool:

@@ -111,7 +111,13 @@ def config(ctx: Ctx, w: World) -> bytes:
 
 def same_config_as_unkilled(ctx: Ctx, w: World) -> list:
     want = ctx.memo.setdefault("config", config(ctx, w))
-    return [] if config(ctx, w) == want else [f"config after install is {config(ctx, w)!r}, not {want!r}"]
+    return [] if config(ctx, w) == want else [f"config after install differs from an uninterrupted install's: "
+                                              f"{_diff(config(ctx, w), want)}"]
+
+
+def _diff(have: bytes, want: bytes) -> str:
+    a, b = have.decode().splitlines(), want.decode().splitlines()
+    return "; ".join([f"+{x}" for x in a if x not in b] + [f"-{x}" for x in b if x not in a])
 
 
 def installed_and_fetched(ctx: Ctx, w: World) -> None:
@@ -124,7 +130,7 @@ def uninstalled(ctx: Ctx, w: World) -> list:
     left = ctx.exps(w.local, "refs/remote-exp/origin/")
     problems = [f"{len(left)} refs left under refs/remote-exp/origin/"] if left else []
     if config(ctx, w) != w.notes["config"]:
-        problems.append(f"config after uninstall is {config(ctx, w)!r}, not {w.notes['config']!r}")
+        problems.append(f"config after uninstall differs from before install: {_diff(config(ctx, w), w.notes['config'])}")
     return problems
 
 
@@ -159,6 +165,13 @@ KILLS = [
 ]
 
 
+def unfinished(tally, problems: list, where: str) -> None:
+    """The work left undone counts once per round, with its first problems."""
+    if problems:
+        more = f" (and {len(problems) - 2} more)" if len(problems) > 2 else ""
+        tally.add("failed", f"{where}: {'; '.join(checks._cut(p, 200) for p in problems[:2])}{more}")
+
+
 def kill_rounds(spec: Kill):
     def run(ctx: Ctx) -> None:
         sb, tally = ctx.sb, ctx.tally
@@ -168,8 +181,7 @@ def kill_rounds(spec: Kill):
         spec.gone(ctx, w)
         res = sb.exp(w.local.path, *spec.args)
         expect_ok(tally, res, "unkilled run")
-        for problem in spec.done(ctx, w):
-            tally.add("failed", f"unkilled run: {problem}")
+        unfinished(tally, spec.done(ctx, w), "unkilled run")
         spent = res.seconds
         ctx.drop(w)
         for i in range(ctx.size.kill_rounds):
@@ -198,8 +210,7 @@ def kill_rounds(spec: Kill):
             else:
                 checks.expect_clean(tally, rerun, where + ", rerun")
             checks.check(sb, tally, before, expected, where=where + ", after rerun", overwrite=overwrite, litter=True)
-            for problem in spec.done(ctx, w):
-                tally.add("failed", f"{where}, after rerun: {problem}")
+            unfinished(tally, spec.done(ctx, w), where + ", after rerun")
             checks.tmp_litter(sb, tally, where)
             ctx.drop(w)
     return run
