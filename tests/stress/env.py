@@ -265,14 +265,15 @@ class World:
 
 
 def _kill_group(pgid: int) -> None:
-    """SIGKILL every live process of group ``pgid`` and wait until none is left (zombies
-    waiting for a parent that never reaps them count as gone)."""
+    """SIGKILL every live process of group ``pgid`` and wait until none is left.  Zombies
+    are not waited for: a killed process's orphans wait for init to reap them (here ~1 s;
+    in a container without an init, for ever), and a rerun must not take them for live."""
     deadline = time.monotonic() + 5
     while _alive(pgid) and time.monotonic() < deadline:
         try:
             os.killpg(pgid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
-            return
+            break
         time.sleep(0.005)
 
 
