@@ -25,13 +25,15 @@ class Size:
     flood: int           # refs a hostile remote advertises
     names: int           # hostile names tried per command (0: all)
     patience: float      # seconds one command on hostile files may take
+    big_file: int        # lines of the oversized params.yaml
+    every_case: bool     # every symref command and every command per hostile URL
 
 
 SIZES = {
     "reduced": Size(kill_rounds=1, workers=3, iterations=5, race_rounds=2, pull_rounds=1, pull_exps=80,
-                    flood=2_000, names=4, patience=10),
+                    flood=2_000, names=4, patience=10, big_file=300_000, every_case=False),
     "full": Size(kill_rounds=10, workers=8, iterations=50, race_rounds=20, pull_rounds=5, pull_exps=300,
-                 flood=200_000, names=0, patience=30),
+                 flood=200_000, names=0, patience=30, big_file=2_000_000, every_case=True),
 }
 
 

@@ -230,7 +230,7 @@ def hostile_remote_names(ctx: Ctx) -> None:
         jobs = [tuple(a.replace("{}", name) for a in args) for args in REMOTE_COMMANDS]
         refuse_all(ctx, w, jobs, f"remote {checks._names([name])}", may_succeed=name == NON_UTF8_REMOTE)
     for name in BAD_URLS:
-        jobs = [tuple(a.replace("{}", name) for a in args) for args in REMOTE_COMMANDS[:6:1 if not ctx.size.names else 2]]
+        jobs = [tuple(a.replace("{}", name) for a in args) for args in REMOTE_COMMANDS[:6:1 if ctx.size.every_case else 2]]
         refuse_all(ctx, w, jobs, f"URL of {name}", may_succeed=True)
     attack(ctx, w, [("ls", "-r"), ("show", "-r"), ("doctor",), ("doctor", "--fix"), ("pull", "--all"),
                     ("push", "--all"), ("install", "--all"), ("ls", "origin"), ("uninstall", "--all")], "every remote")
@@ -260,7 +260,7 @@ def symbolic_refs(ctx: Ctx) -> None:
     tree, tag made by git; the remote's ``link`` is a commit ahead of main.  No command may
     move or delete main or e01 through them, or write a non-commit anywhere."""
     sb, tally = ctx.sb, ctx.tally
-    for args in SYMREF_COMMANDS[:8] if ctx.size.names else SYMREF_COMMANDS:
+    for args in SYMREF_COMMANDS if ctx.size.every_case else SYMREF_COMMANDS[:8]:
         w = ctx.fresh()
         with sb.setup(*w.repos):
             sb.git(w.local.path, "symbolic-ref", "refs/exp/link", "refs/heads/main")
@@ -356,7 +356,7 @@ def yaml_bomb(ctx: Ctx) -> None:
     sb, tally = ctx.sb, ctx.tally
     w = ctx.fresh()
     with sb.setup(w.local):
-        files = bomb_files(300_000 if ctx.size.names else 2_000_000)
+        files = bomb_files(ctx.size.big_file)
         import_commits(sb, w.local, {f"refs/exp/{n}": f for n, f in files.items()}, w.main)
     before = checks.snapshots(sb, w.repos)
     commands = [("show",), ("show", "--json"), ("show", "--md"), ("show", "--csv"), ("show", "--sort", "params.lr"),
