@@ -12,8 +12,8 @@ Three kinds, each with its own rule:
   rule (their ctime is when they were made).  ``sweep_indexes`` removes them on the way
   into the next save or run (one ``os.listdir``).
 - **Lock files** ``*.lock`` under ``refs/exp/``, ``refs/remote-exp/``,
-  ``refs/exp-staging/`` and ``packed-refs.lock`` (files ref backend; reftable has no
-  per-ref lock files): git creates them to write a ref and removes them itself, even on
+  ``refs/exp-staging/`` and ``packed-refs.lock`` (files ref backend), and reftable's
+  ``reftable/tables.list.lock`` (its one lock for every ref): git creates them to write a ref and removes them itself, even on
   failure; one is left only when a git was killed (SIGKILL, power loss), and then every
   later update of that ref fails with "File exists".  A lock file does not say who holds
   it, so one is stale when it is older than LOCK_AGE seconds (git holds a ref's lock only
@@ -57,11 +57,22 @@ def holder_alive(pid: int, since: float | None = None) -> bool:
         return False
     except PermissionError:
         return True  # another user's process: it exists
+    if _zombie(pid):
+        return False  # killed, and not yet reaped by its parent
     if since is not None:
         started = _start_time(pid)
         if started is not None and started > since + 2:  # pid reused by a younger process
             return False
     return True
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has ended and waits only to be reaped (Linux; False elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _start_time(pid: int) -> float | None:
@@ -198,7 +209,8 @@ def locks(repo: Repo) -> list[Lock]:
     """Every lock file under our ref namespaces, and packed-refs.lock, with its age."""
     found = []
     now = time.time()
-    candidates = [os.path.join(repo.common_dir, "packed-refs.lock")]
+    candidates = [os.path.join(repo.common_dir, "packed-refs.lock"),
+                  os.path.join(repo.common_dir, "reftable", "tables.list.lock")]
     for sub in OUR_REFS:
         for root, _dirs, files in os.walk(os.path.join(repo.common_dir, sub)):
             candidates += [os.path.join(root, f) for f in files if f.endswith(".lock")]
@@ -245,7 +257,7 @@ def git_running_here(repo: Repo) -> bool | None:
                 name = comm.read().strip()
         except OSError:
             continue  # gone meanwhile
-        if not name.startswith(b"git") or name == b"git-exp":
+        if not name.startswith(b"git") or name == b"git-exp" or _zombie(pid):
             continue
         try:
             cwd = os.readlink(f"/proc/{pid}/cwd")

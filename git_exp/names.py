@@ -25,6 +25,10 @@ def problem(name: str) -> str | None:
     """Why ``name`` is not a valid experiment name, or None when it is."""
     if not name:
         return "the name is empty"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8, read with surrogateescape
+        return "a name must be UTF-8"
     if name.startswith("-"):
         return "a name may not start with '-'"
     if len(name.encode("utf-8", "surrogateescape")) > MAX_BYTES:

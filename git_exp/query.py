@@ -12,6 +12,7 @@ import shlex
 from typing import Any, Callable
 
 from git_exp.errors import UsageError
+from git_exp.names import shown
 
 OPS = {"==": operator.eq, "=": operator.eq, "!=": operator.ne, "<": operator.lt,
        "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -66,7 +67,7 @@ def sort_rows(rows: list[dict], key: str) -> list[dict]:
     descending = key.startswith("-")
     key = key.lstrip("-")
     if rows and not any(key in row for row in rows):
-        raise UsageError(f"no column named {key!r} to sort by — `git exp show` lists the columns")
+        raise UsageError(f"no column named {shown(key)} to sort by — `git exp show` lists the columns")
 
     def rank(row):
         value = row.get(key)

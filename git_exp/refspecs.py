@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from git_exp.errors import UsageError
+from git_exp.names import shown
 from git_exp.repo import Repo
 
 
@@ -36,7 +37,7 @@ def normalize_pattern(pattern: str | None) -> str:
         return "*"
     pattern = pattern.removeprefix("refs/exp/")
     if pattern.count("*") != 1 or any(c in pattern for c in "?[\\ ") or pattern.startswith(("-", "/")):
-        raise UsageError(f"--pattern {pattern!r} must be a git glob with one '*', like 'ci/*'")
+        raise UsageError(f"--pattern {shown(pattern)} must be a git glob with one '*', like 'ci/*'")
     return pattern
 
 

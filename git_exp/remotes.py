@@ -94,7 +94,7 @@ def split_args(repo: Repo, args: list[str], *, all_: bool = False) -> tuple[Remo
     if all_ and rest:
         if remote is None and len(rest) == 1:
             get(repo, rest[0])  # raises: no remote named ...
-        raise UsageError(f"--all takes no experiment names (got {rest[0]!r}) — drop --all or the names")
+        raise UsageError(f"--all takes no experiment names (got {shown(rest[0])}) — drop --all or the names")
     return remote or default(repo), rest
 
 

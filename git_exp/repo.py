@@ -24,7 +24,7 @@ import os
 from git_exp import git
 from git_exp.errors import ExpError, UsageError
 from git_exp.git import GitError
-from git_exp.names import PREFIX, ExpName, conflict
+from git_exp.names import PREFIX, ExpName, conflict, shown
 from git_exp.record import Record
 
 REMOTE_URLS = r"^remote\..*\.url$"
@@ -153,7 +153,7 @@ class Repo:
     def resolve_commit(self, rev: str) -> str:
         result = self.run("rev-parse", "-q", "--verify", "--end-of-options", rev + "^{commit}", check=False)
         if result.returncode:
-            raise UsageError(f"unknown revision {rev!r} — name a commit, branch or tag that exists")
+            raise UsageError(f"unknown revision {shown(rev)} — name a commit, branch or tag that exists")
         return result.out.strip()
 
     def in_progress(self) -> str | None:
@@ -239,15 +239,15 @@ class Repo:
         for exp in self.list(pattern=PREFIX + name):
             if exp.name == name:
                 return exp
-        raise UsageError(f"no experiment named {name!r} — `git exp ls` lists them")
+        raise UsageError(f"no experiment named {shown(name)} — `git exp ls` lists them")
 
     def check_free(self, name: ExpName, existing: Iterable[str]) -> None:
         """Refuse a name that git's file/directory rule makes impossible."""
         other = conflict(name, existing)
         if other:
             raise UsageError(
-                f"cannot create experiment {name!r}: experiment {other!r} exists and git cannot store "
-                f"both 'a' and 'a/b' — pick another name or rename {other!r}"
+                f"cannot create experiment {shown(name)}: experiment {shown(other)} exists and git cannot store "
+                f"both 'a' and 'a/b' — pick another name or rename {shown(other)}"
             )
 
     def transaction(self, updates: Iterable[tuple[str, str, str]], message: str, *, reflog: bool = True) -> None:
@@ -302,7 +302,8 @@ class RefMoved(ExpError):
     def locked(self) -> bool:
         """A lock file of one of the refs was there: another git holds it, or one killed
         while it held it left it behind."""
-        return "Unable to create" in self.result.err and ".lock" in self.result.err
+        text = self.result.err
+        return "Unable to create" in text and ".lock" in text or "cannot lock references" in text  # files, reftable
 
     @property
     def contended(self) -> bool:

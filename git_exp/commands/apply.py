@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from git_exp.commands.save import Saved, check_can_save, save
 from git_exp.errors import ExpError
+from git_exp.names import shown
 from git_exp.repo import Repo
 from git_exp.snapshot import temp_index, write_tree
 
@@ -42,6 +43,7 @@ def apply(repo: Repo, name: str, *, force: bool = False) -> Applied:
             saved = save(repo, message=f"work tree before `git exp apply {name}`", command="apply")
         result = repo.run("read-tree", "-m", "-u", current, _tree(repo, exp.sha), env=env, check=False)
         if result.returncode:
-            raise ExpError(f"cannot apply {name!r}: {result.err.strip().splitlines()[-1] if result.err.strip() else 'git read-tree failed'}"
-                           + (f" — your changes are saved as experiment {saved.name!r}" if saved else " — nothing was changed"))
+            why = result.err.strip().splitlines()[-1] if result.err.strip() else "git read-tree failed"
+            raise ExpError(f"cannot apply {shown(name)}: {why}"
+                           + (f" — your changes are saved as experiment {shown(saved.name)}" if saved else " — nothing was changed"))
     return Applied(name, exp.sha, saved)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from git_exp.errors import UsageError
+from git_exp.names import shown
 from git_exp.repo import RefMoved, Repo
 
 
@@ -10,12 +11,12 @@ def branch(repo: Repo, name: str, branch_name: str | None = None) -> tuple[str, 
     target = branch_name or name
     check = repo.run("check-ref-format", "--branch", target, check=False)
     if check.returncode or target.startswith("-"):
-        raise UsageError(f"invalid branch name {target!r} — give a valid one as second argument")
+        raise UsageError(f"invalid branch name {shown(target)} — give a valid one as second argument")
     ref = f"refs/heads/{target}"
     if repo.ref_sha(ref):
-        raise UsageError(f"branch {target!r} already exists — pick another name: `git exp branch {name} NEW-BRANCH`")
+        raise UsageError(f"branch {shown(target)} already exists — pick another name: `git exp branch {name} NEW-BRANCH`")
     try:
         repo.transaction([(ref, exp.sha, repo.zero)], f"branch: created from experiment {name}")
     except RefMoved as exc:
-        raise UsageError(f"cannot create branch {target!r}: {exc} — pick another name") from None
+        raise UsageError(f"cannot create branch {shown(target)}: {exc} — pick another name") from None
     return target, exp.sha

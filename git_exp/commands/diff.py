@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from git_exp import names, results
 from git_exp.errors import UsageError
+from git_exp.names import shown
 from git_exp.repo import Repo
 
 
@@ -28,14 +29,14 @@ def _target(repo: Repo, ref: str) -> str:
     try:
         return repo.resolve_commit(ref)
     except UsageError:
-        raise UsageError(f"no experiment or commit named {ref!r} — `git exp ls` lists experiments") from None
+        raise UsageError(f"no experiment or commit named {shown(ref)} — `git exp ls` lists experiments") from None
 
 
 def diff(repo: Repo, a: str, b: str | None = None, *, stat: bool = False) -> Diff:
     exp = repo.get(a)
     if b is None:
         if exp.baseline is None:
-            raise UsageError(f"experiment {a!r} has no baseline (it is a root commit) — name a second experiment to compare")
+            raise UsageError(f"experiment {shown(a)} has no baseline (it is a root commit) — name a second experiment to compare")
         b_sha, b_label = exp.baseline, "baseline"
     else:
         b_sha, b_label = _target(repo, b), b

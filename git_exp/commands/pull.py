@@ -3,7 +3,7 @@
 1. One ``git ls-remote`` (14 ms at 10k) lists the remote's experiments.  What it
    advertises is data: a name git-exp cannot hold (not a valid experiment name, not
    UTF-8, 10 kB long, or clashing with another advertised name as ``a`` and ``a/b``)
-   is skipped and reported.  When every selected one's objects are already here, no
+   is skipped and reported.  When our refs already point at every selected commit, no
    fetch runs (a no-op glob fetch costs 140-280 ms at 10k).
 2. The objects come through ``git fetch`` itself, with the user's transport, config,
    ``insteadOf``, credential helpers and bundles: ``git fetch --dry-run`` of the glob
@@ -35,7 +35,6 @@ from git_exp.record import Record
 from git_exp.remotes import Remote, explain, start_ls_remote
 from git_exp.repo import SYMREF_MARK, RefMoved, Repo, sha_map
 
-LOOKUP_MAX = 256
 ATTEMPTS = 8  # plans tried while other pulls or fetches write the same refs
 BACKOFF = 0.02  # seconds before the second plan, doubling (6 s in all at most)
 
@@ -149,19 +148,19 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
                              f"`git exp ls {remote.name}` lists them")
         glob = patterns[0] if len(patterns) == 1 and _git_glob(patterns[0]) else None
     selected = {n: theirs[n] for n in wanted}
-    # Commits our refs point at are here; look up only the others, and when there are
-    # many (a first pull) just fetch: git's negotiation skips what we have anyway.
     texts = [running.wait().out for running in started[1:]]
     tracking, ours = (sha_map(text, prefix) for text, prefix in zip(texts, (remote.tracking, PREFIX)))
     for prefix, text in zip((remote.tracking, PREFIX), texts):
         for name in symbolic(text, prefix) & selected.keys():
             skipped.append(Pulled(name, "skipped", selected.pop(name),
                                   f"{prefix}{name} here is a symbolic ref, which git-exp never writes through"))
+    # Commits our refs point at are here with their history.  For any other, even one
+    # whose objects seem to be here (a killed fetch may have left a commit without its
+    # trees and blobs), git fetch decides: it checks what it has before it downloads.
     known = set(tracking.values()) | set(ours.values())
     unknown = {sha for sha in selected.values() if sha not in known}
-    absent = unknown if len(unknown) > LOOKUP_MAX else missing_objects(repo, unknown)
-    if absent:
-        moved = _fetch(repo, remote, [n for n, sha in selected.items() if sha in absent], glob, absent)
+    if unknown:
+        moved = _fetch(repo, remote, [n for n, sha in selected.items() if sha in unknown], glob, unknown)
         for name, sha in moved.items():  # what the remote has now, if it moved since ls-remote
             if name in selected:
                 selected[name] = theirs[name] = sha

@@ -7,7 +7,7 @@ from git_exp.commands.push import Pushed, push_refspecs
 from git_exp.commands.rename import interim_name
 from git_exp.errors import UsageError
 from git_exp.interrupts import deferred
-from git_exp.names import PREFIX
+from git_exp.names import PREFIX, shown
 from git_exp.remotes import Remote, listings, ls_remote
 from git_exp.repo import Repo, sha_map
 
@@ -64,7 +64,7 @@ def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool 
     theirs = ls_remote(repo, remote)
     chosen, unmatched = names.select(sorted(theirs), patterns)
     if unmatched:
-        raise UsageError(f"{remote.name} has no experiment matching {unmatched[0]!r} — nothing was deleted")
+        raise UsageError(f"{remote.name} has no experiment matching {shown(unmatched[0])} — nothing was deleted")
     leases = [f"{PREFIX}{n}:{theirs[n]}" for n in chosen]
     return push_refspecs(repo, remote, [f":{PREFIX}{n}" for n in chosen], leases, dry_run=dry_run,
                          what="deleting experiments on")
@@ -75,12 +75,12 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
     target = names.ExpName(new)
     theirs = ls_remote(repo, remote)
     if old not in theirs:
-        raise UsageError(f"{remote.name} has no experiment named {old!r} — `git exp ls {remote.name}` lists them")
+        raise UsageError(f"{remote.name} has no experiment named {shown(old)} — `git exp ls {remote.name}` lists them")
     if target in theirs:
-        raise UsageError(f"{remote.name} already has an experiment named {target!r} — pick another name")
+        raise UsageError(f"{remote.name} already has an experiment named {shown(target)} — pick another name")
     sha = theirs[old]
     if sha in missing_objects(repo, [sha]):
-        raise UsageError(f"{old!r} on {remote.name} is not fetched here — `git exp pull {remote.name} {old}` first")
+        raise UsageError(f"{shown(old)} on {remote.name} is not fetched here — `git exp pull {remote.name} {old}` first")
     what = "renaming an experiment on"
     if names.conflict(target, [old]):
         # 'a' -> 'a/b': the remote cannot hold both names, so go through a visible interim

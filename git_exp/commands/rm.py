@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from git_exp import names
 from git_exp.errors import UsageError
+from git_exp.names import shown
 from git_exp.repo import Exp, Repo
 
 
@@ -16,7 +17,7 @@ def select(repo: Repo, patterns: list[str]) -> list[Exp]:
     by_name = repo.by_name()
     chosen, unmatched = names.select(list(by_name), patterns)
     if unmatched:
-        raise UsageError(f"no experiment matches {unmatched[0]!r} — nothing was deleted; `git exp ls` lists them")
+        raise UsageError(f"no experiment matches {shown(unmatched[0])} — nothing was deleted; `git exp ls` lists them")
     return [by_name[n] for n in chosen]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from git_exp import cache, names, render, results, rows
 from git_exp.errors import UsageError
+from git_exp.names import shown
 from git_exp.repo import Repo
 
 COLUMNS = ("name", "created", "baseline", "status", "exit_code", "duration", "executor")
@@ -54,7 +55,7 @@ def _selected(labels: list[str], patterns: list[str]) -> list[bool]:
     """Whether each label matches one of ``patterns``; UsageError for a pattern matching none."""
     chosen, unmatched = names.select(labels, patterns)
     if unmatched:
-        raise UsageError(f"no experiment matches {unmatched[0]!r} — `git exp ls` lists them")
+        raise UsageError(f"no experiment matches {shown(unmatched[0])} — `git exp ls` lists them")
     keep = set(chosen)
     return [label in keep for label in labels]
 
