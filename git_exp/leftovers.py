@@ -374,11 +374,43 @@ def commit_refs(repo: Repo, prefix: str) -> dict[str, str]:
 
 # -- everything at once -----------------------------------------------------------------
 
+RUN_WORKTREE = "git-exp-run-"  # + <pid>-<random>: the temporary worktree of `run --isolated`
+
+
+def stale_worktrees(repo: Repo) -> list[str]:
+    """Paths of the worktrees ``run --isolated`` registered whose run is no longer going
+    (the pid in their name is dead): a killed run leaves one, registered in
+    ``.git/worktrees/`` and perhaps half made (a ``HEAD`` pointing at nothing)."""
+    listing = repo.run("worktree", "list", "--porcelain", check=False).out
+    found = []
+    for line in listing.splitlines():
+        path = line[len("worktree "):] if line.startswith("worktree ") else ""
+        base = os.path.basename(path)
+        if base.startswith(RUN_WORKTREE):
+            pid = _pid_of(base[len(RUN_WORKTREE):], "-")
+            if pid is not None and not holder_alive(pid):
+                found.append(path)
+    return found
+
+
+def drop_worktrees(repo: Repo, paths: list[str]) -> None:
+    """Unregister and remove the stale run worktrees ``paths`` (through git; the temporary
+    directory itself is ours to remove when git could not)."""
+    import shutil
+
+    for path in paths:
+        repo.run("worktree", "remove", "--force", "--force", path, check=False)
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+    if paths:
+        repo.run("worktree", "prune", check=False)
+
+
 class Swept(Record):
     """What ``sweep`` removed: staging refs, index files (and bytes freed), lock files."""
 
-    __slots__ = ("staging", "indexes", "freed", "locks")
-    _defaults = {"staging": 0, "indexes": 0, "freed": 0, "locks": 0}
+    __slots__ = ("staging", "indexes", "freed", "locks", "worktrees")
+    _defaults = {"staging": 0, "indexes": 0, "freed": 0, "locks": 0, "worktrees": 0}
 
 
 def sweep(repo: Repo) -> Swept:
@@ -392,4 +424,7 @@ def sweep(repo: Repo) -> Swept:
         swept.staging = len(refs)
     paths = [p for d in git_dirs(repo) for p in stale_indexes(d)]
     swept.indexes, swept.freed = len(paths), remove_files(paths)
+    worktrees = stale_worktrees(repo)
+    drop_worktrees(repo, worktrees)
+    swept.worktrees = len(worktrees)
     return swept

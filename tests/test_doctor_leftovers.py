@@ -163,7 +163,11 @@ def test_stale_lock_files_reported_and_removed_then_the_ref_can_change(repo, exp
     busy = subprocess.Popen(["git", "cat-file", "--batch"], cwd=repo, stdin=subprocess.PIPE,
                             stdout=subprocess.DEVNULL)
     try:
-        time.sleep(0.2)
+        for _ in range(100):  # until the child has become git (exec'd), as doctor sees it
+            comm = Path(f"/proc/{busy.pid}/comm")
+            if comm.exists() and comm.read_text().startswith("git"):
+                break
+            time.sleep(0.05)
         found = doctor(exp, repo)
         locks = [(f["level"], f["fixable"], f["what"].split(" (")[0]) for f in found if "lock file" in f["what"]]
         assert locks == [("warning", True, "stale lock file .git/refs/exp/a.lock"),

@@ -395,3 +395,30 @@ def test_a_hook_that_refuses_a_save_is_reported_as_such(repo, exp):
     ran = exp("save", "-n", "e1")
     assert_error(ran, 1, "experiment 'e1' could not be written", "aborted by hook", "your snapshot is commit")
     assert exp_refs(repo) == {}
+
+
+@pytest.mark.parametrize("old,new,left", [("e1", "moved", "moved"), ("b", "b/c", "b.renaming-0a0b")])
+def test_rename_remote_finishes_what_a_killed_rename_left(local_remote, tmp_path, exp, old, new, left):
+    runner = make_runner(local_remote, tmp_path)
+    sha = save(exp, runner, old)
+    assert exp("push", "origin", old, cwd=runner).code == 0
+    # Killed after the remote's part (or between its two steps): the remote has the
+    # commit under the new (or interim) name, the local experiment still has the old one.
+    git(local_remote.path, "update-ref", f"refs/exp/{left}", sha)
+    git(local_remote.path, "update-ref", "-d", f"refs/exp/{old}", sha)
+    ran = exp("rename", "--remote", "origin", old, new, cwd=runner)
+    assert ran.code == 0, ran
+    assert exp_refs(local_remote.path) == {new: sha}
+    assert exp_refs(runner) == {new: sha}
+
+
+def test_the_worktree_of_a_killed_isolated_run_is_removed(repo, exp, tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = tmp_path / f"git-exp-run-{dead.pid}-abcd"
+    git(repo, "worktree", "add", "-q", "--detach", str(left), "HEAD")  # what a killed `run --isolated` leaves
+    assert "git-exp-run-" in exp("doctor").err + exp("doctor").out
+    ran = exp("run", "--isolated", "-n", "iso", "--", "true")
+    assert ran.code == 0, ran
+    assert str(left) not in git(repo, "worktree", "list", "--porcelain") and not left.exists()
+    git(repo, "fsck", "--no-dangling")

@@ -244,6 +244,10 @@ def _leftover_findings(repo: Repo) -> list[Finding]:
         findings.append(Finding(None, "warning", f"{len(paths)} temporary index files ({_size(size)}) left by "
                                 "interrupted `git exp save`/`run`, such as "
                                 f"{os.path.relpath(paths[0], repo.cwd)}", "git exp doctor --fix", True, sweep))
+    worktrees = leftovers.stale_worktrees(repo)
+    if worktrees:
+        findings.append(Finding(None, "warning", f"{len(worktrees)} temporary worktrees of interrupted "
+                                f"`git exp run --isolated`, such as {worktrees[0]}", "git exp doctor --fix", True, sweep))
     found = leftovers.locks(repo)
     stale_locks = leftovers.stale(repo, found)
     for lock in found:
@@ -297,7 +301,7 @@ def fix(repo: Repo, findings: list[Finding]) -> list[str]:
         elif kind == "sweep":
             swept = leftovers.sweep(repo)
             done.append(f"removed {swept.staging} staging refs, {swept.indexes} temporary index files "
-                        f"({_size(swept.freed)}), {swept.locks} stale lock files")
+                        f"({_size(swept.freed)}), {swept.locks} stale lock files, {swept.worktrees} run worktrees")
             continue
         elif kind == "reinstall" and args[0] in remotes:
             name = args[0]

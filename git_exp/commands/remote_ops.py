@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from git_exp import names
 from git_exp.commands.pull import descendants, missing_objects
-from git_exp.commands.push import Pushed, push_refspecs
-from git_exp.commands.rename import interim_name
+from git_exp.commands.push import Outcome, Pushed, push_refspecs
+from git_exp.commands.rename import INTERIM, interim_name
 from git_exp.errors import UsageError
 from git_exp.interrupts import deferred
 from git_exp.names import PREFIX, shown
@@ -75,6 +75,9 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
     target = names.ExpName(new)
     theirs = ls_remote(repo, remote)
     if old not in theirs:
+        finished = _finish_interrupted(repo, remote, old, target, theirs, dry_run)
+        if finished is not None:
+            return finished
         raise UsageError(f"{remote.name} has no experiment named {shown(old)} — `git exp ls {remote.name}` lists them")
     if target in theirs:
         raise UsageError(f"{remote.name} already has an experiment named {shown(target)} — pick another name")
@@ -106,3 +109,23 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
     leases = [f"{PREFIX}{old}:{sha}", f"{PREFIX}{target}:"]
     return push_refspecs(repo, remote, [f"{sha}:{PREFIX}{target}", f":{PREFIX}{old}"], leases,
                          dry_run=dry_run, what=what, atomic=True)
+
+
+def _finish_interrupted(repo: Repo, remote: Remote, old: str, target: str, theirs: dict[str, str],
+                        dry_run: bool) -> Pushed | None:
+    """A rename of ``old`` (still here) that was stopped after its remote part, or between
+    the remote's two steps: the remote has the local commit of ``old`` at ``target`` (done
+    there: ``Pushed`` says so, the local rename follows) or at the interim name (its
+    second step is pushed now).  None when the remote shows no such rename."""
+    local = repo.refs().get(old)
+    if local is None:
+        return None
+    if theirs.get(target) == local:
+        return Pushed([Outcome(target, "up to date", f"renamed from {old} there already")])
+    prefix = min(old, target, key=len) + INTERIM
+    interim = next((n for n, sha in theirs.items() if n.startswith(prefix) and sha == local), None)
+    if interim is None or target in theirs:
+        return None
+    return push_refspecs(repo, remote, [f"{local}:{PREFIX}{target}", f":{PREFIX}{interim}"],
+                         [f"{PREFIX}{interim}:{local}", f"{PREFIX}{target}:"], dry_run=dry_run,
+                         what="renaming an experiment on", atomic=True)

@@ -182,7 +182,10 @@ def _run(repo, argv, name, message, force, append, untracked, isolated, signals)
     if baseline is None:
         raise UsageError("--isolated needs a commit to start from, and this repository has none — commit first")
     tree = snapshot(repo, untracked=untracked)
-    where = Path(tempfile.mkdtemp(prefix="git-exp-run-"))
+    from git_exp import leftovers
+
+    leftovers.drop_worktrees(repo, leftovers.stale_worktrees(repo))  # of killed runs
+    where = Path(tempfile.mkdtemp(prefix=f"{leftovers.RUN_WORKTREE}{os.getpid()}-"))
     try:
         repo.run("worktree", "add", "--detach", "--no-checkout", str(where), baseline)
         isolated_repo = Repo(where)
