@@ -1,4 +1,5 @@
-"""The benchmark harness (``make bench``, issue 4) keeps working: a tiny run end to end."""
+"""The benchmark harness (``make bench``, issue 4) keeps working: a tiny run end to end,
+with the reftable column (issue 10) when a current git is built."""
 from __future__ import annotations
 
 import json
@@ -9,10 +10,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.bench.env import current_git
 from tests.bench.ops import OPS
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYS = {"op", "n", "gitexp_s", "baseline_s", "ratio", "target", "ok"}
+# the keys of each JSON row: those of issue 4 (kept as they were), then the reftable column's
+KEYS = ("op", "n", "gitexp_s", "baseline_s", "ratio", "target", "ok")
+REFTABLE_KEYS = ("gitexp_s_reftable", "baseline_s_reftable", "ratio_reftable", "ok_reftable")
+HEADER = "| operation | N | git-exp median | plain-git median | ratio | target | pass/fail |"
+REFTABLE_HEADER = HEADER + " reftable git-exp | reftable plain git | reftable ratio | reftable vs target |"
 
 
 def _env_with_git_exp(tmp_path: Path) -> dict[str, str]:
@@ -28,17 +36,52 @@ def _env_with_git_exp(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_bench_smoke_reports_every_operation(tmp_path):
+def _bench(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
     out = tmp_path / "b.json"
-    proc = subprocess.run([sys.executable, "-m", "tests.bench", "--smoke", "--json", str(out)], cwd=ROOT,
-                          env=_env_with_git_exp(tmp_path), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "tests.bench", "--smoke", "--json", str(out), *args], cwd=ROOT,
+                          env=_env_with_git_exp(tmp_path), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert "| operation | N | git-exp median | plain-git median | ratio | target | pass/fail |" in proc.stdout
-    rows = json.loads(out.read_text())
+    return proc, json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """One ``--smoke`` run for the tests below: both columns when a current git is built."""
+    return _bench(tmp_path_factory.mktemp("smoke"))
+
+
+def _numbers(row: dict, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        assert isinstance(row[key], (int, float)) and row[key] > 0, (key, row)
+
+
+def test_bench_smoke_reports_every_operation(smoke):
+    proc, rows = smoke
+    assert HEADER in proc.stdout
     assert sorted(r["op"] for r in rows) == sorted(OPS)
     for row in rows:
-        assert set(row) == KEYS, row
+        assert set(row) == set(KEYS) | set(REFTABLE_KEYS), row
         assert isinstance(row["n"], int) and row["n"] > 0, row
-        for key in ("gitexp_s", "baseline_s", "ratio", "target"):
-            assert isinstance(row[key], (int, float)) and row[key] > 0, row
+        _numbers(row, ("gitexp_s", "baseline_s", "ratio", "target"))
         assert row["ok"] in (True, False, None), row
+
+
+def test_bench_smoke_measures_the_reftable_column(smoke):
+    git, why = current_git()
+    if git is None:
+        pytest.skip(f"reftable column not measured: {why}")
+    proc, rows = smoke
+    assert REFTABLE_HEADER in proc.stdout
+    assert f"({git}) first on PATH, reftable refs in every repository" in proc.stdout
+    for row in rows:
+        _numbers(row, ("gitexp_s_reftable", "baseline_s_reftable", "ratio_reftable"))
+        assert row["ok_reftable"] in (True, False, None), row
+        assert (row["ok_reftable"] is None) == (row["ok"] is None), row  # the same target applies
+
+
+def test_bench_no_reftable_keeps_the_files_table(tmp_path):
+    proc, rows = _bench(tmp_path, "--no-reftable", "--ops", "startup")
+    assert HEADER + "\n" in proc.stdout
+    assert "reftable column: skipped (--no-reftable)" in proc.stdout
+    assert [r["op"] for r in rows] == ["startup"]
+    assert all(rows[0][key] is None for key in REFTABLE_KEYS), rows

@@ -4,6 +4,10 @@
 temporary directory (``/dev/shm`` when it is there), then for each operation times a
 ``git exp ...`` command (A) and the plain-git command that does the same work (B),
 interleaved A B A B ..., one warm-up pair first, and reports the medians and their ratio.
+Each row has two columns: files (the git on PATH, git's default files refs) and reftable
+(issue 10: the same, with the current git of .ci/git-current.sh first on PATH and every
+repository made with reftable refs), the latter when that git is built and not
+``--no-reftable``.  Exit status and ``--strict``: see ``cli``.
 
 Modules: ``env`` (processes, environment, temp dir), ``fixtures`` (repositories),
 ``timing`` (interleaved medians), ``ops`` (the operations and their baselines),
@@ -19,7 +23,8 @@ Decisions:
 - Fixtures: one baseline commit holding params.yaml, metrics.json and
   ``--files`` ordinary files (default 20,000, so ``save`` runs in a 20k-file repo);
   N experiment commits on it, each changing params.yaml and metrics.json; half named
-  ``sweep/lr-<i>``, half ``ci/<i>``.  Refs are packed (as after ``git gc``).
+  ``sweep/lr-<i>``, half ``ci/<i>``.  Refs are packed (as after ``git gc``; with
+  reftable, compacted into one table).
 - Clones used by ``pull`` are made without a checkout (fetch never reads the work tree)
   and copied from a template before each run, outside the timed region.
 - ``--with-dvc`` compares on separate fixtures of the same N with ``--dvc-files``

@@ -1,5 +1,15 @@
 """``python -m tests.bench [--sizes N...] [--runs N] [--json FILE] [--ops a,b] [--with-100k]
-[--with-dvc] [--smoke]``: build fixtures, time every operation, print the tables."""
+[--no-reftable] [--strict] [--with-dvc] [--smoke]``: build fixtures, time every operation,
+print the tables.
+
+Two columns: files (git on PATH, git's default files refs) and, when a current git is
+built (.ci/git-current.sh; ``--no-reftable`` skips it), reftable: every row measured again
+with that git first on PATH and every fixture repository made with reftable refs.
+
+Exit status: 1 when a measurement failed in either column (the harness or git-exp is
+broken), else 0: the targets are reported, not enforced, as the machine is shared and a
+loaded run crosses the tight ones by a few ms.  ``--strict`` also exits 1 when a row of
+the files column misses its target; the reftable column never decides the status."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from tests.bench import dvc, report
-from tests.bench.env import BenchError, find_git_exp, hermetic_env, interpreter, pick_tmp, run
+from tests.bench.env import BenchError, current_git, find_git_exp, hermetic_env, interpreter, pick_tmp, reftable_env, run
 from tests.bench.fixtures import Fixture
 from tests.bench.ops import OPS, Ctx
 from tests.bench.report import Row
@@ -46,6 +56,11 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
                    "default: a new one in the temp dir)")
     p.add_argument("--dvc-ops", metavar="OPS", help="comma-separated subset of the DVC comparison: "
                    + ",".join(dvc.OPS))
+    p.add_argument("--no-reftable", action="store_true",
+                   help="skip the reftable column (by default measured when a current git is built: "
+                        "make git-current)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when a row of the files column misses its target (default: report only)")
     p.add_argument("--smoke", action="store_true",
                    help="tiny and quick: N=50, 200 files, 1 run, no warm-up (keeps the harness tested)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (to profile by hand)")
@@ -72,67 +87,89 @@ def note(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def describe(where: str, git_exp: str, python: str, args: argparse.Namespace, env) -> str:
+def describe(where: str, git_exp: str, python: str, args: argparse.Namespace, env,
+             reftable: str) -> str:
     git = run(["git", "--version"], Path.cwd(), env).strip()
     version = run(["git", "exp", "--version"], Path.cwd(), env).strip()
     py = run([python, "-c", "import platform; print(platform.python_version())"], Path.cwd(), env).strip()
-    return (f"git-exp benchmark — {version} at {git_exp}, {git}, Python {py} ({python}), "
-            f"{platform.machine()} with {_cores()} cores\n"
+    return (f"git-exp benchmark — {version} at {git_exp}, {git} ({shutil.which('git', path=env['PATH'])}), "
+            f"Python {py} ({python}), {platform.machine()} with {_cores()} cores\n"
             f"fixtures in {where}; {args.files} ordinary files per repository; median of {args.runs} "
-            f"interleaved run(s) after {args.warmup} warm-up; ratio = git-exp / plain git")
+            f"interleaved run(s) after {args.warmup} warm-up; ratio = git-exp / plain git\n"
+            f"files column: that git, files refs; reftable column: {reftable}")
 
 
 def _cores() -> str:
     return str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
 
 
+FILES, REFTABLE = "files", "reftable"
+
+
 class Runner:
-    def __init__(self, root: Path, args: argparse.Namespace, ctx: Ctx):
+    def __init__(self, root: Path, args: argparse.Namespace, ctx: Ctx, reftable: Optional[Ctx] = None):
         self.root, self.args, self.ctx = root, args, ctx
+        # (column, where its fixtures go, its context): files first, then reftable if measured
+        self.columns = [(FILES, root, ctx)] + ([(REFTABLE, root / REFTABLE, reftable)] if reftable else [])
         self.rows: list[Row] = []
+        self.by_key: dict[tuple[str, int], Row] = {}
         self.dvc_rows: list[Row] = []
         self.failed: list[str] = []
         self.dvc_version = ""
 
-    def record(self, op: str, n: int, case_of, into: list[Row], budget: Optional[float] = None) -> None:
+    def record(self, op: str, n: int, case_of, into: Optional[list[Row]], budget: Optional[float] = None,
+               column: str = FILES, ctx: Optional[Ctx] = None) -> None:
+        """Measure one case; a files-column row goes into ``into``, a reftable one onto the
+        files row of the same op and N (printed on stderr only when that row failed)."""
         start = time.perf_counter()
+        tag = "" if column == FILES else f" [{column}]"
         try:
             case = case_of()
-            a, b, runs = measure(case, self.ctx.env, self.args.runs, self.args.warmup, budget)
+            a, b, runs = measure(case, (ctx or self.ctx).env, self.args.runs, self.args.warmup, budget)
         except BenchError as exc:
-            self.failed.append(f"{op} at N={n}")
-            note(f"  {op:<16} N={n}: FAILED — {exc}")
+            self.failed.append(f"{op} at N={n}{tag}")
+            note(f"  {op:<16} N={n}{tag}: FAILED — {exc}")
             return
-        row = Row(op, n, a, b, runs)
-        into.append(row)
-        note(f"  {op:<16} N={n}: git-exp {report.seconds(a)}, other {report.seconds(b)}, "
-             f"ratio {row.ratio:.2f} ({time.perf_counter() - start:.1f}s)")
+        note(f"  {op:<16} N={n}{tag}: git-exp {report.seconds(a)}, other {report.seconds(b)}, "
+             f"ratio {a / b:.2f} ({time.perf_counter() - start:.1f}s)")
+        if column == FILES:
+            row = Row(op, n, a, b, runs)
+            into.append(row)
+            self.by_key[(op, n)] = row
+        elif (op, n) in self.by_key:
+            row = self.by_key[(op, n)]
+            row.gitexp_s_reftable, row.baseline_s_reftable = a, b
 
-    def fixture(self, n: int, files: int, where: Optional[Path] = None) -> Fixture:
-        return Fixture(where or self.root, n, files, self.ctx.env)
+    def fixture(self, n: int, files: int, where: Optional[Path] = None, ctx: Optional[Ctx] = None) -> Fixture:
+        return Fixture(where or self.root, n, files, (ctx or self.ctx).env)
 
     def main_rows(self) -> None:
         ops = self.args.ops
         if "startup" in ops:
-            fx = self.fixture(STARTUP_N, 100, self.root / "startup")
-            self.record("startup", STARTUP_N, lambda: OPS["startup"](fx, self.ctx), self.rows)
+            for column, root, ctx in self.columns:
+                fx = self.fixture(STARTUP_N, 100, root / "startup", ctx)
+                self.record("startup", STARTUP_N, lambda fx=fx, ctx=ctx: OPS["startup"](fx, ctx), self.rows,
+                            column=column, ctx=ctx)
         for n in self.args.sizes:
             chosen = [op for op in ops if op != "startup" and (n < LS_ONLY_FROM or op == "ls")]
             if not chosen:
                 continue
-            fx = self.fixture(n, self.args.files)
-            start = time.perf_counter()
-            try:
-                _ = fx.main
-            except BenchError as exc:
-                self.failed.append(f"fixture N={n}")
-                note(f"building the N={n} fixture failed — {exc}")
-                continue
-            note(f"N={n}: built {n} experiments over {self.args.files} files in {time.perf_counter() - start:.1f}s")
-            for op in chosen:
-                self.record(op, n, lambda op=op, fx=fx: OPS[op](fx, self.ctx), self.rows)
-            if not self.args.keep:
-                shutil.rmtree(fx.dir, ignore_errors=True)
+            for column, root, ctx in self.columns:
+                fx = self.fixture(n, self.args.files, root, ctx)
+                start = time.perf_counter()
+                try:
+                    _ = fx.main
+                except BenchError as exc:
+                    self.failed.append(f"fixture N={n} ({column})")
+                    note(f"building the N={n} fixture ({column} refs) failed — {exc}")
+                    continue
+                note(f"N={n}: built {n} experiments over {self.args.files} files, {column} refs, "
+                     f"in {time.perf_counter() - start:.1f}s")
+                for op in chosen:
+                    self.record(op, n, lambda op=op, fx=fx, ctx=ctx: OPS[op](fx, ctx), self.rows,
+                                column=column, ctx=ctx)
+                if not self.args.keep:
+                    shutil.rmtree(fx.dir, ignore_errors=True)
 
     def dvc(self, n: int) -> None:
         """git-exp and DVC on fixtures of the same shape: N experiments, --dvc-files files."""
@@ -169,9 +206,20 @@ def main(argv: Optional[list[str]] = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="git-exp-bench-", dir=parent))
     env = hermetic_env(root / "home")
     ctx = Ctx(env, interpreter(git_exp))
-    runner = Runner(root, args, ctx)
+    reftable: Optional[Ctx] = None
+    if args.no_reftable:
+        reftable_says = "skipped (--no-reftable)"
+    else:
+        git, why = current_git()
+        if git is None:
+            reftable_says = f"skipped — {why}"
+        else:
+            reftable = Ctx(reftable_env(env, git), ctx.python)
+            version = run([git, "--version"], Path.cwd(), env).strip()
+            reftable_says = f"{version} ({git}) first on PATH, reftable refs in every repository"
+    runner = Runner(root, args, ctx, reftable)
     try:
-        header = describe(where, git_exp, ctx.python, args, env)
+        header = describe(where, git_exp, ctx.python, args, env, reftable_says)
         note(header)
         runner.main_rows()
         if args.with_dvc:
@@ -196,5 +244,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         report.write_json(args.json, runner.rows + runner.dvc_rows)
     if runner.failed:
         note(f"bench: error: could not measure {', '.join(runner.failed)} (see above)")
+        return 1
+    missed = [f"{r.op} at N={r.n}" for r in runner.rows + runner.dvc_rows if r.ok is False]
+    if args.strict and missed:
+        note(f"bench: error: missed the target (files column, --strict): {', '.join(missed)}")
         return 1
     return 0

@@ -17,6 +17,8 @@ IDENTITY = {
 GITCONFIG = "[init]\n\tdefaultBranch = main\n[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n"
 SHM = Path("/dev/shm")
 SHM_NEEDS = 4 << 30  # bytes free on /dev/shm before we use it
+ROOT = Path(__file__).resolve().parents[2]
+GIT_CURRENT = ROOT / ".ci" / "git-current.sh"  # prints a current git's path; exit 3: none to be had
 
 
 class BenchError(Exception):
@@ -54,6 +56,37 @@ def hermetic_env(home: Path) -> dict[str, str]:
     home.mkdir(parents=True, exist_ok=True)
     (home / ".gitconfig").write_text(GITCONFIG)
     return env
+
+
+def current_git() -> tuple[str | None, str]:
+    """A current git (reftable refs) for the reftable column, or None; and a phrase saying why.
+
+    Asks .ci/git-current.sh only when it answers fast: GIT_EXP_CURRENT_GIT is set, or a build
+    is in its cache (the script builds one when there is none, which takes minutes)."""
+    env = {k: v for k, v in os.environ.items() if k != "GIT_EXP_GIT_REFRESH"}
+    if not env.get("GIT_EXP_CURRENT_GIT"):
+        if os.geteuid() == 0:
+            cache = Path(env.get("GIT_EXP_GIT_CACHE") or "/var/cache/git-exp")
+        else:
+            xdg = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+            cache = Path(env.get("GIT_EXP_GIT_CACHE") or Path(xdg) / "git-exp")
+        if not (cache / "current" / "bin" / "git").is_file():
+            return None, f"no current git built in {cache} (`make git-current` builds one, ~6 minutes)"
+    try:
+        proc = subprocess.run([str(GIT_CURRENT)], env=env, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"{GIT_CURRENT.name} did not answer: {exc}"
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode or not lines:
+        return None, " ".join(lines) or f"{GIT_CURRENT.name} exited {proc.returncode}"
+    return lines[-1], lines[-1]
+
+
+def reftable_env(env: Mapping[str, str], git: str) -> dict[str, str]:
+    """``env`` with ``git``'s directory first on PATH and reftable refs in every repository
+    git creates (init, init --bare, clone)."""
+    path = f"{os.path.dirname(git)}{os.pathsep}{env.get('PATH', '')}"
+    return {**env, "PATH": path, "GIT_DEFAULT_REF_FORMAT": "reftable"}
 
 
 def find_git_exp() -> str:

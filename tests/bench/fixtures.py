@@ -133,27 +133,40 @@ def bare(path: Path, env: Mapping[str, str]) -> Path:
 
 
 class Fixture:
-    """The repositories for one experiment count N, each built on first use."""
+    """The repositories for one experiment count N, each built on first use.
+
+    Their ref format is git's default in ``env``: files, or reftable when ``env`` sets
+    GIT_DEFAULT_REF_FORMAT=reftable (the reftable column), which is then checked on each."""
 
     def __init__(self, root: Path, n: int, files: int, env: Mapping[str, str]):
         self.dir = root / f"n{n}"
         self.runs = self.dir / "run"
         self.n, self.files, self.env = n, files, env
+        self.ref_format = env.get("GIT_DEFAULT_REF_FORMAT", "files")
 
     def git(self, cwd: Path, *args: str) -> str:
         return run(["git", *args], cwd, self.env)
+
+    def checked(self, path: Path) -> Path:
+        """``path``, after making sure its refs are in our format (a git that ignored
+        GIT_DEFAULT_REF_FORMAT would make the reftable column measure files refs)."""
+        if self.ref_format != "files":
+            found = self.git(path, "rev-parse", "--show-ref-format").strip()
+            if found != self.ref_format:
+                raise BenchError(f"{path} has {found!r} refs, not {self.ref_format!r}")
+        return path
 
     @cached_property
     def main(self) -> Path:
         """The work tree with N experiments (remotes are added by the operations)."""
         path = self.dir / "main"
         build_repo(path, self.env, self.files, {}, git_exp_commits(self.n))
-        return path
+        return self.checked(path)
 
     @cached_property
     def base_remote(self) -> Path:
         """A bare remote holding only the baseline branch (the template for fresh remotes)."""
-        path = bare(self.dir / "base.git", self.env)
+        path = self.checked(bare(self.dir / "base.git", self.env))
         self.git(self.main, "push", "-q", str(path), "main")
         return path
 
@@ -168,7 +181,7 @@ class Fixture:
         return self._remote_with("subset.git", "refs/exp/sweep/*:refs/exp/sweep/*")
 
     def _remote_with(self, name: str, refspec: str) -> Path:
-        path = bare(self.dir / name, self.env)
+        path = self.checked(bare(self.dir / name, self.env))
         self.git(self.main, "push", "-q", str(path), "main", refspec)
         self.git(path, "pack-refs", "--all")
         return path
@@ -179,7 +192,7 @@ class Fixture:
         path = self.dir / "clone-template"
         run(["git", "clone", "-q", "--no-local", "--no-checkout", str(self.full_remote), str(path)],
             self.dir, self.env)
-        return path
+        return self.checked(path)
 
     def add_remote(self, repo: Path, name: str, url: Path) -> None:
         if run(["git", "remote"], repo, self.env).split().count(name):

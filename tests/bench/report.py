@@ -1,4 +1,9 @@
-"""Results: one Row per measured operation, printed as markdown and written as JSON."""
+"""Results: one Row per measured operation, printed as markdown and written as JSON.
+
+A row holds the files column (git's default refs, the git on PATH) and, when it was
+measured, the reftable column (the same commands with a current git and reftable refs).
+The target applies to both; JSON keeps the keys of the files column as they were
+(``KEYS``) and adds the reftable column's (``REFTABLE_KEYS``, null when not measured)."""
 from __future__ import annotations
 
 import json
@@ -9,6 +14,7 @@ from typing import Optional
 from tests.bench import targets
 
 KEYS = ("op", "n", "gitexp_s", "baseline_s", "ratio", "target", "ok")
+REFTABLE_KEYS = ("gitexp_s_reftable", "baseline_s_reftable", "ratio_reftable", "ok_reftable")
 
 
 @dataclass
@@ -18,10 +24,23 @@ class Row:
     gitexp_s: float
     baseline_s: float  # plain git; for dvc-* rows, DVC
     runs: int = 0
+    gitexp_s_reftable: Optional[float] = None  # the reftable column, when measured
+    baseline_s_reftable: Optional[float] = None
 
     @property
     def ratio(self) -> float:
         return self.gitexp_s / self.baseline_s
+
+    @property
+    def ratio_reftable(self) -> Optional[float]:
+        if self.gitexp_s_reftable is None or self.baseline_s_reftable is None:
+            return None
+        return self.gitexp_s_reftable / self.baseline_s_reftable
+
+    @property
+    def ok_reftable(self) -> Optional[bool]:
+        ratio = self.ratio_reftable
+        return None if ratio is None else targets.verdict(self.op, self.n, ratio)
 
     @property
     def target(self) -> float:
@@ -32,9 +51,18 @@ class Row:
         return targets.verdict(self.op, self.n, self.ratio)
 
     def as_json(self) -> dict:
-        return {"op": self.op, "n": self.n, "gitexp_s": round(self.gitexp_s, 6),
-                "baseline_s": round(self.baseline_s, 6), "ratio": round(self.ratio, 4),
-                "target": round(self.target, 4), "ok": self.ok}
+        out = {"op": self.op, "n": self.n, "gitexp_s": round(self.gitexp_s, 6),
+               "baseline_s": round(self.baseline_s, 6), "ratio": round(self.ratio, 4),
+               "target": round(self.target, 4), "ok": self.ok}
+        if not self.op.startswith("dvc-"):
+            out.update(gitexp_s_reftable=_round(self.gitexp_s_reftable, 6),
+                       baseline_s_reftable=_round(self.baseline_s_reftable, 6),
+                       ratio_reftable=_round(self.ratio_reftable, 4), ok_reftable=self.ok_reftable)
+        return out
+
+
+def _round(value: Optional[float], digits: int) -> Optional[float]:
+    return None if value is None else round(value, digits)
 
 
 def seconds(value: float) -> str:
@@ -51,10 +79,24 @@ def _table(header: list[str], lines: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+def _mark(ok: Optional[bool]) -> str:
+    return "info" if ok is None else ("✓" if ok else "✗")
+
+
 def markdown(rows: list[Row]) -> str:
+    """The files column; then the reftable column when any row has it ("-" where not)."""
     header = ["operation", "N", "git-exp median", "plain-git median", "ratio", "target", "pass/fail"]
-    return _table(header, [[r.op, str(r.n), seconds(r.gitexp_s), seconds(r.baseline_s), f"{r.ratio:.2f}",
-                            targets.label(r.op, r.n), _verdict(r.ok)] for r in rows])
+    lines = [[r.op, str(r.n), seconds(r.gitexp_s), seconds(r.baseline_s), f"{r.ratio:.2f}",
+              targets.label(r.op, r.n), _verdict(r.ok)] for r in rows]
+    if any(r.ratio_reftable is not None for r in rows):
+        header += ["reftable git-exp", "reftable plain git", "reftable ratio", "reftable vs target"]
+        for r, cells in zip(rows, lines):
+            if r.ratio_reftable is None:
+                cells += ["-"] * 4
+            else:
+                cells += [seconds(r.gitexp_s_reftable), seconds(r.baseline_s_reftable),
+                          f"{r.ratio_reftable:.2f}", _mark(r.ok_reftable)]
+    return _table(header, lines)
 
 
 def dvc_markdown(rows: list[Row]) -> str:
