@@ -18,7 +18,8 @@
    the same refs meanwhile makes a transaction fail as a whole; we read the refs again
    and plan again, as a second ``git fetch`` would simply find them up to date.  A
    diverged experiment is reported and left alone unless ``--force``; both versions
-   stay reachable.
+   stay reachable.  After many new refs, ``git pack-refs`` packs them: 20k loose refs
+   made every later no-op ``git fetch`` 2.3x slower (bench row fetch-installed).
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from git_exp.record import Record
 from git_exp.remotes import Remote, explain, start_ls_remote
 from git_exp.repo import SYMREF_MARK, RefMoved, Repo, sha_map
 
+PACK_AFTER = 100  # refs written, from which git packs them afterwards
 ATTEMPTS = 8  # plans tried while other pulls or fetches write the same refs
 BACKOFF = 0.02  # seconds before the second plan, doubling (6 s in all at most)
 
@@ -177,6 +179,8 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
             repo.transaction(prunes, f"git exp pull: {remote.name} pruned")
             repo.transaction(tracking_moves, f"git exp pull: {remote.name}")
             repo.transaction(local_moves, f"git exp pull: from {remote.name}")
+            if len(tracking_moves) + len(local_moves) >= PACK_AFTER:
+                repo.pack_refs()  # git packs them: loose, they slow every later `git fetch`
             return report + skipped
         except RefMoved as exc:
             if attempt == ATTEMPTS - 1 or not exc.contended:
