@@ -12,7 +12,7 @@ from git_exp.errors import ExpError, UsageError
 from git_exp.git import Result, Running, wait_all
 from git_exp.names import PREFIX, RemoteName, shown
 from git_exp.record import Record
-from git_exp.repo import REMOTE_URLS, Repo, sha_map
+from git_exp.repo import REMOTE_URLS, Repo, sha_map, usable
 
 
 class Remote(Record):
@@ -150,7 +150,7 @@ def listings(repo: Repo, remote: Remote, early: Running | None = None) -> tuple[
     taken from ``start_early`` when it started it)."""
     listing, local = early or _start_ls_remote(repo, remote), repo.start_refs()
     wait_all([listing, local])  # the local listing costs no extra time
-    return _listed(remote, listing).out, local.wait().out
+    return _listed(remote, listing).out, usable(local.wait().out)
 
 
 PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")

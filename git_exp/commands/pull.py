@@ -34,7 +34,7 @@ from git_exp.git import wait_all
 from git_exp.names import PREFIX
 from git_exp.record import Record
 from git_exp.remotes import Remote, explain, start_ls_remote
-from git_exp.repo import SYMREF_MARK, RefMoved, Repo, sha_map
+from git_exp.repo import RefMoved, Repo, sha_map, symbolic
 
 PACK_AFTER = 100  # refs written, from which git packs them afterwards
 ATTEMPTS = 8  # plans tried while other pulls or fetches write the same refs
@@ -191,14 +191,6 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
             time.sleep(BACKOFF * 2 ** attempt * (1 + random.random()))
             tracking, ours = repo.refs(remote.tracking), repo.refs()
     raise AssertionError("unreachable")
-
-
-def symbolic(text: str, prefix: str) -> set[str]:
-    """Names of the symbolic refs in a ``Repo.start_refs`` listing of ``prefix``."""
-    mark = "\t" + SYMREF_MARK + prefix
-    if mark not in text:
-        return set()
-    return {line.partition(mark)[2] for line in text.splitlines() if mark in line}
 
 
 def _fetch(repo: Repo, remote: Remote, todo: list[str], glob: str | None, absent: set[str]) -> dict[str, str]:
