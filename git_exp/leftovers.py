@@ -66,6 +66,19 @@ def holder_alive(pid: int, since: float | None = None) -> bool:
     return True
 
 
+def _ancestors() -> set[int]:
+    """This process and the processes above it (Linux; just this one elsewhere)."""
+    found, pid = set(), os.getpid()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                pid = int(stat.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return found
+
+
 def _zombie(pid: int) -> bool:
     """Whether ``pid`` has ended and waits only to be reaped (Linux; False elsewhere)."""
     try:
@@ -210,6 +223,7 @@ def locks(repo: Repo) -> list[Lock]:
     found = []
     now = time.time()
     candidates = [os.path.join(repo.common_dir, "packed-refs.lock"),
+                  os.path.join(repo.common_dir, "packed-refs.new"),  # written under packed-refs.lock
                   os.path.join(repo.common_dir, "reftable", "tables.list.lock")]
     for sub in OUR_REFS:
         for root, _dirs, files in os.walk(os.path.join(repo.common_dir, sub)):
@@ -220,7 +234,8 @@ def locks(repo: Repo) -> list[Lock]:
         except OSError:
             continue
         rel = os.path.relpath(path, repo.common_dir)
-        found.append(Lock(path, rel[:-len(".lock")].replace(os.sep, "/"), max(0.0, now - stat.st_mtime), stat.st_mtime))
+        ref = rel[:-len(".lock")] if rel.endswith(".lock") else "packed-refs"
+        found.append(Lock(path, ref.replace(os.sep, "/"), max(0.0, now - stat.st_mtime), stat.st_mtime))
     return found
 
 
@@ -248,9 +263,9 @@ def git_running_here(repo: Repo) -> bool | None:
     except OSError:
         return None
     roots = _roots(repo)
-    me = os.getpid()
+    ours = _ancestors()  # `git exp ...` is git running git-exp: that git waits for us
     for pid in pids:
-        if pid == me:
+        if pid in ours:
             continue
         try:
             with open(f"/proc/{pid}/comm", "rb") as comm:
@@ -378,29 +393,42 @@ RUN_WORKTREE = "git-exp-run-"  # + <pid>-<random>: the temporary worktree of `ru
 
 
 def stale_worktrees(repo: Repo) -> list[str]:
-    """Paths of the worktrees ``run --isolated`` registered whose run is no longer going
-    (the pid in their name is dead): a killed run leaves one, registered in
-    ``.git/worktrees/`` and perhaps half made (a ``HEAD`` pointing at nothing)."""
-    listing = repo.run("worktree", "list", "--porcelain", check=False).out
+    """The worktrees ``run --isolated`` registered whose run is no longer going (the pid in
+    their name is dead), as their paths (or names, when git never recorded the path): a
+    killed run leaves one in ``.git/worktrees/``, perhaps half made by a killed ``git
+    worktree add`` (locked "initializing", a ``HEAD`` pointing at nothing)."""
     found = []
-    for line in listing.splitlines():
-        path = line[len("worktree "):] if line.startswith("worktree ") else ""
-        base = os.path.basename(path)
-        if base.startswith(RUN_WORKTREE):
-            pid = _pid_of(base[len(RUN_WORKTREE):], "-")
-            if pid is not None and not holder_alive(pid):
-                found.append(path)
+    entries = os.path.join(repo.common_dir, "worktrees")
+    for name in _listdir(entries):
+        pid = _pid_of(name[len(RUN_WORKTREE):], "-") if name.startswith(RUN_WORKTREE) else None
+        if pid is None or holder_alive(pid):
+            continue
+        try:
+            with open(os.path.join(entries, name, "gitdir"), encoding="utf-8", errors="surrogateescape") as f:
+                found.append(os.path.dirname(f.read().strip()))
+        except OSError:  # killed before git wrote where it is: only `prune` can drop it,
+            # once the "initializing" lock of `git worktree add` (which git left) is gone
+            _unlink(os.path.join(entries, name, "locked"))
+            found.append(name)
     return found
 
 
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 def drop_worktrees(repo: Repo, paths: list[str]) -> None:
-    """Unregister and remove the stale run worktrees ``paths`` (through git; the temporary
-    directory itself is ours to remove when git could not)."""
+    """Unregister and remove the stale run worktrees ``paths``, through ``git worktree``
+    (the temporary directory itself is ours to remove)."""
     import shutil
 
     for path in paths:
+        repo.run("worktree", "unlock", path, check=False)  # a killed `worktree add` leaves it locked
         repo.run("worktree", "remove", "--force", "--force", path, check=False)
-        if os.path.isdir(path):
+        if os.path.isabs(path) and os.path.basename(path).startswith(RUN_WORKTREE) and os.path.isdir(path):
             shutil.rmtree(path, ignore_errors=True)
     if paths:
         repo.run("worktree", "prune", check=False)

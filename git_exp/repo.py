@@ -317,7 +317,8 @@ class RefMoved(ExpError):
         """A lock file of one of the refs was there: another git holds it, or one killed
         while it held it left it behind."""
         text = self.result.err
-        return "Unable to create" in text and ".lock" in text or "cannot lock references" in text  # files, reftable
+        return ("File exists" in text and (".lock" in text or "packed-refs.new" in text)  # files backend
+                or "cannot lock references" in text)  # reftable
 
     @property
     def contended(self) -> bool:

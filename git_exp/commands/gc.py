@@ -52,6 +52,9 @@ def gc(repo: Repo, *, older_than: str | None = None, orphans: bool = False, keep
     if not selected:
         doomed = []
     if not dry_run:
+        from git_exp import leftovers
+
+        leftovers.sweep(repo)  # what killed commands left: stale locks, staging refs, index copies, worktrees
         repo.transaction([(e.ref, repo.zero, e.sha) for e in doomed], "git exp gc")
         repo.pack_refs()
         cache.clear(repo.common_dir)
