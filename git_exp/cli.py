@@ -311,6 +311,7 @@ def rename(
     remote: str | None = Option(None, "--remote", help="Rename on this remote too."),
 ) -> None:
     """Rename an experiment."""
+    from git_exp.commands.rename import interrupted_rename
     from git_exp.commands.rename import rename as do_rename
 
     repo = _repo(remotes=remote is not None)
@@ -319,8 +320,10 @@ def rename(
         from git_exp.commands.remote_ops import rename_remote
 
         code = _report_push(rename_remote(repo, remotes.get(repo, remote), old, new), remote)
-        if code or repo.ref_sha(f"refs/exp/{old}") is None:
+        if code:
             raise Exit(code)
+        if repo.ref_sha(f"refs/exp/{old}") is None and not interrupted_rename(repo, old, new):
+            raise Exit(0)  # only on the remote
     target, sha = do_rename(repo, old, new)
     note(f"renamed {old} -> {target} ({sha[:7]})")
 

@@ -331,7 +331,7 @@ def drop_locks(found: list[Lock]) -> list[Lock]:
     for lock in found:
         try:
             now = os.lstat(lock.path)
-            if not lock.path.endswith(".lock") or not stat.S_ISREG(now.st_mode) or now.st_mtime != lock.mtime:
+            if not lock.path.endswith((".lock", "packed-refs.new")) or not stat.S_ISREG(now.st_mode) or now.st_mtime != lock.mtime:
                 continue
             os.unlink(lock.path)
         except FileNotFoundError:

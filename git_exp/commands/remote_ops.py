@@ -117,12 +117,13 @@ def _finish_interrupted(repo: Repo, remote: Remote, old: str, target: str, their
     the remote's two steps: the remote has the local commit of ``old`` at ``target`` (done
     there: ``Pushed`` says so, the local rename follows) or at the interim name (its
     second step is pushed now).  None when the remote shows no such rename."""
-    local = repo.refs().get(old)
-    if local is None:
+    ours = repo.refs()
+    prefix = min(old, target, key=len) + INTERIM
+    local = ours.get(old) or next((sha for n, sha in ours.items() if n.startswith(prefix)), None)
+    if local is None:  # killed between the local steps too: the local interim name has it
         return None
     if theirs.get(target) == local:
         return Pushed([Outcome(target, "up to date", f"renamed from {old} there already")])
-    prefix = min(old, target, key=len) + INTERIM
     interim = next((n for n, sha in theirs.items() if n.startswith(prefix) and sha == local), None)
     if interim is None or target in theirs:
         return None

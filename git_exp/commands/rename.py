@@ -28,11 +28,16 @@ def interim_name(old: str, new: str, existing) -> ExpName:
             return name
 
 
+def interrupted_rename(repo: Repo, old: str, new: str) -> list[str]:
+    """Interim names a killed rename of ``old`` to ``new`` left here."""
+    return [n for n in repo.names() if n.startswith(min(old, new, key=len) + INTERIM)]
+
+
 def rename(repo: Repo, old: str, new: str) -> tuple[str, str]:
     try:
         exp = repo.get(old)
     except UsageError:
-        left = [n for n in repo.names() if n.startswith(min(old, new, key=len) + INTERIM)]
+        left = interrupted_rename(repo, old, new)
         if left:
             raise UsageError(f"no experiment named {shown(old)}, but an interrupted rename left {shown(left[0])} — "
                              f"finish it with `git exp rename {left[0]} {new}`") from None

@@ -318,19 +318,33 @@ def blocked_writes(ctx: Ctx) -> None:
     lock = w.local.gitdir / "refs" / "exp" / "e04.lock"
     if (w.local.gitdir / "reftable").exists():
         return  # a held lock looks different there
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    lock.write_text("held by another git\n")
-    (w.local.path / "dirty.txt").write_text("dirty\n")
-    for args in BLOCKED_COMMANDS:
-        res = sb.exp(w.local.path, *args)
-        tally.rounds += 1
-        expect_clean(tally, res, "lock held")
-        e04 = checks.read_refs(sb, w.local).get("refs/exp/e04")
-        if e04 is None or e04.oid != w.shas["e04"]:
-            tally.add("lost", f"`{res}` changed refs/exp/e04 while another git held its lock (lost update)")
-            if e04 is None:
-                break
-    lock.unlink()
+    # A real git in the middle of a transaction on e04 holds its lock (a lock file with no
+    # git behind it is what a killed git leaves, and the next command may clear it).
+    import subprocess
+
+    holder = subprocess.Popen(["git", "update-ref", "--stdin"], cwd=w.local.path, env=sb.env, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    holder.stdin.write(f"start\nupdate refs/exp/e04 {w.shas['e04']} {w.shas['e04']}\nprepare\n")
+    holder.stdin.flush()
+    held = holder.stdout.readline() == "start: ok\n" and holder.stdout.readline() == "prepare: ok\n" and lock.exists()
+    try:
+        if not held:
+            tally.add("failed", "harness: could not hold refs/exp/e04's lock with git update-ref")
+            return
+        (w.local.path / "dirty.txt").write_text("dirty\n")
+        for args in BLOCKED_COMMANDS:
+            res = sb.exp(w.local.path, *args)
+            tally.rounds += 1
+            expect_clean(tally, res, "lock held")
+            e04 = checks.read_refs(sb, w.local).get("refs/exp/e04")
+            if e04 is None or e04.oid != w.shas["e04"]:
+                tally.add("lost", f"`{res}` changed refs/exp/e04 while another git held its lock (lost update)")
+                if e04 is None:
+                    break
+    finally:
+        holder.stdin.write("abort\n")
+        holder.stdin.close()
+        holder.wait()
     checks.check(sb, tally, before, {}, where="lock held", litter=True)
 
 
