@@ -55,6 +55,17 @@ def hermetic(tmp_path_factory, monkeypatch):
     yield home
 
 
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.once``: a test whose subject does not depend on the object or ref
+    format (a browser, a shell's completion, a CI template) runs in the first pass only."""
+    if not formats.OBJECT_FORMAT and not formats.REF_FORMAT:
+        return
+    skip = pytest.mark.skip(reason="format-independent: runs in the first pass (system git, SHA-1, files)")
+    for item in items:
+        if item.get_closest_marker("once"):
+            item.add_marker(skip)
+
+
 def pytest_report_header(config):
     proc = subprocess.run(["git", "version"], capture_output=True, text=True, check=False)
     where = shutil.which("git")
