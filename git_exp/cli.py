@@ -222,6 +222,35 @@ def _warn(text: str | None) -> None:
 
 
 @command()
+def report(
+    patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Experiments to include (default: all)."),
+    where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
+    remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
+    output: str = Option("report.html", "-o", "--output", metavar="FILE", help="Where to write the page ('-': stdout)."),
+) -> None:
+    """Write one self-contained HTML page (opens offline) to compare experiments: a sortable,
+    filterable table, params against a metric, step-metric curves, and each experiment's
+    changes against its baseline."""
+    from git_exp import results, rows
+    from git_exp.commands.report import report as gather
+    from git_exp.commands.show import unreadable
+    from git_exp.present.report import html, write
+
+    listing, files = rows.start_listing(remotes=remotes), results.start_files()
+    with stopped_on_error(listing, files):
+        repo = _repo()
+    data = gather(repo, list(patterns or []), where=where, remotes=remotes, listing=listing, files=files)
+    page = html(data, f"git-exp {__version__}")
+    if output == "-":
+        sys.stdout.write(page)
+        sys.stdout.flush()
+    else:
+        write(output, page)
+        note(f"wrote {output}: {_count(len(data.rows))}")
+        out(output)
+    _warn(unreadable(data.rows))
+
+@command()
 def diff(
     a: str = Argument(..., metavar="A", help="Experiment."),
     b: str | None = Argument(None, metavar="[B]", help="Experiment or commit (default: A's baseline)."),

@@ -1,0 +1,237 @@
+"""``git exp report``: everything the HTML report shows, gathered as data.
+
+The rows are ``show``'s (same selection, ``--where``, columns); on top of them, for each
+experiment, what changed against its baseline and its step metrics.  ``present.report``
+turns it into the page.
+
+Cost at N experiments, whatever N is: ``show``'s reads, one ``results.read`` of the
+distinct baselines, one ``diff-tree --stdin --raw --numstat`` of every experiment against
+its baseline, one ``cat-file --batch-check`` of the changed blobs' sizes, one
+``diff-tree --stdin -p`` of the experiments whose change is small (PATCH_MAX bytes of
+blobs, PATCH_TOTAL over all of them: files are data, a large one is listed, never
+printed), and one ``cat-file --batch`` of the step-metric files.
+
+Step metrics: ``read_histories`` reads ``metrics.jsonl`` (one JSON object per line, a
+``step`` key or the line number, every other number a metric) itself, bounded as
+``results`` reads files.  It is the one function to swap for ``git_exp.history``'s
+reader when that lands (same shape: ``{commit: {metric: [(step, value), ...]}}``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from git_exp import results
+from git_exp.commands.show import show
+from git_exp.repo import Repo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
+
+HISTORY_FILES = ("metrics.jsonl",)
+HISTORY_MAX_SIZE = 4 << 20  # bytes of one step-metrics file read at most
+HISTORY_MAX_POINTS = 5_000  # points kept per metric of one experiment (evenly thinned beyond)
+PATCH_MAX = 64 << 10  # bytes of changed blobs (both sides) up to which an experiment's patch is shown
+PATCH_TOTAL = 8 << 20  # bytes of such blobs over the whole report
+PATCH_TEXT_MAX = 32 << 10  # characters of one experiment's patch text kept
+FILES_MAX = 500  # changed files listed per experiment
+
+
+@dataclass
+class Changes:
+    """One experiment against its baseline."""
+
+    values: list[dict]  # {"key", "baseline", "experiment"}: params and metrics that differ
+    files: list[list]  # [path, lines added, lines deleted] (None, None for a binary file)
+    more_files: int = 0  # changed files not listed (over FILES_MAX)
+    patch: str | None = None
+    patch_note: str | None = None  # why there is no patch, or why it is cut
+
+
+@dataclass
+class Report:
+    title: str
+    generated: float
+    rows: list[dict]
+    columns: list[str]
+    changes: dict[str, Changes] = field(default_factory=dict)  # commit -> its changes
+    histories: dict[str, dict[str, list]] = field(default_factory=dict)  # commit -> metric -> [(step, value)]
+
+
+def report(repo: Repo, patterns: list[str] | None = None, *, where: str | None = None,
+           remotes: bool = False, listing=None, files=None) -> Report:
+    rows, columns = show(repo, patterns, where=where, remotes=remotes, listing=listing, files=files)
+    configured = results.configured_files(repo, None) if files is None else None
+    commits = list(dict.fromkeys(row["sha"] for row in rows))
+    pairs = {row["sha"]: row["baseline"] for row in rows}
+    changes = changes_against_baselines(repo, rows, pairs, configured)
+    histories = read_histories(repo, commits)
+    top = repo.worktree or repo.git_dir
+    title = top.rstrip("/").rsplit("/", 1)[-1] or "repository"
+    return Report(title, time.time(), rows, columns, changes, histories)
+
+
+def changes_against_baselines(repo: Repo, rows: list[dict], pairs: dict[str, str | None],
+                              configured: dict | None = None) -> dict[str, Changes]:
+    """For each experiment with a baseline: its params/metrics changes, its changed files,
+    and its patch where small."""
+    with_base = {sha: base for sha, base in pairs.items() if base}
+    if not with_base:
+        return {}
+    bases = results.read(repo, sorted(set(with_base.values())), configured)
+    out: dict[str, Changes] = {}
+    for row in rows:
+        base = with_base.get(row["sha"])
+        if base is None or row["sha"] in out:
+            continue
+        before = bases.get(base, {})
+        keys = [k for k in dict.fromkeys([*before, *row]) if k.startswith(("params", "metrics"))]
+        out[row["sha"]] = Changes([{"key": k, "baseline": before.get(k), "experiment": row.get(k)}
+                                   for k in keys if before.get(k) != row.get(k)], [])
+    _files(repo, with_base, out)
+    return out
+
+
+def _files(repo: Repo, pairs: dict[str, str], out: dict[str, Changes]) -> None:
+    lines = "".join(f"{sha} {base}\n" for sha, base in pairs.items())
+    raw = repo.run("diff-tree", "--stdin", "-r", "-z", "--raw", "--numstat", "--no-renames", "--no-abbrev",
+                   input=lines).stdout.decode("utf-8", "surrogateescape")
+    blobs: dict[str, set[str]] = {}  # commit -> blob ids on either side
+    current: Changes | None = None
+    sha = ""
+    tokens = raw.split("\0")
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
+        if not token:
+            continue
+        if token.startswith(":"):  # ":mode mode oid oid status", then the path
+            fields = token.split()
+            blobs.setdefault(sha, set()).update(o for o in fields[2:4] if o != repo.zero)
+            i += 1
+        elif "\t" in token:  # "added\tdeleted\tpath"
+            added, deleted, path = token.split("\t", 2)
+            if current is not None:
+                if len(current.files) < FILES_MAX:
+                    current.files.append([path, _int(added), _int(deleted)])
+                else:
+                    current.more_files += 1
+        else:
+            sha = token.strip()
+            current = out.get(sha)
+    sizes = _sizes(repo, {oid for found in blobs.values() for oid in found})
+    chosen, budget = [], PATCH_TOTAL
+    for sha in pairs:
+        change = out.get(sha)
+        if change is None or not change.files:
+            continue
+        size = sum(sizes.get(oid, PATCH_MAX + 1) for oid in blobs.get(sha, ()))
+        if any(a is None for _, a, _ in change.files) or size > PATCH_MAX:
+            change.patch_note = "too large or binary to show here — see `git exp diff` or git diff"
+        elif size > budget:
+            change.patch_note = "left out: the report holds this many patches at most — see git diff"
+        else:
+            budget -= size
+            chosen.append(sha)
+    if chosen:
+        _patches(repo, {sha: pairs[sha] for sha in chosen}, out)
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def _sizes(repo: Repo, oids: set[str]) -> dict[str, int]:
+    if not oids:
+        return {}
+    order = sorted(oids)
+    said = repo.run("cat-file", "--batch-check=%(objectsize)", input="".join(f"{o}\n" for o in order)).out
+    return {oid: int(size) for oid, size in zip(order, said.splitlines()) if size.isdigit()}
+
+
+def _patches(repo: Repo, pairs: dict[str, str], out: dict[str, Changes]) -> None:
+    from git_exp.redact import redact
+
+    raw = repo.run("diff-tree", "--stdin", "-r", "-p", "--no-color", "--no-renames", "--no-ext-diff",
+                   "--no-textconv", input="".join(f"{sha} {base}\n" for sha, base in pairs.items())).out
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in raw.split("\n"):
+        if line in pairs:  # a commit's own line: patch lines start with a marker or a header word
+            current = sections.setdefault(line, [])
+        elif current is not None:
+            current.append(line)
+    for sha, lines in sections.items():
+        text = "\n".join(lines).strip("\n")
+        change = out[sha]
+        if len(text) > PATCH_TEXT_MAX:
+            text = text[:PATCH_TEXT_MAX]
+            change.patch_note = f"cut at {PATCH_TEXT_MAX // 1024} KiB — see git diff for the rest"
+        change.patch = redact(text)
+
+
+def read_histories(repo: Repo, commits: list[str]) -> dict[str, dict[str, list]]:
+    """``{commit: {metric: [(step, value), ...]}}`` from each commit's ``metrics.jsonl``
+    (commits without one are left out).  The stand-in for ``git_exp.history``'s reader."""
+    if not commits:
+        return {}
+    queries = [(c, p) for c in commits for p in HISTORY_FILES]
+    check = repo.run("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+                     input="".join(f"{c}:{p}\n" for c, p in queries)).out.splitlines()
+    found: dict[str, str] = {}  # commit -> blob
+    for (commit, _path), line in zip(queries, check):
+        parts = line.split(" ")
+        if len(parts) == 3 and parts[1] == "blob" and parts[2].isdigit() and int(parts[2]) <= HISTORY_MAX_SIZE:
+            found.setdefault(commit, parts[0])
+    if not found:
+        return {}
+    blobs = sorted(set(found.values()))
+    sizes: dict[str, int] = {}
+    parsed = {oid: parse_jsonl(data) for oid, data in results._read_blobs(repo, blobs, sizes, HISTORY_MAX_SIZE)}
+    return {commit: parsed[oid] for commit, oid in found.items() if parsed.get(oid)}
+
+
+def parse_jsonl(data: bytes) -> dict[str, list]:
+    """Step metrics from JSON lines: each line an object; ``step`` (else the line's index)
+    and every other finite number as a metric, nested keys flattened with dots.  Lines
+    that are not objects, or not JSON, are skipped."""
+    import json
+    import math
+
+    series: dict[str, list] = {}
+    text = data.decode("utf-8", "replace")
+    for index, line in enumerate(text.splitlines()):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(record, dict):
+            continue
+        flat: dict[str, Any] = {}
+        try:
+            results.flatten(record, "", flat)
+        except results.Unreadable:
+            continue
+        step = flat.pop("step", index)
+        if not _number(step):
+            step = index
+        for key, value in flat.items():
+            if _number(value) and math.isfinite(value):
+                series.setdefault(key, []).append((step, value))
+    return {key: _thin(points) for key, points in series.items()}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _thin(points: list) -> list:
+    if len(points) <= HISTORY_MAX_POINTS:
+        return points
+    stride = len(points) / HISTORY_MAX_POINTS
+    return [points[int(i * stride)] for i in range(HISTORY_MAX_POINTS - 1)] + [points[-1]]
