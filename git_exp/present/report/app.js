@@ -226,7 +226,7 @@
     dims.forEach(function (d) {
       ends.push({ key: short(d.key), y: 0, text: d.axis.ends[0] }, { key: short(d.key), y: 1, text: d.axis.ends[1] });
     });
-    var x = { field: "key", type: "nominal", sort: order, axis: { title: null, labelAngle: 0, labelLimit: 140, orient: "top", domain: false, ticks: false } };
+    var x = { field: "key", type: "nominal", sort: order, axis: { title: null, labelAngle: 0, labelLimit: 140, labelPadding: 12, orient: "top", domain: false, ticks: false } };
     var y = { field: "y", type: "quantitative", axis: null, scale: { domain: [0, 1] } };
     return embed("params-plot", {
       width: Math.max(420, order.length * 110), height: 320,
