@@ -191,6 +191,8 @@ def show(
     json_: bool = Option(False, "--json", help="JSON output."),
     md: bool = Option(False, "--md", help="Markdown table (for CI comments and job summaries)."),
     csv: bool = Option(False, "--csv", help="CSV output."),
+    vs: str | None = Option(None, "--vs", metavar="REF", help="With --md: each experiment against REF (an experiment, "
+                                                              "branch, tag or commit), metrics first, with deltas."),
 ) -> None:
     """Table of experiments with status, duration, executor, params and metrics."""
     from git_exp import render, results, rows
@@ -198,6 +200,10 @@ def show(
     from git_exp.commands.show import show as do_show
 
     fmt = _fmt(json_, md, csv)
+    if vs is not None and fmt != "md":
+        from git_exp.errors import UsageError
+
+        raise UsageError("--vs compares in Markdown — add --md")
     listing, files = rows.start_listing(remotes=remotes), results.start_files()
     with stopped_on_error(listing, files):
         repo = _repo()
@@ -209,7 +215,12 @@ def show(
             return
     data, columns = do_show(repo, list(patterns or []), sort=sort, where=where, remotes=remotes,
                             listing=listing, files=files)
-    if fmt == "json":
+    if vs is not None:
+        from git_exp.compare import baseline
+        from git_exp.present.compare import markdown_vs
+
+        out(markdown_vs(data, columns, baseline(repo, vs, files)))
+    elif fmt == "json":
         out(json_text(repo, data, files, everything=not (patterns or where)))  # every row key is a column
     else:
         out(render.render([rows.for_display(r) for r in data], columns, fmt))

@@ -92,7 +92,8 @@ def report_file(tmp_path_factory):
         assert main(["save", "-n", "<svg/onload=window.__xss=1>"]) == 0
         git(path, "checkout", "-q", "--", ".")
         from git_exp.commands.report import report
-        from git_exp.present.report import html, write as write_page
+        from git_exp.present.report import html
+        from git_exp.present.report import write as write_page
         from git_exp.repo import Repo
 
         gathered = report(Repo(path))

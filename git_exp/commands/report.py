@@ -62,7 +62,7 @@ class Report:
 def report(repo: Repo, patterns: list[str] | None = None, *, where: str | None = None,
            remotes: bool = False, listing=None, files=None) -> Report:
     rows, columns = show(repo, patterns, where=where, remotes=remotes, listing=listing, files=files)
-    configured = results.configured_files(repo, None) if files is None else None
+    configured = results.configured_files(repo, files)  # show has read it: no second git
     commits = list(dict.fromkeys(row["sha"] for row in rows))
     pairs = {row["sha"]: row["baseline"] for row in rows}
     changes = changes_against_baselines(repo, rows, pairs, configured)
