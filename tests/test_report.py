@@ -29,7 +29,7 @@ def sweep(repo, exp):
     git(repo, "commit", "-q", "-m", "baseline")
     for lr, acc in (("0.01", 0.9), ("0.5", 0.4), ("0.2", 0.7)):
         write(repo, {"params.yaml": f"lr: {lr}\n", "metrics.json": json.dumps({"acc": acc}),
-                     "metrics.jsonl": history(float(lr))})
+                     "metrics.jsonl": history(float(lr)), "train.py": f"print('lr {lr}')\n"})
         assert exp("save", "-n", f"lr-{lr}").code == 0
     git(repo, "checkout", "-q", "--", ".")
     git(repo, "clean", "-fdq")
@@ -62,9 +62,10 @@ def test_report_holds_rows_changes_and_histories(sweep, exp):
     expected = sorted([line.split("\t")[2], int(line.split("\t")[0]), int(line.split("\t")[1])]
                       for line in numstat if line)
     assert sorted(change["files"]) == expected  # as git diff --numstat says
-    assert "+lr: 0.01" in change["patch"] and "-lr: 0.1" in change["patch"]
-    assert data["histories"][sha]["loss"] == [[s, 1 / (1 + s * 0.01)] for s in range(5)]
-    assert data["histories"][sha]["train.acc"][-1] == [4, 4 * 0.01 / 10]
+    assert "+print('lr 0.01')" in change["patch"] and "-print('hi')" in change["patch"]
+    assert "params.yaml" not in change["patch"] and "metrics.json" not in change["patch"]  # shown as values
+    assert data["histories"][sha]["loss"] == [list(range(5)), [1 / (1 + s * 0.01) for s in range(5)]]
+    assert data["histories"][sha]["train.acc"][1][-1] == 4 * 0.01 / 10
 
 
 def test_report_selects_like_show(sweep, exp):
@@ -148,6 +149,13 @@ def test_large_and_binary_changes_are_listed_not_shown(repo, exp):
     change = data["changes"][data["rows"][0]["sha"]]
     assert change["patch"] is None and "too large or binary" in change["patch_note"]
     assert sorted(change["files"]) == [["big.txt", report.PATCH_MAX + 1, 0], ["blob.bin", None, None]]
+    (repo / "big.txt").unlink()
+    (repo / "blob.bin").unlink()
+    write(repo, {"params.yaml": "lr: 0.2\n", "metrics.jsonl": "{}\n"})
+    assert exp("save", "-n", "params-only").code == 0
+    data = page_data(exp("report", "params-only", "-o", "-").out)
+    change = data["changes"][data["rows"][0]["sha"]]
+    assert change["patch"] is None and change["patch_note"].startswith("only params, metrics and step-metric files")
 
 
 def test_root_experiment_has_no_changes(tmp_path, monkeypatch, exp):

@@ -86,7 +86,7 @@ def report_file(tmp_path_factory):
         for i, (lr, batch, acc) in enumerate([(0.01, 16, 0.91), (0.05, 32, 0.84), (0.1, 64, 0.77),
                                               (0.2, 16, 0.66), (0.3, 128, 0.52)]):
             write(path, {"params.yaml": f"lr: {lr}\nbatch: {batch}\n", "metrics.json": json.dumps({"acc": acc}),
-                         "metrics.jsonl": history(lr * 10)})
+                         "metrics.jsonl": history(lr * 10), "train.py": f"LR = {lr}\n"})
             assert main(["save", "-n", f"run-{i}"]) == 0
         write(path, {"params.yaml": "lr: 0.4\nbatch: 8\n", "metrics.json": '{"acc": 0.3}'})
         assert main(["save", "-n", "<svg/onload=window.__xss=1>"]) == 0
@@ -110,8 +110,10 @@ def test_opens_offline_without_errors_and_draws(browser, report_file):
     requested = open_page(browser, report_file)
     assert requested and all(url.startswith(LOCAL_SCHEMES) for url in requested), requested
     assert console_errors(browser) == []
-    # params against a metric: one line per experiment with the metric
-    assert len(browser.find_elements("css selector", "#params-plot svg .mark-line path")) == 6
+    # params against a metric: per experiment a segment between each two neighbouring axes
+    axes = browser.find_elements("css selector", "#params-plot svg .role-axis-label text")
+    assert [a.text for a in axes] == ["batch", "lr", "acc"]  # the params that vary, then the metric
+    assert len(browser.find_elements("css selector", "#params-plot svg .mark-rule.layer_1_marks line")) == 6 * 2
     # step metrics: the first five shown that have them, one curve each
     assert len(browser.find_elements("css selector", "#curves-plot svg .mark-line path")) == 5
     assert browser.execute_script("return window.__xss") is None
@@ -158,7 +160,7 @@ def test_selection_draws_curves_and_name_shows_changes(browser, report_file):
     target.find_element("css selector", "button.name").click()
     detail = browser.find_element("id", "detail-body").text
     assert "params.lr" in detail and "0.01 (-0.09)" in detail and "metrics.json" in detail
-    assert "+lr: 0.01" in browser.find_element("css selector", "pre.patch").text
+    assert "+LR = 0.01" in browser.find_element("css selector", "pre.patch").text
     assert console_errors(browser) == []
 
 

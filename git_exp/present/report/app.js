@@ -10,13 +10,15 @@
   var CHANGES = DATA.changes || {};
   var HISTORIES = DATA.histories || {};
   var MAX_DIMS = 12;  // params in the parallel-coordinates view (those that vary first)
+  var PAGE = 250;  // table rows drawn until "show all" (laying out 1k rows took longer than the rest)
   var DEFAULT_CURVES = 5;
 
   ROWS.forEach(function (row, i) { row._i = i; });
   var hasTags = ROWS.some(function (r) { return r.tags && r.tags.length; });
   var hasNote = ROWS.some(function (r) { return r.note; });
 
-  var state = { key: "created", desc: true, filter: "", status: "", selected: new Set(), focused: null, shown: ROWS };
+  var state = { key: "created", desc: true, filter: "", status: "", selected: new Set(), focused: null, shown: ROWS,
+                all: false };
 
   // -- helpers ---------------------------------------------------------------------------
   function el(tag, attrs, children) {
@@ -157,7 +159,8 @@
     state.shown = visibleRows();
     var body = document.querySelector("#table tbody");
     var fragment = document.createDocumentFragment();
-    state.shown.forEach(function (row) {
+    var drawn = state.all ? state.shown : state.shown.slice(0, PAGE);
+    drawn.forEach(function (row) {
       var tr = el("tr", { "data-i": String(row._i) });
       if (state.focused === row._i) tr.className = "focused";
       COLUMNS.forEach(function (col) { tr.appendChild(cell(row, col)); });
@@ -168,15 +171,24 @@
       if (th.getAttribute("data-key") === state.key) th.setAttribute("aria-sort", state.desc ? "descending" : "ascending");
       else th.removeAttribute("aria-sort");
     });
-    document.getElementById("count").textContent = state.shown.length + " of " + ROWS.length + " shown";
+    var count = document.getElementById("count");
+    count.textContent = state.shown.length + " of " + ROWS.length + " shown";
+    if (drawn.length < state.shown.length) {
+      count.textContent += " (the first " + drawn.length + " in the table) ";
+      var more = el("button", { type: "button", id: "show-all", text: "Show all" });
+      more.addEventListener("click", function () { state.all = true; renderTable(); });
+      count.appendChild(more);
+    }
   }
 
   // -- plots -----------------------------------------------------------------------------
   var EMBED = { actions: false, ast: true, renderer: "svg", mode: "vega-lite" };
+  var CANVAS_FROM = 3000;  // marks: more are drawn on a canvas (an SVG element each costs layout time)
 
-  function embed(target, spec) {
+  function embed(target, spec, canvas) {
     var node = document.getElementById(target);
-    return vegaEmbed(node, spec, EMBED).catch(function (err) {
+    var options = Object.assign({}, EMBED, canvas ? { renderer: "canvas" } : {});
+    return vegaEmbed(node, spec, options).catch(function (err) {
       node.replaceChildren(el("p", { className: "hint", text: "could not draw: " + err }));
       console.error(err);
     });
@@ -216,31 +228,36 @@
     dims = (varying.length ? varying : dims).slice(0, MAX_DIMS);
     dims.push({ key: metric, axis: axis(rows.map(function (r) { return r[metric]; })) });
     var order = dims.map(function (d) { return short(d.key); });
-    var lines = [], ends = [];
+    // one segment per experiment between neighbouring axes: a single mark of N x axes items
+    // (a line per experiment would make Vega build a sub-flow for each of N groups: seconds at 1k)
+    var segments = [], ends = [];
     rows.forEach(function (row) {
-      dims.forEach(function (d) {
-        var y = d.axis.pos(row[d.key]);
-        if (y !== null) lines.push({ i: row._i, name: row.label, key: short(d.key), y: y, m: row[metric], v: fmt(row[d.key]) });
-      });
+      var ys = dims.map(function (d) { return d.axis.pos(row[d.key]); });
+      for (var k = 0; k + 1 < dims.length; k++) {
+        if (ys[k] === null || ys[k + 1] === null) continue;
+        segments.push({ name: row.label, a: order[k], b: order[k + 1], y: ys[k], y2: ys[k + 1], m: row[metric] });
+      }
     });
-    dims.forEach(function (d) {
-      ends.push({ key: short(d.key), y: 0, text: d.axis.ends[0] }, { key: short(d.key), y: 1, text: d.axis.ends[1] });
+    dims.forEach(function (d, k) {
+      ends.push({ key: order[k], y: 0, text: d.axis.ends[0] }, { key: order[k], y: 1, text: d.axis.ends[1] });
     });
-    var x = { field: "key", type: "nominal", sort: order, axis: { title: null, labelAngle: 0, labelLimit: 140, labelPadding: 12, orient: "top", domain: false, ticks: false } };
+    var x = { field: "key", type: "nominal", sort: order, scale: { domain: order },
+              axis: { title: null, labelAngle: 0, labelLimit: 140, labelPadding: 12, orient: "top", domain: false, ticks: false } };
     var y = { field: "y", type: "quantitative", axis: null, scale: { domain: [0, 1] } };
     return embed("params-plot", {
       width: Math.max(420, order.length * 110), height: 320,
       layer: [
         { data: { values: ends }, mark: { type: "rule", color: "#d1d9e0" }, encoding: { x: x } },
-        { data: { values: lines }, mark: { type: "line", strokeWidth: 1.5, opacity: 0.7 },
-          encoding: { x: x, y: y, detail: { field: "i", type: "nominal" },
+        { data: { values: segments }, mark: { type: "rule", strokeWidth: 1.5, opacity: 0.7 },
+          encoding: { x: { field: "a", type: "nominal", sort: order, scale: { domain: order }, axis: x.axis },
+                      x2: { field: "b" }, y: y, y2: { field: "y2" },
                       color: { field: "m", type: "quantitative", title: short(metric), scale: { scheme: "viridis" } },
-                      tooltip: [{ field: "name", title: "experiment" }, { field: "key", title: "axis" }, { field: "v", title: "value" }] } },
+                      tooltip: [{ field: "name", title: "experiment" }, { field: "m", title: short(metric) }] } },
         { data: { values: ends }, mark: { type: "text", align: "left", dx: 4, fontSize: 10, color: "#59636e" },
           encoding: { x: x, y: y, text: { field: "text" } } }
       ],
       config: { view: { stroke: null } }
-    });
+    }, segments.length > CANVAS_FROM);
   }
 
   function drawScatter(rows, metric) {
@@ -291,7 +308,8 @@
     }
     var values = [];
     rows.forEach(function (r) {
-      ((HISTORIES[r.sha] || {})[metric] || []).forEach(function (p) { values.push({ exp: r.label, step: p[0], value: p[1] }); });
+      var series = (HISTORIES[r.sha] || {})[metric];  // [steps, values]
+      if (series) series[0].forEach(function (step, k) { values.push({ exp: r.label, step: step, value: series[1][k] }); });
     });
     if (!values.length) return say("curves-plot", "None of the experiments chosen has " + metric + " over steps.");
     return embed("curves-plot", {
