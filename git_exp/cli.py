@@ -193,22 +193,29 @@ def branch(
 @command()
 def rm(
     patterns: list[str] = Argument(None, metavar="NAME|GLOB...", help="Experiments to delete."),
-    remote: str | None = Option(None, "--remote", help="Delete on this remote instead (with a lease)."),
+    remote: str | None = Option(None, "--remote", metavar="REMOTE|URL", help="Delete on this remote instead (with a lease)."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
+    older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Only those older than AGE (30d, 12h, 2w)."),
+    keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest of those named, delete the rest."),
 ) -> None:
     """Delete experiments; prints how to restore each."""
+    if remote is not None and (older_than is not None or keep is not None):
+        from git_exp.errors import UsageError
+
+        raise UsageError("--older-than and --keep work on local experiments — drop --remote, or name them")
     if remote is not None:
         from git_exp import remotes
         from git_exp.commands.remote_ops import rm_remote
         from git_exp.present import share
 
         repo = _repo(remotes=True)
-        raise Exit(share.pushed(rm_remote(repo, remotes.get(repo, remote), list(patterns or []), dry_run=dry_run),
-                                remote))
+        where = remotes.resolve(repo, remote)
+        raise Exit(share.removed(rm_remote(repo, where, list(patterns or []), dry_run=dry_run), where.label,
+                                 where.name))
     from git_exp.commands.rm import rm as do_rm
     from git_exp.present import manage
 
-    manage.deleted(do_rm(_repo(), list(patterns or []), dry_run=dry_run), dry_run)
+    manage.deleted(do_rm(_repo(), list(patterns or []), dry_run=dry_run, older_than=older_than, keep=keep), dry_run)
 
 
 @command()
@@ -228,7 +235,8 @@ def rename(
         from git_exp.commands.remote_ops import rename_remote
         from git_exp.present import share
 
-        code = share.pushed(rename_remote(repo, remotes.get(repo, remote), old, new), remote)
+        where = remotes.resolve(repo, remote)
+        code = share.pushed(rename_remote(repo, where, old, new), where.label)
         if code:
             raise Exit(code)
         if repo.ref_sha(f"refs/exp/{old}") is None and not interrupted_rename(repo, old, new):
@@ -239,6 +247,7 @@ def rename(
 
 @command()
 def gc(
+    patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Only among these experiments (default: all)."),
     older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Delete experiments older than AGE (30d, 12h, 2w)."),
     orphaned: bool = Option(False, "--orphaned", help="Delete experiments whose baseline no branch or tag reaches."),
     keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest experiments, delete the rest."),
@@ -248,7 +257,7 @@ def gc(
     from git_exp.commands.gc import gc as do_gc
     from git_exp.present import manage
 
-    manage.collected(do_gc(_repo(), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run), dry_run)
+    manage.collected(do_gc(_repo(), list(patterns or []), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run), dry_run)
 
 
 @command()

@@ -170,7 +170,7 @@ def push_here(args: list[str], *, all_: bool = False, force: bool = False, dry_r
     if early and remote.name != args[0]:  # --all went to the default remote after all
         early.kill()
         early = None
-    return remote.name, push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
+    return remote.label, push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
 
 
 def drop_stale_staging(repo: Repo) -> None:

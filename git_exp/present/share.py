@@ -46,3 +46,20 @@ def pulled(results, remote: str) -> int:
         note(f"git-exp: error: {count(len(blocked))} could not be created because a local name is in the way: "
              f"{', '.join(blocked[:5])} — rename or remove the local experiment, then pull again")
     return 1 if diverged or blocked else 0
+
+
+def removed(results, remote: str, target: str) -> int:
+    """``rm --remote``: each deleted experiment with the commit it pointed at, as local
+    ``rm`` prints them, and how to put one back; then ``pushed``'s errors for the rest."""
+    gone = [r for r in results if r.status in ("deleted", "would be deleted")]
+    for r in gone:
+        out(f"{'would delete' if r.status != 'deleted' else 'deleted'} {r.name} ({r.detail})")
+    if gone and gone[0].status == "deleted":
+        first = gone[0]
+        note(f"restore with: git push {target} <sha>:refs/exp/<name> from a clone that has the commit "
+             f"(e.g. git push {target} {first.detail}:refs/exp/{first.name})")
+    rest = type(results)(r for r in results if r not in gone)
+    rest.remote_says, rest.already = results.remote_says, getattr(results, "already", 0)
+    if not rest and gone:
+        return 0
+    return pushed(rest, remote)
