@@ -208,6 +208,7 @@ def rm(
         from git_exp.commands.remote_ops import rm_remote
         from git_exp.present import share
 
+        _talking(False, False, False)
         repo = _repo(remotes=True)
         where = remotes.resolve(repo, remote)
         raise Exit(share.removed(rm_remote(repo, where, list(patterns or []), dry_run=dry_run), where.label,
@@ -235,6 +236,7 @@ def rename(
         from git_exp.commands.remote_ops import rename_remote
         from git_exp.present import share
 
+        _talking(False, False, False)
         where = remotes.resolve(repo, remote)
         code = share.pushed(rename_remote(repo, where, old, new), where.label)
         if code:
@@ -260,31 +262,51 @@ def gc(
     manage.collected(do_gc(_repo(), list(patterns or []), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run), dry_run)
 
 
+def _talking(verbose: bool, quiet: bool, progress: bool) -> None:
+    """-v / -q / --progress of push and pull."""
+    from git_exp import progress as progress_
+    from git_exp.errors import UsageError
+    from git_exp.present import share
+
+    if quiet and (verbose or progress):
+        raise UsageError("-q contradicts " + ("-v" if verbose else "--progress") + " — choose one")
+    progress_.set_mode(progress=progress, quiet=quiet)
+    share.set_verbosity(verbose=verbose, quiet=quiet)
+
+
 @command()
 def push(
-    args: list[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
+    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...", help="Remote or URL (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Push every experiment."),
     force: bool = Option(False, "--force", "-f", help="Overwrite remote experiments that moved (with a lease)."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be pushed."),
+    verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),
+    quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
+    progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
 ) -> None:
     """Push experiments to a remote in one git push."""
     from git_exp.commands.push import push_here
     from git_exp.present import share
 
+    _talking(verbose, quiet, progress)
     remote, pushed = push_here(list(args or []), all_=all_, force=force, dry_run=dry_run)
     raise Exit(share.pushed(pushed, remote))
 
 
 @command()
 def pull(
-    args: list[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
+    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...", help="Remote or URL (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Pull every experiment."),
     force: bool = Option(False, "--force", "-f", help="Take the remote version of diverged experiments."),
+    verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),
+    quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
+    progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
 ) -> None:
     """Fetch experiments from a remote and create or fast-forward local ones."""
     from git_exp.commands.pull import pull_here
     from git_exp.present import share
 
+    _talking(verbose, quiet, progress)
     remote, pulled = pull_here(list(args or []), all_=all_, force=force)
     code = share.pulled(pulled, remote)
     if code:

@@ -151,15 +151,15 @@ def explain(remote: Remote, result: Result, what: str) -> TransportError:
     hint = "check the remote's URL and your access"
     lowered = err.lower()
     if "shallow update not allowed" in lowered:
-        hint = (f"this clone is shallow and {remote.name} lacks the experiments' baseline commits — push the "
-                f"baseline first (`git push {remote.name} HEAD:refs/heads/<branch>`) or unshallow "
+        hint = (f"this clone is shallow and {remote.label} lacks the experiments' baseline commits — push the "
+                f"baseline first (`git push {remote.label} HEAD:refs/heads/<branch>`) or unshallow "
                 f"(`git fetch --unshallow`)")
     elif "authentication failed" in lowered or "could not read username" in lowered or "terminal prompts disabled" in lowered:
         hint = "the remote needs credentials — configure a credential helper or check your token"
     elif "permission denied" in lowered or "denied" in lowered:
-        hint = f"{remote.name} refused access — check your key or your permissions on refs/exp/"
+        hint = f"{remote.label} refused access — check your key or your permissions on refs/exp/"
     elif "could not resolve host" in lowered or "connection refused" in lowered or "could not read from remote" in lowered:
-        hint = f"{remote.name} ({remote.shown_url}) cannot be reached — check the URL and the network"
+        hint = f"{remote.label} cannot be reached — check the URL and the network"
     who = f"{remote.name} ({remote.shown_url})" if remote.configured else remote.shown_url
     return TransportError(f"{what} {who} failed — {hint}\n{detail}".rstrip())
 

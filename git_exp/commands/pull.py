@@ -238,12 +238,14 @@ def _run_fetch(repo: Repo, remote: Remote, todo: list[str], pattern: str | None,
         refspecs = [f"+{PREFIX}{pattern}:{into}{pattern}"]
     else:
         refspecs = [f"+{PREFIX}{n}:{into}{n}" for n in todo]
-    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--quiet", "--no-auto-gc"]
+    from git_exp import progress
+
+    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--no-auto-gc", *(progress.git_flag() or ["--quiet"])]
     if stage is None:
         args.append("--dry-run")
     if repo.shallow:
         args.append("--depth=2")
-    result = repo.run(*args, "--", remote.name, *refspecs, check=False)
+    result = repo.run(*args, "--", remote.name, *refspecs, check=False, echo=progress.meter())
     if result.returncode:
         raise explain(remote, result, "fetching experiments from")
 
