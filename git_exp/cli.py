@@ -111,7 +111,7 @@ def run(
 
 @command("ls")
 def ls_(
-    remote: str | None = Argument(None, help="List a remote's experiments live (no fetch)."),
+    remote: str | None = Argument(None, metavar="[REMOTE|URL]", help="List a remote's experiments live (no fetch)."),
     remotes: bool = Option(False, "-r", "--remotes", help="Also list remote-tracking experiments."),
     json_: bool = Option(False, "--json", help="JSON output."),
 ) -> None:
@@ -120,9 +120,9 @@ def ls_(
     from git_exp.present import ls as present
 
     if remote is not None:
-        present.remote(ls.ls_remote(remote), json_)
+        present.remote(ls.ls_remote(remote), json_, remote)
     else:
-        present.listing(ls.ls(remotes=remotes), json_)
+        present.listing(ls.ls(remotes=remotes), json_, remotes)
 
 
 @command()

@@ -201,3 +201,19 @@ def test_messages_read_as_english_for_one_and_many(local_remote, tmp_path, exp):
     ran = exp("pull", "origin", "x", "y", cwd=laptop)
     assert "2 experiments diverged from origin and were left as they are: x, y" in ran.err, ran
     assert "2 diverged" in ran.err.splitlines()[0]
+
+
+# ------------------------------------------------------------------ empty states
+
+def test_empty_listings_say_what_to_do(repo, exp, local_remote):
+    ran = exp("ls")
+    assert (ran.code, ran.out) == (0, "") and ran.err.startswith("no experiments yet — `git exp save`"), ran
+    assert exp("ls", "--json").out == "[]\n"
+    ran = exp("ls", "-r")
+    assert (ran.code, ran.out) == (0, "") and "git exp pull origin --all" in ran.err, ran
+    local_remote.configure(repo)
+    ran = exp("ls", "origin")
+    assert (ran.code, ran.out) == (0, "") and ran.err.startswith("no experiments on origin or here"), ran
+    save(exp, repo, "a")
+    ran = exp("ls")
+    assert ran.code == 0 and ran.out.startswith("name") and ran.err == "", ran
