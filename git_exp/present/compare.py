@@ -61,3 +61,12 @@ def markdown_vs(rows: list[dict], columns: list[str], base) -> str:
                  *(escape(delta(row.get(k), base.values.get(k))) for k in keys)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def show_vs(table: list[dict], columns: list[str], base) -> None:
+    """``show --md --vs``: the table on stdout, the unreadable-files warning on stderr."""
+    from git_exp.present.common import out, warn
+    from git_exp.present.show import unreadable
+
+    out(markdown_vs(table, columns, base))
+    warn(unreadable(table))

@@ -21,7 +21,8 @@ import os
 import re
 import time
 
-from git_exp import rows as rows_
+from git_exp.present.rows import iso_created
+from git_exp.rows import labels
 
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report")
 VENDOR = ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js")
@@ -50,9 +51,9 @@ def payload(report, version: str) -> dict:
     """The page's data: rows (``show``'s, created in ISO 8601), columns, and per commit its
     changes against its baseline and its step metrics (``{metric: [steps, values]}``)."""
     table = []
-    for row in rows_.iso_created([dict(row) for row in report.rows]):
+    for row in iso_created([dict(row) for row in report.rows]):
         item = {key: row.get(key) for key in ROW_KEYS if key in row}
-        item["label"] = rows_.labels([row["name"]], [row.get("remote")])[0]
+        item["label"] = labels([row["name"]], [row.get("remote")])[0]
         for key, value in row.items():
             if key.startswith(("params", "metrics")) or key == "errors":
                 item[key] = value
@@ -130,3 +131,22 @@ def write(path: str, page: str) -> None:
         except OSError:
             pass
         raise ExpError(f"cannot write {shown(path)}: {exc.strerror or exc} — check the path and its permissions") from None
+
+
+def written(report, output: str, version: str) -> None:
+    """``git exp report``'s output: the page to ``output`` (``-``: stdout), its name on
+    stdout and a count on stderr, and the unreadable-files warning."""
+    import sys
+
+    from git_exp.present.common import count, note, out, warn
+    from git_exp.present.show import unreadable
+
+    page = html(report, version)
+    if output == "-":
+        sys.stdout.write(page)
+        sys.stdout.flush()
+    else:
+        write(output, page)
+        note(f"wrote {output}: {count(len(report.rows))}")
+        out(output)
+    warn(unreadable(report.rows))
