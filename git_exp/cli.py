@@ -308,7 +308,8 @@ def _talking(verbose: bool, quiet: bool, progress: bool) -> None:
 
 @command()
 def push(
-    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...", help="Remote or URL (default: the push remote), then experiments."),
+    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...",
+                               help="Remote or URL (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Push every experiment."),
     force: bool = Option(False, "--force", "-f", help="Overwrite remote experiments that moved (with a lease)."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be pushed."),
@@ -327,7 +328,8 @@ def push(
 
 @command()
 def pull(
-    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...", help="Remote or URL (default: the push remote), then experiments."),
+    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...",
+                               help="Remote or URL (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Pull every experiment."),
     force: bool = Option(False, "--force", "-f", help="Take the remote version of diverged experiments."),
     verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),

@@ -407,7 +407,8 @@ def test_pull_of_a_diverged_experiment_keeps_local_then_force_takes_theirs(some_
         pull_line("diverged", "x", f"kept local {mine[:7]}; theirs is at refs/remote-exp/origin/x — --force to take it"),
         pull_line("updated", "z"),
     ]
-    assert ran.err == f"1 updated, 1 diverged\ngit-exp: error: 1 experiment diverged from origin and was left as it is: x — {DIVERGED_HINT}\n"
+    assert ran.err == ("1 updated, 1 diverged\n"
+                       f"git-exp: error: 1 experiment diverged from origin and was left as it is: x — {DIVERGED_HINT}\n")
     assert exp_refs(laptop) == {"x": mine, "z": z2}  # local x as it was, z fast-forwarded
     assert tracking(laptop) == {"x": theirs, "z": z2}  # both versions stay reachable
     fsck(laptop)
