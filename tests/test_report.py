@@ -158,6 +158,13 @@ def test_large_and_binary_changes_are_listed_not_shown(repo, exp):
     assert change["patch"] is None and change["patch_note"].startswith("only params, metrics and step-metric files")
 
 
+def test_an_empty_report_says_so(repo, exp):
+    ran = exp("report", "-o", "r.html")
+    assert ran.code == 0 and ran.out == "r.html\n"
+    assert "the report holds no experiments — git exp save" in ran.err
+    assert page_data((repo / "r.html").read_text())["rows"] == []
+
+
 def test_root_experiment_has_no_changes(tmp_path, monkeypatch, exp):
     from .conftest import init_repo
 

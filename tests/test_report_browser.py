@@ -116,6 +116,14 @@ def test_opens_offline_without_errors_and_draws(browser, report_file):
     assert len(browser.find_elements("css selector", "#params-plot svg .mark-rule.layer_1_marks line")) == 6 * 2
     # step metrics: the first five shown that have them, one curve each
     assert len(browser.find_elements("css selector", "#curves-plot svg .mark-line path")) == 5
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element("id", "view")).select_by_value("scatter")
+    Select(browser.find_element("id", "x-param")).select_by_value("params.lr")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 10).until(  # scatter: a point per experiment
+        lambda d: len(d.find_elements("css selector", "#params-plot svg .mark-symbol.role-mark path")) == 6)
     assert browser.execute_script("return window.__xss") is None
     names = [b.text for b in browser.find_elements("css selector", "#table tbody button.name")]
     assert "<svg/onload=window.__xss=1>" in names

@@ -141,6 +141,9 @@ def written(report, output: str, version: str) -> None:
     from git_exp.present.common import count, note, out, warn
     from git_exp.present.show import unreadable
 
+    if not report.rows:
+        note("git-exp: the report holds no experiments — git exp save or git exp run makes one, "
+             "git exp pull brings a remote's")
     page = html(report, version)
     if output == "-":
         sys.stdout.write(page)
