@@ -174,13 +174,14 @@ def report(
     filterable table, params against a metric, step-metric curves, and each experiment's
     changes against its baseline."""
     from git_exp.commands import show
+    from git_exp.commands.report import recorded_by_save
     from git_exp.commands.report import report as gather
     from git_exp.present.report import written
 
     source = show.start(remotes=remotes)
     data = gather(source.repo, list(patterns or []), where=where, remotes=remotes, listing=source.listing,
                   files=source.files)
-    written(data, output, f"git-exp {__version__}")
+    written(data, output, f"git-exp {__version__}", recorded=recorded_by_save(source.repo, output))
 
 
 @command()

@@ -43,9 +43,10 @@ def page_data(text: str) -> dict:
 
 
 def test_report_holds_rows_changes_and_histories(sweep, exp):
+    (sweep / ".gitignore").write_text("out.html\n")
     ran = exp("report", "-o", "out.html")
     assert ran.code == 0, ran
-    assert ran.out == "out.html\n" and "wrote out.html: 3 experiments" in ran.err
+    assert ran.out == "out.html\n" and ran.err == "wrote out.html: 3 experiments\n"
     text = (sweep / "out.html").read_text()
     assert "<script src" not in text and "http-equiv=\"Content-Security-Policy\"" in text
     data = page_data(text)
@@ -75,6 +76,16 @@ def test_report_selects_like_show(sweep, exp):
     assert sorted(r["name"] for r in page_data((sweep / "b.html").read_text())["rows"]) == ["lr-0.01", "lr-0.2"]
     assert_error(exp("report", "nothing-*", "-o", "c.html"), 2, "no experiment matches")
     assert not (sweep / "c.html").exists()
+
+
+def test_a_report_the_next_save_would_record_gets_a_hint(sweep, exp, tmp_path):
+    ran = exp("report", "-o", "sub.html")
+    assert ran.code == 0 and "hint: sub.html is in the work tree and not ignored" in ran.err
+    for elsewhere in (str(tmp_path / "outside.html"), ".git/r.html"):
+        ran = exp("report", "-o", elsewhere)
+        assert ran.code == 0 and "hint" not in ran.err, ran
+    git(sweep, "add", "-A")  # the hint is right: the file is new and git would take it
+    assert "sub.html" in git(sweep, "diff", "--cached", "--name-only")
 
 
 def test_report_to_stdout(sweep, exp):

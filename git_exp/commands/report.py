@@ -75,6 +75,21 @@ def report(repo: Repo, patterns: list[str] | None = None, *, where: str | None =
     return Report(title, time.time(), rows, columns, changes, histories)
 
 
+def recorded_by_save(repo: Repo, output: str) -> bool:
+    """Whether ``output`` is in the work tree and not ignored, so that the next ``save``
+    or ``run`` would record the report in the experiment."""
+    if output == "-" or not repo.worktree:
+        return False
+    path = os.path.abspath(output)
+    top = os.path.abspath(repo.worktree)
+    if os.path.commonpath([path, top]) != top or path == top:
+        return False
+    inside_git = os.path.commonpath([path, os.path.abspath(repo.git_dir)]) == os.path.abspath(repo.git_dir)
+    if inside_git:
+        return False
+    return repo.run("check-ignore", "-q", "--", os.path.relpath(path, top), check=False).returncode != 0
+
+
 def changes_against_baselines(repo: Repo, rows: list[dict], pairs: dict[str, str | None],
                               configured: dict | None = None) -> dict[str, Changes]:
     """For each experiment with a baseline: its params/metrics changes, its changed files,

@@ -133,9 +133,10 @@ def write(path: str, page: str) -> None:
         raise ExpError(f"cannot write {shown(path)}: {exc.strerror or exc} — check the path and its permissions") from None
 
 
-def written(report, output: str, version: str) -> None:
+def written(report, output: str, version: str, *, recorded: bool = False) -> None:
     """``git exp report``'s output: the page to ``output`` (``-``: stdout), its name on
-    stdout and a count on stderr, and the unreadable-files warning."""
+    stdout and a count on stderr, and the unreadable-files warning; ``recorded``: the
+    file is in the work tree and not ignored, which is worth a hint."""
     import sys
 
     from git_exp.present.common import count, note, out, warn
@@ -151,5 +152,8 @@ def written(report, output: str, version: str) -> None:
     else:
         write(output, page)
         note(f"wrote {output}: {count(len(report.rows))}")
+        if recorded:
+            note(f"hint: {output} is in the work tree and not ignored, so the next save or run records it — "
+                 "add it to .gitignore, or write the report elsewhere")
         out(output)
     warn(unreadable(report.rows))
