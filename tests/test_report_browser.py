@@ -110,10 +110,11 @@ def test_opens_offline_without_errors_and_draws(browser, report_file):
     requested = open_page(browser, report_file)
     assert requested and all(url.startswith(LOCAL_SCHEMES) for url in requested), requested
     assert console_errors(browser) == []
-    # params against a metric: per experiment a segment between each two neighbouring axes
-    axes = browser.find_elements("css selector", "#params-plot svg .role-axis-label text")
+    # params against a metric: a line across the axes per experiment
+    axes = browser.find_elements("css selector", "#params-plot svg .mark-text.axis-names text")
     assert [a.text for a in axes] == ["batch", "lr", "acc"]  # the params that vary, then the metric
-    assert len(browser.find_elements("css selector", "#params-plot svg .mark-rule.layer_1_marks line")) == 6 * 2
+    lines = browser.find_elements("css selector", "#params-plot svg .mark-path.experiments path")
+    assert len(lines) == 6 and all(line.get_attribute("d").count("L") == 2 for line in lines)
     # step metrics: the first five shown that have them, one curve each
     assert len(browser.find_elements("css selector", "#curves-plot svg .mark-line path")) == 5
     from selenium.webdriver.support.ui import Select
