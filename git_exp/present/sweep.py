@@ -1,0 +1,75 @@
+"""How a sweep is shown: a line when it starts, one per run as it finishes, a table, and
+the closing line (what was saved, interrupted, not started)."""
+from __future__ import annotations
+
+from git_exp.render import cell
+
+
+def _count(n: int, what: str = "run") -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def opening(sweep) -> str:
+    runs = len(sweep.runs)
+    sampled = f" sampled from a grid of {sweep.grid} (--seed {sweep.seed})" if sweep.seed is not None else ""
+    at_once = f", {sweep.jobs} at once, each in its own worktree" if sweep.jobs > 1 else ""
+    return f"git-exp: sweep of {_count(runs)}{sampled}{at_once}"
+
+
+def started(sweep, index: int, planned, log: str | None) -> str | None:
+    """With one job the command's output follows: say which run it is."""
+    if log is not None:
+        return None
+    values = " ".join(f"{k}={v}" for k, v in planned.values.items())
+    return f"git-exp: [{index + 1}/{len(sweep.runs)}] {planned.name or 'run'}: {values}"
+
+
+def finished(sweep, index: int, outcome) -> str:
+    """``git-exp: [2/6] ok  sweep/lr-0.1-depth-3  1.3s  acc=0.91 loss=0.3``."""
+    parts = [f"git-exp: [{index + 1}/{len(sweep.runs)}] {outcome.status}", outcome.name or "-"]
+    if outcome.error:
+        parts.append(outcome.error)
+    else:
+        parts.append(f"exit {outcome.exit_code}, {outcome.duration:.1f}s")
+        parts += [f"{key}={cell(value)}" for key, value in (outcome.metrics or {}).items()]
+    if outcome.log and outcome.status != "ok":
+        parts.append(f"(output: {outcome.log})")
+    return "  ".join(parts)
+
+
+def table(sweep) -> str:
+    """The sweep's runs: name, status, duration, the params that vary, the metrics."""
+    from git_exp.render import table as render
+
+    varying = sweep.varying
+    metrics: dict[str, None] = {}
+    rows = []
+    for outcome in sweep.outcomes:
+        row = {"name": outcome.name or "-", "status": outcome.status,
+               "duration": f"{outcome.duration:.1f}s" if outcome.duration is not None else None}
+        row.update({key: outcome.values.get(key) for key in varying})
+        for key, value in (outcome.metrics or {}).items():
+            metrics.setdefault(f"metrics.{key}", None)
+            row[f"metrics.{key}"] = value
+        rows.append(row)
+    return render(rows, ["name", "status", "duration", *varying, *metrics])
+
+
+def closing(sweep) -> str:
+    counts: dict[str, int] = {}
+    for outcome in sweep.outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    saved = counts.get("ok", 0) + counts.get("failed", 0)
+    parts = [f"{_count(saved)} saved" + (f" ({counts['failed']} failed)" if counts.get("failed") else "")]
+    if counts.get("interrupted"):
+        parts.append(f"{counts['interrupted']} saved as interrupted")
+    if counts.get("error"):
+        parts.append(f"{counts['error']} not saved (error)")
+    if counts.get("not started"):
+        parts.append(f"{counts['not started']} not started")
+    if sweep.signal is not None:
+        import signal
+
+        return f"git-exp: sweep interrupted ({signal.Signals(sweep.signal).name}): " + ", ".join(parts)
+    return "git-exp: sweep done: " + ", ".join(parts)
+
