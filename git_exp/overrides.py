@@ -545,6 +545,14 @@ def _has_null(value) -> bool:
     return False
 
 
+def for_run(repo, argv: list[str], overrides: list[Override]) -> Edit:
+    """The ``Edit`` of a single ``run -S`` (one value each), checked before anything runs."""
+    if not argv:
+        raise UsageError("no command to run — give one after --, e.g. `git exp run -S lr=0.1 -- python train.py`")
+    repo.require_worktree("run")
+    return plan(repo, repo.worktree, overrides).edit((0,) * len(overrides))
+
+
 def plan(repo, root, specs: list[str] | list[Override]) -> Plan:
     """A ``Plan`` for ``specs`` (texts of ``-S`` or parsed ones) on the work tree at ``root``,
     with the repository's configured params files as candidates."""

@@ -209,7 +209,7 @@ def test_sweep_plan_names_and_random(repo):
     def plan(*sets, **kw):
         options = {"jobs": None, "random_": None, "seed": None, "prefix": "p/", "name": None, "force": False,
                    "append": False, **kw}
-        return sweep.prepare(Repo(), overrides.parse_all(list(sets)), **options)
+        return sweep.prepare(Repo(), overrides.parse_all(list(sets)), ["true"], **options)
 
     grid = plan("lr=1,2,3", "model.depth=4,5")
     assert [r.name for r in grid.runs] == ["p/lr-1-depth-4", "p/lr-1-depth-5", "p/lr-2-depth-4", "p/lr-2-depth-5",

@@ -80,12 +80,15 @@ def is_sweep(overrides, jobs, random_, prefix) -> bool:
     return any(len(o.values) > 1 for o in overrides) or jobs is not None or random_ is not None or prefix is not None
 
 
-def prepare(repo, overrides, *, jobs: int | None, random_: int | None, seed: int | None, prefix: str | None,
+def prepare(repo, overrides, argv: list[str], *, jobs: int | None, random_: int | None, seed: int | None, prefix: str | None,
             name: str | None, force: bool, append: bool) -> Sweep:
     """Check everything a sweep needs and plan its runs; UsageError before anything ran."""
     from git_exp import overrides as overrides_
     from git_exp.commands.save import check_can_save
 
+    if not argv:
+        raise UsageError("no command to run — give one after --, e.g. "
+                         "`git exp run -S lr=0.1,0.01 -- python train.py`")
     if name is not None:
         raise UsageError("-n names one run, and this is a sweep — use --name-prefix PREFIX to name its runs")
     if jobs is not None and jobs < 1:
@@ -225,15 +228,13 @@ class _Interrupts:
 
 def run(repo, sweep: Sweep, argv: list[str], *, message: str | None, force: bool, append: bool,
         untracked: bool, started=None, finished=None) -> Sweep:
-    """Run the planned sweep; ``started(i, planned)`` and ``finished(i, outcome)`` are told as
+    """Run the planned sweep; ``started(sweep, i, planned, log)`` and ``finished(sweep, i, outcome)`` are told as
     it goes.  Returns ``sweep`` with its ``outcomes`` and the ``signal`` that stopped it."""
     import json
     import tempfile
 
     from git_exp.snapshot import snapshot
 
-    if not argv:
-        raise UsageError("no command to run — give one after --, e.g. `git exp run -S lr=0.1,0.01 -- python train.py`")
     running: dict = {}  # git.Command -> (index, Planned, report path, log path)
     outcomes: list = [None] * len(sweep.runs)
     pending = list(range(len(sweep.runs)))
@@ -256,12 +257,12 @@ def run(repo, sweep: Sweep, argv: list[str], *, message: str | None, force: bool
                         json.dump(spec, f)
                     log = _log_path(repo, planned, index) if sweep.jobs > 1 else None
                     if started:
-                        started(index, planned, log)
+                        started(sweep, index, planned, log)
                     command = _start_worker(os.path.join(scratch, f"{index}.spec"), log)
                     if isinstance(command, str):
                         outcomes[index] = Outcome(planned.name, planned.values, "error", error=command)
                         if finished:
-                            finished(index, outcomes[index])
+                            finished(sweep, index, outcomes[index])
                         continue
                     running[command] = (index, planned, report, log)
                 for command in list(running):
@@ -271,7 +272,7 @@ def run(repo, sweep: Sweep, argv: list[str], *, message: str | None, force: bool
                     index, planned, report, log = running.pop(command)
                     outcomes[index] = _outcome(repo, planned, report, code, log, baseline)
                     if finished:
-                        finished(index, outcomes[index])
+                        finished(sweep, index, outcomes[index])
                 if running:
                     time.sleep(POLL)
         finally:
