@@ -417,8 +417,9 @@ def json_load(text: str):
 
 
 def _json(original: str, doc) -> str:
-    """``doc`` as JSON indented like ``original`` (the whitespace before its first indented
-    line), non-ASCII kept as it is when the file has any, and its final newline."""
+    """``doc`` as JSON laid out like ``original``: its indentation (the whitespace before its
+    first indented line), lists of plain values on one line when it writes them so,
+    non-ASCII kept as it is when the file has any, and its final newline."""
     import json
 
     indent = None
@@ -427,9 +428,31 @@ def _json(original: str, doc) -> str:
         if stripped and stripped != line:
             indent = line[:len(line) - len(stripped)]
             break
-    separators = None if indent is not None or ": " in original else (",", ":")
-    text = json.dumps(doc, indent=indent, separators=separators, ensure_ascii=original.isascii())
+    ascii_only = original.isascii()
+    if indent is None:
+        separators = None if ": " in original else (",", ":")
+        text = json.dumps(doc, separators=separators, ensure_ascii=ascii_only)
+    else:
+        inline = any("[" in line and "]" in line.split("[", 1)[1] for line in original.splitlines())
+        text = _pretty(doc, indent, 0, inline, ascii_only)
     return text + "\n" if original.endswith("\n") else text
+
+
+def _pretty(value, indent: str, level: int, inline: bool, ascii_only: bool) -> str:
+    """``json.dumps(value, indent=indent)``, with lists of plain values on one line if ``inline``."""
+    import json
+
+    inner = indent * (level + 1)
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(str(k), ensure_ascii=ascii_only)}: {_pretty(v, indent, level + 1, inline, ascii_only)}"
+                 for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent * level + "}"
+    if isinstance(value, list) and value:
+        if inline and not any(isinstance(v, (list, dict)) for v in value):
+            return "[" + ", ".join(json.dumps(v, ensure_ascii=ascii_only) for v in value) + "]"
+        items = [inner + _pretty(v, indent, level + 1, inline, ascii_only) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + indent * level + "]"
+    return json.dumps(value, ensure_ascii=ascii_only)
 
 
 def _splice(original: str, before: str, after: str) -> str:

@@ -74,7 +74,7 @@ def test_set_keeps_yaml_comments_and_order_and_restores(repo, exp):
 
 def test_set_toml_and_json_keep_their_layout_and_values_are_typed(repo, exp):
     toml = "# top\nlr = 0.1  # learning rate\n\n[model]\ndepth = 3 # layers\nname = \"x\"\n"
-    data = '{\n\t"lr": 0.1,\n\t"model": {\n\t\t"depth": 3\n\t},\n\t"s": "é"\n}\n'
+    data = '{\n\t"lr": 0.1,\n\t"tags": ["a", "b"],\n\t"model": {\n\t\t"depth": 3\n\t},\n\t"s": "é"\n}\n'
     write(repo, {"conf.toml": toml, "conf.json": data})
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "configs")
@@ -86,9 +86,11 @@ def test_set_toml_and_json_keep_their_layout_and_values_are_typed(repo, exp):
     assert ran.code == 0, ran
     assert git(repo, "show", "refs/exp/typed:conf.toml") == toml.replace("= 0.1", "= 2").replace("= 3", "= 5")
     saved = git(repo, "show", "refs/exp/typed:conf.json")
-    assert json.loads(saved) == {"lr": 0.1, "model": {"depth": 3}, "s": "abc", "i": 5, "f": 0.1, "e": 0.001,
+    assert json.loads(saved) == {"lr": 0.1, "tags": ["a", "b"], "model": {"depth": 3}, "s": "abc", "i": 5, "f": 0.1, "e": 0.001,
                                  "b": True, "n": None, "l": [1, 2], "q": "5", "y": "yes"}
-    assert saved.startswith('{\n\t"lr": 0.1,\n\t"model": {\n\t\t"depth": 3\n\t},\n\t"s": "abc",\n\t"i": 5,')
+    assert saved.startswith('{\n\t"lr": 0.1,\n\t"tags": ["a", "b"],\n\t"model": {\n\t\t"depth": 3\n\t},\n\t"s": "abc",'
+                            '\n\t"i": 5,')
+    assert '\n\t"l": [1, 2],\n' in saved
     assert (repo / "conf.json").read_text() == data and (repo / "conf.toml").read_text() == toml
     assert git(repo, "status", "--porcelain") == ""
 

@@ -265,12 +265,14 @@ def run(repo, sweep: Sweep, argv: list[str], *, message: str | None, force: bool
                             finished(sweep, index, outcomes[index])
                         continue
                     running[command] = (index, planned, report, log)
+                    if interrupts.received:  # arrived while it was being started: it may have missed it
+                        command.signal(interrupts.received[-1])
                 for command in list(running):
                     code = command.poll()
                     if code is None:
                         continue
                     index, planned, report, log = running.pop(command)
-                    outcomes[index] = _outcome(repo, planned, report, code, log, baseline)
+                    outcomes[index] = _outcome(repo, planned, report, code, log, baseline, bool(interrupts.received))
                     if finished:
                         finished(sweep, index, outcomes[index])
                 if running:
@@ -319,13 +321,16 @@ def _start_worker(spec: str, log: str | None):
                 os.close(fd)
 
 
-def _outcome(repo, planned: Planned, report: str, code: int, log: str | None, baseline: str) -> Outcome:
+def _outcome(repo, planned: Planned, report: str, code: int, log: str | None, baseline: str,
+             interrupted: bool) -> Outcome:
     import json
 
     try:
         with open(report, encoding="utf-8") as f:
             said = json.load(f)
     except (OSError, ValueError):
+        if interrupted:  # stopped while it started up, before its command could start
+            return Outcome(planned.name, planned.values, "not started", exit_code=code, log=log)
         return Outcome(planned.name, planned.values, "error", exit_code=code, log=log,
                        error=f"the run's process ended (exit {code}) without a result")
     if "error" in said:
