@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from .conftest import assert_error, exp_refs, git, write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,27 +176,32 @@ def test_sweep_runs_the_grid_in_parallel(repo, exp, tmp_path, monkeypatch):
     assert exp_refs(repo) == refs
 
 
-def test_ctrl_c_stops_a_sweep_cleanly(repo, tmp_path):
+@pytest.mark.parametrize("tty", [False, pytest.param(True, marks=pytest.mark.once)], ids=["pipes", "terminal"])
+def test_ctrl_c_stops_a_sweep_cleanly(repo, tmp_path, tty):
+    """Without a terminal the sweep passes SIGINT on to its runs; on one, the terminal
+    sends it to every process of the job.  Either way: the same records."""
+    from .test_processes import Started
+
     project(repo)
     write(repo, {"params.yaml": PARAMS + "slow: [2, 3]\n"})
     marks = tmp_path / "marks"
     marks.mkdir()
-    proc = start(repo, "-S", "lr=1,2,3,4", "-j", "2", "--name-prefix", "s/", "--", sys.executable, "train.py",
-                 MARKS=str(marks), WAIT_FOR="1")
+    started = Started(repo, ["run", "-S", "lr=1,2,3,4", "-j", "2", "--name-prefix", "s/", "--", sys.executable,
+                             "train.py"], tty=tty, env={"MARKS": str(marks), "WAIT_FOR": "1", "PYTHONPATH": str(ROOT)})
     deadline = time.monotonic() + 60
     while not {"2-3", "3-3"} <= set(os.listdir(marks)) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)  # both are in their sleep
-    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert started.interrupt()
+    code, out = started.finish()
+    assert code == 130, out
     refs = exp_refs(repo)
-    assert sorted(refs) == ["s/lr-1", "s/lr-2", "s/lr-3"], err  # lr-4 never started
+    assert sorted(refs) == ["s/lr-1", "s/lr-2", "s/lr-3"], out  # lr-4 never started
     assert trailer_values(repo, "refs/exp/s/lr-1", "Exp-Status") == ["ok"]
     for name in ("s/lr-2", "s/lr-3"):
         assert trailer_values(repo, f"refs/exp/{name}", "Exp-Status") == ["interrupted"]
         assert trailer_values(repo, f"refs/exp/{name}", "Exp-Exit-Code") == ["130"]
-    assert err.strip().splitlines()[-1] == ("git-exp: sweep interrupted (SIGINT): 1 run saved, "
+    assert out.strip().splitlines()[-1] == ("git-exp: sweep interrupted (SIGINT): 1 run saved, "
                                             "2 saved as interrupted, 1 not started")
     assert "s/lr-4  not started" in out
     assert git(repo, "worktree", "list").count("\n") == 1
