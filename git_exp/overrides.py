@@ -150,7 +150,7 @@ class Edit(Record):
 
     def write(self, root) -> None:
         for path, data in self.files.items():
-            _replace(os.path.join(root, path), data)
+            _replace(_target(root, path), data)
 
     def written(self, root) -> _Written:
         return _Written(self, root)
@@ -165,7 +165,7 @@ class _Written:
 
     def __enter__(self) -> Edit:
         for path in self.edit.files:
-            with open(os.path.join(self.root, path), "rb") as f:
+            with open(_target(self.root, path), "rb") as f:
                 self.old[path] = f.read()
         try:
             self.edit.write(self.root)
@@ -177,7 +177,7 @@ class _Written:
     def __exit__(self, *exc) -> None:
         notes = self.edit.notes if self.edit.notes is not None else []
         for path, data in self.old.items():
-            target = os.path.join(self.root, path)
+            target = _target(self.root, path)
             try:
                 with open(target, "rb") as f:
                     now = f.read()
@@ -191,6 +191,17 @@ class _Written:
                 continue
             _replace(target, data)
         self.edit.notes = notes
+
+
+def _target(root, path: str) -> str:
+    """The file ``path`` under ``root`` is, a symbolic link followed (it stays one) as long
+    as it stays inside ``root``; UsageError otherwise."""
+    top = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(top, path))
+    if not real.startswith(top.rstrip(os.sep) + os.sep):
+        raise UsageError(f"-S: {shown(path)} leads out of the work tree (a symbolic link to {shown(real)}) — "
+                         "git-exp edits params files inside it only")
+    return real
 
 
 def _replace(target: str, data: bytes) -> None:
@@ -224,8 +235,8 @@ class Plan:
     def _read(self, spec: str, path: str, max_size: int) -> str:
         if path in self.texts:
             return self.texts[path]
-        full = os.path.join(self.root, path)
         try:
+            full = _target(self.root, path)
             size = os.path.getsize(full)
             if size > max_size:
                 from git_exp.results import too_large
@@ -365,6 +376,7 @@ def load(path: str, text: str):
     kind = _format(path)
     try:
         if kind == "yaml":
+            text = text.replace("\r\n", "\n")  # else ruamel keeps the \r in comments
             doc = _yaml(text).load(text)
             if doc is None:
                 from ruamel.yaml.comments import CommentedMap
@@ -402,11 +414,13 @@ def dump(path: str, original: str, doc) -> str:
 
         yaml = _yaml(original)
         out = io.StringIO()
-        yaml.dump(yaml.load(original) or {}, out)
+        yaml.dump(yaml.load(original.replace("\r\n", "\n")) or {}, out)
         before = out.getvalue()
         out = io.StringIO()
         yaml.dump(doc, out)
         after = out.getvalue()
+    if "\r\n" in original:  # ruamel and json write \n
+        before, after = before.replace("\n", "\r\n"), after.replace("\n", "\r\n")
     return _splice(original, before, after)
 
 

@@ -77,16 +77,18 @@ def test_set_keeps_yaml_comments_and_order_and_restores(repo, exp):
 def test_set_toml_and_json_keep_their_layout_and_values_are_typed(repo, exp):
     toml = "# top\nlr = 0.1  # learning rate\n\n[model]\ndepth = 3 # layers\nname = \"x\"\n"
     data = '{\n\t"lr": 0.1,\n\t"tags": ["a", "b"],\n\t"model": {\n\t\t"depth": 3\n\t},\n\t"s": "é"\n}\n'
-    write(repo, {"conf.toml": toml, "conf.json": data})
+    write(repo, {"conf.toml": toml, "conf.json": data, "w.yaml": b"a: 1\r\nb: 2  # c\r\n"})
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "configs")
     values = {"i": "5", "f": "0.1", "e": "1e-3", "b": "true", "n": "null", "l": "[1,2]", "s": "abc", "q": "'5'",
               "y": "yes"}
     sets = [arg for key, text in values.items() for arg in ("-S", f"conf.json:+{key}={text}")]
     ran = exp("run", "-n", "typed", "--isolated", *sets, "-S", "conf.toml:model.depth=5", "-S", "conf.toml:lr=2",
-              "--", "true")
+              "-S", "w.yaml:b=3", "--", "true")
     assert ran.code == 0, ran
     assert git(repo, "show", "refs/exp/typed:conf.toml") == toml.replace("= 0.1", "= 2").replace("= 3", "= 5")
+    blob = subprocess.run(["git", "cat-file", "blob", "refs/exp/typed:w.yaml"], cwd=repo, capture_output=True).stdout
+    assert blob == b"a: 1\r\nb: 3  # c\r\n"  # CRLF kept
     saved = git(repo, "show", "refs/exp/typed:conf.json")
     assert json.loads(saved) == {"lr": 0.1, "tags": ["a", "b"], "model": {"depth": 3}, "s": "abc", "i": 5, "f": 0.1, "e": 0.001,
                                  "b": True, "n": None, "l": [1, 2], "q": "5", "y": "yes"}
@@ -100,8 +102,10 @@ def test_set_toml_and_json_keep_their_layout_and_values_are_typed(repo, exp):
 def test_set_errors_change_nothing(repo, exp, tmp_path):
     project(repo)
     write(repo, {"bad.yaml": "a: [1\n", "conf.toml": "x = 1\n"})
+    os.symlink("/etc/hostname", repo / "out.yaml")
     marker = tmp_path / "ran"
     cases = [
+        (["-S", "out.yaml:a=1"], "'out.yaml' leads out of the work tree"),
         (["-S", "lr"], "has no '='"),
         (["-S", "lr.x=1"], "lr in params.yaml is the number 0.1, not a mapping"),
         (["-S", "model.dept=5"], "params.yaml has no model.dept (keys under model: depth, name, layers)"),
