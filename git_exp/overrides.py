@@ -225,7 +225,8 @@ class Plan:
         self.root, self.overrides, self.candidates = root, overrides, candidates
         self.texts: dict[str, str] = {}  # path -> its text
         self.targets: list[str] = []  # the file of each override
-        present = [p for p in candidates if os.path.isfile(os.path.join(root, p))]
+        present = [p for p in candidates if os.path.splitext(p)[1].lower() in FORMATS
+                   and os.path.isfile(os.path.join(root, p))]
         for one in overrides:
             path = self._file(one, present, max_size)
             self.targets.append(path)
@@ -273,8 +274,6 @@ class Plan:
                              "create one, or name a file: -S FILE:KEY=VALUE")
         having = []
         for path in present:
-            if os.path.splitext(path)[1].lower() not in FORMATS:
-                continue
             found = _lookup(load(path, self._read(one.spec, path, max_size)), one.key.split("."))
             if found:
                 having.append(path)
