@@ -239,3 +239,17 @@ def test_sweep_plan_names_and_random(repo):
     assert names[2].startswith("p/name-" + "v" * 24 + "-") and len(names[2]) == len("p/name-") + 24 + 7
     assert all(len(n.rsplit("-", 1)[1]) == 6 for n in names)  # the hash of the point
     assert plan("lr=0.1", "model.depth=3").runs[0].name == "p/lr-0.1-depth-3"  # none varies: all named
+
+
+def test_a_failed_run_keeps_its_output_and_fails_the_sweep(repo, exp):
+    project(repo)
+    script = "import yaml; lr = yaml.safe_load(open('params.yaml'))['lr']; print('lr is', lr); exit(3 if lr == 2 else 0)"
+    ran = exp("run", "-S", "lr=1,2", "-j", "2", "--name-prefix", "f/", "--", sys.executable, "-c", script)
+    assert ran.code == 1, ran
+    assert trailer_values(repo, "refs/exp/f/lr-2", "Exp-Status") == ["failed"]
+    assert trailer_values(repo, "refs/exp/f/lr-1", "Exp-Status") == ["ok"]
+    line = next(one for one in ran.err.splitlines() if "f/lr-2" in one)
+    log = line.split("(output: ", 1)[1].rstrip(")")
+    assert line.startswith("git-exp: [2/2] failed  f/lr-2  exit 3, ")
+    assert Path(log).read_text() == "lr is 2\n"
+    assert "sweep done: 2 runs saved (1 failed)" in ran.err
