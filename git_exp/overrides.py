@@ -149,8 +149,11 @@ class Edit(Record):
     _defaults = {"notes": None}
 
     def write(self, root) -> None:
+        """Put the new contents under ``root``: through a symbolic link that stays inside it,
+        in place of one that leads out (in an isolated worktree, a link to your own files
+        is replaced, never written through)."""
         for path, data in self.files.items():
-            _replace(_target(root, path), data)
+            _replace(_target(root, path, strict=False), data)
 
     def written(self, root) -> _Written:
         return _Written(self, root)
@@ -193,12 +196,15 @@ class _Written:
         self.edit.notes = notes
 
 
-def _target(root, path: str) -> str:
+def _target(root, path: str, strict: bool = True) -> str:
     """The file ``path`` under ``root`` is, a symbolic link followed (it stays one) as long
-    as it stays inside ``root``; UsageError otherwise."""
+    as it stays inside ``root``; one leading out: UsageError, or unless ``strict`` the link
+    itself (to be replaced)."""
     top = os.path.realpath(root)
     real = os.path.realpath(os.path.join(top, path))
     if not real.startswith(top.rstrip(os.sep) + os.sep):
+        if not strict:
+            return os.path.join(top, path)
         raise UsageError(f"-S: {shown(path)} leads out of the work tree (a symbolic link to {shown(real)}) — "
                          "git-exp edits params files inside it only")
     return real
