@@ -446,9 +446,16 @@ class Command:
         if self.proc.returncode is not None:
             code = self.proc.returncode
             return 128 - code if code < 0 else code
-        if os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+        if hasattr(os, "waitid"):
+            if os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+                return None
+            return self.wait()
+        pid, status = os.waitpid(self.pid, os.WNOHANG)  # pragma: no cover - macOS
+        if not pid:
             return None
-        return self.wait()
+        self.exited = True
+        self.proc.returncode = code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
 
     def wait(self) -> int:
         """Wait for the command to end; its exit code (128+N when signal N ended it).
