@@ -86,8 +86,20 @@ def run(
     append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
     isolated: bool = Option(False, "--isolated", help="Run in a temporary worktree; your work tree is untouched."),
+    sets: list[str] = Option(None, "-S", "--set", metavar="[FILE:][+]KEY=VALUE[,VALUE...]",
+                             help="Set a parameter in the params file for this run (restored after; +KEY adds a "
+                                  "key). Several comma-separated values make a sweep: every combination runs."),
+    jobs: int | None = Option(None, "-j", "--jobs", metavar="N",
+                              help="Sweep: run N at once, each in its own temporary worktree (default 1)."),
+    random_: int | None = Option(None, "--random", metavar="N", help="Sweep: run N combinations drawn at random."),
+    seed: int | None = Option(None, "--seed", metavar="N", help="Sweep: seed for --random (default: chosen and shown)."),
+    name_prefix: str | None = Option(None, "--name-prefix", metavar="PREFIX",
+                                     help="Sweep: name runs PREFIX plus the values that vary, e.g. sweep/lr-0.1-depth-3."),
 ) -> None:
-    """Run CMD, then save the work tree with its metadata (secrets in CMD recorded as $NAME or ***); exit with CMD's code."""
+    """Run CMD, then save the work tree with its metadata (secrets in CMD recorded as $NAME or ***); exit with CMD's code.
+
+    With -S KEY=V1,V2 ... it runs a sweep: every combination of the values, each in its own
+    temporary worktree, one line per run as it ends and a table at the end."""
     from git_exp.commands.run import Signals
     from git_exp.commands.run import run as do_run
     from git_exp.entry import failed
@@ -97,16 +109,44 @@ def run(
     argv = list(command or [])
     if argv[:1] == ["--"]:
         argv = argv[1:]
+    edit = None
+    if sets or jobs is not None or random_ is not None or seed is not None or name_prefix is not None:
+        from git_exp import overrides
+        from git_exp.commands import sweep
+
+        parsed = overrides.parse_all(list(sets or []))
+        if sweep.is_sweep(parsed, jobs, random_, name_prefix) or seed is not None:
+            _sweep(argv, parsed, name, message, force, append, not no_untracked, jobs, random_, seed, name_prefix)
+        edit = overrides.for_run(_repo(), argv, parsed)
     with Signals() as signals:  # from the start until all is said: saved or not
         try:
             ran = do_run(_repo(), argv, name, message=message, force=force, append=append,
-                         untracked=not no_untracked, isolated=isolated, signals=signals)
+                         untracked=not no_untracked, isolated=isolated, signals=signals, edit=edit)
         except ExpError as exc:
             code = failed(exc)
         else:
             code = present.ran(ran)
+            if edit is not None:
+                from git_exp.present import sweep as present_sweep
+
+                present_sweep.edit_notes(edit)
         signals.done = True
     raise Exit(code)
+
+
+def _sweep(argv, parsed, name, message, force, append, untracked, jobs, random_, seed, prefix) -> None:
+    """``run`` with several values (or --jobs, --random, --name-prefix): a sweep; always exits."""
+    from git_exp.commands import sweep
+    from git_exp.present import sweep as present
+
+    repo = _repo()
+    planned = sweep.prepare(repo, parsed, argv, jobs=jobs, random_=random_, seed=seed, prefix=prefix, name=name,
+                            force=force, append=append)
+    present.opening(planned)
+    done = sweep.run(repo, planned, argv, message=message, force=force, append=append, untracked=untracked,
+                     started=present.started, finished=present.finished)
+    present.summary(done)
+    raise Exit(done.exit_code)
 
 
 @command("ls")
