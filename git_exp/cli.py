@@ -188,11 +188,17 @@ def show(
     sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
     where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
+    best: str | None = Option(None, "--best", metavar="METRIC",
+                              help="Show each experiment's best step of a metric history (highest; "
+                                   "-METRIC or min:METRIC for the lowest) and its step in best_step."),
     json_: bool = Option(False, "--json", help="JSON output."),
     md: bool = Option(False, "--md", help="Markdown table (for CI comments and job summaries)."),
     csv: bool = Option(False, "--csv", help="CSV output."),
 ) -> None:
-    """Table of experiments with status, duration, executor, params and metrics."""
+    """Table of experiments with status, duration, executor, params and metrics.
+
+    NAME may be REMOTE/NAME (as `ls -r` prints it) or a version, NAME~1; metric histories
+    (dvclive/, metrics.jsonl, exp.history) add their latest values."""
     from git_exp import render, results, rows
     from git_exp.commands.show import json_from_cache, json_text, unreadable, unreadable_in_lines
     from git_exp.commands.show import show as do_show
@@ -201,14 +207,14 @@ def show(
     listing, files = rows.start_listing(remotes=remotes), results.start_files()
     with stopped_on_error(listing, files):
         repo = _repo()
-    if fmt == "json" and not sort and not where:
+    if fmt == "json" and not sort and not where and not best:
         text = json_from_cache(repo, list(patterns or []), remotes=remotes, listing=listing, files=files)
         if text is not None:
             out(text)
             _warn(unreadable_in_lines(text))
             return
     data, columns = do_show(repo, list(patterns or []), sort=sort, where=where, remotes=remotes,
-                            listing=listing, files=files)
+                            listing=listing, files=files, best=best)
     if fmt == "json":
         out(json_text(repo, data, files, everything=not (patterns or where)))  # every row key is a column
     else:
@@ -222,8 +228,44 @@ def _warn(text: str | None) -> None:
 
 
 @command()
+def log(
+    name: str = Argument(..., metavar="NAME", help="Experiment (REMOTE/NAME, NAME~N too)."),
+    max_count: int | None = Option(None, "-n", "--max-count", metavar="N", help="Show at most N versions."),
+    json_: bool = Option(False, "--json", help="JSON output."),
+) -> None:
+    """The versions of an experiment (save --append), newest first: NAME, NAME~1, ..."""
+    from git_exp.commands.log import log as do_log
+    from git_exp.present.history import log_json, log_text
+
+    table, metrics = do_log(_repo(), name, limit=max_count)
+    out(log_json(table) if json_ else log_text(table, metrics))
+
+
+@command()
+def history(
+    args: list[str] = Argument(None, metavar="NAME... [metrics.METRIC]...",
+                               help="Experiments (NAME, REMOTE/NAME, NAME~N, globs), then metrics as show "
+                                    "names them (metrics.acc, metrics.train.*); default: every metric."),
+    json_: bool = Option(False, "--json", help="JSON output: each experiment's series as [step, value] pairs."),
+    csv: bool = Option(False, "--csv", help="CSV, one line per point: experiment,remote,sha,metric,step,value."),
+) -> None:
+    """Metric series over steps, from dvclive/plots/metrics/, metrics.jsonl or exp.history."""
+    from git_exp.commands.history import histories
+    from git_exp.present import history as present
+
+    fmt = _fmt(json_, False, csv)
+    result = histories(_repo(), list(args or []))
+    out({"json": present.history_json, "csv": present.history_csv}.get(fmt, present.history_text)(result))
+    _warn(present.unreadable(result))
+    missing = present.empty(result)
+    if missing:
+        note(f"no metric history in {', '.join(missing[:5])}{' and more' if len(missing) > 5 else ''} — training "
+             "code writes one as dvclive/plots/metrics/*.tsv or metrics.jsonl (or set exp.history)")
+
+
+@command()
 def diff(
-    a: str = Argument(..., metavar="A", help="Experiment."),
+    a: str = Argument(..., metavar="A", help="Experiment (NAME, REMOTE/NAME, NAME~N)."),
     b: str | None = Argument(None, metavar="[B]", help="Experiment or commit (default: A's baseline)."),
     stat: bool = Option(False, "--stat", help="Also show which files changed."),
     json_: bool = Option(False, "--json", help="JSON output."),
@@ -250,7 +292,7 @@ def diff(
 
 @command()
 def apply(
-    name: str = Argument(..., help="Experiment to apply."),
+    name: str = Argument(..., help="Experiment to apply (NAME, REMOTE/NAME, NAME~N)."),
     force: bool = Option(False, "--force", "-f", help="Save a dirty work tree as an experiment first."),
 ) -> None:
     """Put an experiment's files in the work tree; HEAD and the index stay as they are."""
@@ -264,8 +306,8 @@ def apply(
 
 @command()
 def branch(
-    name: str = Argument(..., help="Experiment."),
-    branch_name: str | None = Argument(None, metavar="[BRANCH]", help="Branch to create (default: NAME)."),
+    name: str = Argument(..., help="Experiment (NAME, REMOTE/NAME, NAME~N)."),
+    branch_name: str | None = Argument(None, metavar="[BRANCH]", help="Branch to create (default: the experiment's name)."),
 ) -> None:
     """Create a real branch at an experiment's commit."""
     from git_exp.commands.branch import branch as do_branch
