@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from git_exp import history, names, results, revisions
+from git_exp import history, results, revisions
 from git_exp.errors import UsageError
 from git_exp.names import shown
 from git_exp.repo import Repo
@@ -61,11 +61,3 @@ def diff(repo: Repo, a: str, b: str | None = None, *, stat: bool = False) -> Dif
     text = repo.out("diff", "--stat", "--no-color", b_sha, exp.sha, "--") if stat else None
     return Diff(exp.label, b_label, exp.sha, b_sha, changes, text, errors)
 
-
-def unreadable(result: Diff) -> str | None:
-    """The one-line warning for a side whose files could not be read, or None."""
-    sides = [f"{names.shown(label)}: {'; '.join(result.errors[side])}"
-             for side, label in (("a", result.a), ("b", result.b)) if side in result.errors]
-    if not sides:
-        return None
-    return f"git-exp: warning: unreadable files, shown as error cells: {'; '.join(sides)}"

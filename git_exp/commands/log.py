@@ -7,7 +7,7 @@ latest values of its metric histories — with ``version`` (0 for the newest) an
 """
 from __future__ import annotations
 
-from git_exp import results, revisions, rows
+from git_exp import results, revisions
 from git_exp.commands.show import add_history
 from git_exp.repo import Repo
 
@@ -37,7 +37,3 @@ def log(repo: Repo, spec: str, *, limit: int | None = None) -> tuple[list[dict],
     columns.update(add_history(repo, table, files))
     metrics = sorted(k for k in columns if k == "metrics" or k.startswith("metrics."))
     return table, metrics
-
-
-def iso(table: list[dict]) -> list[dict]:
-    return rows.iso_created(table)

@@ -9,6 +9,7 @@ with ``metrics: {metric: [[step, value], ...]}``.
 from __future__ import annotations
 
 from git_exp import render
+from git_exp.present.common import note, out, warn
 
 CSV_COLUMNS = ("experiment", "remote", "sha", "metric", "step", "value")
 
@@ -64,6 +65,17 @@ def history_csv(result) -> str:
     return buf.getvalue()
 
 
+def history(result, fmt: str) -> None:
+    """``history``'s result in ``fmt`` (``table``, ``json`` or ``csv``), then the warnings."""
+    out({"json": history_json, "csv": history_csv}.get(fmt, history_text)(result))
+    warn(unreadable(result))
+    missing = empty(result)
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        note(f"no metric history in {', '.join(missing[:5])}{more} — training code writes one as "
+             "dvclive/plots/metrics/*.tsv or metrics.jsonl (or set exp.history)")
+
+
 def empty(result) -> list[str]:
     """The experiments that have no history to show, by label."""
     return [t.label for t in result.targets if not result.series[t.sha]]
@@ -81,8 +93,12 @@ def unreadable(result) -> str | None:
 LOG_COLUMNS = ("name", "sha", "created", "status", "exit_code", "duration")
 
 
+def log(table: list[dict], metrics: list[str], json_: bool) -> None:
+    out(log_json(table) if json_ else log_text(table, metrics))
+
+
 def log_text(table: list[dict], metrics: list[str]) -> str:
-    from git_exp.rows import for_display
+    from git_exp.present.rows import for_display
 
     shown_rows = [for_display(row) for row in table]
     for row, original in zip(shown_rows, table):
@@ -91,6 +107,6 @@ def log_text(table: list[dict], metrics: list[str]) -> str:
 
 
 def log_json(table: list[dict]) -> str:
-    from git_exp.rows import iso_created
+    from git_exp.present.rows import iso_created
 
     return render.json_text(iso_created(table))
