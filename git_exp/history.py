@@ -55,9 +55,6 @@ MAX_POINTS = 1_000_000  # (step, value) points in one experiment
 MAX_DEPTH = 20  # directory levels below a configured directory
 CACHE_VERSION = 1  # of history.marshal; a change to the limits or to how files are read must bump it
 
-Series = "dict[str, list[tuple[Any, Any]]]"
-
-
 def entries(files: dict | None) -> tuple[str, ...]:
     """The configured history paths (``results.configured_files``' ``history``), or the defaults."""
     configured = tuple(p.strip("/") for p in (files or {}).get("history", ()) if p.strip("/"))
@@ -196,6 +193,9 @@ def _locate(repo: Repo, shas: list[str], paths: tuple[str, ...]) -> tuple[dict[s
             located[sha].append((path, oid, int(size)))
         elif kind == "tree" and not path.endswith(JSONL + TABLES) and path != DVCLIVE_SUMMARY:
             dirs.setdefault(oid, []).append((sha, path))
+        elif kind == "blob":
+            errors.setdefault(sha, []).append(f"{path} is not a history file (exp.history takes a directory "
+                                              "or a .jsonl, .ndjson, .tsv or .csv file)")
     listing = _walk(repo, list(dirs))
     for tree, users in dirs.items():
         files, complete = listing[tree]
@@ -217,7 +217,6 @@ def _walk(repo: Repo, trees: list[str]) -> dict[str, tuple[list[tuple[str, str, 
     result: dict[str, tuple[list, bool]] = {t: ([], True) for t in trees}
     level = [(t, t, "") for t in dict.fromkeys(trees)]  # (root, tree, prefix)
     depth = 0
-    raw_size = None
     while level:
         depth += 1
         distinct = list(dict.fromkeys(tree for _, tree, _ in level))
@@ -237,16 +236,15 @@ def _walk(repo: Repo, trees: list[str]) -> dict[str, tuple[list[tuple[str, str, 
                     if len(files) >= MAX_FILES:
                         result[root] = (files, False)
                         break
-                    files.append((f"{prefix}{name}", oid, -1))
+                    files.append((f"{prefix}{name}", oid))
         level = following
-    blobs = [oid for files, _ in result.values() for _, oid, _ in files]
-    if blobs:
-        said = repo.run("cat-file", "--batch-check=%(objectname) %(objectsize)",
-                        input="".join(f"{o}\n" for o in dict.fromkeys(blobs))).out.splitlines()
-        raw_size = dict(line.split(" ") for line in said if line.count(" ") == 1 and line.split(" ")[1].isdigit())
-    for root, (files, complete) in result.items():
-        result[root] = ([(rel, oid, int(raw_size.get(oid, -1)) if raw_size else -1) for rel, oid, _ in files], complete)
-    return result
+    blobs = list(dict.fromkeys(oid for files, _ in result.values() for _, oid in files))
+    sizes: dict[str, int] = {}
+    if blobs:  # sizes first, so that no blob over exp.maxFileSize is ever read
+        said = repo.run("cat-file", "--batch-check=%(objectsize)", input="".join(f"{o}\n" for o in blobs)).out
+        sizes = {oid: int(size) for oid, size in zip(blobs, said.splitlines()) if size.isdigit()}
+    return {root: ([(rel, oid, sizes.get(oid, -1)) for rel, oid in files], complete)
+            for root, (files, complete) in result.items()}
 
 
 def _read_trees(repo: Repo, trees: list[str]) -> dict[str, list[tuple[str, str, str]]]:

@@ -192,6 +192,12 @@ def test_exp_history_names_the_files(repo, exp):
     assert record["metrics"] == {"epoch": [[0, 1], [1, 2]], "f1": [[0, 0.5], [1, 0.75]], "val.acc": [[0, 0.25], [1, 0.5]]}
     row = json.loads(exp("show", "--json", "cfg").out)[0]
     assert (row["metrics.f1"], row["metrics.val.acc"]) == (0.75, 0.5) and "metrics.ignored" not in row
+    write(repo, {"logs/steps.json": "[]"})
+    git(repo, "config", "--add", "exp.history", "logs/steps.json")
+    exp("save", "-n", "wrong-kind")
+    record = json.loads(exp("history", "wrong-kind", "--json").out)[0]
+    assert record["errors"] == ["logs/steps.json is not a history file (exp.history takes a directory "
+                                "or a .jsonl, .ndjson, .tsv or .csv file)"] and "f1" in record["metrics"]
 
 
 def test_metrics_files_win_over_history_and_the_cache_gives_the_same(repo, exp):
