@@ -171,11 +171,17 @@ def show(
     sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
     where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
+    best: str | None = Option(None, "--best", metavar="METRIC",
+                              help="Show each experiment's best step of a metric history (highest; "
+                                   "-METRIC or min:METRIC for the lowest) and its step in best_step."),
     json_: bool = Option(False, "--json", help="JSON output."),
     md: bool = Option(False, "--md", help="Markdown table (for CI comments and job summaries)."),
     csv: bool = Option(False, "--csv", help="CSV output."),
 ) -> None:
-    """Table of experiments with status, duration, executor, params and metrics."""
+    """Table of experiments with status, duration, executor, params and metrics.
+
+    NAME may be REMOTE/NAME (as `ls -r` prints it) or a version, NAME~1; metric histories
+    (dvclive/, metrics.jsonl, exp.history) add their latest values."""
     from git_exp.commands import show as do
     from git_exp.present import show as present
     from git_exp.present.common import chosen_format
@@ -184,16 +190,47 @@ def show(
     patterns = list(patterns or [])
     source = do.start(remotes=remotes)  # git lists while the repository is looked at
     lines = do.lines_cache(source) if fmt == "json" else None
-    if lines and not sort and not where and present.cached_json(lines, lambda: do.listed(source, patterns)):
+    plain = not sort and not where and not best and not any(map(do.needs_resolving, patterns))
+    if lines and plain and present.cached_json(lines, lambda: do.listed(source, patterns)):
         return
     table, columns = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes,
-                             listing=source.listing, files=source.files)
+                             listing=source.listing, files=source.files, best=best)
     present.rows(table, columns, fmt, lines, everything=not (patterns or where))
 
 
 @command()
+def log(
+    name: str = Argument(..., metavar="NAME", help="Experiment (REMOTE/NAME, NAME~N too)."),
+    max_count: int | None = Option(None, "-n", "--max-count", metavar="N", help="Show at most N versions."),
+    json_: bool = Option(False, "--json", help="JSON output."),
+) -> None:
+    """The versions of an experiment (save --append), newest first: NAME, NAME~1, ..."""
+    from git_exp.commands.log import log as do_log
+    from git_exp.present import history as present
+
+    present.log(*do_log(_repo(), name, limit=max_count), json_)
+
+
+@command()
+def history(
+    args: list[str] = Argument(None, metavar="NAME... [metrics.METRIC]...",
+                               help="Experiments (NAME, REMOTE/NAME, NAME~N, globs), then metrics as show "
+                                    "names them (metrics.acc, metrics.train.*); default: every metric."),
+    json_: bool = Option(False, "--json", help="JSON output: each experiment's series as [step, value] pairs."),
+    csv: bool = Option(False, "--csv", help="CSV, one line per point: experiment,remote,sha,metric,step,value."),
+) -> None:
+    """Metric series over steps, from dvclive/plots/metrics/, metrics.jsonl or exp.history."""
+    from git_exp.commands.history import histories
+    from git_exp.present import history as present
+    from git_exp.present.common import chosen_format
+
+    fmt = chosen_format(json_, False, csv)
+    present.history(histories(_repo(), list(args or [])), fmt)
+
+
+@command()
 def diff(
-    a: str = Argument(..., metavar="A", help="Experiment."),
+    a: str = Argument(..., metavar="A", help="Experiment (NAME, REMOTE/NAME, NAME~N)."),
     b: str | None = Argument(None, metavar="[B]", help="Experiment or commit (default: A's baseline)."),
     stat: bool = Option(False, "--stat", help="Also show which files changed."),
     json_: bool = Option(False, "--json", help="JSON output."),
@@ -207,7 +244,7 @@ def diff(
 
 @command()
 def apply(
-    name: str = Argument(..., help="Experiment to apply."),
+    name: str = Argument(..., help="Experiment to apply (NAME, REMOTE/NAME, NAME~N)."),
     force: bool = Option(False, "--force", "-f", help="Save a dirty work tree as an experiment first."),
 ) -> None:
     """Put an experiment's files in the work tree; HEAD and the index stay as they are."""
@@ -219,8 +256,8 @@ def apply(
 
 @command()
 def branch(
-    name: str = Argument(..., help="Experiment."),
-    branch_name: str | None = Argument(None, metavar="[BRANCH]", help="Branch to create (default: NAME)."),
+    name: str = Argument(..., help="Experiment (NAME, REMOTE/NAME, NAME~N)."),
+    branch_name: str | None = Argument(None, metavar="[BRANCH]", help="Branch to create (default: the experiment's name)."),
 ) -> None:
     """Create a real branch at an experiment's commit."""
     from git_exp.commands.branch import branch as do_branch
