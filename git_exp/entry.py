@@ -28,9 +28,20 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["__complete"]:
         return complete(args[1:])
+    if not args:
+        return usage()
     runs = args[0] if args and args[0] in COMMANDS else None
     with guarded():  # SIGTERM unwinds like Ctrl-C; no git we started is left running
         return _main_guarded(args, runs)
+
+
+def usage() -> int:
+    """Bare ``git exp``: the short usage, exit 1 (bare ``git`` does the same)."""
+    from git_exp.cli import COMMANDS, HELP
+    from git_exp.present.usage import usage as present
+
+    return present(HELP, [(name, (function.__doc__ or "").strip().partition("\n")[0])
+                          for name, (function, options) in COMMANDS.items() if not options.get("hidden")])
 
 
 def complete(words: list[str]) -> int:
