@@ -91,6 +91,10 @@ def check_0(repo, tmp_path, slow):
 
 
 def check_1(repo, tmp_path, slow):
+    sweep = git_exp("run", "-S", "lr=0.1,0.2", "--", "sh", "-c", "exit 3", cwd=repo)
+    assert sweep.returncode == 1 and len(exp_refs(repo)) == 2  # a sweep whose runs failed; both saved
+    for name in exp_refs(repo):
+        git(repo, "update-ref", "-d", f"refs/exp/{name}")
     (repo / ".git" / "index").write_bytes(b"garbage, not an index")  # git add fails: the save fails
     ran = git_exp("save", "-n", "x", cwd=repo)
     assert ran.returncode == 1 and ran.stderr.startswith("git-exp: error: ") and exp_refs(repo) == {}
