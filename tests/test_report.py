@@ -53,7 +53,8 @@ def test_report_holds_rows_changes_and_histories(sweep, exp):
     rows = {row["name"]: row for row in data["rows"]}
     assert sorted(rows) == ["lr-0.01", "lr-0.2", "lr-0.5"]
     assert rows["lr-0.01"]["params.lr"] == 0.01 and rows["lr-0.01"]["metrics.acc"] == 0.9
-    assert data["params"] == ["params.lr"] and data["metrics"] == ["metrics.acc"]
+    assert data["params"] == ["params.lr"]
+    assert data["metrics"] == ["metrics.acc", "metrics.loss", "metrics.train.acc"]  # the last two: history
     sha = rows["lr-0.01"]["sha"]
     assert sha == git(sweep, "rev-parse", "refs/exp/lr-0.01").strip()
     change = data["changes"][sha]
@@ -186,15 +187,27 @@ def test_root_experiment_has_no_changes(tmp_path, monkeypatch, exp):
     assert data["rows"][0]["baseline"] is None and data["changes"] == {}
 
 
-def test_jsonl_parsing_is_bounded_and_forgiving():
-    from git_exp.commands.report import HISTORY_MAX_POINTS, parse_jsonl
+def test_curves_come_from_the_history_reader(repo, exp, monkeypatch):
+    """DVCLive's layout too, as ``history.read`` gives it; long series thinned for the page."""
+    from git_exp import history
+    from git_exp.commands import report
 
-    text = (b'{"step": 3, "loss": 0.5, "name": "x", "ok": true}\nnot json\n[1, 2]\n{"loss": NaN}\n'
-            b'{"loss": 0.25}\n' + b"[" * 100_000 + b"\n")
-    assert parse_jsonl(text) == {"loss": [(3, 0.5), (4, 0.25)]}
-    many = "".join(json.dumps({"step": i, "v": i}) + "\n" for i in range(HISTORY_MAX_POINTS * 3)).encode()
-    points = parse_jsonl(many)["v"]
-    assert len(points) == HISTORY_MAX_POINTS and points[0] == (0, 0) and points[-1][0] == HISTORY_MAX_POINTS * 3 - 1
+    rows = "".join(f"{1000 + s}\t{s}\t{1 / (s + 1)}\n" for s in range(40))
+    write(repo, {"dvclive/plots/metrics/train/loss.tsv": "timestamp\tstep\tloss\n" + rows,
+                 "metrics.jsonl": "".join(json.dumps({"step": s, "acc": s / 40}) + "\n" for s in range(40))})
+    assert exp("save", "-n", "live").code == 0
+    monkeypatch.setattr(report, "HISTORY_MAX_POINTS", 10)
+    data = page_data(exp("report", "-o", "-").out)
+    sha = data["rows"][0]["sha"]
+    from git_exp.repo import Repo
+
+    full = history.read(Repo(repo), [sha])[sha]
+    assert sorted(data["histories"][sha]) == sorted(full) == ["acc", "train.loss"]
+    steps, values = data["histories"][sha]["train.loss"]
+    assert len(steps) == 10 and steps[0] == 0 and steps[-1] == 39
+    assert [list(p) for p in zip(steps, values)] == [list(p) for p in full["train.loss"] if p[0] in steps]
+    change = data["changes"][sha]  # history files are shown as curves, not as a patch
+    assert change["patch"] is None and change["patch_note"].startswith("only params, metrics and step-metric")
 
 
 def test_startup_does_not_read_the_report_code(repo):

@@ -10,13 +10,11 @@ its baseline, one ``cat-file --batch-check`` of the changed blobs' sizes, one
 ``diff-tree --stdin -p`` of the experiments whose change is small (PATCH_MAX bytes of
 blobs, PATCH_TOTAL over all of them: files are data, a large one is listed, never
 printed; params, metrics and step files are left out, being shown as values and curves),
-and one ``cat-file --batch`` of the step-metric files.  At 1,000 experiments over 2,000
+and ``history.read``'s reads of the step-metric files.  At 1,000 experiments over 2,000
 files: ~0.6 s in all (a ``redact`` per patch cost 4.6 s of that run: it is one call now).
 
-Step metrics: ``read_histories`` reads ``metrics.jsonl`` (one JSON object per line, a
-``step`` key or the line number, every other number a metric) itself, bounded as
-``results`` reads files.  It is the one function to swap for ``git_exp.history``'s
-reader when that lands (same shape: ``{commit: {metric: [(step, value), ...]}}``).
+Step metrics come from ``history.read`` (DVCLive's layout, ``metrics.jsonl``,
+``exp.history``), thinned for the page.
 """
 from __future__ import annotations
 
@@ -30,10 +28,8 @@ from git_exp.repo import Repo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any
+    pass
 
-HISTORY_FILES = ("metrics.jsonl",)
-HISTORY_MAX_SIZE = 4 << 20  # bytes of one step-metrics file read at most
 HISTORY_MAX_POINTS = 5_000  # points kept per metric of one experiment (evenly thinned beyond)
 PATCH_MAX = 64 << 10  # bytes of changed blobs (both sides) up to which an experiment's patch is shown
 PATCH_TOTAL = 2 << 20  # bytes of such blobs over the whole report
@@ -69,7 +65,7 @@ def report(repo: Repo, patterns: list[str] | None = None, *, where: str | None =
     commits = list(dict.fromkeys(row["sha"] for row in rows))
     pairs = {row["sha"]: row["baseline"] for row in rows}
     changes = changes_against_baselines(repo, rows, pairs, configured)
-    histories = read_histories(repo, commits)
+    histories = read_histories(repo, commits, configured)
     top = repo.worktree or repo.git_dir
     title = top.rstrip("/").rsplit("/", 1)[-1] or "repository"
     return Report(title, time.time(), rows, columns, changes, histories)
@@ -109,7 +105,9 @@ def changes_against_baselines(repo: Repo, rows: list[dict], pairs: dict[str, str
         keys = [k for k in dict.fromkeys([*before, *row]) if k.startswith(("params", "metrics"))]
         out[row["sha"]] = Changes([{"key": k, "baseline": before.get(k), "experiment": row.get(k)}
                                    for k in keys if before.get(k) != row.get(k)], [])
-    shown_as_data = {*configured["params"], *configured["metrics"], *HISTORY_FILES}
+    from git_exp import history
+
+    shown_as_data = {*configured["params"], *configured["metrics"], *history.entries(configured)}
     _files(repo, with_base, out, shown_as_data)
     return out
 
@@ -131,7 +129,7 @@ def _files(repo: Repo, pairs: dict[str, str], out: dict[str, Changes], shown_as_
         if token.startswith(":"):  # ":mode mode oid oid status", then the path
             fields, path = token.split(), tokens[i] if i < len(tokens) else ""
             i += 1
-            if path not in shown_as_data:
+            if not _shown_as_data(path, shown_as_data):
                 blobs.setdefault(sha, set()).update(o for o in fields[2:4] if o != repo.zero)
         elif "\t" in token:  # "added\tdeleted\tpath"
             added, deleted, path = token.split("\t", 2)
@@ -153,7 +151,7 @@ def _files(repo: Repo, pairs: dict[str, str], out: dict[str, Changes], shown_as_
             change.patch_note = "only params, metrics and step-metric files changed (shown above)"
             continue
         size = sum(sizes.get(oid, PATCH_MAX + 1) for oid in blobs[sha])
-        binary = any(f[1] is None and f[0] not in shown_as_data for f in change.files)
+        binary = any(f[1] is None and not _shown_as_data(f[0], shown_as_data) for f in change.files)
         if binary or size > PATCH_MAX:
             change.patch_note = "too large or binary to show here — see `git exp diff --stat` or git diff"
         elif size > budget:
@@ -163,6 +161,11 @@ def _files(repo: Repo, pairs: dict[str, str], out: dict[str, Changes], shown_as_
             chosen.append(sha)
     if chosen:
         _patches(repo, {sha: pairs[sha] for sha in chosen}, out, shown_as_data)
+
+
+def _shown_as_data(path: str, shown_as_data: set[str]) -> bool:
+    """Whether ``path`` is a params, metrics or history file (or below a history folder)."""
+    return path in shown_as_data or any(path.startswith(f"{entry}/") for entry in shown_as_data)
 
 
 def _int(text: str) -> int | None:
@@ -203,62 +206,17 @@ def _patches(repo: Repo, pairs: dict[str, str], out: dict[str, Changes], shown_a
         out[sha].patch = text
 
 
-def read_histories(repo: Repo, commits: list[str]) -> dict[str, dict[str, list]]:
-    """``{commit: {metric: [(step, value), ...]}}`` from each commit's ``metrics.jsonl``
-    (commits without one are left out).  The stand-in for ``git_exp.history``'s reader."""
+def read_histories(repo: Repo, commits: list[str], files: dict | None = None) -> dict[str, dict[str, list]]:
+    """``{commit: {metric: [(step, value), ...]}}`` as ``history.read`` gives them (DVCLive's
+    layout, ``metrics.jsonl``, ``exp.history``), each series thinned to HISTORY_MAX_POINTS;
+    commits without any are left out."""
+    from git_exp import history
+
     if not commits:
         return {}
-    queries = [(c, p) for c in commits for p in HISTORY_FILES]
-    check = repo.run("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)",
-                     input="".join(f"{c}:{p}\n" for c, p in queries)).out.splitlines()
-    found: dict[str, str] = {}  # commit -> blob
-    for (commit, _path), line in zip(queries, check):
-        parts = line.split(" ")
-        if len(parts) == 3 and parts[1] == "blob" and parts[2].isdigit() and int(parts[2]) <= HISTORY_MAX_SIZE:
-            found.setdefault(commit, parts[0])
-    if not found:
-        return {}
-    blobs = sorted(set(found.values()))
-    sizes: dict[str, int] = {}
-    parsed = {oid: parse_jsonl(data) for oid, data in results._read_blobs(repo, blobs, sizes, HISTORY_MAX_SIZE)}
-    return {commit: parsed[oid] for commit, oid in found.items() if parsed.get(oid)}
-
-
-def parse_jsonl(data: bytes) -> dict[str, list]:
-    """Step metrics from JSON lines: each line an object; ``step`` (else the line's index)
-    and every other finite number as a metric, nested keys flattened with dots.  Lines
-    that are not objects, or not JSON, are skipped."""
-    import json
-    import math
-
-    series: dict[str, list] = {}
-    text = data.decode("utf-8", "replace")
-    for index, line in enumerate(text.splitlines()):
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if not isinstance(record, dict):
-            continue
-        flat: dict[str, Any] = {}
-        try:
-            results.flatten(record, "", flat)
-        except results.Unreadable:
-            continue
-        step = flat.pop("step", index)
-        if not _number(step):
-            step = index
-        for key, value in flat.items():
-            if _number(value) and math.isfinite(value):
-                series.setdefault(key, []).append((step, value))
-    return {key: _thin(points) for key, points in series.items()}
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    found = history.read(repo, commits, files=files)
+    return {sha: {metric: _thin(points) for metric, points in series.items() if points}
+            for sha, series in found.items() if any(series.values())}
 
 
 def _thin(points: list) -> list:
