@@ -1,9 +1,10 @@
 """What ``show --md --vs REF`` compares with: REF resolved to a commit, and its params and metrics.
 
-REF is an experiment (``NAME``, or ``REMOTE/NAME`` as ``ls -r`` prints it), else a branch
-(``refs/heads/REF``), else a tag or commit.  Names are validated before git sees them as
-refs; anything else goes to ``git rev-parse --verify --end-of-options REF^{commit}``, so
-it can never be read as an option and must name a commit.
+REF is an experiment as ``revisions`` resolves one (``NAME``, ``REMOTE/NAME`` as ``ls -r``
+prints it, ``NAME~N``), else a branch (``refs/heads/REF``), else a tag or commit.  Names
+are validated before git sees them as refs; anything else goes to ``git rev-parse
+--verify --end-of-options REF^{commit}``, so it can never be read as an option and must
+name a commit.
 """
 from __future__ import annotations
 
@@ -24,19 +25,22 @@ class Baseline:
 
 def resolve(repo: Repo, ref: str) -> tuple[str, str]:
     """``(commit, kind)`` that ``ref`` names; UsageError when it names none."""
-    if not names.problem(ref):
-        for prefix, kind in ((names.PREFIX, "experiment"), (names.REMOTE_PREFIX, "remote-tracking experiment"),
-                             ("refs/heads/", "branch")):
-            if prefix == names.REMOTE_PREFIX and "/" not in ref:
-                continue
-            sha = repo.ref_sha(f"{prefix}{ref}^{{commit}}")
+    from git_exp import revisions
+
+    if ref.strip():
+        found = revisions.find(repo, ref)  # NAME, REMOTE/NAME, NAME~N; ambiguity is an error
+        if found is not None:
+            return found.sha, "experiment" if found.remote is None else "remote-tracking experiment"
+        if not names.problem(ref):
+            sha = repo.ref_sha(f"refs/heads/{ref}^{{commit}}")
             if sha:
-                return sha, kind
-    try:
-        return repo.resolve_commit(ref), "commit"
-    except UsageError:
-        raise UsageError(f"no experiment, branch or commit named {names.shown(ref)} to compare with — "
-                         "name a branch (--vs main), a commit, or an experiment `git exp ls` lists") from None
+                return sha, "branch"
+        try:
+            return repo.resolve_commit(ref), "commit"
+        except UsageError:
+            pass
+    raise UsageError(f"no experiment, branch or commit named {names.shown(ref)} to compare with — "
+                     "name a branch (--vs main), a commit, or an experiment `git exp ls -r` lists")
 
 
 def baseline(repo: Repo, ref: str, files=None) -> Baseline:

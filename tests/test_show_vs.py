@@ -28,7 +28,7 @@ def test_vs_branch_metrics_first_with_deltas(runs, exp):
     ran = exp("show", "--md", "--vs", "main")
     assert ran.code == 0 and ran.err == "", ran
     head = git(runs, "rev-parse", "--short=7", "main").strip()
-    assert ran.out.splitlines()[0].startswith(f"Compared with `main` (branch, {head})")
+    assert ran.out.splitlines()[0].startswith(f"Compared with **main** (branch, {head})")
     rows = table(ran.out)
     assert rows[0] == ["experiment", "status", "metrics.acc", "metrics.loss", "params.lr", "params.opt"]  # batch: same everywhere
     assert rows[1] == ["**main** (baseline)", "", "0.5", "2", "0.1", "sgd"]
@@ -47,11 +47,13 @@ def test_vs_experiment_remote_tracking_tag_and_commit(runs, exp):
     git(runs, "tag", "v1", "main")
     assert "(commit," in exp("show", "--md", "--vs", "v1", "a").out
     assert table(exp("show", "--md", "--vs", sha, "a").out)[2][2] == "0.91 (+0.51)"
+    assert exp("save", "-n", "a", "--append").code == 0  # a~1: the version before this one
+    assert "**a\\~1** (experiment," in exp("show", "--md", "--vs", "a~1", "a").out
 
 
 def test_an_experiment_comes_before_a_branch_of_its_name(runs, exp):
     git(runs, "branch", "b", "main")
-    assert "`b` (experiment," in exp("show", "--md", "--vs", "b").out
+    assert "**b** (experiment," in exp("show", "--md", "--vs", "b").out
 
 
 @pytest.mark.parametrize("ref", ["-h", "--output=x", "main^{tree}", "nothing", "main:params.yaml", ""])

@@ -50,8 +50,8 @@ def markdown_vs(rows: list[dict], columns: list[str], base) -> str:
               and any(row.get(c) != base.values.get(c) for row in rows)]
     keys = [*metrics, *params]
     header = ["experiment", "status", *keys]
-    lines = [f"Compared with `{escape(base.ref)}` ({base.kind}, {base.sha[:7]}): metrics, then the params "
-             f"that differ from it; (±x) is the change from `{escape(base.ref)}`.", "",
+    lines = [f"Compared with **{escape(base.ref)}** ({base.kind}, {base.sha[:7]}): metrics, then the params "
+             "that differ from it; (±x) is the change from it.", "",
              "| " + " | ".join(escape(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines.append("| " + " | ".join([f"**{escape(base.ref)}** (baseline)", "",
                                      *(escape(_value(base.values.get(k))) for k in keys)]) + " |")
