@@ -45,5 +45,10 @@ def resolve(repo: Repo, ref: str) -> tuple[str, str]:
 
 def baseline(repo: Repo, ref: str, files=None) -> Baseline:
     sha, kind = resolve(repo, ref)
-    values = results.read(repo, [sha], results.configured_files(repo, files))[sha]
-    return Baseline(ref, sha, kind, values)
+    from git_exp.commands.show import add_history
+
+    configured = results.configured_files(repo, files)
+    row = {"sha": sha, **results.read(repo, [sha], configured)[sha]}
+    add_history(repo, [row], configured)  # the latest history values, as in show's rows
+    del row["sha"]
+    return Baseline(ref, sha, kind, row)

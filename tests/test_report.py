@@ -60,6 +60,7 @@ def test_report_holds_rows_changes_and_histories(sweep, exp):
     change = data["changes"][sha]
     assert {"key": "params.lr", "baseline": 0.1, "experiment": 0.01} in change["values"]
     assert {"key": "metrics.acc", "baseline": 0.5, "experiment": 0.9} in change["values"]
+    assert {"key": "metrics.loss", "baseline": None, "experiment": 1 / (1 + 4 * 0.01)} in change["values"]
     numstat = git(sweep, "diff", "--numstat", "HEAD", sha).split("\n")
     expected = sorted([line.split("\t")[2], int(line.split("\t")[0]), int(line.split("\t")[1])]
                       for line in numstat if line)

@@ -76,3 +76,14 @@ def test_vs_escapes_what_could_become_markup(repo, exp):
     assert "odd\\_name" in out
     assert "\\[x\\](https://e.example) &lt;img src=x&gt; \\*b\\* \\| \\`c\\`" in out
     assert "<img" not in out
+
+
+def test_vs_compares_history_metrics_too(repo, exp):
+    """The latest value of a step metric is a metric of REF as of each experiment."""
+    write(repo, {"metrics.jsonl": '{"step": 0, "loss": 2.0}\n{"step": 1, "loss": 1.5}\n'})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "with curves")
+    write(repo, {"metrics.jsonl": '{"step": 0, "loss": 2.0}\n{"step": 1, "loss": 0.5}\n'})
+    assert exp("save", "-n", "better").code == 0
+    rows = table(exp("show", "--md", "--vs", "main").out)
+    assert rows[0][2] == "metrics.loss" and rows[1][2] == "1.5" and rows[2][2] == "0.5 (-1)"

@@ -23,12 +23,8 @@ import time
 from dataclasses import dataclass, field
 
 from git_exp import results
-from git_exp.commands.show import show
+from git_exp.commands.show import add_history, show
 from git_exp.repo import Repo
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 HISTORY_MAX_POINTS = 5_000  # points kept per metric of one experiment (evenly thinned beyond)
 PATCH_MAX = 64 << 10  # bytes of changed blobs (both sides) up to which an experiment's patch is shown
@@ -95,7 +91,9 @@ def changes_against_baselines(repo: Repo, rows: list[dict], pairs: dict[str, str
     if not with_base:
         return {}
     configured = configured or results.configured_files(repo)
-    bases = results.read(repo, sorted(set(with_base.values())), configured)
+    bases = {sha: {"sha": sha, **values}
+             for sha, values in results.read(repo, sorted(set(with_base.values())), configured).items()}
+    add_history(repo, list(bases.values()), configured)  # the latest history values, as in show's rows
     out: dict[str, Changes] = {}
     for row in rows:
         base = with_base.get(row["sha"])
