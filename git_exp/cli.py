@@ -15,6 +15,8 @@ from git_exp.git import Terminated, guarded, stopped_on_error
 from git_exp.params import Argument, Option
 
 HELP = "Experiments as git commits under refs/exp/, shared through your git remotes."
+WHERE_HELP = ("Only experiments matching QUERY, e.g. 'metrics.acc > 0.9 and status == ok' "
+              "(see QUERIES in `man git-exp`).")
 COMMANDS: dict = {}  # name -> (function, typer command options), in help order
 
 
@@ -147,11 +149,17 @@ def run(
 def ls_(
     remote: str | None = Argument(None, help="List a remote's experiments live (no fetch)."),
     remotes: bool = Option(False, "-r", "--remotes", help="Also list remote-tracking experiments."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     json_: bool = Option(False, "--json", help="JSON output."),
 ) -> None:
     """List experiments: name, sha, baseline, age, exit code."""
     from git_exp import render
 
+    if remote is not None and where is not None:
+        from git_exp.errors import UsageError
+
+        raise UsageError(f"--where needs the experiments' metrics, which `git exp ls {remote}` does not fetch — "
+                         f"`git fetch {remote}` or `git exp pull {remote} --where ...` first, then `git exp ls -r --where ...`")
     if remote is not None:
         from git_exp import remotes as remotes_
         from git_exp.commands.remote_ops import compare
@@ -169,13 +177,17 @@ def ls_(
             short_theirs = [s[:7] if s else "-" for s in theirs]
             out(render.grid([names_, states, short_mine, short_theirs], ["name", "state", "local", "remote"]))
         return
-    from git_exp.commands.ls import COLUMNS, FIELDS, records, rows, table
+    from git_exp.commands.ls import COLUMNS, FIELDS, records, records_where, rows, table
     from git_exp.rows import iso_created, start_listing
 
     listing = start_listing(remotes=remotes)
     with stopped_on_error(listing):
         repo = _repo()
-    data = records(repo, remotes=remotes, listing=listing)
+    if where is not None:
+        data, undecided = records_where(repo, where, remotes=remotes, listing=listing)
+        _warn_undecided(undecided)
+    else:
+        data = records(repo, remotes=remotes, listing=listing)
     if json_:
         out(render.json_text(iso_created([dict(zip(FIELDS, row)) for row in rows(data)])))
     else:
@@ -186,7 +198,7 @@ def ls_(
 def show(
     patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Experiments to show (default: all)."),
     sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
-    where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
     json_: bool = Option(False, "--json", help="JSON output."),
     md: bool = Option(False, "--md", help="Markdown table (for CI comments and job summaries)."),
@@ -214,11 +226,19 @@ def show(
     else:
         out(render.render([rows.for_display(r) for r in data], columns, fmt))
     _warn(unreadable(data))
+    _warn_undecided(getattr(data, "undecided", ()))
 
 
 def _warn(text: str | None) -> None:
     if text:
         note(text)
+
+
+def _warn_undecided(undecided) -> None:
+    if undecided:
+        from git_exp.present.query import undecided as warning
+
+        note(warning(list(undecided)))
 
 
 @command()
@@ -279,9 +299,15 @@ def branch(
 def rm(
     patterns: list[str] = Argument(None, metavar="NAME|GLOB...", help="Experiments to delete."),
     remote: str | None = Option(None, "--remote", help="Delete on this remote instead (with a lease)."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME, of all experiments."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
 ) -> None:
     """Delete experiments; prints how to restore each."""
+    if remote is not None and where is not None:
+        from git_exp.errors import UsageError
+
+        raise UsageError("--where and --remote cannot be combined yet — pick the names with "
+                         "`git exp ls -r --where ...`, then `git exp rm --remote REMOTE NAME...`")
     if remote is not None:
         from git_exp import remotes
         from git_exp.commands.remote_ops import rm_remote
@@ -291,8 +317,11 @@ def rm(
                                                 dry_run=dry_run), remote))
     from git_exp.commands.rm import rm as do_rm
 
-    doomed = do_rm(_repo(), list(patterns or []), dry_run=dry_run)
+    doomed = do_rm(_repo(), list(patterns or []), dry_run=dry_run, where=where)
+    _warn_undecided(getattr(doomed, "undecided", ()))
     _report_deleted(doomed, dry_run)
+    if where is not None and not doomed:
+        note("no experiment matches --where; nothing was deleted")
 
 
 def _report_deleted(doomed, dry_run: bool) -> None:
@@ -333,12 +362,15 @@ def gc(
     older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Delete experiments older than AGE (30d, 12h, 2w)."),
     orphaned: bool = Option(False, "--orphaned", help="Delete experiments whose baseline no branch or tag reaches."),
     keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest experiments, delete the rest."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help="Delete experiments matching QUERY, e.g. "
+                               "'status == failed' (see QUERIES in `man git-exp`)."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
 ) -> None:
     """Prune experiments (criteria combine with AND), pack refs, clear the ls/show caches."""
     from git_exp.commands.gc import gc as do_gc
 
-    doomed = do_gc(_repo(), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run)
+    doomed = do_gc(_repo(), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run, where=where)
+    _warn_undecided(getattr(doomed, "undecided", ()))
     _report_deleted(doomed, dry_run)
     note(f"{'would delete' if dry_run else 'deleted'} {_count(len(doomed))}" + ("" if dry_run else "; refs packed"))
 
@@ -372,6 +404,7 @@ def push(
     args: list[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Push every experiment."),
     force: bool = Option(False, "--force", "-f", help="Overwrite remote experiments that moved (with a lease)."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME, of all experiments."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be pushed."),
 ) -> None:
     """Push experiments to a remote in one git push."""
@@ -379,14 +412,18 @@ def push(
     from git_exp.commands.push import push as do_push
 
     args = list(args or [])
-    early = remotes.start_early(args[0]) if all_ and not force and len(args) == 1 else None
+    early = remotes.start_early(args[0]) if all_ and not force and len(args) == 1 and where is None else None
     with stopped_on_error(early):
         repo = _repo(remotes=True)
         remote, patterns = remotes.split_args(repo, args, all_=all_)
     if early and remote.name != args[0]:  # --all went to the default remote after all
         early.kill()
         early = None
-    pushed = do_push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
+    pushed = do_push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early, where=where)
+    _warn_undecided(pushed.undecided)
+    if where is not None and not pushed and not pushed.already:
+        note("no experiment matches --where; nothing to push")
+        raise Exit(0)
     raise Exit(_report_push(pushed, remote.name))
 
 
@@ -395,6 +432,9 @@ def pull(
     args: list[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Pull every experiment."),
     force: bool = Option(False, "--force", "-f", help="Take the remote version of diverged experiments."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME, of all the "
+                               "remote's experiments; all selected are fetched to refs/remote-exp/REMOTE/, "
+                               "the matching ones become local."),
 ) -> None:
     """Fetch experiments from a remote and create or fast-forward local ones."""
     from git_exp import remotes
@@ -402,7 +442,10 @@ def pull(
 
     repo = _repo(remotes=True)
     remote, patterns = remotes.split_args(repo, list(args or []), all_=all_)
-    results = do_pull(repo, remote, patterns, all_=all_, force=force)
+    results = do_pull(repo, remote, patterns, all_=all_, force=force, where=where)
+    _warn_undecided(results.undecided)
+    if results.unmatched:
+        note(f"{_count(results.unmatched)} did not match --where (fetched to {remote.tracking} only)")
     changed = [r for r in results if r.status != "up to date"]
     out("".join(f"{r.status:<14} {r.name}" + (f"  ({r.detail})" if r.detail else "") + "\n" for r in changed))
     same = len(results) - len(changed)

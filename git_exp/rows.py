@@ -147,3 +147,34 @@ def for_display(row: dict[str, Any], now: float | None = None) -> dict[str, Any]
         shown["duration"] = f"{row['duration']:.1f}s"
     shown["name"] = labels([row["name"]], [row.get("remote")])[0]
     return shown
+
+
+def with_files(repo: Repo, found: list[dict[str, Any]], files=None, *, complete: bool = False) -> dict[str, None]:
+    """Add each row's params and metrics (``results.read``) to ``found``; return the keys
+    they brought, in order.  ``files`` is ``results.start_files``'s git or the configured
+    files; ``complete``: ``found`` holds every experiment (the row cache may drop others)."""
+    from git_exp import results
+
+    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, results.configured_files(repo, files),
+                        complete=complete)
+    extra: dict[str, None] = {}
+    for row in found:
+        values = data.get(row["sha"])
+        if values:
+            row.update(values)
+            extra.update(dict.fromkeys(values))
+    return extra
+
+
+def matching(repo: Repo, where: str | Any, *, remotes: bool = False, keep=None, listing=None):
+    """``query.Matched``: the rows (with params and metrics) that the ``--where`` query
+    ``where`` (text or a parsed ``query.Query``) matches among the local experiments, and
+    the remote-tracking ones with ``remotes``, those ``keep(row)`` keeps if given."""
+    from git_exp import query
+
+    parsed = query.parse(where) if isinstance(where, str) else where
+    found = load(repo, remotes=remotes, listing=listing)
+    if keep is not None:
+        found = [row for row in found if keep(row)]
+    with_files(repo, found)
+    return parsed.select(found)

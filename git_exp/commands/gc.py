@@ -1,4 +1,4 @@
-"""``git exp gc``: prune experiments by age, orphaned baseline or count; pack refs."""
+"""``git exp gc``: prune experiments by age, orphaned baseline, count or ``--where``; pack refs."""
 from __future__ import annotations
 
 import re
@@ -30,9 +30,17 @@ def orphaned(repo: Repo, exps: list[Exp]) -> set[str]:
 
 
 def gc(repo: Repo, *, older_than: str | None = None, orphans: bool = False, keep: int | None = None,
-       dry_run: bool = False, now: float | None = None) -> list[Exp]:
+       dry_run: bool = False, now: float | None = None, where: str | None = None) -> list[Exp]:
+    """The experiments deleted (or, ``dry_run``, that would be): those every given
+    criterion selects.  With ``where`` a ``query.Matched`` (``undecided``: the rows the
+    query could not decide, which are kept)."""
     if keep is not None and keep < 0:
         raise UsageError("--keep needs a number of experiments, 0 or more")
+    parsed = None
+    if where:
+        from git_exp import query
+
+        parsed = query.parse(where, now)  # a bad query fails before anything is read
     exps = repo.list(trailers=False)
     doomed = list(exps)
     selected = False
@@ -49,8 +57,23 @@ def gc(repo: Repo, *, older_than: str | None = None, orphans: bool = False, keep
         protected = {e.name for e in newest}
         doomed = [e for e in doomed if e.name not in protected]
         selected = True
+    undecided: list = []
+    if parsed is not None:
+        from git_exp import rows
+
+        candidates = {e.name for e in doomed}  # what the other criteria chose (all, if none is given)
+        matched = rows.matching(repo, parsed, keep=lambda row: row["name"] in candidates)
+        decided_on = {row["name"]: row["sha"] for row in matched}
+        doomed = [e for e in doomed if decided_on.get(e.name) == e.sha]  # moved meanwhile: not what was decided on
+        undecided = matched.undecided
+        selected = True
     if not selected:
         doomed = []
+    if parsed is not None:
+        from git_exp.query import Matched
+
+        doomed = Matched(doomed)
+        doomed.undecided = undecided
     if not dry_run:
         from git_exp import leftovers
 

@@ -117,3 +117,13 @@ def table(columns: dict[str, list], now: float | None = None) -> list[list[str]]
     codes = {code: "-" if code is None else str(code) for code in set(columns["exit_code"])}
     return [names, [s[:7] for s in columns["sha"]], [b[:7] if b else "(root)" for b in columns["baseline"]],
             list(map(ages.__getitem__, columns["created"])), list(map(codes.__getitem__, columns["exit_code"]))]
+
+
+def records_where(repo: Repo, where: str, *, remotes: bool = False, listing: Running | None = None):
+    """``(records, undecided)``: ``records`` of the experiments the ``--where`` query
+    matches (their rows read as ``show`` reads them, params and metrics too), and the
+    rows it could not decide."""
+    from git_exp.rows import matching
+
+    matched = matching(repo, where, remotes=remotes, listing=listing)
+    return {field: [row[field] for row in matched] for field in FIELDS}, matched.undecided

@@ -97,6 +97,7 @@ class Pushed(list):
 
     remote_says: list[str] | tuple = ()
     already = 0  # experiments found up to date without asking git push
+    undecided: list = []  # rows --where could not decide (query.Matched.undecided)
 
 
 def _remote_lines(stderr: str) -> list[str]:
@@ -125,9 +126,13 @@ def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[
 
 
 def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
-         dry_run: bool = False, early=None) -> Pushed:
+         dry_run: bool = False, early=None, where: str | None = None) -> Pushed:
     """Push the experiments ``patterns`` select (or all) to ``remote``; ``early`` are the
-    listings ``remotes.start_early`` started for it, if any."""
+    listings ``remotes.start_early`` started for it, if any.  ``where``: only those the
+    ``--where`` query matches (of all local experiments when no pattern is given);
+    ``Pushed.undecided`` then lists the rows it could not decide."""
+    if where:
+        return _push_where(repo, remote, patterns, where, force=force, dry_run=dry_run)
     if (all_ or "*" in patterns) and not force:
         # Everything.  First the two listings side by side (~35 ms at 10k): when the remote
         # already has every experiment as we have it, there is nothing to send and no
@@ -138,6 +143,24 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
             done.already = usable(our_text).count("\n")
             return done
     exps, glob, odd = selection(repo, patterns, all_)
+    return _send(repo, remote, exps, glob, odd, force=force, dry_run=dry_run)
+
+
+def _push_where(repo: Repo, remote: Remote, patterns: list[str], where: str, *, force: bool, dry_run: bool) -> Pushed:
+    from git_exp import query, rows
+
+    parsed = query.parse(where)  # a bad query fails before anything is read
+    exps, _glob, odd = selection(repo, patterns, not patterns)
+    chosen = {e.name for e in exps}
+    matched = rows.matching(repo, parsed, keep=lambda row: row["name"] in chosen)
+    exps = [Exp(row["name"], row["sha"], [], 0, "", ref=PREFIX + row["name"]) for row in matched]
+    pushed = _send(repo, remote, exps, None, odd, force=force, dry_run=dry_run)
+    pushed.undecided = matched.undecided
+    return pushed
+
+
+def _send(repo: Repo, remote: Remote, exps: list[Exp], glob: str | None, odd: list[str], *, force: bool,
+          dry_run: bool) -> Pushed:
     if not exps:
         return Pushed()
     leases = []

@@ -25,27 +25,24 @@ LINES_VERSION = 1
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
          where: str | None = None, remotes: bool = False, listing=None, files=None) -> tuple[list[dict], list[str]]:
     """Rows and the ordered column list (base columns, then params.*, then metrics.*);
-    ``listing`` is ``rows.start_listing``'s, ``files`` ``results.start_files``'s git."""
+    ``listing`` is ``rows.start_listing``'s, ``files`` ``results.start_files``'s git.
+    With ``where`` the rows are a ``query.Matched``: ``undecided`` holds those the query
+    could not decide (their params or metrics file was unreadable)."""
     if where or sort:
-        from git_exp import query  # re and shlex: ~13 ms, only when asked to filter or sort
-    accept = query.parse_where(where) if where else None
+        from git_exp import query  # only when asked to filter or sort
+    parsed = query.parse(where) if where else None  # a bad query fails before any work
     found = rows.load(repo, remotes=remotes, listing=listing)
     if patterns:
         keep = _selected(rows.labels([row["name"] for row in found], [row["remote"] for row in found]), patterns)
         found = [row for row, kept in zip(found, keep) if kept]
-    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, results.configured_files(repo, files),
-                        complete=not patterns)
-    extra: dict[str, None] = {}
-    for row in found:
-        values = data.get(row["sha"])
-        if values:
-            row.update(values)
-            extra.update(dict.fromkeys(values))
+    extra = rows.with_files(repo, found, files, complete=not patterns)
     table = found
-    if accept:
-        table = [row for row in table if accept(row)]
+    if parsed:
+        table = parsed.select(table)
     if sort:
-        table = query.sort_rows(table, sort)
+        undecided = getattr(table, "undecided", [])
+        table = query.Matched(query.sort_rows(table, sort, query.known_columns(found)))
+        table.undecided = undecided
     params = sorted(k for k in extra if k == "params" or k.startswith("params."))
     metrics = sorted(k for k in extra if k == "metrics" or k.startswith("metrics."))
     return table, [*COLUMNS, *params, *metrics]
