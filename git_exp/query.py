@@ -481,11 +481,15 @@ def _holds(cond: Condition, value_kind: str, value: Any) -> bool:
     return _ordered(op, value_kind, value, values[0])
 
 
+def _unreadable(row: dict, file_kind: str) -> bool:
+    return ERRORS in row and str(row.get(file_kind, "")).startswith("error: ")
+
+
 def _lookup(row: dict, column: str, file_kind: str | None) -> Any:
     if column in row:
         value = row[column]
         return MISSING if value is None else value
-    if file_kind and ERRORS in row and str(row.get(file_kind, "")).startswith("error: "):
+    if file_kind and _unreadable(row, file_kind):
         return UNKNOWN
     return MISSING
 
@@ -548,9 +552,13 @@ class Query:
         if not rows:
             return matched
         known = known_columns(rows)
+        unreadable = {kind for kind in FILE_KINDS if any(_unreadable(row, kind) for row in rows)}
         conditions = self.conditions()
         for cond in conditions:
-            cond.column = resolve_column(cond.name, known, at=cond.token)
+            if cond.name not in known and _file_kind(cond.name) in unreadable:
+                cond.column = cond.name  # may be in a file that could not be read: undecided there
+            else:
+                cond.column = resolve_column(cond.name, known, at=cond.token)
             cond.file_kind = _file_kind(cond.column)
         _check_kinds(conditions, rows)
         for row in rows:
@@ -635,12 +643,12 @@ def parse(text: str, now: float | None = None) -> Query:
 
 
 def known_columns(rows: list[dict]) -> list[str]:
-    """Every key of ``rows``: the plain ones in row order, then the dotted ones sorted."""
+    """Every key of ``rows``: the dotted ones (params.*, metrics.*) sorted, then the
+    plain ones in row order."""
     seen: dict[str, None] = {}
     for row in rows:
         seen.update(dict.fromkeys(row))
-    plain = [k for k in seen if "." not in k]
-    return plain + sorted(k for k in seen if "." in k)
+    return sorted(k for k in seen if "." in k) + [k for k in seen if "." not in k]
 
 
 def resolve_column(name: str, known_columns, *, option: str = "--where", at: Token | None = None) -> str:

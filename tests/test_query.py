@@ -172,7 +172,7 @@ def test_syntax_errors(text, fragments):
 
 @pytest.mark.parametrize("text, fragments", [
     ("metrcs.acc > 0.9", ["no column named 'metrcs.acc' (at character 1)", "did you mean 'metrics.acc'?",
-                          "known columns: name, remote, created, status"]),
+                          "known columns: metrics.acc, metrics.loss.train, params.lr, params.opt, params.seed, name, remote"]),
     ("lr > 0 and stauts == ok", ["no column named 'stauts' (at character 12)", "did you mean 'status'?"]),
     ("created > 2026", ["created holds times, and '2026' is a number (at character 11)",
                         "compare it with a date (2026-12-01), a time (2026-12-01T10:00) or a relative time (2d ago)"]),
@@ -207,7 +207,7 @@ def test_ambiguous_short_form_names_both():
 def test_known_columns_are_shortened():
     rows = [{"name": "x", **{f"metrics.m{i:02d}": i for i in range(30)}}]
     text = message("nothing > 1", rows)
-    assert "known columns: name, metrics.m00, " in text and "and 19 more" in text
+    assert "known columns: metrics.m00, metrics.m01, " in text and "metrics.m11 and 19 more" in text
 
 
 def test_no_rows_nothing_to_check():
@@ -241,6 +241,11 @@ def test_unreadable_files_are_undecided():
     assert names("name == broken or acc > 0.5", rows) == ["ok", "broken"]
     assert names("name == ok and acc > 0.5", rows) == ["ok"]
     assert names("errors is not missing", rows) == ["broken"]
+    # a column only an unreadable file could hold: undecided there, not unknown
+    matched = query.parse("metrics.f1 > 0.5 or name == nometrics", NOW).select(rows)
+    assert [r["name"] for r in matched] == ["nometrics"] and [r["name"] for r in matched.undecided] == ["broken"]
+    assert "no column named 'f1'" in message("f1 > 0.5", rows)  # short forms resolve among what was read
+    assert "no column named 'params.f1'" in message("params.f1 > 0.5", rows)
 
 
 # --- properties against a reference evaluation --------------------------------------------

@@ -15,5 +15,6 @@ def undecided(rows: list[dict]) -> str | None:
     if len(rows) > SHOWN:
         labels.append(f"and {len(rows) - SHOWN} more")
     count = "1 experiment was" if len(rows) == 1 else f"{len(rows)} experiments were"
-    return (f"git-exp: warning: {count} left out because --where cannot decide without their unreadable params "
+    their = "its" if len(rows) == 1 else "their"
+    return (f"git-exp: warning: {count} left out because --where cannot decide without {their} unreadable params "
             f"or metrics files: {', '.join(labels)} (`git exp show` shows why)")
