@@ -22,14 +22,12 @@ a tuple per row built in a loop cost ~0.3 s more.
 from __future__ import annotations
 
 import os
-import time
 
 from git_exp import cache
-from git_exp.git import Running, wait_all
+from git_exp.git import Running, stopped_on_error, wait_all
 from git_exp.repo import SEP, Repo
-from git_exp.rows import age, labels, listed, split_names, start_listing
+from git_exp.rows import listed, split_names, start_listing
 
-COLUMNS = ("name", "sha", "baseline", "age", "exit_code")
 FIELDS = ("name", "remote", "sha", "baseline", "created", "exit_code")
 COMMIT_FORMAT = SEP.join(["%H", "%P", "%ct", "%(trailers:key=Exp-Exit-Code,valueonly,unfold,separator=%x2c)"])
 PARTS = min(4, os.cpu_count() or 1)
@@ -37,6 +35,41 @@ PART_MIN = 100  # commits per log, at least (two logs of 50 each: no quicker tha
 CACHE_VERSION = 1  # of commits.marshal: {commit: (first parent or None, committer time, exit code or None),
 #                                           or () for an object that is no commit}; bump it when
 #                                           COMMIT_FORMAT or how it is read changes
+
+
+def ls(*, remotes: bool = False, where: str | None = None) -> dict[str, list]:
+    """``records`` of the repository here; the ref listing starts before the repository is
+    looked at (it needs nothing from it), so git lists while Python finds the repository.
+    ``where``: only the experiments that ``--where`` query matches (``records_where``)."""
+    if where is not None:
+        from git_exp import query
+
+        query.parse(where)  # a bad query fails before anything is read
+    listing = start_listing(remotes=remotes)
+    with stopped_on_error(listing):
+        repo = Repo()
+    if where is not None:
+        return records_where(repo, where, remotes=remotes, listing=listing)
+    return records(repo, remotes=remotes, listing=listing)
+
+
+def ls_remote(remote: str, where: str | None = None) -> tuple[list[str], list[str], list[str | None], list[str | None]]:
+    """``compare`` with ``remote``; its listing starts before the repository is looked at.
+    ``where`` is refused: the remote's metrics are not here."""
+    if where is not None:
+        from git_exp.errors import UsageError
+
+        raise UsageError(f"--where needs the experiments' metrics, which `git exp ls {remote}` does not fetch — "
+                         f"`git fetch {remote}` or `git exp pull {remote} --where ...` first, then "
+                         "`git exp ls -r --where ...`")
+    from git_exp import remotes as remotes_
+    from git_exp.commands.remote_ops import compare
+
+    early = remotes_.start_early(remote)
+    with stopped_on_error(early):
+        repo = Repo(remotes=True)
+        chosen = remotes_.get(repo, remote)
+    return compare(repo, chosen, early)
 
 
 def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None) -> dict[str, list]:
@@ -102,28 +135,18 @@ def rows(columns: dict[str, list]) -> list[tuple]:
     return list(zip(*(columns[field] for field in FIELDS)))
 
 
-def table(columns: dict[str, list], now: float | None = None) -> list[list[str]]:
-    """The strings ``ls`` shows, as columns in COLUMNS order."""
-    now = time.time() if now is None else now
-    names = labels(columns["name"], columns["remote"])
-    shown: dict = {}  # whole days (or -seconds below a day) -> text
-    ages: dict = {}  # committer time -> text
-    for created in set(columns["created"]):
-        seconds = now - created
-        key = int(seconds // 86400) if seconds >= 86400 else -int(seconds)
-        if key not in shown:
-            shown[key] = age(seconds)
-        ages[created] = shown[key]
-    codes = {code: "-" if code is None else str(code) for code in set(columns["exit_code"])}
-    return [names, [s[:7] for s in columns["sha"]], [b[:7] if b else "(root)" for b in columns["baseline"]],
-            list(map(ages.__getitem__, columns["created"])), list(map(codes.__getitem__, columns["exit_code"]))]
+class Records(dict):
+    """``records``' columns, and the rows ``--where`` could not decide (``query.Matched``)."""
+
+    undecided: list = []
 
 
-def records_where(repo: Repo, where: str, *, remotes: bool = False, listing: Running | None = None):
-    """``(records, undecided)``: ``records`` of the experiments the ``--where`` query
-    matches (their rows read as ``show`` reads them, params and metrics too), and the
-    rows it could not decide."""
+def records_where(repo: Repo, where: str, *, remotes: bool = False, listing: Running | None = None) -> Records:
+    """``records`` of the experiments the ``--where`` query matches (their rows read as
+    ``show`` reads them, params and metrics too)."""
     from git_exp.rows import matching
 
     matched = matching(repo, where, remotes=remotes, listing=listing)
-    return {field: [row[field] for row in matched] for field in FIELDS}, matched.undecided
+    found = Records({field: [row[field] for row in matched] for field in FIELDS})
+    found.undecided = matched.undecided
+    return found
