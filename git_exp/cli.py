@@ -210,19 +210,19 @@ def rm(
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
 ) -> None:
     """Delete experiments; prints how to restore each."""
-    if remote is not None and where is not None:
-        from git_exp.errors import UsageError
-
-        raise UsageError("--where and --remote cannot be combined yet — pick the names with "
-                         "`git exp ls -r --where ...`, then `git exp rm --remote REMOTE NAME...`")
     if remote is not None:
         from git_exp import remotes
         from git_exp.commands.remote_ops import rm_remote
         from git_exp.present import share
 
         repo = _repo(remotes=True)
-        raise Exit(share.pushed(rm_remote(repo, remotes.get(repo, remote), list(patterns or []), dry_run=dry_run),
-                                remote))
+        done = rm_remote(repo, remotes.get(repo, remote), list(patterns or []), dry_run=dry_run, where=where)
+        if where is not None:
+            from git_exp.present.query import selected
+
+            if not selected(done, "nothing was deleted"):
+                raise Exit(0)
+        raise Exit(share.pushed(done, remote))
     from git_exp.commands.rm import rm as do_rm
     from git_exp.present import manage
 

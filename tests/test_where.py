@@ -115,7 +115,7 @@ def test_rm_where(scored, exp):
     (("rm", "--where", "acc < low"), "metrics.acc holds numbers, and 'low' is text"),
     (("rm", "--where", "acu < 0.5"), "no column named 'acu'"),
     (("rm", "nothing*", "--where", "acc < 0.5"), "no experiment matches 'nothing*'"),
-    (("rm", "--remote", "origin", "--where", "acc < 0.5"), "--where and --remote cannot be combined"),
+    (("rm", "--remote", "origin", "--where", "acc < 0.5 and"), "expected a condition"),
     (("gc", "--where", "acc < 0.5 and created > 2026"), "created holds times, and '2026' is a number"),
     (("gc", "--keep", "1", "--where", "(acc < 0.5"), "is not closed"),
     (("push", "origin", "--where", "acc ~ '['"), "is not a regular expression"),
@@ -198,3 +198,29 @@ def test_pull_where_from_a_bare_remote(scored, exp, tmp_path):
     assert ran.code == 0 and ran.out == "" and "1 experiment already up to date" in ran.err
     assert sorted(exp_refs(laptop)) == ["crashed", "fine", "good"]
     git(laptop, "fsck", "--no-progress")
+
+
+def test_rm_remote_where_decides_on_current_remote_tracking_refs(scored, exp, tmp_path):
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(scored, "remote", "add", "origin", str(remote))
+    assert exp("push", "origin", "--all").code == 0
+    ours, theirs = exp_refs(scored), exp_refs(remote)
+    # not fetched: the query cannot see the remote's experiments
+    assert_error(exp("rm", "--remote", "origin", "--where", "acc < 0.5"), 2,
+                 "--where decides on the experiments as fetched, and 5 on origin are not fetched as they are there",
+                 "nothing was deleted")
+    assert exp_refs(remote) == theirs
+    assert exp("pull", "origin", "--all").code == 0  # writes the remote-tracking refs
+    ran = exp("rm", "--remote", "origin", "--where", "acc < 0.5")
+    assert ran.code == 0, ran
+    assert sorted(ran.out.splitlines()) == ["deleted      crashed", "deleted      poor"]
+    assert UNDECIDED.replace("'broken'", "'origin/broken'") in ran.err.splitlines()
+    assert sorted(exp_refs(remote)) == ["broken", "fine", "good"] and exp_refs(scored) == ours
+    # the remote moved on since the fetch: refused rather than decided on the old commit
+    write(scored, {"metrics.json": '{"acc": 0.1}'})
+    assert exp("save", "-n", "fine", "--append").code == 0
+    git(scored, "push", "-q", "origin", "refs/exp/fine:refs/exp/fine")
+    assert_error(exp("rm", "--remote", "origin", "fine", "--where", "acc < 0.5"), 2,
+                 "1 on origin are not fetched as they are there (e.g. 'fine')")
+    assert exp_refs(remote)["fine"] == exp_refs(scored)["fine"]
