@@ -154,7 +154,7 @@ def tokenize(text: str) -> list[Token]:
         if two in _TWO:
             if two in ("&&", "||"):
                 raise _error(f"{two!r} is not an operator here", Token("op", two, i),
-                             f"write {'and' if two == '&&' else 'or'}, {EXAMPLE}")
+                             f"write {'and' if two == '&&' else 'or'}, or quote the value that holds it")
             tokens.append(Token("op", two, i))
             i += 2
             continue
@@ -164,7 +164,7 @@ def tokenize(text: str) -> list[Token]:
             continue
         if c in "!&|":
             raise _error(f"{c!r} is not an operator here", Token("op", c, i),
-                         f"write not, and, or, != or !~, {EXAMPLE}")
+                         "write not, and, or, != or !~, or quote the value that holds it")
         j = i
         while j < n and text[j] not in _STOP and not text[j].isspace():
             j += 1
@@ -383,9 +383,15 @@ class Parser:
             found.append(self.value(token))
 
     def pattern(self, name: str, column: Token, op: Token, negate: bool):
-        token = self.peek()
-        value = self.value(op)
-        text = value.text
+        """A regex: a quoted string, or a bare word as written (``name ~ ^sweep/lr-1e``)."""
+        token = self.take()
+        if token.kind == "string":
+            text = token.value
+        elif token.kind == "word" and token.text.lower() not in KEYWORDS:
+            text = token.text
+        else:
+            raise _error(f"expected a regular expression after {shown(op.text)}, found {token.quoted()}", token,
+                         "quote it, e.g. name ~ '^sweep/'")
         if len(text) > MAX_PATTERN:
             raise _error(f"the regular expression is longer than {MAX_PATTERN} characters", token, "shorten it")
         import re

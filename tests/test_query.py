@@ -60,6 +60,8 @@ def message(text, rows=ROWS):
     ("note contains 'and good'", ["a"]),
     ("name ~ '^[ab]$'", ["a", "b"]),
     ("name matches c", ["c"]),
+    ("name ~ 1?a", ["a"]),  # not a number: a regex is read as written
+    ("name ~ null or name ~ true", []),
     ("name !~ a", ["b", "c"]),
     ("name not matches '[bc]'", ["a"]),
     ("tags ~ ^sw", ["a"]),  # a regex tests each string of a list
@@ -138,6 +140,9 @@ def test_booleans_and_numbers():
     ("acc > 0.8 && status == ok", ["'&&' is not an operator here (at character 11)", "write and"]),
     ("acc > 0.8 || x", ["write or"]),
     ("! acc > 1", ["'!' is not an operator here (at character 1)"]),
+    ("name ~ a|b", ["'|' is not an operator here (at character 9)", "quote the value that holds it"]),
+    ("name ~ (a)", ["expected a regular expression after '~', found '(' (at character 8)", "quote it"]),
+    ("name ~ or", ["expected a regular expression after '~', found 'or'"]),
     ("0.9 < acc", ["expected a column name, found '0.9' (at character 1)", "write the column first"]),
     ("'acc' > 1", ["expected a column name, found"]),
     ("and acc > 1", ["expected a column name, found the keyword 'and' (at character 1)"]),
