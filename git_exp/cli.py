@@ -152,12 +152,12 @@ def show(
     patterns = list(patterns or [])
     source = do.start(remotes=remotes)  # git lists while the repository is looked at
     lines = do.lines_cache(source) if fmt == "json" else None
-    if lines and not sort and not where and present.cached_json(lines, lambda: do.listed(source, patterns)):
+    if lines and not sort and where is None and present.cached_json(lines, lambda: do.listed(source, patterns)):
         return
     table, columns = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes,
                              listing=source.listing, files=source.files)
-    present.rows(table, columns, fmt, lines, everything=not (patterns or where))
-    if where:
+    present.rows(table, columns, fmt, lines, everything=not patterns and where is None)
+    if where is not None:
         from git_exp.present.query import warn_undecided
 
         warn_undecided(table)

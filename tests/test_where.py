@@ -112,6 +112,10 @@ def test_rm_where(scored, exp):
 
 @pytest.mark.parametrize("args, fragment", [
     (("rm", "--where", "acc < 0.5 or"), "expected a condition (at the end)"),
+    (("rm", "--where", ""), "--where: the query is empty"),
+    (("show", "--where", " "), "--where: the query is empty"),
+    (("ls", "--where", ""), "--where: the query is empty"),
+    (("push", "--where", ""), "--where: the query is empty"),
     (("rm", "--where", "acc < low"), "metrics.acc holds numbers, and 'low' is text"),
     (("rm", "--where", "acu < 0.5"), "no column named 'acu'"),
     (("rm", "nothing*", "--where", "acc < 0.5"), "no experiment matches 'nothing*'"),

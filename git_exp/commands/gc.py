@@ -37,7 +37,7 @@ def gc(repo: Repo, *, older_than: str | None = None, orphans: bool = False, keep
     if keep is not None and keep < 0:
         raise UsageError("--keep needs a number of experiments, 0 or more")
     parsed = None
-    if where:
+    if where is not None:
         from git_exp import query
 
         parsed = query.parse(where, now)  # a bad query fails before anything is read

@@ -140,7 +140,7 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     """Bring the experiments ``patterns`` select (or all) from ``remote``; with ``where``
     (all when no pattern is given) only those the ``--where`` query matches get local refs."""
     parsed = None
-    if where:
+    if where is not None:
         from git_exp import query
 
         parsed = query.parse(where)  # a bad query fails before anything is fetched

@@ -127,7 +127,7 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     listings ``remotes.start_early`` started for it, if any.  ``where``: only those the
     ``--where`` query matches (of all local experiments when no pattern is given);
     ``Pushed.undecided`` then lists the rows it could not decide."""
-    if where:
+    if where is not None:
         return _push_where(repo, remote, patterns, where, force=force, dry_run=dry_run)
     if (all_ or "*" in patterns) and not force:
         # Everything.  First the two listings side by side (~35 ms at 10k): when the remote
@@ -187,7 +187,7 @@ def push_here(args: list[str], *, all_: bool = False, force: bool = False, dry_r
     from git_exp import remotes
     from git_exp.git import stopped_on_error
 
-    early = remotes.start_early(args[0]) if all_ and not force and len(args) == 1 and not where else None
+    early = remotes.start_early(args[0]) if all_ and not force and len(args) == 1 and where is None else None
     with stopped_on_error(early):
         repo = Repo(remotes=True)
         remote, patterns = remotes.split_args(repo, args, all_=all_)

@@ -66,7 +66,7 @@ def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool 
     fetched, or fetched at another commit than the remote has, is a UsageError (the
     query would be decided on what the remote no longer has)."""
     parsed = None
-    if where:
+    if where is not None:
         from git_exp import query
 
         parsed = query.parse(where)  # a bad query fails before anything is read

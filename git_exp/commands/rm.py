@@ -12,11 +12,11 @@ def select(repo: Repo, patterns: list[str], where: str | None = None) -> list[Ex
     ``--where`` query; an unmatched pattern is a usage error.  With ``where`` the list
     is a ``query.Matched`` (``undecided``: the rows the query could not decide), and
     each experiment is the commit the query was decided on."""
-    if not patterns and not where:
+    if not patterns and where is None:
         raise UsageError("name the experiments to delete — e.g. `git exp rm old-run 'sweep/*'` "
                          "or `git exp rm --where 'metrics.acc < 0.5'`")
     parsed = None
-    if where:
+    if where is not None:
         from git_exp import query
 
         parsed = query.parse(where)  # a bad query fails before anything is read

@@ -63,9 +63,9 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
     ``listing`` is ``rows.start_listing``'s, ``files`` ``results.start_files``'s git.
     With ``where`` the rows are a ``query.Matched``: ``undecided`` holds those the query
     could not decide (their params or metrics file was unreadable)."""
-    if where or sort:
+    if where is not None or sort:
         from git_exp import query  # only when asked to filter or sort
-    parsed = query.parse(where) if where else None  # a bad query fails before any work
+    parsed = query.parse(where) if where is not None else None  # a bad query fails before any work
     found = rows.load(repo, remotes=remotes, listing=listing)
     if patterns:
         keep = _selected(rows.labels([row["name"] for row in found], [row["remote"] for row in found]), patterns)
