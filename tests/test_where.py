@@ -194,6 +194,8 @@ def test_pull_where_from_a_bare_remote(scored, exp, tmp_path):
     assert UNDECIDED.replace("'broken'", "'origin/broken'") in err
     assert exp_refs(laptop) == {n: theirs[n] for n in ("fine", "good")}
     assert exp_refs(laptop, "refs/remote-exp/origin/") == theirs  # all fetched, as git fetch would
+    ran = exp("ls", "-r", "--where", "remote == origin and status == failed", cwd=laptop)
+    assert ran.code == 0 and [line.split()[0] for line in ran.out.splitlines()[1:]] == ["origin/crashed"]
     # a pattern and a query; then the same pull again is a no-op
     ran = exp("pull", "origin", "c*", "p*", "--where", "status == failed", cwd=laptop)
     assert ran.code == 0 and ran.out == "new            crashed\n"
