@@ -17,7 +17,9 @@ token's position, never by splitting strings and never by ``eval``::
                | date (2026-12-01) | time (2026-12-01T10:00, ...T10:00:05, ...Z, ...+02:00)
 
 Keywords are case-insensitive.  The left side is always a column (a bare name, or
-`back-quoted` for an odd one), the right side always a value.  In quotes, a backslash
+`back-quoted` for an odd one), the right side always a value (after ``~`` and
+``matches``: a regex, a bare word taken as written).  A bare word that starts with a
+digit must be a number, duration or date; there is no null (``is missing`` tests it).  In quotes, a backslash
 escapes only the quote itself (``'it\\'s'``); every other backslash stays, so a regex
 reads as written.  Bounded: MAX_LENGTH characters, MAX_DEPTH levels of parentheses and
 ``not``, MAX_PATTERN characters of a regex (compiled once, when parsed).
