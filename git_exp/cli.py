@@ -87,8 +87,20 @@ def run(
     append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
     isolated: bool = Option(False, "--isolated", help="Run in a temporary worktree; your work tree is untouched."),
+    sets: list[str] = Option(None, "-S", "--set", metavar="[FILE:][+]KEY=VALUE[,VALUE...]",
+                             help="Set a parameter in the params file for this run (restored after; +KEY adds a "
+                                  "key). Several comma-separated values make a sweep: every combination runs."),
+    jobs: int | None = Option(None, "-j", "--jobs", metavar="N",
+                              help="Sweep: run N at once, each in its own temporary worktree (default 1)."),
+    random_: int | None = Option(None, "--random", metavar="N", help="Sweep: run N combinations drawn at random."),
+    seed: int | None = Option(None, "--seed", metavar="N", help="Sweep: seed for --random (default: chosen and shown)."),
+    name_prefix: str | None = Option(None, "--name-prefix", metavar="PREFIX",
+                                     help="Sweep: name runs PREFIX plus the values that vary, e.g. sweep/lr-0.1-depth-3."),
 ) -> None:
-    """Run CMD, then save the work tree with its metadata (secrets in CMD recorded as $NAME or ***); exit with CMD's code."""
+    """Run CMD, then save the work tree with its metadata (secrets in CMD recorded as $NAME or ***); exit with CMD's code.
+
+    With -S KEY=V1,V2 ... it runs a sweep: every combination of the values, each in its own
+    temporary worktree, one line per run as it ends and a table at the end."""
     from git_exp.commands.run import Signals
     from git_exp.commands.run import run as do_run
     from git_exp.entry import failed
@@ -98,21 +110,49 @@ def run(
     argv = list(command or [])
     if argv[:1] == ["--"]:
         argv = argv[1:]
+    edit = None
+    if sets or jobs is not None or random_ is not None or seed is not None or name_prefix is not None:
+        from git_exp import overrides
+        from git_exp.commands import sweep
+
+        parsed = overrides.parse_all(list(sets or []))
+        if sweep.is_sweep(parsed, jobs, random_, name_prefix) or seed is not None:
+            _sweep(argv, parsed, name, message, force, append, not no_untracked, jobs, random_, seed, name_prefix)
+        edit = overrides.for_run(_repo(), argv, parsed)
     with Signals() as signals:  # from the start until all is said: saved or not
         try:
             ran = do_run(_repo(), argv, name, message=message, force=force, append=append,
-                         untracked=not no_untracked, isolated=isolated, signals=signals)
+                         untracked=not no_untracked, isolated=isolated, signals=signals, edit=edit)
         except ExpError as exc:
             code = failed(exc)
         else:
             code = present.ran(ran)
+            if edit is not None:
+                from git_exp.present import sweep as present_sweep
+
+                present_sweep.edit_notes(edit)
         signals.done = True
     raise Exit(code)
 
 
+def _sweep(argv, parsed, name, message, force, append, untracked, jobs, random_, seed, prefix) -> None:
+    """``run`` with several values (or --jobs, --random, --name-prefix): a sweep; always exits."""
+    from git_exp.commands import sweep
+    from git_exp.present import sweep as present
+
+    repo = _repo()
+    planned = sweep.prepare(repo, parsed, argv, jobs=jobs, random_=random_, seed=seed, prefix=prefix, name=name,
+                            force=force, append=append)
+    present.opening(planned)
+    done = sweep.run(repo, planned, argv, message=message, force=force, append=append, untracked=untracked,
+                     started=present.started, finished=present.finished)
+    present.summary(done)
+    raise Exit(done.exit_code)
+
+
 @command("ls")
 def ls_(
-    remote: str | None = Argument(None, help="List a remote's experiments live (no fetch)."),
+    remote: str | None = Argument(None, metavar="[REMOTE|URL]", help="List a remote's experiments live (no fetch)."),
     remotes: bool = Option(False, "-r", "--remotes", help="Also list remote-tracking experiments."),
     where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     json_: bool = Option(False, "--json", help="JSON output."),
@@ -122,15 +162,15 @@ def ls_(
     from git_exp.present import ls as present
 
     if remote is not None:
-        present.remote(ls.ls_remote(remote, where=where), json_)
+        present.remote(ls.ls_remote(remote, where=where), json_, remote)
     elif where is not None:
         from git_exp.present.query import warn_undecided
 
         listed = ls.ls(remotes=remotes, where=where)
-        present.listing(listed, json_)
+        present.listing(listed, json_, remotes)
         warn_undecided(listed)
     else:
-        present.listing(ls.ls(remotes=remotes), json_)
+        present.listing(ls.ls(remotes=remotes), json_, remotes)
 
 
 @command()
@@ -139,11 +179,17 @@ def show(
     sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
     where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
+    best: str | None = Option(None, "--best", metavar="METRIC",
+                              help="Show each experiment's best step of a metric history (highest; "
+                                   "-METRIC or min:METRIC for the lowest) and its step in best_step."),
     json_: bool = Option(False, "--json", help="JSON output."),
     md: bool = Option(False, "--md", help="Markdown table (for CI comments and job summaries)."),
     csv: bool = Option(False, "--csv", help="CSV output."),
 ) -> None:
-    """Table of experiments with status, duration, executor, params and metrics."""
+    """Table of experiments with status, duration, executor, params and metrics.
+
+    NAME may be REMOTE/NAME (as `ls -r` prints it) or a version, NAME~1; metric histories
+    (dvclive/, metrics.jsonl, exp.history) add their latest values."""
     from git_exp.commands import show as do
     from git_exp.present import show as present
     from git_exp.present.common import chosen_format
@@ -152,10 +198,11 @@ def show(
     patterns = list(patterns or [])
     source = do.start(remotes=remotes)  # git lists while the repository is looked at
     lines = do.lines_cache(source) if fmt == "json" else None
-    if lines and not sort and where is None and present.cached_json(lines, lambda: do.listed(source, patterns)):
+    plain = not sort and where is None and not best and not any(map(do.needs_resolving, patterns))
+    if lines and plain and present.cached_json(lines, lambda: do.listed(source, patterns)):
         return
     table, columns = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes,
-                             listing=source.listing, files=source.files)
+                             listing=source.listing, files=source.files, best=best)
     present.rows(table, columns, fmt, lines, everything=not patterns and where is None)
     if where is not None:
         from git_exp.present.query import warn_undecided
@@ -164,8 +211,38 @@ def show(
 
 
 @command()
+def log(
+    name: str = Argument(..., metavar="NAME", help="Experiment (REMOTE/NAME, NAME~N too)."),
+    max_count: int | None = Option(None, "-n", "--max-count", metavar="N", help="Show at most N versions."),
+    json_: bool = Option(False, "--json", help="JSON output."),
+) -> None:
+    """The versions of an experiment (save --append), newest first: NAME, NAME~1, ..."""
+    from git_exp.commands.log import log as do_log
+    from git_exp.present import history as present
+
+    present.log(*do_log(_repo(), name, limit=max_count), json_)
+
+
+@command()
+def history(
+    args: list[str] = Argument(None, metavar="NAME... [metrics.METRIC]...",
+                               help="Experiments (NAME, REMOTE/NAME, NAME~N, globs), then metrics as show "
+                                    "names them (metrics.acc, metrics.train.*); default: every metric."),
+    json_: bool = Option(False, "--json", help="JSON output: each experiment's series as [step, value] pairs."),
+    csv: bool = Option(False, "--csv", help="CSV, one line per point: experiment,remote,sha,metric,step,value."),
+) -> None:
+    """Metric series over steps, from dvclive/plots/metrics/, metrics.jsonl or exp.history."""
+    from git_exp.commands.history import histories
+    from git_exp.present import history as present
+    from git_exp.present.common import chosen_format
+
+    fmt = chosen_format(json_, False, csv)
+    present.history(histories(_repo(), list(args or [])), fmt)
+
+
+@command()
 def diff(
-    a: str = Argument(..., metavar="A", help="Experiment."),
+    a: str = Argument(..., metavar="A", help="Experiment (NAME, REMOTE/NAME, NAME~N)."),
     b: str | None = Argument(None, metavar="[B]", help="Experiment or commit (default: A's baseline)."),
     stat: bool = Option(False, "--stat", help="Also show which files changed."),
     json_: bool = Option(False, "--json", help="JSON output."),
@@ -179,7 +256,7 @@ def diff(
 
 @command()
 def apply(
-    name: str = Argument(..., help="Experiment to apply."),
+    name: str = Argument(..., help="Experiment to apply (NAME, REMOTE/NAME, NAME~N)."),
     force: bool = Option(False, "--force", "-f", help="Save a dirty work tree as an experiment first."),
 ) -> None:
     """Put an experiment's files in the work tree; HEAD and the index stay as they are."""
@@ -191,8 +268,8 @@ def apply(
 
 @command()
 def branch(
-    name: str = Argument(..., help="Experiment."),
-    branch_name: str | None = Argument(None, metavar="[BRANCH]", help="Branch to create (default: NAME)."),
+    name: str = Argument(..., help="Experiment (NAME, REMOTE/NAME, NAME~N)."),
+    branch_name: str | None = Argument(None, metavar="[BRANCH]", help="Branch to create (default: the experiment's name)."),
 ) -> None:
     """Create a real branch at an experiment's commit."""
     from git_exp.commands.branch import branch as do_branch
@@ -205,28 +282,36 @@ def branch(
 @command()
 def rm(
     patterns: list[str] = Argument(None, metavar="NAME|GLOB...", help="Experiments to delete."),
-    remote: str | None = Option(None, "--remote", help="Delete on this remote instead (with a lease)."),
-    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME: of all."),
+    remote: str | None = Option(None, "--remote", metavar="REMOTE|URL", help="Delete on this remote instead (with a lease)."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
+    older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Only those older than AGE (30d, 12h, 2w)."),
+    keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest of those named, delete the rest."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME: of all."),
 ) -> None:
     """Delete experiments; prints how to restore each."""
+    if remote is not None and (older_than is not None or keep is not None):
+        from git_exp.errors import UsageError
+
+        raise UsageError("--older-than and --keep work on local experiments — drop --remote, or name them")
     if remote is not None:
         from git_exp import remotes
         from git_exp.commands.remote_ops import rm_remote
         from git_exp.present import share
 
+        _talking(False, False, False)
         repo = _repo(remotes=True)
-        done = rm_remote(repo, remotes.get(repo, remote), list(patterns or []), dry_run=dry_run, where=where)
+        target = remotes.resolve(repo, remote)
+        done = rm_remote(repo, target, list(patterns or []), dry_run=dry_run, where=where)
         if where is not None:
             from git_exp.present.query import selected
 
             if not selected(done, "nothing was deleted"):
                 raise Exit(0)
-        raise Exit(share.pushed(done, remote))
+        raise Exit(share.removed(done, target.label, target.name))
     from git_exp.commands.rm import rm as do_rm
     from git_exp.present import manage
 
-    doomed = do_rm(_repo(), list(patterns or []), dry_run=dry_run, where=where)
+    doomed = do_rm(_repo(), list(patterns or []), dry_run=dry_run, older_than=older_than, keep=keep, where=where)
     if where is not None:
         from git_exp.present.query import selected
 
@@ -251,7 +336,9 @@ def rename(
         from git_exp.commands.remote_ops import rename_remote
         from git_exp.present import share
 
-        code = share.pushed(rename_remote(repo, remotes.get(repo, remote), old, new), remote)
+        _talking(False, False, False)
+        where = remotes.resolve(repo, remote)
+        code = share.pushed(rename_remote(repo, where, old, new), where.label)
         if code:
             raise Exit(code)
         if repo.ref_sha(f"refs/exp/{old}") is None and not interrupted_rename(repo, old, new):
@@ -262,6 +349,7 @@ def rename(
 
 @command()
 def gc(
+    patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Only among these experiments (default: all)."),
     older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Delete experiments older than AGE (30d, 12h, 2w)."),
     orphaned: bool = Option(False, "--orphaned", help="Delete experiments whose baseline no branch or tag reaches."),
     keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest experiments, delete the rest."),
@@ -274,23 +362,41 @@ def gc(
     from git_exp.present import manage
     from git_exp.present.query import warn_undecided
 
-    doomed = do_gc(_repo(), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run, where=where)
+    doomed = do_gc(_repo(), list(patterns or []), older_than=older_than, orphans=orphaned, keep=keep,
+                   dry_run=dry_run, where=where)
     warn_undecided(doomed)
     manage.collected(doomed, dry_run)
 
 
+def _talking(verbose: bool, quiet: bool, progress: bool) -> None:
+    """-v / -q / --progress of push and pull."""
+    from git_exp import progress as progress_
+    from git_exp.errors import UsageError
+    from git_exp.present import share
+
+    if quiet and (verbose or progress):
+        raise UsageError("-q contradicts " + ("-v" if verbose else "--progress") + " — choose one")
+    progress_.set_mode(progress=progress, quiet=quiet)
+    share.set_verbosity(verbose=verbose, quiet=quiet)
+
+
 @command()
 def push(
-    args: list[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
+    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...",
+                               help="Remote or URL (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Push every experiment."),
     force: bool = Option(False, "--force", "-f", help="Overwrite remote experiments that moved (with a lease)."),
-    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME: of all."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be pushed."),
+    verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),
+    quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
+    progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME: of all."),
 ) -> None:
     """Push experiments to a remote in one git push."""
     from git_exp.commands.push import push_here
     from git_exp.present import share
 
+    _talking(verbose, quiet, progress)
     remote, pushed = push_here(list(args or []), all_=all_, force=force, dry_run=dry_run, where=where)
     if where is not None:
         from git_exp.present.query import selected
@@ -302,9 +408,13 @@ def push(
 
 @command()
 def pull(
-    args: list[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
+    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...",
+                               help="Remote or URL (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Pull every experiment."),
     force: bool = Option(False, "--force", "-f", help="Take the remote version of diverged experiments."),
+    verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),
+    quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
+    progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
     where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME: of all the "
                                "remote's; all selected are fetched to refs/remote-exp/REMOTE/, the matching ones "
                                "become local."),
@@ -313,6 +423,7 @@ def pull(
     from git_exp.commands.pull import pull_here
     from git_exp.present import share
 
+    _talking(verbose, quiet, progress)
     remote, pulled = pull_here(list(args or []), all_=all_, force=force, where=where)
     if where is not None:
         from git_exp.present.query import unmatched_pulls, warn_undecided

@@ -181,9 +181,11 @@ def run(
     input: bytes | str | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    echo=None,
 ) -> Result:
-    """Run ``git ARGS`` and return its output; raise GitError on failure when ``check``."""
-    return start(*args, cwd=cwd, input=input, env=env).wait(check)
+    """Run ``git ARGS`` and return its output; raise GitError on failure when ``check``.
+    ``echo``: called with each block of git's stderr as it arrives (progress meters)."""
+    return start(*args, cwd=cwd, input=input, env=env, echo=echo).wait(check)
 
 
 def start(
@@ -191,9 +193,12 @@ def start(
     cwd: str | os.PathLike | None = None,
     input: bytes | str | None = None,
     env: Mapping[str, str] | None = None,
+    echo=None,
 ) -> Running:
     """Start ``git ARGS``; ``.wait()`` collects it.  Gits started together run side by side."""
-    return Running(args, cwd, input.encode() if isinstance(input, str) else input, _env(env))
+    running = Running(args, cwd, input.encode() if isinstance(input, str) else input, _env(env))
+    running.echo = echo
+    return running
 
 
 def out(*args: str, **kw) -> str:
@@ -207,6 +212,7 @@ class Running:
     def __init__(self, args: Sequence[str], cwd, data: bytes | None, env: dict) -> None:
         self.args, self.data, self.proc, self.pid = args, data, None, None
         self.result: Result | None = None
+        self.echo = None
         self.shielded = bool(_shielded)
         self.sent = 0
         self.started = time.perf_counter()
@@ -379,6 +385,8 @@ def _poll(running: list[Running]) -> None:
             block = os.read(fd, CHUNK)
             if block:
                 one.chunks[fd].append(block)
+                if one.echo is not None and fd == one.err_r:
+                    one.echo(block)
                 continue
             poller.unregister(fd)
             del owner[fd]
@@ -406,7 +414,10 @@ class Command:
       group reaches the command exactly once, and nothing of its tree is left running.
     """
 
-    def __init__(self, argv: Sequence[str], *, cwd=None, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, argv: Sequence[str], *, cwd=None, env: Mapping[str, str] | None = None,
+                 stdin=None, stdout=None, stderr=None) -> None:
+        """``stdin``/``stdout``/``stderr``: descriptors to give it instead of ours (a sweep's
+        log file; ``/dev/null`` for input)."""
         import subprocess
 
         self.own_group = _controlling_terminal() is None
@@ -417,7 +428,8 @@ class Command:
         else:  # pragma: no cover - Python 3.10
             group = {"preexec_fn": os.setpgrp}
         self.proc = subprocess.Popen(list(argv), cwd=cwd, env=dict(env) if env is not None else None,
-                                     close_fds=False, restore_signals=True, **group)
+                                     close_fds=False, restore_signals=True, stdin=stdin, stdout=stdout,
+                                     stderr=stderr, **group)
         self.pid = self.proc.pid
         self.exited = False  # the command has ended (perhaps not reaped yet)
 
@@ -436,6 +448,22 @@ class Command:
                 os.kill(target, signum)  # -pid: the process group
             except OSError:  # gone already, or not ours to signal (a setuid program)
                 pass
+
+    def poll(self) -> int | None:
+        """Its exit code (as ``wait``) if it has ended, else None at once."""
+        if self.proc.returncode is not None:
+            code = self.proc.returncode
+            return 128 - code if code < 0 else code
+        if hasattr(os, "waitid"):
+            if os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+                return None
+            return self.wait()
+        pid, status = os.waitpid(self.pid, os.WNOHANG)  # pragma: no cover - macOS
+        if not pid:
+            return None
+        self.exited = True
+        self.proc.returncode = code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
 
     def wait(self) -> int:
         """Wait for the command to end; its exit code (128+N when signal N ended it).

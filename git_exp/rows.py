@@ -121,8 +121,8 @@ def with_files(repo: Repo, found: list[dict[str, Any]], files=None, *, complete:
     files; ``complete``: ``found`` holds every experiment (the row cache may drop others)."""
     from git_exp import results
 
-    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, results.configured_files(repo, files),
-                        complete=complete)
+    files = files if isinstance(files, dict) else results.configured_files(repo, files)
+    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=complete)
     extra: dict[str, None] = {}
     for row in found:
         values = data.get(row["sha"])

@@ -169,7 +169,7 @@ def test_push_where_to_a_bare_remote(scored, exp, tmp_path):
     ran = exp("push", "origin", "f*", "p*", "--where", "acc > 0.5", "--dry-run")
     assert ran.code == 0 and ran.out == "would be new fine\n"
     ran = exp("push", "origin", "--all", "--where", "acc > 0.5")
-    assert ran.code == 0 and ran.out == "new          fine\n" and "1 experiment already up to date" in ran.err
+    assert ran.code == 0 and ran.out == "new          fine\n" and "1 new, 1 up to date" in ran.err
     assert UNDECIDED in ran.err.splitlines()
     assert exp_refs(remote) == {"good": ours["good"], "fine": ours["fine"]}
     ran = exp("push", "origin", "--where", "acc > 2")
@@ -220,7 +220,7 @@ def test_rm_remote_where_decides_on_current_remote_tracking_refs(scored, exp, tm
     assert exp("pull", "origin", "--all").code == 0  # writes the remote-tracking refs
     ran = exp("rm", "--remote", "origin", "--where", "acc < 0.5")
     assert ran.code == 0, ran
-    assert sorted(ran.out.splitlines()) == ["deleted      crashed", "deleted      poor"]
+    assert sorted(ran.out.splitlines()) == [f"deleted crashed ({theirs['crashed']})", f"deleted poor ({theirs['poor']})"]
     assert UNDECIDED.replace("'broken'", "'origin/broken'") in ran.err.splitlines()
     assert sorted(exp_refs(remote)) == ["broken", "fine", "good"] and exp_refs(scored) == ours
     # the remote moved on since the fetch: refused rather than decided on the old commit
@@ -230,3 +230,22 @@ def test_rm_remote_where_decides_on_current_remote_tracking_refs(scored, exp, tm
     assert_error(exp("rm", "--remote", "origin", "fine", "--where", "acc < 0.5"), 2,
                  "1 on origin are not fetched as they are there (e.g. 'fine')")
     assert exp_refs(remote)["fine"] == exp_refs(scored)["fine"]
+
+
+def test_where_with_the_other_criteria_of_rm_and_gc(scored, exp):
+    before = exp_refs(scored)
+    ran = exp("rm", "--dry-run", "--older-than", "3d", "--where", "acc > 0.9")  # good and fine are old enough
+    assert ran.code == 0 and ran.out == f"would delete good ({before['good']})\n"
+    ran = exp("gc", "p*", "c*", "--where", "acc < 0.2")  # names, then the query
+    assert ran.code == 0 and ran.out == f"deleted crashed ({before['crashed']})\n"
+    assert sorted(exp_refs(scored)) == ["broken", "fine", "good", "poor"]
+
+
+def test_pull_where_from_a_url_is_refused(scored, exp, tmp_path):
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(scored, "push", "-q", str(remote), "refs/exp/*:refs/exp/*")
+    laptop = tmp_path / "laptop"
+    git(tmp_path, "init", "-q", str(laptop))
+    assert_error(exp("pull", str(remote), "--where", "acc > 0.9", cwd=laptop), 2, "which a URL has none of")
+    assert exp_refs(laptop, "refs/") == {}

@@ -68,7 +68,7 @@ def ls_remote(remote: str, where: str | None = None) -> tuple[list[str], list[st
     early = remotes_.start_early(remote)
     with stopped_on_error(early):
         repo = Repo(remotes=True)
-        chosen = remotes_.get(repo, remote)
+        chosen = remotes_.resolve(repo, remote)
     return compare(repo, chosen, early)
 
 

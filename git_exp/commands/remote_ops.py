@@ -71,11 +71,11 @@ def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool 
 
         parsed = query.parse(where)  # a bad query fails before anything is read
     if not patterns and parsed is None:
-        raise UsageError(f"name the experiments to delete on {remote.name}")
+        raise UsageError(f"name the experiments to delete on {remote.label}")
     theirs = ls_remote(repo, remote)
     chosen, unmatched = names.select(sorted(theirs), patterns) if patterns else (sorted(theirs), [])
     if unmatched:
-        raise UsageError(f"{remote.name} has no experiment matching {shown(unmatched[0])} — nothing was deleted")
+        raise UsageError(f"{remote.label} has no experiment matching {shown(unmatched[0])} — nothing was deleted")
     undecided: list = []
     if parsed is not None:
         chosen, undecided = _matching_remote(repo, remote, chosen, theirs, parsed)
@@ -86,6 +86,9 @@ def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool 
     leases = [f"{PREFIX}{n}:{theirs[n]}" for n in chosen]
     done = push_refspecs(repo, remote, [f":{PREFIX}{n}" for n in chosen], leases, dry_run=dry_run,
                          what="deleting experiments on")
+    for outcome in done:  # the commit each deletion removed, to restore it with
+        if outcome.status in ("deleted", "would be deleted") and outcome.name in theirs:
+            outcome.detail = theirs[outcome.name]
     done.undecided = undecided
     return done
 
@@ -95,6 +98,9 @@ def _matching_remote(repo: Repo, remote: Remote, chosen: list[str], theirs: dict
     query matches; UsageError when some are not fetched at the commit the remote has."""
     from git_exp import rows
 
+    if not remote.configured:
+        raise UsageError("--where decides on the remote's experiments as fetched to refs/remote-exp/REMOTE/, "
+                         "which a URL has none of — `git remote add NAME URL` and `git exp pull NAME` first")
     tracking = repo.refs(remote.tracking)
     stale = [n for n in chosen if tracking.get(n) != theirs[n]]
     if stale:
@@ -115,12 +121,12 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
         finished = _finish_interrupted(repo, remote, old, target, theirs, dry_run)
         if finished is not None:
             return finished
-        raise UsageError(f"{remote.name} has no experiment named {shown(old)} — `git exp ls {remote.name}` lists them")
+        raise UsageError(f"{remote.label} has no experiment named {shown(old)} — `git exp ls {remote.label}` lists them")
     if target in theirs:
-        raise UsageError(f"{remote.name} already has an experiment named {shown(target)} — pick another name")
+        raise UsageError(f"{remote.label} already has an experiment named {shown(target)} — pick another name")
     sha = theirs[old]
     if sha in missing_objects(repo, [sha]):
-        raise UsageError(f"{shown(old)} on {remote.name} is not fetched here — `git exp pull {remote.name} {old}` first")
+        raise UsageError(f"{shown(old)} on {remote.label} is not fetched here — `git exp pull {remote.label} {old}` first")
     what = "renaming an experiment on"
     if names.conflict(target, [old]):
         # 'a' -> 'a/b': the remote cannot hold both names, so go through a visible interim
