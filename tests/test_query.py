@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from git_exp import query
 from git_exp.errors import UsageError
 
+pytestmark = pytest.mark.once  # pure Python, no git: the object and ref format change nothing here
+
 NOW = 1_800_000_000.0  # 2027-01-15; "2d ago" counts from here
 DAY = 86400
 

@@ -110,7 +110,7 @@ def test_rm_where(scored, exp):
     assert ran.code == 0 and ran.out == "" and "no experiment matches --where; nothing was deleted" in ran.err
 
 
-@pytest.mark.parametrize("args, fragment", [
+ERRORS = [  # (command line, fragment of its one-line error); each changes nothing
     (("rm", "--where", "acc < 0.5 or"), "expected a condition (at the end)"),
     (("rm", "--where", ""), "--where: the query is empty"),
     (("show", "--where", " "), "--where: the query is empty"),
@@ -123,23 +123,24 @@ def test_rm_where(scored, exp):
     (("gc", "--where", "acc < 0.5 and created > 2026"), "created holds times, and '2026' is a number"),
     (("gc", "--keep", "1", "--where", "(acc < 0.5"), "is not closed"),
     (("push", "origin", "--where", "acc ~ '['"), "is not a regular expression"),
-    (("pull", "origin", "--where", "acc >"), "expected a value after '>'"),
-    (("pull", "origin", "--where", "tags contains x"), "no column named 'tags'"),
-])
-def test_where_errors_change_nothing(scored, exp, tmp_path, args, fragment):
+    (("pull", "origin", "--where", "acc >"), "expected a value after '>'"),  # before any fetch
+]
+
+
+def test_where_errors_change_nothing(scored, exp, tmp_path):
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
     git(scored, "remote", "add", "origin", str(remote))
-    if args[0] == "pull":
-        assert exp("push", "origin", "--all").code == 0
+    git(scored, "push", "-q", "origin", "refs/exp/good:refs/exp/good", "refs/exp/poor:refs/exp/poor")
     before, theirs = exp_refs(scored), exp_refs(remote)
-    assert_error(exp(*args), 2, fragment)
+    for args, fragment in ERRORS:
+        assert_error(exp(*args), 2, fragment)
+        assert exp_refs(scored) == before and exp_refs(remote) == theirs, args
+        assert exp_refs(scored, "refs/remote-exp/") == {}, args  # pull fetched nothing
+    # a column is known once the remote's rows are read: fetched as git fetch would, no local ref
+    assert_error(exp("pull", "origin", "--where", "tags contains x"), 2, "no column named 'tags'")
     assert exp_refs(scored) == before and exp_refs(remote) == theirs
-    tracking = exp_refs(scored, "refs/remote-exp/origin/")
-    if "no column" in fragment:  # known once the remote's rows are read: fetched as git fetch would, no local ref
-        assert tracking == theirs
-    else:  # a syntax error: nothing was fetched
-        assert tracking == {}
+    assert exp_refs(scored, "refs/remote-exp/origin/") == theirs
 
 
 def test_gc_where(scored, exp):
