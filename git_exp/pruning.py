@@ -73,11 +73,11 @@ def queried(repo: Repo, parsed, candidates: list[Exp]):
     """``query.Matched``: those of ``candidates`` the parsed ``--where`` query matches, each
     at the commit it was decided on (one that moved since it was listed is left out), and
     in ``undecided`` the rows it could not decide (unreadable files), which are kept."""
-    from git_exp import rows
+    from git_exp.commands.show import matching
     from git_exp.query import Matched
 
     wanted = {e.name: e for e in candidates}
-    matched = rows.matching(repo, parsed, keep=lambda row: row["name"] in wanted)
+    matched = matching(repo, parsed, keep=lambda row: row["name"] in wanted)
     found = Matched(wanted[row["name"]] for row in matched if wanted[row["name"]].sha == row["sha"])
     found.undecided = matched.undecided
     return found

@@ -131,16 +131,3 @@ def with_files(repo: Repo, found: list[dict[str, Any]], files=None, *, complete:
             extra.update(dict.fromkeys(values))
     return extra
 
-
-def matching(repo: Repo, where: str | Any, *, remotes: bool = False, keep=None, listing=None):
-    """``query.Matched``: the rows (with params and metrics) that the ``--where`` query
-    ``where`` (text or a parsed ``query.Query``) matches among the local experiments, and
-    the remote-tracking ones with ``remotes``, those ``keep(row)`` keeps if given."""
-    from git_exp import query
-
-    parsed = query.parse(where) if isinstance(where, str) else where
-    found = load(repo, remotes=remotes, listing=listing)
-    if keep is not None:
-        found = [row for row in found if keep(row)]
-    with_files(repo, found)
-    return parsed.select(found)

@@ -250,3 +250,21 @@ def test_pull_where_from_a_url_is_refused(scored, exp, tmp_path):
     git(tmp_path, "init", "-q", str(laptop))
     assert_error(exp("pull", str(remote), "--where", "acc > 0.9", cwd=laptop), 2, "which a URL has none of")
     assert exp_refs(laptop, "refs/") == {}
+
+
+def test_every_where_sees_the_columns_show_shows(repo, exp, tmp_path):
+    """A metric only a history file has (metrics.jsonl's latest step) is a column for
+    ls, rm, push as for show: they read rows through the same reader."""
+    write(repo, {"metrics.jsonl": '{"loss": 0.9}\n{"loss": 0.2}\n'})
+    assert exp("save", "-n", "converged").code == 0
+    write(repo, {"metrics.jsonl": '{"loss": 0.9}\n{"loss": 0.8}\n'})
+    assert exp("save", "-n", "stuck").code == 0
+    assert shown_names(exp, "--where", "loss < 0.5") == ["converged"]
+    assert [line.split()[0] for line in exp("ls", "--where", "loss < 0.5").out.splitlines()[1:]] == ["converged"]
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    assert exp("push", "--where", "metrics.loss < 0.5").code == 0
+    assert sorted(exp_refs(remote)) == ["converged"]
+    ran = exp("rm", "--where", "loss >= 0.5")
+    assert ran.code == 0 and sorted(exp_refs(repo)) == ["converged"]

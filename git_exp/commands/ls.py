@@ -144,7 +144,7 @@ class Records(dict):
 def records_where(repo: Repo, where: str, *, remotes: bool = False, listing: Running | None = None) -> Records:
     """``records`` of the experiments the ``--where`` query matches (their rows read as
     ``show`` reads them, params and metrics too)."""
-    from git_exp.rows import matching
+    from git_exp.commands.show import matching
 
     matched = matching(repo, where, remotes=remotes, listing=listing)
     found = Records({field: [row[field] for row in matched] for field in FIELDS})

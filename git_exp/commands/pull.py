@@ -266,10 +266,10 @@ def _track(repo: Repo, remote: Remote, selected: dict[str, str], theirs: dict[st
 def _matching(repo: Repo, remote: Remote, selected: dict[str, str], parsed) -> tuple[dict[str, str], list]:
     """The part of ``selected`` whose remote-tracking rows the query matches, at the
     commits it was decided on, and the rows it could not decide."""
-    from git_exp import rows
+    from git_exp.commands.show import matching
 
     labels = {f"{remote.name}/{name}": name for name in selected}
-    matched = rows.matching(repo, parsed, remotes=True,
+    matched = matching(repo, parsed, remotes=True,
                             keep=lambda row: row["remote"] is not None and f"{row['remote']}/{row['name']}" in labels)
     chosen = {}
     for row in matched:

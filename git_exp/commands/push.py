@@ -145,12 +145,13 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
 
 
 def _push_where(repo: Repo, remote: Remote, patterns: list[str], where: str, *, force: bool, dry_run: bool) -> Pushed:
-    from git_exp import query, rows
+    from git_exp import query
+    from git_exp.commands.show import matching
 
     parsed = query.parse(where)  # a bad query fails before anything is read
     exps, _glob, odd = selection(repo, patterns, not patterns)
     chosen = {e.name for e in exps}
-    matched = rows.matching(repo, parsed, keep=lambda row: row["name"] in chosen)
+    matched = matching(repo, parsed, keep=lambda row: row["name"] in chosen)
     exps = [Exp(row["name"], row["sha"], [], 0, "", ref=PREFIX + row["name"]) for row in matched]
     pushed = _send(repo, remote, exps, None, odd, force=force, dry_run=dry_run)
     pushed.undecided = matched.undecided

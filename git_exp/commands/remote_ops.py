@@ -96,7 +96,7 @@ def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool 
 def _matching_remote(repo: Repo, remote: Remote, chosen: list[str], theirs: dict[str, str], parsed):
     """``(names, undecided rows)``: those of ``chosen`` whose remote-tracking rows the
     query matches; UsageError when some are not fetched at the commit the remote has."""
-    from git_exp import rows
+    from git_exp.commands.show import matching
 
     if not remote.configured:
         raise UsageError("--where decides on the remote's experiments as fetched to refs/remote-exp/REMOTE/, "
@@ -108,7 +108,7 @@ def _matching_remote(repo: Repo, remote: Remote, chosen: list[str], theirs: dict
                          f"fetched as they are there (e.g. {shown(stale[0])}) — nothing was deleted; "
                          f"`git exp pull {remote.name} --where ...` or `git fetch {remote.name}` first")
     labels = {f"{remote.name}/{name}": name for name in chosen}
-    matched = rows.matching(repo, parsed, remotes=True,
+    matched = matching(repo, parsed, remotes=True,
                             keep=lambda row: row["remote"] is not None and f"{row['remote']}/{row['name']}" in labels)
     return [labels[f"{row['remote']}/{row['name']}"] for row in matched], matched.undecided
 
