@@ -157,3 +157,6 @@ def written(report, output: str, version: str, *, recorded: bool = False) -> Non
                  "add it to .gitignore, or write the report elsewhere")
         out(output)
     warn(unreadable(report.rows))
+    from git_exp.present.query import warn_undecided
+
+    warn_undecided(report.rows)  # rows --where could not decide, when it was given
