@@ -99,6 +99,8 @@ def report_file(tmp_path_factory):
         gathered = report(Repo(path))
         for row in gathered.rows:  # as the notes work will add them
             row["tags"], row["note"] = ["<script>window.__xss=2</script>"], "</script><script>window.__xss=3</script>"
+            row["run_url"] = "javascript:window.__xss=4" if row["name"] == "run-1" else None
+        gathered.rows[0]["run_url"] = "https://ci.example/acme/runs/7"
         out = path.parent / "report.html"
         write_page(str(out), html(gathered, "git-exp test"))
     finally:
@@ -125,6 +127,8 @@ def test_opens_offline_without_errors_and_draws(browser, report_file):
 
     WebDriverWait(browser, 10).until(  # scatter: a point per experiment
         lambda d: len(d.find_elements("css selector", "#params-plot svg .mark-symbol.role-mark path")) == 6)
+    links = browser.find_elements("css selector", "#table tbody a")
+    assert [a.get_attribute("href") for a in links] == ["https://ci.example/acme/runs/7"]  # javascript: stays text
     assert browser.execute_script("return window.__xss") is None
     names = [b.text for b in browser.find_elements("css selector", "#table tbody button.name")]
     assert "<svg/onload=window.__xss=1>" in names
