@@ -185,35 +185,73 @@ def ls_(
 @command()
 def show(
     patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Experiments to show (default: all)."),
-    sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
+    sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending (default: newest first)."),
     where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
+    max_count: int | None = Option(None, "-n", "--max-count", metavar="N", min=0, help="Show at most N experiments."),
+    reverse: bool = Option(False, "--reverse", help="Reverse the order (after -n, as git log does)."),
+    columns: str | None = Option(None, "--columns", metavar="COL,...", help="Show these columns, in this order "
+                                 "(names or globs, e.g. 'metrics.*'; lr for params.lr when unambiguous)."),
+    drop: str | None = Option(None, "--drop", metavar="COL,...", help="Leave out these columns (names or globs)."),
+    only_changed: bool = Option(False, "--only-changed", help="Leave out columns whose value is the same in every row."),
+    color: str | None = Option(None, "--color", metavar="[=WHEN]", help="Colour: always (--color alone), never or "
+                               "auto (default: color.exp, color.ui)."),
+    no_color: bool = Option(False, "--no-color", help="No colour (--color=never)."),
+    no_pager: bool = Option(False, "--no-pager", help="Do not page the output (git's pager settings otherwise)."),
     json_: bool = Option(False, "--json", help="JSON output."),
     md: bool = Option(False, "--md", help="Markdown table (for CI comments and job summaries)."),
     csv: bool = Option(False, "--csv", help="CSV output."),
 ) -> None:
-    """Table of experiments with status, duration, executor, params and metrics."""
-    from git_exp import render, results, rows
+    """Table of experiments with status, duration, executor, params and metrics, newest first.
+
+    On a terminal the table fits its width (long text cut with …, columns that do not fit
+    left out and named), with colour, through your pager (git's settings: GIT_PAGER,
+    pager.exp, core.pager, PAGER; --no-pager)."""
+    from git_exp import columns as columns_
+    from git_exp import render, results, rows, terminal
     from git_exp.commands.show import json_from_cache, json_text, unreadable, unreadable_in_lines
     from git_exp.commands.show import show as do_show
+    from git_exp.present import table
 
     fmt = _fmt(json_, md, csv)
+    when = "never" if no_color else terminal.color_when(color)
+    picking = columns is not None or drop is not None or only_changed
     listing, files = rows.start_listing(remotes=remotes), results.start_files()
-    with stopped_on_error(listing, files):
+    config = None if no_pager and (when or fmt != "table") else terminal.start_config()
+    with stopped_on_error(listing, files, config):
         repo = _repo()
-    if fmt == "json" and not sort and not where:
-        text = json_from_cache(repo, list(patterns or []), remotes=remotes, listing=listing, files=files)
+    face = terminal.settings(config, color=when, paging=not no_pager, colored=fmt == "table")
+    if fmt == "json" and not sort and not where and not picking:
+        text = json_from_cache(repo, list(patterns or []), remotes=remotes, listing=listing, files=files,
+                               limit=max_count, reverse=reverse)
         if text is not None:
-            out(text)
-            _warn(unreadable_in_lines(text))
+            with terminal.paged(face):
+                out(text)
+                _warn(unreadable_in_lines(text))
             return
-    data, columns = do_show(repo, list(patterns or []), sort=sort, where=where, remotes=remotes,
-                            listing=listing, files=files)
-    if fmt == "json":
-        out(json_text(repo, data, files, everything=not (patterns or where)))  # every row key is a column
-    else:
-        out(render.render([rows.for_display(r) for r in data], columns, fmt))
-    _warn(unreadable(data))
+    data, all_columns = do_show(repo, list(patterns or []), sort=sort, where=where, remotes=remotes,
+                                listing=listing, files=files, limit=max_count, reverse=reverse)
+    known = [*all_columns, *(k for k in EXTRA_COLUMNS if k not in all_columns)]
+    default = table.terminal_order(all_columns) if fmt == "table" else all_columns
+    chosen = columns_.pick(known, default, data, columns=columns, drop=drop, only_changed=only_changed)
+    with terminal.paged(face):
+        if fmt == "json" and picking:  # not kept for json_from_cache: these rows are not whole
+            out(render.json_text([{k: row[k] for k in ("name", "remote", *chosen) if k in row}
+                                  for row in rows.iso_created(data)]))
+        elif fmt == "json":
+            out(json_text(repo, data, files, everything=not (patterns or where or max_count is not None)))
+        elif fmt == "table":
+            shown = table.render([rows.for_display(r) for r in data], chosen, width=face.width,
+                                 palette=face.palette, ellipsis=table.ellipsis(sys.stdout))
+            out(shown.text)
+            if shown.hidden:
+                note(table.hidden_note(shown.hidden, face.width))
+        else:
+            out(render.render([rows.for_display(r) for r in data], chosen, fmt))
+        _warn(unreadable(data))
+
+
+EXTRA_COLUMNS = ("sha", "remote", "age", "command", "message", "run_url")
 
 
 def _warn(text: str | None) -> None:
@@ -545,8 +583,20 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = sys.argv[1:] if argv is None else list(argv)
     runs = args[0] if args and args[0] in COMMANDS else None
+    if runs in OPTIONAL_COLOR:
+        args = optional_color(args)
     with guarded():  # SIGTERM unwinds like Ctrl-C; no git we started is left running
         return _main_guarded(args, runs)
+
+
+OPTIONAL_COLOR = ("show",)  # commands whose --color takes an optional =WHEN, as git's do
+
+
+def optional_color(args: list[str]) -> list[str]:
+    """``--color`` alone as ``--color=always`` (before any ``--``): git's ``--color[=WHEN]``,
+    which click cannot declare (its option would take the next word as WHEN)."""
+    end = args.index("--") if "--" in args else len(args)
+    return [("--color=always" if arg == "--color" else arg) for arg in args[:end]] + args[end:]
 
 
 def _main_guarded(args: list[str], runs: str | None) -> int:

@@ -23,9 +23,12 @@ LINES_VERSION = 1
 
 
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
-         where: str | None = None, remotes: bool = False, listing=None, files=None) -> tuple[list[dict], list[str]]:
-    """Rows and the ordered column list (base columns, then params.*, then metrics.*);
-    ``listing`` is ``rows.start_listing``'s, ``files`` ``results.start_files``'s git."""
+         where: str | None = None, remotes: bool = False, listing=None, files=None,
+         limit: int | None = None, reverse: bool = False) -> tuple[list[dict], list[str]]:
+    """Rows, newest first unless ``sort``, at most ``limit`` of them, then ``reverse``d if
+    asked (as ``git log -n N --reverse``), and the ordered column list (base columns, then
+    params.*, then metrics.*); ``listing`` is ``rows.start_listing``'s, ``files``
+    ``results.start_files``'s git."""
     if where or sort:
         from git_exp import query  # re and shlex: ~13 ms, only when asked to filter or sort
     accept = query.parse_where(where) if where else None
@@ -46,9 +49,22 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
         table = [row for row in table if accept(row)]
     if sort:
         table = query.sort_rows(table, sort)
+    else:
+        table.sort(key=_created, reverse=True)  # stable: one second's experiments stay in name order
+    table = _limited(table, limit, reverse)
     params = sorted(k for k in extra if k == "params" or k.startswith("params."))
     metrics = sorted(k for k in extra if k == "metrics" or k.startswith("metrics."))
     return table, [*COLUMNS, *params, *metrics]
+
+
+def _created(row: dict) -> int:
+    return row["created"]
+
+
+def _limited(items: list, limit: int | None, reverse: bool) -> list:
+    if limit is not None:
+        items = items[:limit]
+    return items[::-1] if reverse else items
 
 
 def _selected(labels: list[str], patterns: list[str]) -> list[bool]:
@@ -72,9 +88,11 @@ def _head(encode, name: str, remote: str | None) -> str:
     return f'{{"name": {encode(name)}, "remote": {"null" if remote is None else encode(remote)}, '
 
 
-def json_from_cache(repo: Repo, patterns: list[str], *, remotes: bool = False, listing=None, files=None) -> str | None:
-    """``show --json`` (no --where or --sort) from ``lines.marshal`` alone, or None when a
-    listed commit is not there or the rows are too few to be written one per line."""
+def json_from_cache(repo: Repo, patterns: list[str], *, remotes: bool = False, listing=None, files=None,
+                    limit: int | None = None, reverse: bool = False) -> str | None:
+    """``show --json`` (no --where or --sort) from ``lines.marshal`` alone, newest first as
+    ``show`` orders (the time read from each line), or None when a listed commit is not
+    there or the rows are too few to be written one per line."""
     listing = listing or rows.start_listing(repo, remotes=remotes)
     where, key = _lines_cache(repo, files)
     known = cache.load(where, LINES_VERSION, key)
@@ -87,7 +105,17 @@ def json_from_cache(repo: Repo, patterns: list[str], *, remotes: bool = False, l
     if len(tails) < render.LINES_MIN or None in tails:
         return None
     encode = render.string_encoder()
-    return render.json_lines([_head(encode, n, o) + t for n, o, t in zip(exp_names, owners, tails)])
+    lines = [_head(encode, n, o) + t for n, o, t in zip(exp_names, owners, tails)]
+    return render.json_lines(_limited(sorted(lines, key=_iso_created, reverse=True), limit, reverse))
+
+
+def _iso_created(line: str) -> str:
+    """The ISO time of a row's line: they sort as the times do (all UTC, one format)."""
+    at = line.find(CREATED) + len(CREATED)  # the row's own key: in a string a quote is escaped
+    return line[at:at + 25]
+
+
+CREATED = '"created": "'
 
 
 def json_text(repo: Repo, table: list[dict], files=None, *, everything: bool = False) -> str:
