@@ -384,7 +384,8 @@ def gc(
 def _report_push(results, remote: str) -> int:
     """One line per experiment that changed (or was refused), a count of those already up
     to date; exit 1 if any was rejected, naming them."""
-    out("".join(f"{r.status:<12} {r.name}" + (f"  ({r.detail})" if r.detail else "") + "\n"
+    paint = _painter()
+    out("".join(f"{paint(r.status, 12)} {r.name}" + (f"  ({r.detail})" if r.detail else "") + "\n"
                 for r in results if r.status != "up to date"))
     same = getattr(results, "already", 0) + sum(r.status == "up to date" for r in results)
     if same:
@@ -442,7 +443,8 @@ def pull(
     remote, patterns = remotes.split_args(repo, list(args or []), all_=all_)
     results = do_pull(repo, remote, patterns, all_=all_, force=force)
     changed = [r for r in results if r.status != "up to date"]
-    out("".join(f"{r.status:<14} {r.name}" + (f"  ({r.detail})" if r.detail else "") + "\n" for r in changed))
+    paint = _painter()
+    out("".join(f"{paint(r.status, 14)} {r.name}" + (f"  ({r.detail})" if r.detail else "") + "\n" for r in changed))
     same = len(results) - len(changed)
     if same:
         note(f"{_count(same)} already up to date")
@@ -456,6 +458,15 @@ def pull(
              f"{', '.join(blocked[:5])} — rename or remove the local experiment, then pull again")
     if diverged or blocked:
         raise Exit(1)
+
+
+def _painter():
+    """``paint(status, width)``: the status padded to ``width``, rejected and diverged in
+    their colours when stdout takes colour (``terminal``: color.exp, color.ui, NO_COLOR)."""
+    from git_exp import terminal
+
+    palette = terminal.settings(terminal.start_config(), paging=False).palette
+    return lambda status, width: terminal.paint(status, palette, status) + " " * (width - len(status))
 
 
 def _count(n: int) -> str:

@@ -189,6 +189,12 @@ def settings(running: git.Running | None, *, color: str | None = None, paging: b
     return Terminal(width(tty), chosen, pager(config, tty) if paging else None)
 
 
+def paint(text: str, palette: dict | None, slot: str) -> str:
+    """``text`` in ``slot``'s colour, or as it is without colour or for an unknown slot."""
+    code = palette.get(slot) if palette else None
+    return code + text + RESET if code else text
+
+
 class paged:
     """``with paged(terminal):`` stdout goes through ``terminal.pager`` when there is one
     (``git.Pager``); ``quit`` is True after the user quit the pager early."""

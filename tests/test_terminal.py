@@ -339,3 +339,20 @@ def test_a_pager_that_cannot_run_is_one_error(wide):
     assert code == 1 and lines[-1] == ("git-exp: error: the pager '/nonexistent/pager' could not run (exit 127); "
                                        "its output is lost — fix GIT_PAGER, pager.exp or core.pager, or use --no-pager")
     assert "Traceback" not in text
+
+
+def test_rejected_and_diverged_in_colour(wide, exp, tmp_path):
+    from .conftest import bare_remote
+
+    bare_remote(tmp_path / "remote.git")
+    git(wide, "remote", "add", "origin", str(tmp_path / "remote.git"))
+    assert exp("push", "origin", "e1").code == 0
+    write(wide, {"metrics.json": '{"acc": 0.01}'})
+    assert exp("save", "-n", "e1", "--force").code == 0
+    plain = exp("push", "origin", "e1")
+    assert plain.code == 1 and plain.out.startswith("rejected     e1") and "\x1b" not in plain.out + plain.err
+    git(wide, "config", "color.exp", "always")
+    assert exp("push", "origin", "e1").out.startswith("\x1b[31mrejected\x1b[m     e1")
+    assert exp("pull", "origin", "e1").out.startswith("\x1b[33mdiverged\x1b[m       e1")
+    git(wide, "config", "color.exp.diverged", "blue")
+    assert exp("pull", "origin", "e1").out.startswith("\x1b[34mdiverged\x1b[m       e1")
