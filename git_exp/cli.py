@@ -217,7 +217,8 @@ def show(
     when = "never" if no_color else terminal.color_when(color)
     picking = columns is not None or drop is not None or only_changed
     listing, files = rows.start_listing(remotes=remotes), results.start_files()
-    config = None if no_pager and (when or fmt != "table") else terminal.start_config()
+    needed = fmt == "table" and when is None or not no_pager and terminal.stdout_is_tty()
+    config = terminal.start_config() if needed else None  # colour and pager settings
     with stopped_on_error(listing, files, config):
         repo = _repo()
     face = terminal.settings(config, color=when, paging=not no_pager, colored=fmt == "table")
@@ -225,30 +226,38 @@ def show(
         text = json_from_cache(repo, list(patterns or []), remotes=remotes, listing=listing, files=files,
                                limit=max_count, reverse=reverse)
         if text is not None:
-            with terminal.paged(face):
-                out(text)
-                _warn(unreadable_in_lines(text))
+            _paged(face, text, [unreadable_in_lines(text)])
             return
     data, all_columns = do_show(repo, list(patterns or []), sort=sort, where=where, remotes=remotes,
                                 listing=listing, files=files, limit=max_count, reverse=reverse)
     known = [*all_columns, *(k for k in EXTRA_COLUMNS if k not in all_columns)]
     default = table.terminal_order(all_columns) if fmt == "table" else all_columns
     chosen = columns_.pick(known, default, data, columns=columns, drop=drop, only_changed=only_changed)
-    with terminal.paged(face):
-        if fmt == "json" and picking:  # not kept for json_from_cache: these rows are not whole
-            out(render.json_text([{k: row[k] for k in ("name", "remote", *chosen) if k in row}
-                                  for row in rows.iso_created(data)]))
-        elif fmt == "json":
-            out(json_text(repo, data, files, everything=not (patterns or where or max_count is not None)))
-        elif fmt == "table":
-            shown = table.render([rows.for_display(r) for r in data], chosen, width=face.width,
-                                 palette=face.palette, ellipsis=table.ellipsis(sys.stdout))
-            out(shown.text)
-            if shown.hidden:
-                note(table.hidden_note(shown.hidden, face.width))
-        else:
-            out(render.render([rows.for_display(r) for r in data], chosen, fmt))
-        _warn(unreadable(data))
+    notes = [unreadable(data)]
+    if fmt == "json" and picking:  # not kept for json_from_cache: these rows are not whole
+        text = render.json_text([{k: row[k] for k in ("name", "remote", *chosen) if k in row}
+                                 for row in rows.iso_created(data)])
+    elif fmt == "json":
+        text = json_text(repo, data, files, everything=not (patterns or where or max_count is not None))
+    elif fmt == "table":
+        shown = table.render([rows.for_display(r) for r in data], chosen, width=face.width,
+                             palette=face.palette, ellipsis=table.ellipsis(sys.stdout))
+        text = shown.text
+        if shown.hidden:
+            notes.insert(0, table.hidden_note(shown.hidden, face.width))
+    else:
+        text = render.render([rows.for_display(r) for r in data], chosen, fmt)
+    _paged(face, text, notes)
+
+
+def _paged(face, text: str, notes: list) -> None:
+    """``text`` on stdout and ``notes`` on stderr, through the pager if there is text."""
+    from git_exp import terminal
+
+    with terminal.paged(face if text else terminal.Terminal()):
+        out(text)
+        for one in notes:
+            _warn(one)
 
 
 EXTRA_COLUMNS = ("sha", "remote", "age", "command", "message", "run_url")

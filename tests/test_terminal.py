@@ -356,3 +356,11 @@ def test_rejected_and_diverged_in_colour(wide, exp, tmp_path):
     assert exp("pull", "origin", "e1").out.startswith("\x1b[33mdiverged\x1b[m       e1")
     git(wide, "config", "color.exp.diverged", "blue")
     assert exp("pull", "origin", "e1").out.startswith("\x1b[34mdiverged\x1b[m       e1")
+
+
+def test_nothing_to_show_starts_no_pager_and_json_is_paged_too(repo, exp, pager):
+    code, text = in_pty(git_exp("show"), repo, {"GIT_PAGER": str(pager)})
+    assert code == 0 and paged(pager) == ("", "")
+    assert exp("save", "-n", "only").code == 0
+    code, text = in_pty(git_exp("show", "--json"), repo, {"GIT_PAGER": str(pager)})
+    assert code == 0 and json.loads(paged(pager)[0])[0]["name"] == "only" and "\x1b" not in paged(pager)[0]

@@ -111,19 +111,29 @@ def _fit(natural: list[int], floors: list[int], room: int) -> list[int] | None:
 def render(rows: list[dict], columns: list[str], *, width: int | None = None,
            palette: dict | None = None, ellipsis: str = "…") -> Table:
     """``rows`` (display rows: ``present``'s short forms, numbers as numbers) as a table of
-    ``columns`` fit to ``width`` (None: no limit), coloured from ``palette`` (None: none)."""
+    ``columns`` fit to ``width`` (None: no limit), coloured from ``palette`` (None: none).
+
+    Built column by column (10k rows of 26 columns: ~0.3 s where a loop over rows took 3):
+    a column of ASCII text is measured with ``len`` and padded by ``str.ljust``."""
     if not rows or not columns:
         return Table("", [])
     raw = {c: [row.get(c) for row in rows] for c in columns}
-    cells = {c: [clean(cell(v)) for v in raw[c]] for c in columns}
+    cells, plain = {}, {}
+    for c in columns:
+        texts = [v if type(v) is str else cell(v) for v in raw[c]]
+        joined = "".join(texts)
+        if not joined.isprintable():
+            texts = list(map(clean, texts))
+        cells[c], plain[c] = texts, joined.isascii()
     labels = {c: clean(c[len(_group(c)) + 1:] if _group(c) else c) for c in columns}
     numeric = {c: _numeric(raw[c]) for c in columns}
-    natural = [max(display_width(labels[c]), *map(display_width, cells[c])) for c in columns]
+    measure = {c: len if plain[c] else display_width for c in columns}
+    values = [max(map(measure[c], cells[c])) for c in columns]
+    natural = [max(display_width(labels[c]), size) for c, size in zip(columns, values)]
     floors = []
-    for c, size in zip(columns, natural):
-        values = max(map(display_width, cells[c]))
+    for c, size, most in zip(columns, natural, values):
         if numeric[c] or c in WHOLE:
-            floors.append(min(size, max(values, min(display_width(labels[c]), HEADER_MIN))))
+            floors.append(min(size, max(most, min(display_width(labels[c]), HEADER_MIN))))
         else:
             floors.append(min(size, NAME_MIN if c == "name" else TEXT_MIN))
     shown = list(columns)
@@ -137,27 +147,44 @@ def render(rows: list[dict], columns: list[str], *, width: int | None = None,
                 shown.pop()
     hidden = list(columns[len(shown):])
     best = _best(raw, shown) if palette else {}
-    lines = []
+    parts = []
+    for i, (c, size) in enumerate(zip(shown, widths)):
+        texts = [cut(labels[c], size, ellipsis), *cells[c]]
+        if size < natural[i]:
+            texts = [text if measure[c](text) <= size else cut(text, size, ellipsis) for text in texts]
+        last = i == len(shown) - 1 and not numeric[c]
+        codes = _codes(c, raw[c], best, palette) if palette else None
+        if codes or not (plain[c] and labels[c].isascii()) or len(ellipsis) != 1:
+            parts.append(_padded(texts, size, numeric[c], last, codes))
+        elif last:
+            parts.append(texts)
+        elif numeric[c]:  # ASCII (and the one-character ellipsis): a character is a column
+            parts.append([text.rjust(size) for text in texts])
+        else:
+            parts.append([text.ljust(size) for text in texts])
+    gap = " " * GAP
+    lines = list(map(gap.join, zip(*parts)))
     if any(_group(c) for c in shown):
-        lines.append(_group_row(shown, widths, "─" if ellipsis == "…" else "-"))
-    lines.append(_line([cut(labels[c], w, ellipsis) for c, w in zip(shown, widths)], shown, widths, numeric))
-    for i in range(len(rows)):
-        texts = [cut(cells[c][i], w, ellipsis) for c, w in zip(shown, widths)]
-        codes = None
-        if palette:
-            codes = [_color(c, raw[c][i], best, palette) for c in shown]
-        lines.append(_line(texts, shown, widths, numeric, codes))
+        lines.insert(0, _group_row(shown, widths, "─" if ellipsis == "…" else "-"))
     return Table("".join(line.rstrip(" ") + "\n" for line in lines), hidden)
 
 
-def _line(texts: list[str], columns: list[str], widths: list[int], numeric: dict, codes: list | None = None) -> str:
-    parts = []
-    for i, (text, column, size) in enumerate(zip(texts, columns, widths)):
+def _padded(texts: list[str], size: int, right: bool, last: bool, codes: list | None = None) -> list[str]:
+    """``texts`` padded to ``size`` visible columns (measured), each in its colour code."""
+    done = []
+    for i, text in enumerate(texts):
         pad = " " * (size - display_width(text))
-        if codes and codes[i]:
-            text = codes[i] + text + RESET
-        parts.append(pad + text if numeric[column] else text + pad)
-    return (" " * GAP).join(parts)
+        code = codes[i] if codes else None
+        if code:
+            text = code + text + RESET
+        done.append(pad + text if right else text if last else text + pad)
+    return done
+
+
+def _codes(column: str, values: list, best: dict, palette: dict) -> list | None:
+    """The colour code of the header and each cell of ``column``, or None for none at all."""
+    codes = [None] + [_color(column, value, best, palette) for value in values]
+    return codes if any(codes) else None
 
 
 def _group_row(columns: list[str], widths: list[int], rule: str) -> str:
