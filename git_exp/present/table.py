@@ -8,8 +8,9 @@
   count two, combining marks none; colour codes are added after the layout).  When the
   table is wider than ``width``, text cells (and headers) are cut with ``…`` down to a
   floor (a name to ``NAME_MIN`` characters, other text to ``TEXT_MIN``); numbers and the
-  short fixed forms (``WHOLE``: times, status, short ids) are never cut.  If it is still too wide, columns are dropped from the right until it fits, and
-  ``hidden`` names them (the caller says so).
+  short fixed forms (``WHOLE``: times, status, short ids) are never cut.  If it is still
+  too wide, columns are dropped from the right until it fits, and ``hidden`` names them
+  (the caller says so).
 - **Colour** (``palette``, see ``terminal``): the status (ok, failed, running,
   interrupted), and in each metric column the best value when the column has two or
   more different numbers (lowest for losses and errors, highest otherwise:
