@@ -8,8 +8,9 @@ Read once per command from the environment, whether stdout is a terminal, and on
   limit: a file or a pipe gets every column whole.  git itself sets ``$COLUMNS`` when it
   starts a pager for ``git -p exp`` or ``pager.exp``, so those fit too.
 - **Pager**, only when stdout is a terminal (git's ``git_pager``): ``$GIT_PAGER``, else
-  ``pager.exp`` when it is a command, else ``core.pager``, else ``$PAGER``, else ``less``;
-  empty or ``cat`` means none.  ``pager.exp=false`` (or ``--no-pager``) turns paging off.
+  ``pager.exp`` when it is a command, else ``core.pager``, else ``$PAGER``, else ``less``
+  (none where ``less`` is not on ``PATH``); empty or ``cat`` means none.
+  ``pager.exp=false`` (or ``--no-pager``) turns paging off.
   When ``git exp`` runs under git, git has applied ``pager.exp`` and ``git --no-pager`` /
   ``git -p`` already: with ``--no-pager`` git sets ``GIT_PAGER=cat``; when git pages, our
   stdout is its pager's pipe (not a terminal) and ``GIT_PAGER_IN_USE=true``; so nothing
@@ -156,8 +157,13 @@ def pager(config: dict[str, str], is_tty: bool) -> str | None:
     if command is None:
         command = os.environ.get("PAGER")
     if command is None:
-        command = "less"
+        command = "less" if _on_path("less") else "cat"  # git's default, where there is one
     return None if not command.strip() or command.strip() == "cat" else command
+
+
+def _on_path(program: str) -> bool:
+    return any(os.access(os.path.join(folder or ".", program), os.X_OK)
+               for folder in os.environ.get("PATH", "").split(os.pathsep))
 
 
 def palette(config: dict[str, str], colors: str | None = None) -> dict[str, str]:

@@ -364,3 +364,15 @@ def test_nothing_to_show_starts_no_pager_and_json_is_paged_too(repo, exp, pager)
     assert exp("save", "-n", "only").code == 0
     code, text = in_pty(git_exp("show", "--json"), repo, {"GIT_PAGER": str(pager)})
     assert code == 0 and json.loads(paged(pager)[0])[0]["name"] == "only" and "\x1b" not in paged(pager)[0]
+
+
+def test_default_pager_is_less_with_git_defaults_or_none_without_it(wide, tmp_path):
+    only = tmp_path / "bin"
+    only.mkdir()
+    (only / "git").symlink_to(shutil.which("git"))
+    code, text = in_pty(git_exp("show", "-n", "1"), wide, {"PATH": str(only)})
+    assert code == 0 and "e4" in text  # no less on PATH: no pager
+    (only / "less").write_text(f'#!/bin/sh\necho "less $* LESS=$LESS" > {tmp_path}/less.env\ncat > /dev/null\n')
+    (only / "less").chmod(0o755)
+    code, text = in_pty(git_exp("show", "-n", "1"), wide, {"PATH": f"{only}:/bin:/usr/bin"})
+    assert code == 0 and "e4" not in text and (tmp_path / "less.env").read_text() == "less  LESS=FRX\n"
