@@ -14,6 +14,7 @@ from git_exp.errors import UsageError
 from git_exp.names import shown
 
 GROUPS = ("params.", "metrics.")
+EXTRA = ("sha", "remote", "age", "command", "message", "run_url")  # row keys that are no default column
 LISTED = 40  # columns named in the error; the rest are counted
 
 

@@ -46,15 +46,29 @@ _FALSE = ("false", "no", "off", "0")
 
 class Terminal:
     """The decisions for one command's output: ``width`` (None: no limit), ``palette``
-    (slot -> escape code; None: no colour), ``pager`` (a command, or None)."""
+    (slot -> escape code; None: no colour), ``pager`` (a command, or None), and the
+    ``encoding`` stdout writes."""
 
-    __slots__ = ("width", "palette", "pager")
+    __slots__ = ("width", "palette", "pager", "encoding")
 
-    def __init__(self, width: int | None = None, palette: dict | None = None, pager: str | None = None) -> None:
+    def __init__(self, width: int | None = None, palette: dict | None = None, pager: str | None = None,
+                 encoding: str | None = None) -> None:
         self.width, self.palette, self.pager = width, palette, pager
+        self.encoding = encoding or getattr(sys.stdout, "encoding", None) or "utf-8"
 
     def __repr__(self) -> str:
         return f"Terminal(width={self.width}, colour={self.palette is not None}, pager={self.pager!r})"
+
+
+def needs_config(colour_undecided: bool, paging: bool) -> bool:
+    """Whether ``settings`` has anything to read in the config: colour not given on the
+    command line for output that may be coloured, or a pager that may start."""
+    return colour_undecided or paging and stdout_is_tty()
+
+
+def colours() -> dict | None:
+    """The palette for stdout, or None for no colour (no ``--color`` to consider)."""
+    return settings(start_config(), paging=False).palette
 
 
 def start_config() -> git.Running:
@@ -203,13 +217,13 @@ def paint(text: str, palette: dict | None, slot: str) -> str:
 
 class paged:
     """``with paged(terminal):`` stdout goes through ``terminal.pager`` when there is one
-    (``git.Pager``); ``quit`` is True after the user quit the pager early."""
+    (``git.Pager``; None: no pager); ``quit`` is True after the user quit the pager early."""
 
-    def __init__(self, terminal: Terminal) -> None:
+    def __init__(self, terminal: Terminal | None) -> None:
         self.terminal, self.running, self.quit = terminal, None, False
 
     def __enter__(self) -> paged:
-        if self.terminal.pager:
+        if self.terminal is not None and self.terminal.pager:
             self.running = git.Pager(self.terminal.pager)
         return self
 

@@ -250,10 +250,10 @@ def terminal_order(columns: list[str]) -> list[str]:
     return head + metrics + params + tail + [c for c in columns if c not in taken]
 
 
-def ellipsis(stream) -> str:
-    """``…`` where ``stream`` can write it, else ``~``."""
+def ellipsis(encoding: str) -> str:
+    """``…`` where ``encoding`` can write it, else ``~``."""
     try:
-        "…─".encode(getattr(stream, "encoding", None) or "ascii")
+        "…─".encode(encoding)
         return "…"
     except (UnicodeEncodeError, LookupError):
         return "~"
