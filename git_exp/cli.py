@@ -177,7 +177,8 @@ def show(
                            drop=drop, only_changed=only_changed)
         text, notes = present.shown(data, chosen, fmt, lines, picked=picked, width=face.width, palette=face.palette,
                                     ellipsis=table.ellipsis(face.encoding),
-                                    everything=not (patterns or where or max_count is not None))
+                                    everything=not (patterns or where or max_count is not None),
+                                    where=where, limit=max_count)
     with terminal.paged(face if text else None):
         present.write(text, notes)
 

@@ -376,3 +376,15 @@ def test_default_pager_is_less_with_git_defaults_or_none_without_it(wide, tmp_pa
     (only / "less").chmod(0o755)
     code, text = in_pty(git_exp("show", "-n", "1"), wide, {"PATH": f"{only}:/bin:/usr/bin"})
     assert code == 0 and "e4" not in text and (tmp_path / "less.env").read_text() == "less  LESS=FRX\n"
+
+
+def test_empty_states_say_what_to_do(repo, exp):
+    ran = exp("show")
+    assert (ran.code, ran.out, ran.err) == (0, "", "no experiments yet — git exp save, or git exp ls origin\n")
+    assert exp("show", "--md").err == ran.err
+    assert (exp("show", "--json").out, exp("show", "--json").err) == ("[]\n", "")
+    assert exp("save", "-n", "one").code == 0
+    ran = exp("show", "--where", "metrics.acc > 2")
+    assert (ran.code, ran.out) == (0, "")
+    assert ran.err == "no experiment matches --where 'metrics.acc > 2' — `git exp show` without it lists them all\n"
+    assert exp("show", "-n", "0").err == ""

@@ -27,12 +27,15 @@ def rows(table: list[dict], columns: list[str], fmt: str, lines_cache: tuple | N
 
 def shown(table: list[dict], columns: list[str], fmt: str, lines_cache: tuple | None = None, *,
           everything: bool = False, picked: bool = False, width: int | None = None,
-          palette: dict | None = None, ellipsis: str = "…") -> tuple[str, list]:
+          palette: dict | None = None, ellipsis: str = "…", where: str | None = None,
+          limit: int | None = None) -> tuple[str, list]:
     """``(text, notes)``: ``show``'s rows in ``fmt``, and what to say on stderr after them.
     JSON rows hold every key, or (``picked``: --columns, --drop, --only-changed) their name,
     remote and ``columns``; the text table fits ``width`` in ``palette``'s colours
     (``present.table``) and notes the columns it hid."""
     notes = [unreadable(table)]
+    if not table and fmt != "json" and limit != 0:  # JSON's [] says it
+        notes.append(empty(where))
     if fmt == "json" and picked:  # not kept for cached_json: these rows are not whole
         text = render.json_text([{k: row[k] for k in ("name", "remote", *columns) if k in row}
                                  for row in iso_created(table)])
@@ -49,6 +52,13 @@ def shown(table: list[dict], columns: list[str], fmt: str, lines_cache: tuple | 
     else:
         text = render.render([for_display(r) for r in table], columns, fmt)
     return text, notes
+
+
+def empty(where: str | None) -> str:
+    """What to say when there is no row to show (patterns that match nothing are errors)."""
+    if where:
+        return f"no experiment matches --where {names.shown(where)} — `git exp show` without it lists them all"
+    return "no experiments yet — git exp save, or git exp ls origin"
 
 
 def write(text: str, notes: list) -> None:
