@@ -137,7 +137,7 @@ def show(
                                  "(names or globs, e.g. 'metrics.*'; lr for params.lr when unambiguous)."),
     drop: str | None = Option(None, "--drop", metavar="COL,...", help="Leave out these columns (names or globs)."),
     only_changed: bool = Option(False, "--only-changed", help="Leave out columns whose value is the same in every row."),
-    color: str | None = Option(None, "--color", metavar="[=WHEN]", help="Colour: always (--color alone), never or "
+    color: str | None = Option(None, "--color", metavar="WHEN", help="Colour: always (--color alone), never or "
                                "auto (default: color.exp, color.ui)."),
     no_color: bool = Option(False, "--no-color", help="No colour (--color=never)."),
     no_pager: bool = Option(False, "--no-pager", help="Do not page the output (git's pager settings otherwise)."),
