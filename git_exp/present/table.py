@@ -43,7 +43,9 @@ class Table:
 
 
 def display_width(text: str) -> int:
-    if text.isascii():
+    """Terminal columns ``text`` takes (``unicodedata`` only for text beyond ASCII and our
+    own one-column ``…`` and ``─``)."""
+    if text.isascii() or text.replace("…", "").replace("─", "").isascii():
         return len(text)
     import unicodedata
 
