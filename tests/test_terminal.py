@@ -104,6 +104,7 @@ def paged(pager) -> tuple[str, str]:
 # -- width, cutting, grouping: on a terminal -------------------------------------------
 
 
+@pytest.mark.once  # the terminal, not the object or ref format
 def test_terminal_width_cut_grouped_and_hidden_named(wide):
     code, text = in_pty(git_exp("show"), wide, {"GIT_PAGER": "cat"}, cols=100)
     assert code == 0, text
@@ -120,6 +121,7 @@ def test_terminal_width_cut_grouped_and_hidden_named(wide):
     assert "--columns" in note and "--json" in note and "\x1b[" in text  # a terminal: colour
 
 
+@pytest.mark.once  # the terminal, not the object or ref format
 def test_columns_variable_wins_over_the_terminal(wide):
     code, text = in_pty(git_exp("show"), wide, {"GIT_PAGER": "cat", "COLUMNS": "60"}, cols=200)
     lines = visible(text)
@@ -218,6 +220,7 @@ def test_many_rows_newest_first_from_the_lines_cache(repo, exp):
 # -- colour ------------------------------------------------------------------------------
 
 
+@pytest.mark.once  # the terminal, not the object or ref format
 def test_colour_status_and_best_values_on_a_terminal(wide, exp):
     code, text = in_pty(git_exp("show", "--columns", "status,acc,loss,f1"), wide, {"GIT_PAGER": "cat"})
     rows = {line.split()[0]: line for line in text.splitlines()[2:6]}
@@ -242,6 +245,14 @@ def test_colour_settings_as_git_reads_them(wide, exp, monkeypatch):
     assert_error(exp("show", "--color=sometimes"), 2, "--color takes always, never or auto, not 'sometimes'")
 
 
+def test_status_colours(repo, exp):
+    assert exp("run", "-n", "fine", "--", "true").code == 0
+    assert exp("run", "-n", "broke", "--", "false").code == 1
+    lines = {line.split()[0]: line for line in exp("show", "--color", "--columns", "status").out.splitlines()[1:]}
+    assert lines == {"fine": "fine   \x1b[32mok\x1b[m", "broke": "broke  \x1b[31mfailed\x1b[m"}
+
+
+@pytest.mark.once  # the terminal, not the object or ref format
 @pytest.mark.parametrize("env, config, coloured", [
     ({}, None, True),
     ({"NO_COLOR": "1"}, None, False),
@@ -261,6 +272,7 @@ def test_colour_on_a_terminal(wide, env, config, coloured):
 # -- the pager ---------------------------------------------------------------------------
 
 
+@pytest.mark.once  # the terminal, not the object or ref format
 def test_pager_from_core_pager_gets_table_stderr_and_less_defaults(wide, pager):
     git(wide, "config", "core.pager", str(pager))
     code, text = in_pty(git_exp("show"), wide, {"COLUMNS": None})
@@ -271,6 +283,7 @@ def test_pager_from_core_pager_gets_table_stderr_and_less_defaults(wide, pager):
     assert env == "LESS=FRX LV=-c IN_USE=unset\n"
 
 
+@pytest.mark.once  # the terminal, not the object or ref format
 @pytest.mark.parametrize("env, config, used", [
     ({"GIT_PAGER": "PAGER"}, {"core.pager": "false", "pager.exp": "false-too"}, True),  # GIT_PAGER first
     ({}, {"pager.exp": "PAGER", "core.pager": "false"}, True),  # pager.exp before core.pager
@@ -293,6 +306,7 @@ def test_pager_choice(wide, pager, env, config, used):
         assert seen == used
 
 
+@pytest.mark.once  # the terminal, not the object or ref format
 def test_no_pager_option_and_not_a_terminal(wide, pager, exp, monkeypatch):
     code, text = in_pty(git_exp("show", "--no-pager", "-n", "1"), wide, {"GIT_PAGER": str(pager)})
     assert code == 0 and "e4" in text and paged(pager) == ("", "")
@@ -300,6 +314,7 @@ def test_no_pager_option_and_not_a_terminal(wide, pager, exp, monkeypatch):
     assert "e4" in exp("show").out and paged(pager) == ("", "")
 
 
+@pytest.mark.once  # the terminal, not the object or ref format
 @needs_install
 def test_git_pages_for_us_once(wide, pager):
     """``git -p exp show`` and ``pager.exp=true``: git starts the pager, sets $COLUMNS and
@@ -314,12 +329,14 @@ def test_git_pages_for_us_once(wide, pager):
     assert paged(pager)[1].count("\n") == 2
 
 
+@pytest.mark.once  # the terminal, not the object or ref format
 @needs_install
 def test_git_no_pager_reaches_git_exp(wide, pager):
     code, text = in_pty(["git", "--no-pager", "exp", "show", "-n", "1"], wide, {"GIT_PAGER": str(pager)})
     assert code == 0 and "e4" in text and paged(pager) == ("", "")
 
 
+@pytest.mark.once  # the terminal, not the object or ref format
 def test_quitting_the_pager_early_is_quiet(repo, exp, tmp_path):
     from tests.bench.fixtures import git_exp_commits, import_commits
 
@@ -333,6 +350,7 @@ def test_quitting_the_pager_early_is_quiet(repo, exp, tmp_path):
     assert len((tmp_path / "got").read_bytes()) == 300
 
 
+@pytest.mark.once  # the terminal, not the object or ref format
 def test_a_pager_that_cannot_run_is_one_error(wide):
     code, text = in_pty(git_exp("show", "-n", "1"), wide, {"GIT_PAGER": "/nonexistent/pager"})
     lines = text.strip().splitlines()
@@ -358,6 +376,7 @@ def test_rejected_and_diverged_in_colour(wide, exp, tmp_path):
     assert exp("pull", "origin", "e1").out.startswith("\x1b[34mdiverged\x1b[m       e1")
 
 
+@pytest.mark.once  # the terminal, not the object or ref format
 def test_nothing_to_show_starts_no_pager_and_json_is_paged_too(repo, exp, pager):
     code, text = in_pty(git_exp("show"), repo, {"GIT_PAGER": str(pager)})
     assert code == 0 and paged(pager) == ("", "")
@@ -366,6 +385,7 @@ def test_nothing_to_show_starts_no_pager_and_json_is_paged_too(repo, exp, pager)
     assert code == 0 and json.loads(paged(pager)[0])[0]["name"] == "only" and "\x1b" not in paged(pager)[0]
 
 
+@pytest.mark.once  # the terminal, not the object or ref format
 def test_default_pager_is_less_with_git_defaults_or_none_without_it(wide, tmp_path):
     only = tmp_path / "bin"
     only.mkdir()
@@ -388,3 +408,16 @@ def test_empty_states_say_what_to_do(repo, exp):
     assert (ran.code, ran.out) == (0, "")
     assert ran.err == "no experiment matches --where 'metrics.acc > 2' — `git exp show` without it lists them all\n"
     assert exp("show", "-n", "0").err == ""
+
+
+def test_every_status_and_the_best_in_their_slots():
+    from git_exp.present.table import render
+    from git_exp.terminal import PALETTE
+
+    rows = [{"name": s, "status": s, "metrics.val_loss": i, "metrics.acc": i} for i, s in
+            enumerate(("ok", "failed", "running", "interrupted", "saved"))]
+    lines = render(rows, ["name", "status", "metrics.val_loss", "metrics.acc"], palette=PALETTE).text.splitlines()[2:]
+    assert [line.split()[1] for line in lines] == ["\x1b[32mok\x1b[m", "\x1b[31mfailed\x1b[m", "\x1b[33mrunning\x1b[m",
+                                                    "\x1b[33minterrupted\x1b[m", "saved"]
+    assert "\x1b[1m0\x1b[m" in lines[0] and lines[0].endswith("0")  # lowest loss; acc 0 is not the best
+    assert lines[4].endswith("\x1b[1m4\x1b[m") and "\x1b[1m" not in lines[2]
