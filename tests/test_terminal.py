@@ -421,3 +421,14 @@ def test_every_status_and_the_best_in_their_slots():
                                                     "\x1b[33minterrupted\x1b[m", "saved"]
     assert "\x1b[1m0\x1b[m" in lines[0] and lines[0].endswith("0")  # lowest loss; acc 0 is not the best
     assert lines[4].endswith("\x1b[1m4\x1b[m") and "\x1b[1m" not in lines[2]
+
+
+@pytest.mark.parametrize("column, lower", [
+    ("metrics.loss", True), ("metrics.loss.train", True), ("metrics.val_loss", True), ("metrics.valLoss", True),
+    ("metrics.error_rate", True), ("metrics.rmse", True), ("metrics.eval/wer", True), ("metrics.test-mae", True),
+    ("metrics.acc", False), ("metrics.f1", False), ("metrics.auc", False), ("metrics.terrain", False),
+])
+def test_which_way_a_metric_is_better(column, lower):
+    from git_exp.better import lower_is_better
+
+    assert lower_is_better(column) is lower
