@@ -238,6 +238,7 @@ def hidden_note(hidden: list[str], width: int) -> str:
 
 
 FIRST = ("name", "created", "status")
+BEST_STEP = "best_step"  # commands.show's: beside the metric --best names, and shown with the metrics
 LAST = ("duration", "exit_code", "baseline", "executor")
 
 
@@ -245,7 +246,7 @@ def terminal_order(columns: list[str]) -> list[str]:
     """The terminal's column order: name, created, status, the metrics, the params, then
     the rest (what is dropped first when the table is too wide)."""
     head = [c for c in FIRST if c in columns]
-    metrics = [c for c in columns if c == "metrics" or c.startswith("metrics.")]
+    metrics = [c for c in columns if c == "metrics" or c.startswith("metrics.") or c == BEST_STEP]
     params = [c for c in columns if c == "params" or c.startswith("params.")]
     tail = [c for c in LAST if c in columns]
     taken = {*head, *metrics, *params, *tail}
