@@ -18,7 +18,7 @@ Read once per command from the environment, whether stdout is a terminal, and on
 - **Colour** (git's ``want_color``): ``--color[=WHEN]``/``--no-color``, else
   ``color.exp``, else ``color.ui`` (``always``, ``never``, ``auto``; git's booleans:
   true means auto, false never), else auto.  Auto means on when stdout is a terminal,
-  or a pager git started (``GIT_PAGER_IN_USE``, unless ``color.pager=false``), and
+  or a pager (ours, or git's: ``GIT_PAGER_IN_USE``), unless ``color.pager=false``, and
   ``$TERM`` is set and not ``dumb``, and ``$NO_COLOR`` is unset or empty
   (no-color.org: an explicit ``always`` in config or on the command line wins over it).
   ``color.exp.<slot>`` sets a slot's colour in git's syntax (``bold green``, ``#ff8800
@@ -143,7 +143,9 @@ def width(is_tty: bool) -> int | None:
     return None
 
 
-def wants_color(config: dict[str, str], option: str | None, is_tty: bool) -> bool:
+def wants_color(config: dict[str, str], option: str | None, is_tty: bool, paged: bool = False) -> bool:
+    """Colour or not (see the module); ``paged``: stdout goes to a pager we start, which
+    ``color.pager=false`` leaves without colour as git's do."""
     when = option or _colorbool(config.get("color.exp")) or _colorbool(config.get("color.ui")) or "auto"
     if when != "auto":
         return when == "always"
@@ -151,9 +153,9 @@ def wants_color(config: dict[str, str], option: str | None, is_tty: bool) -> boo
         return False
     if os.environ.get("TERM", "dumb") == "dumb":
         return False
-    if is_tty:
+    if is_tty and not paged:
         return True
-    in_pager = os.environ.get("GIT_PAGER_IN_USE", "").lower() in _TRUE[:-1]
+    in_pager = paged or os.environ.get("GIT_PAGER_IN_USE", "").lower() in _TRUE[:-1]
     return in_pager and _bool(config.get("color.pager")) is not False
 
 
@@ -200,13 +202,14 @@ def settings(running: git.Running | None, *, color: str | None = None, paging: b
     ``colored`` False where the output has no colour to give (JSON, CSV)."""
     config = read_config(running)
     tty = stdout_is_tty()
+    command = pager(config, tty) if paging else None
     chosen = None
-    if colored and wants_color(config, color, tty):
+    if colored and wants_color(config, color, tty, paged=command is not None):
         slots = [key for key in config if key.startswith("color.exp.") and key[len("color.exp."):] in COLOR_SLOTS]
         colors = git.run(*CONFIG[:1], "--type=color", "--get-regexp", r"^color\.exp\.", pinned=False,
                          check=False).out if slots else None
         chosen = palette(config, colors)
-    return Terminal(width(tty), chosen, pager(config, tty) if paging else None)
+    return Terminal(width(tty), chosen, command)
 
 
 def paint(text: str, palette: dict | None, slot: str) -> str:

@@ -281,6 +281,10 @@ def test_pager_from_core_pager_gets_table_stderr_and_less_defaults(wide, pager):
     assert received.splitlines()[1].split()[0] == "name" and "\x1b[" in received  # colour, for less -R
     assert re.match(r"\d+ columns hidden to fit 100 ", received.splitlines()[-1])  # stderr is a terminal: into the pager
     assert env == "LESS=FRX LV=-c IN_USE=unset\n"
+    git(wide, "config", "color.pager", "false")  # as git's: no colour into a pager
+    pager.with_suffix(".sh.out").unlink()
+    assert in_pty(git_exp("show"), wide, {"COLUMNS": None}) == (0, "")
+    assert "e4" in paged(pager)[0] and "\x1b[" not in paged(pager)[0]
 
 
 @pytest.mark.once  # the terminal, not the object or ref format

@@ -157,7 +157,7 @@ def render(rows: list[dict], columns: list[str], *, width: int | None = None,
             texts = [text if measure[c](text) <= size else cut(text, size, ellipsis) for text in texts]
         last = i == len(shown) - 1 and not numeric[c]
         codes = _codes(c, raw[c], best, palette) if palette else None
-        if codes or not (plain[c] and labels[c].isascii()) or len(ellipsis) != 1:
+        if codes or not (plain[c] and labels[c].isascii()):
             parts.append(_padded(texts, size, numeric[c], last, codes))
         elif last:
             parts.append(texts)
