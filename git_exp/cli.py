@@ -171,7 +171,7 @@ def show(
     sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending (default: newest first)."),
     where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
-    max_count: int | None = Option(None, "-n", "--max-count", metavar="N", min=0, help="Show at most N experiments."),
+    max_count: int | None = Option(None, "-n", "--max-count", metavar="N", help="Show at most N experiments."),
     reverse: bool = Option(False, "--reverse", help="Reverse the order (after -n, as git log does)."),
     columns: str | None = Option(None, "--columns", metavar="COL,...", help="Show these columns, in this order "
                                  "(names or globs, e.g. 'metrics.*'; lr for params.lr when unambiguous)."),

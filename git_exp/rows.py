@@ -117,7 +117,12 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
 
 def limited(items: list, limit: int | None, reverse: bool) -> list:
     """``items`` (in the order shown) cut to ``limit``, then reversed if asked (``show``'s
-    ``-n`` and ``--reverse``, as ``git log -n N --reverse``)."""
+    ``-n`` and ``--reverse``, as ``git log -n N --reverse``); a negative ``limit`` is a
+    usage error."""
+    if limit is not None and limit < 0:
+        from git_exp.errors import UsageError
+
+        raise UsageError(f"-n takes a count of 0 or more, not {limit} — e.g. -n 10")
     if limit is not None:
         items = items[:limit]
     return items[::-1] if reverse else items

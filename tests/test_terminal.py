@@ -201,7 +201,7 @@ def test_newest_first_max_count_reverse_and_sort(wide, exp):
     assert names("--sort", "-metrics.acc", "-n", "1") == ["e3"]
     assert names("-n", "0") == []
     assert [line.split()[0] for line in exp("show", "-n", "3", "--md").out.splitlines()[2:]] == ["|"] * 3
-    assert_error(exp("show", "-n", "-1"), 2)
+    assert_error(exp("show", "-n", "-1"), 2, "-n takes a count of 0 or more, not -1")
 
 
 def test_many_rows_newest_first_from_the_lines_cache(repo, exp):
