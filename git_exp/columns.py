@@ -1,19 +1,16 @@
 """Choosing columns by name: ``--columns`` and ``--drop`` (names, globs), ``--only-changed``.
 
 A name is a column's full name (``params.lr``), or its name after ``params.`` /
-``metrics.`` when only one column has it (``lr``); a pattern with ``*``, ``?`` or ``[``
-is a glob over full names (``'metrics.*'``).  A name or pattern that picks no column is
-a usage error that lists the columns there are.
-
-(``query.resolve_column``, when it lands, is the shared resolver of column names: this
-module should then use it for single names.)
+``metrics.`` when only one column has it (``lr``), as ``query.resolve_column`` (the
+shared resolver, also of ``--where`` and ``--sort``) reads it; a pattern with ``*``,
+``?`` or ``[`` is a glob over full names (``'metrics.*'``).  A name or pattern that
+picks no column is a usage error that lists the columns there are.
 """
 from __future__ import annotations
 
 from git_exp.errors import UsageError
 from git_exp.names import shown
 
-GROUPS = ("params.", "metrics.")
 EXTRA = ("sha", "remote", "age", "command", "message", "run_url")  # row keys that are no default column
 LISTED = 40  # columns named in the error; the rest are counted
 
@@ -39,12 +36,9 @@ def resolve(name: str, known: list[str], option: str = "--columns") -> list[str]
         return found
     if name in known:
         return [name]
-    found = [group + name for group in GROUPS if group + name in known]
-    if len(found) == 1:
-        return found
-    if found:
-        raise UsageError(f"{shown(name)} for {option} could be {' or '.join(found)} — write the full name")
-    raise _unknown(f"named {shown(name)}", option, known)
+    from git_exp.query import resolve_column  # the shared resolver: UsageError for none or two
+
+    return [resolve_column(name, known, option=option)]
 
 
 def pick(known: list[str], shown_: list[str], rows: list[dict], *, columns: str | None = None,

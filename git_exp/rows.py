@@ -126,3 +126,21 @@ def limited(items: list, limit: int | None, reverse: bool) -> list:
     if limit is not None:
         items = items[:limit]
     return items[::-1] if reverse else items
+
+
+def with_files(repo: Repo, found: list[dict[str, Any]], files=None, *, complete: bool = False) -> dict[str, None]:
+    """Add each row's params and metrics (``results.read``) to ``found``; return the keys
+    they brought, in order.  ``files`` is ``results.start_files``'s git or the configured
+    files; ``complete``: ``found`` holds every experiment (the row cache may drop others)."""
+    from git_exp import results
+
+    files = files if isinstance(files, dict) else results.configured_files(repo, files)
+    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=complete)
+    extra: dict[str, None] = {}
+    for row in found:
+        values = data.get(row["sha"])
+        if values:
+            row.update(values)
+            extra.update(dict.fromkeys(values))
+    return extra
+
