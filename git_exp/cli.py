@@ -93,11 +93,15 @@ def save(
     force: bool = Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
     append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
+    allow_large: bool = Option(False, "--allow-large", help="Save untracked files over exp.largeFile (10 MiB) too."),
 ) -> None:
-    """Snapshot the work tree into refs/exp/NAME; print the name."""
+    """Snapshot the work tree into refs/exp/NAME; print the name.
+
+    Refuses untracked files over exp.largeFile (default 10 MiB) unless --allow-large."""
     from git_exp.commands.save import save as do_save
 
-    saved = do_save(_repo(), name, message=message, force=force, append=append, untracked=not no_untracked)
+    saved = do_save(_repo(), name, message=message, force=force, append=append, untracked=not no_untracked,
+                    allow_large=allow_large)
     verb = "appended to" if append and saved.old else ("replaced" if saved.old else "saved")
     note(f"{verb} experiment {saved.name} ({saved.sha[:7]})")
     out(saved.name)
@@ -111,9 +115,15 @@ def run(
     force: bool = Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
     append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
-    isolated: bool = Option(False, "--isolated", help="Run in a temporary worktree; your work tree is untouched."),
+    isolated: bool = Option(False, "--isolated", help="Run in a temporary worktree with your ignored inputs linked in "
+                                                      "(exp.isolate); your work tree is untouched."),
+    allow_large: bool = Option(False, "--allow-large", help="Save untracked files over exp.largeFile (10 MiB) too."),
 ) -> None:
-    """Run CMD, then save the work tree with its metadata (secrets in CMD recorded as $NAME or ***); exit with CMD's code."""
+    """Run CMD, then save the work tree with its metadata (secrets in CMD recorded as $NAME or ***); exit with CMD's code.
+
+    Before the command: refuses untracked files over exp.largeFile (10 MiB) unless
+    --allow-large.  After it, before saving: warns about large files it wrote and about
+    a missing metrics file."""
     from git_exp.commands.run import Signals
     from git_exp.commands.run import run as do_run
     from git_exp.errors import ExpError
@@ -124,7 +134,8 @@ def run(
     with Signals() as signals:  # from the start until all is said: saved or not
         try:
             ran = do_run(_repo(), argv, name, message=message, force=force, append=append,
-                         untracked=not no_untracked, isolated=isolated, signals=signals)
+                         untracked=not no_untracked, isolated=isolated, signals=signals,
+                         allow_large=allow_large, warn=note)
         except ExpError as exc:
             if _debug():
                 raise
@@ -139,6 +150,52 @@ def run(
 
             note(f"git-exp: {signal.Signals(ran.late_signal).name} arrived while saving; the save was finished first")
             code = 128 + ran.late_signal
+        signals.done = True
+    raise Exit(code)
+
+
+@command()
+def rerun(
+    name: str = Argument(..., help="Experiment whose recorded command (Exp-Command) to run again."),
+    new: str | None = Option(None, "-n", "--name", help="Save the result under this name (default: NAME-rerun-N)."),
+    append: bool = Option(False, "--append", help="Save the result as a new version of NAME."),
+    overrides: list[str] = Option(None, "-S", "--set", metavar="KEY=VALUE", help="Set a parameter first (as run -S)."),
+    allow_large: bool = Option(False, "--allow-large", help="No warning about large files the command wrote."),
+    json_: bool = Option(False, "--json", help="JSON output."),
+) -> None:
+    """Run NAME's recorded command again on NAME's tree in a temporary worktree, save the
+    result and print the params and metrics that differ; exit with the command's code.
+
+    Secrets recorded as $VAR are taken from the environment; a masked one (***) is refused."""
+    from git_exp import render
+    from git_exp.commands.rerun import rerun as do_rerun
+    from git_exp.commands.run import Signals
+    from git_exp.errors import ExpError
+    from git_exp.present import rerun as present
+
+    with Signals() as signals:
+        try:
+            result = do_rerun(_repo(), name, new=new, append=append, overrides=list(overrides or []),
+                              allow_large=allow_large, signals=signals, warn=note)
+        except ExpError as exc:
+            if _debug():
+                raise
+            note(f"git-exp: error: {exc}")
+            signals.done = True
+            raise Exit(exc.exit_code) from None
+        note(present.saved_line(result))
+        if json_:
+            out(render.json_text(present.as_json(result)))
+        else:
+            text, said = present.differences(result)
+            out(text)
+            note(said)
+        code = result.ran.exit_code
+        if result.ran.late_signal is not None:
+            import signal
+
+            note(f"git-exp: {signal.Signals(result.ran.late_signal).name} arrived while saving; the save was finished first")
+            code = 128 + result.ran.late_signal
         signals.done = True
     raise Exit(code)
 

@@ -1,0 +1,108 @@
+"""``git exp rerun NAME``: run an experiment's recorded command again on its own tree,
+save the result, and compare it with the original — reproducibility in one command.
+
+- The command is the ``Exp-Command`` trailer read back into argv (``cmdline.argv``): a
+  secret recorded as ``$NAME`` takes that variable's value now; one masked as ``***``, an
+  unset ``$NAME`` or a line git-exp did not write is refused before anything runs.  An
+  experiment without ``Exp-Command`` (``git exp save``) has nothing to rerun.
+- It runs in a temporary worktree holding NAME's tree (``isolate.Worktree``, the ignored
+  inputs of your work tree linked in), at the top of that tree, with the signal handling
+  of ``run`` (``run.Signals``).  The metrics files (``exp.metrics``, or the default names)
+  are removed from the worktree first: the numbers compared are the ones this run wrote,
+  never the old ones left in place by a command that wrote none.
+- The result is saved with NAME's baseline as its baseline: as a new version of NAME with
+  ``--append``, under ``-n NEW``, or by default as ``NAME-rerun-<n>`` (the first free
+  ``n``).  Its trailers are those of a run, plus ``Exp-Rerun-Of: <NAME's commit>``.
+- Then the params and metrics that differ between the original and the rerun
+  (``commands.diff``), and the exit code is the command's, as for ``run``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from git_exp import cautions, cmdline, isolate, metadata, names, results
+from git_exp.commands.diff import Diff, diff
+from git_exp.commands.run import NotSaved, Ran, Signals, execute
+from git_exp.commands.save import check_can_save, prepare_name, save
+from git_exp.errors import ExpError, UsageError
+from git_exp.repo import Repo
+
+
+@dataclass
+class Rerun:
+    source: str  # the experiment rerun
+    source_sha: str  # its commit before the rerun
+    ran: Ran
+    compared: Diff  # a: the rerun, b: the original
+
+
+def rerun(
+    repo: Repo,
+    name: str,
+    *,
+    new: str | None = None,
+    append: bool = False,
+    overrides: list[str] | None = None,
+    allow_large: bool = False,
+    signals: Signals | None = None,
+    warn=None,
+) -> Rerun:
+    """Rerun ``name``'s recorded command; see the module docstring."""
+    if signals is None:
+        with Signals() as signals:
+            return rerun(repo, name, new=new, append=append, overrides=overrides, allow_large=allow_large,
+                         signals=signals, warn=warn)
+    if append and new is not None:
+        raise UsageError("--append and -n contradict each other — --append adds to NAME, -n saves under a new name")
+    check_can_save(repo, "rerun")
+    exp = repo.get(name)
+    line = exp.trailers.get("Exp-Command")
+    if not line:
+        raise UsageError(f"experiment {names.shown(name)} has no recorded command (no Exp-Command: it was saved, "
+                         "not run) — nothing to rerun; run one with `git exp run -- CMD`")
+    argv = cmdline.argv(line)
+    if overrides:
+        # TODO(sweep): apply `-S key=value` with git_exp/overrides.py (the `sweep` engineer's
+        # module, not on main yet) to the params files in the worktree before the command.
+        raise UsageError("-S is not available in rerun yet (it comes with `run -S`) — rerun without it")
+    target = name if append else (new if new is not None else free_name(repo, name))
+    prepared = prepare_name(repo, target, force=False, append=append)
+    careful = cautions.Careful(allow_large=allow_large, warn=warn)
+    with isolate.Worktree(repo, exp.sha, exp.sha) as where:
+        for path in _metrics_files(repo):
+            try:
+                os.unlink(os.path.join(where.path, path))
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                pass
+        careful.starting(where.repo)
+        code, status, seconds = execute(argv, where.path, signals)
+        careful.after(where.repo, status, where.linked)
+        host, url = metadata.executor()
+        pairs = metadata.trailers(command=line, exit_code=str(code), status=status, duration=f"{seconds:.3f}s",
+                                  executor=host, run_url=url) + [("Exp-Rerun-Of", exp.sha)]
+        try:
+            saved = save(where.repo, message=f"rerun of {name}: {line}", append=append, pairs=pairs,
+                         baseline=exp.baseline or "", prepared=prepared, command="rerun")
+        except ExpError as exc:
+            raise NotSaved(code, status, exc) from None
+    signals.settle()
+    ran = Ran(saved, code, status, seconds, signals.after[0] if signals.after else None)
+    compared = diff(repo, saved.name, exp.sha)
+    compared.b = f"{name} (before)" if append else name
+    return Rerun(name, exp.sha, ran, compared)
+
+
+def _metrics_files(repo: Repo) -> tuple[str, ...]:
+    return results.configured_files(repo)["metrics"]
+
+
+def free_name(repo: Repo, name: str) -> str:
+    """``NAME-rerun-<n>`` for the first ``n`` that is free."""
+    existing = repo.names()
+    clashes = names.Clashes(existing)
+    for n in range(1, 10_000):
+        candidate = f"{name}-rerun-{n}"
+        if candidate not in clashes.names and not clashes.find(candidate) and not names.problem(candidate):
+            return candidate
+    raise UsageError(f"no free name for a rerun of {names.shown(name)} — pass one with -n NEW")
