@@ -28,7 +28,7 @@ import random
 import time
 
 from git_exp import names
-from git_exp.commands.push import EXPLICIT_MAX, STAGING, _git_glob, drop_stale_staging
+from git_exp.commands.push import EXPLICIT_MAX, STAGING, drop_stale_staging
 from git_exp.errors import ExpError, UsageError
 from git_exp.git import wait_all
 from git_exp.names import PREFIX
@@ -135,6 +135,16 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
         wait_all(started)  # reaped whatever happened
 
 
+def pull_here(args: list[str], *, all_: bool = False, force: bool = False) -> tuple[str, list[Pulled]]:
+    """``git exp pull [REMOTE] [NAME|GLOB]...`` in the repository here: the remote's name
+    and what happened to each experiment."""
+    from git_exp import remotes
+
+    repo = Repo(remotes=True)
+    remote, patterns = remotes.split_args(repo, args, all_=all_)
+    return remote.name, pull(repo, remote, patterns, all_=all_, force=force)
+
+
 def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, started) -> list[Pulled]:
     listing = started[0].wait(check=False)
     if listing.returncode:
@@ -148,7 +158,7 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
         if unmatched:
             raise UsageError(f"{remote.name} has no experiment matching {names.shown(unmatched[0])} — "
                              f"`git exp ls {remote.name}` lists them")
-        glob = patterns[0] if len(patterns) == 1 and _git_glob(patterns[0]) else None
+        glob = patterns[0] if len(patterns) == 1 and names.is_refspec_glob(patterns[0]) else None
     selected = {n: theirs[n] for n in wanted}
     texts = [running.wait().out for running in started[1:]]
     tracking, ours = (sha_map(text, prefix) for text, prefix in zip(texts, (remote.tracking, PREFIX)))
