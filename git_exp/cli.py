@@ -121,7 +121,7 @@ def run(
 
 @command()
 def rerun(
-    name: str = Argument(..., help="Experiment whose recorded command (Exp-Command) to run again."),
+    name: str = Argument(..., metavar="NAME", help="Experiment whose recorded command (Exp-Command) to run again."),
     new: str | None = Option(None, "-n", "--name", help="Save the result under this name (default: NAME-rerun-N)."),
     append: bool = Option(False, "--append", help="Save the result as a new version of NAME."),
     overrides: list[str] = Option(None, "-S", "--set", metavar="KEY=VALUE", help="Set a parameter first (as run -S)."),

@@ -7,10 +7,16 @@ from git_exp.present.common import note, out
 
 def rerun(result, json_: bool) -> int:
     """Show ``commands.rerun.Rerun``; the exit code, as ``present.run.ran`` gives it."""
-    from git_exp.present.run import ran
+    ran = result.ran
+    verb = "appended to experiment" if ran.saved.old else "saved experiment"
+    note(f"git-exp: {ran.status} (exit {ran.exit_code}, {ran.duration:.1f}s); {verb} {ran.saved.name} "
+         f"({ran.saved.sha[:7]}), a rerun of {result.source} ({result.source_sha[:7]})")
+    code = ran.exit_code
+    if ran.late_signal is not None:
+        import signal
 
-    code = ran(result.ran)
-    note(f"git-exp: that was a rerun of {result.source} ({result.source_sha[:7]})")
+        note(f"git-exp: {signal.Signals(ran.late_signal).name} arrived while saving; the save was finished first")
+        code = 128 + ran.late_signal
     if json_:
         from git_exp import render
 
@@ -24,7 +30,7 @@ def rerun(result, json_: bool) -> int:
 
     rows = [{"key": c["key"], compared.b: c["b"], compared.a: c["a"]} for c in compared.changes]
     out(render.table(rows, ["key", compared.b, compared.a]))
-    note(f"git-exp: not reproduced: {len(rows)} value{'' if len(rows) == 1 else 's'} differ between "
+    note(f"git-exp: not reproduced: {len(rows)} value{'s differ' if len(rows) != 1 else ' differs'} between "
          f"{compared.b} and {compared.a}")
     return code
 
