@@ -19,6 +19,10 @@ worktree, chosen by ``exp.isolate`` globs (``selection``), without copying their
   a **symlink** to the user's file (the worktree is on another filesystem, e.g. ``/tmp`` as
   tmpfs).  A symlink in the user's tree becomes a symlink to that symlink's own path, so it
   resolves as it does there.
+- ``exp.isolateShared`` globs name ignored directories to link **whole**, as one symlink
+  to the user's directory: nothing per file, for data sets of many small files, at the
+  price of isolation (what the run writes or deletes there happens in the user's
+  directory, as in a plain run, and is not watched).
 - A run that **writes into** an input in place (``open(path, "w")``) through a hardlink or
   symlink changes the user's file, exactly as the same command would in a plain run; one
   that replaces it (write elsewhere, then rename) or deletes it changes only the worktree.
@@ -129,10 +133,16 @@ def _may_match_below(segments: list[str], parts: list[str]) -> bool:
     return True
 
 
-def selection(repo: Repo) -> Selection:
-    """``DEFAULT_GLOBS`` then the ``exp.isolate`` values, as a Selection."""
-    values = repo.run("config", "--get-all", "exp.isolate", check=False).out.splitlines()
-    return Selection([*DEFAULT_GLOBS, *(v.strip() for v in values if v.strip())])
+def selection(repo: Repo) -> tuple[Selection, Selection]:
+    """``(chosen, shared)``: ``DEFAULT_GLOBS`` then the ``exp.isolate`` values, and the
+    ``exp.isolateShared`` globs (directories linked whole), as Selections."""
+    values: dict[str, list[str]] = {"exp.isolate": [], "exp.isolateshared": []}
+    text = repo.run("config", "-z", "--get-regexp", r"^exp\.isolate(shared)?$", check=False).out
+    for item in text.split("\0"):
+        key, _, value = item.partition("\n")
+        if key.lower() in values and value.strip():
+            values[key.lower()].append(value.strip())
+    return Selection([*DEFAULT_GLOBS, *values["exp.isolate"]]), Selection(values["exp.isolateshared"])
 
 
 def ignored(repo: Repo) -> list[str]:
@@ -153,7 +163,7 @@ class Linked:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.counts = {"reflink": 0, "hardlink": 0, "symlink": 0, "directory": 0}
+        self.counts = {"reflink": 0, "hardlink": 0, "symlink": 0, "directory": 0, "shared": 0}
         self.size = 0
         self.shared: dict[str, tuple[int, int]] = {}  # relative path -> (size, mtime_ns)
 
@@ -178,6 +188,7 @@ class _Linker:
         self.clone = same_fs and hasattr(os, "O_CLOEXEC") and os.uname().sysname == "Linux"
         self.hardlink = same_fs
         self.linked = Linked(source)
+        self.shared = Selection([])
 
     def file(self, rel: str, st: os.stat_result) -> None:
         src, dst = f"{self.source}/{rel}", f"{self.target}/{rel}"
@@ -244,22 +255,24 @@ class _Linker:
         return True
 
 
-def link_inputs(repo: Repo, target: str, chosen: Selection | None = None) -> Linked:
+def link_inputs(repo: Repo, target: str, chosen: tuple[Selection, Selection] | None = None) -> Linked:
     """Make the ignored files of ``repo``'s work tree that ``chosen`` (default: ``selection``)
-    wants available at the same paths under ``target``, by reflink, hardlink or symlink.
-    Paths the worktree already has are left as they are (what the run's tree holds wins)."""
+    wants available at the same paths under ``target``, by reflink, hardlink or symlink; a
+    directory its shared Selection matches becomes one symlink to the user's.  Paths the
+    worktree already has are left as they are (what the run's tree holds wins)."""
     source = repo.worktree or ""
-    chosen = chosen or selection(repo)
+    wanted, shared = chosen or selection(repo)
     linker = _Linker(source, target)
+    linker.shared = shared
     for entry in ignored(repo):
         rel = entry.rstrip("/")
         if not entry.endswith("/"):
-            if chosen.wanted(rel):
+            if wanted.wanted(rel):
                 _one(linker, rel)
             continue
-        if not chosen.worth_entering(rel) or not _parents(linker, rel):
+        if not wanted.worth_entering(rel) or not _parents(linker, rel):
             continue
-        _walk(linker, chosen, rel)
+        _walk(linker, wanted, rel)
     return linker.linked
 
 
@@ -290,9 +303,11 @@ def _one(linker: _Linker, rel: str) -> None:
 
 def _walk(linker: _Linker, chosen: Selection, rel: str) -> None:
     """Bring in the directory ``rel`` (the user's) and what ``chosen`` wants inside it."""
-    if os.path.islink(os.path.join(linker.source, rel)):
+    is_link = os.path.islink(os.path.join(linker.source, rel))
+    if is_link or (linker.shared.rules and linker.shared.wanted(rel)):
         if chosen.wanted(rel) and _parents(linker, rel):
-            linker.symlink(rel)
+            linker.symlink(rel)  # exp.isolateShared: the whole directory, the user's own
+            linker.linked.counts["shared"] += not is_link
         return
     made = chosen.wanted(rel) and _parents(linker, rel) and linker.directory(rel)  # else made when something inside comes in
     try:

@@ -157,3 +157,15 @@ def test_isolated_without_commit_still_refused(tmp_path, exp):
     path = init_repo(tmp_path / "empty", files={"a": "a"}, commit=False)
     assert_error(exp("run", "--isolated", "--", "true", cwd=path), 2, "needs a commit")
     assert exp_refs(path) == {}
+
+
+def test_exp_isolate_shared_links_a_directory_whole(data_repo, exp):
+    repo = data_repo
+    git(repo, "config", "--add", "exp.isolateShared", "data/big")
+    ran = exp("run", "-n", "shared", "--isolated", "--", sys.executable, "-c",
+              LOOK + "\nopen('data/big/made-by-run', 'w').write('r')\n", "data/big", "data/big/part-0.bin",
+              "data/train.csv")
+    assert ran.code == 0, ran
+    assert seen(repo, "shared") == {"data/big": "symlink", "data/big/part-0.bin": "p0", "data/train.csv": "1,2\n"}
+    assert (repo / "data/big/made-by-run").read_text() == "r"  # shared: the run wrote into your directory
+    assert (repo / "data/big/part-0.bin").read_text() == "p0"  # and removing the worktree took nothing

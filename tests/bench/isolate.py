@@ -84,17 +84,19 @@ def row(root: Path, env: dict, mib: int, files: int, runs: int) -> dict:
     subprocess.run([exe, "run", "-n", "probe", "--isolated", "--", sys.executable, "-c", PROBE, str(repo), str(probe)],
                    cwd=repo, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seen = json.loads(probe.read_text())
-    plain, bare, linked = [], [], []
+    plain, bare, linked, whole = [], [], [], []
     none = {**env, "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "exp.isolate", "GIT_CONFIG_VALUE_0": "!*"}
+    shared = {**env, "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "exp.isolateShared", "GIT_CONFIG_VALUE_0": "data"}
     for i in range(runs + 1):  # the first of each is a warm-up
         for kind, times, extra, environ in (("plain", plain, [], env), ("bare", bare, ["--isolated"], none),
-                                            ("linked", linked, ["--isolated"], env)):
+                                            ("linked", linked, ["--isolated"], env),
+                                            ("shared", whole, ["--isolated"], shared)):
             took = timed([exe, "run", "-n", f"{kind}-{i}", *extra, "--", "true"], repo, environ)
             if i:
                 times.append(took)
     return {
         "files": files, "mib": mib, "plain_s": statistics.median(plain), "isolated_no_inputs_s": statistics.median(bare),
-        "isolated_s": statistics.median(linked), "du_bytes": seen["du"], "free_drop_bytes": free_before - seen["free"],
+        "isolated_s": statistics.median(linked), "isolated_shared_s": statistics.median(whole), "du_bytes": seen["du"], "free_drop_bytes": free_before - seen["free"],
         "methods": seen["methods"],
     }
 
@@ -114,13 +116,15 @@ def main(argv: list[str] | None = None) -> int:
         rows = [row(root, env, args.mib, n, args.runs) for n in args.files]
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(f"{'files':>7} {'MiB':>5} {'plain run':>10} {'isolated, no inputs':>20} {'isolated':>9} "
-          f"{'inputs cost':>12} {'du of worktree':>15} {'free blocks used':>17}  how")
+    print("| files | MiB | plain run | isolated, no inputs | isolated | inputs cost | isolated, data shared "
+          "| du of worktree | free blocks used | how |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         how = ", ".join(f"{n} {m}s" for m, n in r["methods"].items() if n)
-        print(f"{r['files']:>7} {r['mib']:>5} {r['plain_s'] * 1000:>8.0f}ms {r['isolated_no_inputs_s'] * 1000:>18.0f}ms "
-              f"{r['isolated_s'] * 1000:>7.0f}ms {(r['isolated_s'] - r['isolated_no_inputs_s']) * 1000:>10.0f}ms "
-              f"{r['du_bytes'] / 1024:>12.0f} KiB {r['free_drop_bytes'] / (1 << 20):>13.1f} MiB  {how}")
+        print(f"| {r['files']} | {r['mib']} | {r['plain_s'] * 1000:.0f} ms | {r['isolated_no_inputs_s'] * 1000:.0f} ms "
+              f"| {r['isolated_s'] * 1000:.0f} ms | {(r['isolated_s'] - r['isolated_no_inputs_s']) * 1000:.0f} ms "
+              f"| {r['isolated_shared_s'] * 1000:.0f} ms | {r['du_bytes'] / 1024:.0f} KiB "
+              f"| {r['free_drop_bytes'] / (1 << 20):.1f} MiB | {how} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0
