@@ -5,6 +5,7 @@ import pytest
 
 from .conftest import assert_error, exp_refs, git, write
 
+
 def traced(monkeypatch):
     """git-exp traces each git it ran, in order, on stderr: a line said before the trace of
     ``git commit-tree`` was said before the commit was written (the code is sequential)."""

@@ -95,8 +95,10 @@ def row(root: Path, env: dict, mib: int, files: int, runs: int) -> dict:
             if i:
                 times.append(took)
     return {
-        "files": files, "mib": mib, "plain_s": statistics.median(plain), "isolated_no_inputs_s": statistics.median(bare),
-        "isolated_s": statistics.median(linked), "isolated_shared_s": statistics.median(whole), "du_bytes": seen["du"], "free_drop_bytes": free_before - seen["free"],
+        "files": files, "mib": mib, "plain_s": statistics.median(plain),
+        "isolated_no_inputs_s": statistics.median(bare), "isolated_s": statistics.median(linked),
+        "isolated_shared_s": statistics.median(whole), "du_bytes": seen["du"],
+        "free_drop_bytes": free_before - seen["free"],
         "methods": seen["methods"],
     }
 
