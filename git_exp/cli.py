@@ -153,7 +153,7 @@ def rerun(
 
 @command("ls")
 def ls_(
-    remote: str | None = Argument(None, help="List a remote's experiments live (no fetch)."),
+    remote: str | None = Argument(None, metavar="[REMOTE|URL]", help="List a remote's experiments live (no fetch)."),
     remotes: bool = Option(False, "-r", "--remotes", help="Also list remote-tracking experiments."),
     json_: bool = Option(False, "--json", help="JSON output."),
 ) -> None:
@@ -162,9 +162,9 @@ def ls_(
     from git_exp.present import ls as present
 
     if remote is not None:
-        present.remote(ls.ls_remote(remote), json_)
+        present.remote(ls.ls_remote(remote), json_, remote)
     else:
-        present.listing(ls.ls(remotes=remotes), json_)
+        present.listing(ls.ls(remotes=remotes), json_, remotes)
 
 
 @command()
@@ -235,22 +235,30 @@ def branch(
 @command()
 def rm(
     patterns: list[str] = Argument(None, metavar="NAME|GLOB...", help="Experiments to delete."),
-    remote: str | None = Option(None, "--remote", help="Delete on this remote instead (with a lease)."),
+    remote: str | None = Option(None, "--remote", metavar="REMOTE|URL", help="Delete on this remote instead (with a lease)."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
+    older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Only those older than AGE (30d, 12h, 2w)."),
+    keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest of those named, delete the rest."),
 ) -> None:
     """Delete experiments; prints how to restore each."""
+    if remote is not None and (older_than is not None or keep is not None):
+        from git_exp.errors import UsageError
+
+        raise UsageError("--older-than and --keep work on local experiments — drop --remote, or name them")
     if remote is not None:
         from git_exp import remotes
         from git_exp.commands.remote_ops import rm_remote
         from git_exp.present import share
 
+        _talking(False, False, False)
         repo = _repo(remotes=True)
-        raise Exit(share.pushed(rm_remote(repo, remotes.get(repo, remote), list(patterns or []), dry_run=dry_run),
-                                remote))
+        where = remotes.resolve(repo, remote)
+        raise Exit(share.removed(rm_remote(repo, where, list(patterns or []), dry_run=dry_run), where.label,
+                                 where.name))
     from git_exp.commands.rm import rm as do_rm
     from git_exp.present import manage
 
-    manage.deleted(do_rm(_repo(), list(patterns or []), dry_run=dry_run), dry_run)
+    manage.deleted(do_rm(_repo(), list(patterns or []), dry_run=dry_run, older_than=older_than, keep=keep), dry_run)
 
 
 @command()
@@ -270,7 +278,9 @@ def rename(
         from git_exp.commands.remote_ops import rename_remote
         from git_exp.present import share
 
-        code = share.pushed(rename_remote(repo, remotes.get(repo, remote), old, new), remote)
+        _talking(False, False, False)
+        where = remotes.resolve(repo, remote)
+        code = share.pushed(rename_remote(repo, where, old, new), where.label)
         if code:
             raise Exit(code)
         if repo.ref_sha(f"refs/exp/{old}") is None and not interrupted_rename(repo, old, new):
@@ -281,6 +291,7 @@ def rename(
 
 @command()
 def gc(
+    patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Only among these experiments (default: all)."),
     older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Delete experiments older than AGE (30d, 12h, 2w)."),
     orphaned: bool = Option(False, "--orphaned", help="Delete experiments whose baseline no branch or tag reaches."),
     keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest experiments, delete the rest."),
@@ -290,34 +301,56 @@ def gc(
     from git_exp.commands.gc import gc as do_gc
     from git_exp.present import manage
 
-    manage.collected(do_gc(_repo(), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run), dry_run)
+    manage.collected(do_gc(_repo(), list(patterns or []), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run), dry_run)
+
+
+def _talking(verbose: bool, quiet: bool, progress: bool) -> None:
+    """-v / -q / --progress of push and pull."""
+    from git_exp import progress as progress_
+    from git_exp.errors import UsageError
+    from git_exp.present import share
+
+    if quiet and (verbose or progress):
+        raise UsageError("-q contradicts " + ("-v" if verbose else "--progress") + " — choose one")
+    progress_.set_mode(progress=progress, quiet=quiet)
+    share.set_verbosity(verbose=verbose, quiet=quiet)
 
 
 @command()
 def push(
-    args: list[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
+    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...",
+                               help="Remote or URL (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Push every experiment."),
     force: bool = Option(False, "--force", "-f", help="Overwrite remote experiments that moved (with a lease)."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be pushed."),
+    verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),
+    quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
+    progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
 ) -> None:
     """Push experiments to a remote in one git push."""
     from git_exp.commands.push import push_here
     from git_exp.present import share
 
+    _talking(verbose, quiet, progress)
     remote, pushed = push_here(list(args or []), all_=all_, force=force, dry_run=dry_run)
     raise Exit(share.pushed(pushed, remote))
 
 
 @command()
 def pull(
-    args: list[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
+    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...",
+                               help="Remote or URL (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Pull every experiment."),
     force: bool = Option(False, "--force", "-f", help="Take the remote version of diverged experiments."),
+    verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),
+    quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
+    progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
 ) -> None:
     """Fetch experiments from a remote and create or fast-forward local ones."""
     from git_exp.commands.pull import pull_here
     from git_exp.present import share
 
+    _talking(verbose, quiet, progress)
     remote, pulled = pull_here(list(args or []), all_=all_, force=force)
     code = share.pulled(pulled, remote)
     if code:

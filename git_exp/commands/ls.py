@@ -54,7 +54,7 @@ def ls_remote(remote: str) -> tuple[list[str], list[str], list[str | None], list
     early = remotes_.start_early(remote)
     with stopped_on_error(early):
         repo = Repo(remotes=True)
-        chosen = remotes_.get(repo, remote)
+        chosen = remotes_.resolve(repo, remote)
     return compare(repo, chosen, early)
 
 

@@ -133,6 +133,10 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
         return _pull(repo, remote, patterns, all_, force, started)
     finally:
         wait_all(started)  # reaped whatever happened
+        if not remote.configured:  # a URL: its stand-in for remote-tracking refs goes
+            staged = repo.refs(remote.tracking)
+            repo.transaction([(remote.tracking + n, repo.zero, sha) for n, sha in staged.items()],
+                             "git exp pull: unstaging", reflog=False)
 
 
 def pull_here(args: list[str], *, all_: bool = False, force: bool = False) -> tuple[str, list[Pulled]]:
@@ -142,7 +146,7 @@ def pull_here(args: list[str], *, all_: bool = False, force: bool = False) -> tu
 
     repo = Repo(remotes=True)
     remote, patterns = remotes.split_args(repo, args, all_=all_)
-    return remote.name, pull(repo, remote, patterns, all_=all_, force=force)
+    return remote.label, pull(repo, remote, patterns, all_=all_, force=force)
 
 
 def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, started) -> list[Pulled]:
@@ -156,8 +160,8 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
     else:
         wanted, unmatched = names.select(sorted(theirs), patterns)
         if unmatched:
-            raise UsageError(f"{remote.name} has no experiment matching {names.shown(unmatched[0])} — "
-                             f"`git exp ls {remote.name}` lists them")
+            raise UsageError(f"{remote.label} has no experiment matching {names.shown(unmatched[0])} — "
+                             f"`git exp ls {remote.label}` lists them")
         glob = patterns[0] if len(patterns) == 1 and names.is_refspec_glob(patterns[0]) else None
     selected = {n: theirs[n] for n in wanted}
     texts = [running.wait().out for running in started[1:]]
@@ -186,9 +190,9 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
         prunes, tracking_moves = _plan_tracking(repo, remote, selected, theirs, tracking)
         report, local_moves = _plan_local(repo, remote, selected, ours, force)
         try:
-            repo.transaction(prunes, f"git exp pull: {remote.name} pruned")
-            repo.transaction(tracking_moves, f"git exp pull: {remote.name}")
-            repo.transaction(local_moves, f"git exp pull: from {remote.name}")
+            repo.transaction(prunes, f"git exp pull: {remote.label} pruned")
+            repo.transaction(tracking_moves, f"git exp pull: {remote.label}")
+            repo.transaction(local_moves, f"git exp pull: from {remote.label}")
             if len(tracking_moves) + len(local_moves) >= PACK_AFTER:
                 repo.pack_refs()  # git packs them: loose, they slow every later `git fetch`
             return report + skipped
@@ -234,12 +238,14 @@ def _run_fetch(repo: Repo, remote: Remote, todo: list[str], pattern: str | None,
         refspecs = [f"+{PREFIX}{pattern}:{into}{pattern}"]
     else:
         refspecs = [f"+{PREFIX}{n}:{into}{n}" for n in todo]
-    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--quiet", "--no-auto-gc"]
+    from git_exp import progress
+
+    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--no-auto-gc", *(progress.git_flag() or ["--quiet"])]
     if stage is None:
         args.append("--dry-run")
     if repo.shallow:
         args.append("--depth=2")
-    result = repo.run(*args, "--", remote.name, *refspecs, check=False)
+    result = repo.run(*args, "--", remote.name, *refspecs, check=False, echo=progress.meter())
     if result.returncode:
         raise explain(remote, result, "fetching experiments from")
 
@@ -291,6 +297,6 @@ def _plan_local(repo: Repo, remote: Remote, theirs: dict[str, str], ours: dict[s
             moves.append((PREFIX + name, sha, mine))
             report.append(Pulled(name, "forced", sha, f"was {mine[:7]}, still in the reflog"))
         else:
-            report.append(Pulled(name, "diverged", sha,
-                                 f"kept local {mine[:7]}; theirs is at {remote.tracking}{name} — --force to take it"))
+            where = f"at {remote.tracking}{name}" if remote.configured else f"{sha[:7]}"
+            report.append(Pulled(name, "diverged", sha, f"kept local {mine[:7]}; theirs is {where} — --force to take it"))
     return report, moves

@@ -108,7 +108,9 @@ def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[
     if atomic:
         args.append("--atomic")
     args += [f"--force-with-lease={lease}" for lease in leases]
-    result = repo.run(*args, "--", remote.name, *refspecs, check=False)
+    from git_exp import progress
+
+    result = repo.run(*args, *progress.git_flag(), "--", remote.name, *refspecs, check=False, echo=progress.meter())
     found = Pushed(outcomes(result.out, dry_run))
     found.remote_says = _remote_lines(result.err)
     if result.returncode and not found and "No refs in common and none specified" in result.err:
@@ -170,7 +172,7 @@ def push_here(args: list[str], *, all_: bool = False, force: bool = False, dry_r
     if early and remote.name != args[0]:  # --all went to the default remote after all
         early.kill()
         early = None
-    return remote.name, push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
+    return remote.label, push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
 
 
 def drop_stale_staging(repo: Repo) -> None:

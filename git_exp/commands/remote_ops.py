@@ -60,14 +60,18 @@ def compare(repo: Repo, remote: Remote, early=None) -> tuple[list[str], list[str
 def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool = False) -> Pushed:
     """Delete experiments on ``remote`` in one push, each leased at the value it has there."""
     if not patterns:
-        raise UsageError(f"name the experiments to delete on {remote.name}")
+        raise UsageError(f"name the experiments to delete on {remote.label}")
     theirs = ls_remote(repo, remote)
     chosen, unmatched = names.select(sorted(theirs), patterns)
     if unmatched:
-        raise UsageError(f"{remote.name} has no experiment matching {shown(unmatched[0])} — nothing was deleted")
+        raise UsageError(f"{remote.label} has no experiment matching {shown(unmatched[0])} — nothing was deleted")
     leases = [f"{PREFIX}{n}:{theirs[n]}" for n in chosen]
-    return push_refspecs(repo, remote, [f":{PREFIX}{n}" for n in chosen], leases, dry_run=dry_run,
-                         what="deleting experiments on")
+    found = push_refspecs(repo, remote, [f":{PREFIX}{n}" for n in chosen], leases, dry_run=dry_run,
+                          what="deleting experiments on")
+    for outcome in found:  # the commit each deletion removed, to restore it with
+        if outcome.status in ("deleted", "would be deleted") and outcome.name in theirs:
+            outcome.detail = theirs[outcome.name]
+    return found
 
 
 def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bool = False) -> Pushed:
@@ -78,12 +82,12 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
         finished = _finish_interrupted(repo, remote, old, target, theirs, dry_run)
         if finished is not None:
             return finished
-        raise UsageError(f"{remote.name} has no experiment named {shown(old)} — `git exp ls {remote.name}` lists them")
+        raise UsageError(f"{remote.label} has no experiment named {shown(old)} — `git exp ls {remote.label}` lists them")
     if target in theirs:
-        raise UsageError(f"{remote.name} already has an experiment named {shown(target)} — pick another name")
+        raise UsageError(f"{remote.label} already has an experiment named {shown(target)} — pick another name")
     sha = theirs[old]
     if sha in missing_objects(repo, [sha]):
-        raise UsageError(f"{shown(old)} on {remote.name} is not fetched here — `git exp pull {remote.name} {old}` first")
+        raise UsageError(f"{shown(old)} on {remote.label} is not fetched here — `git exp pull {remote.label} {old}` first")
     what = "renaming an experiment on"
     if names.conflict(target, [old]):
         # 'a' -> 'a/b': the remote cannot hold both names, so go through a visible interim

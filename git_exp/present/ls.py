@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from git_exp import render
-from git_exp.present.common import out
+from git_exp.present.common import note, out
 from git_exp.present.rows import age, iso_created
 from git_exp.rows import labels
 
@@ -28,8 +28,17 @@ def table(columns: dict[str, list], now: float | None = None) -> list[list[str]]
             list(map(ages.__getitem__, columns["created"])), list(map(codes.__getitem__, columns["exit_code"]))]
 
 
-def listing(columns: dict[str, list], json_: bool) -> None:
-    """``records``'s columns; ``json_``: one object per experiment, FIELDS as keys."""
+EMPTY = "no experiments yet — `git exp save` or `git exp run -- CMD` makes one; `git exp ls origin` lists a remote's"
+EMPTY_REMOTES = ("no experiments here and none fetched — `git exp save` makes one; `git exp pull origin --all` "
+                 "fetches a remote's")
+
+
+def listing(columns: dict[str, list], json_: bool, remotes: bool = False) -> None:
+    """``records``'s columns; ``json_``: one object per experiment, FIELDS as keys.  An
+    empty table says what to do instead (on stderr; stdout stays empty for scripts)."""
+    if not json_ and not columns["name"]:
+        note(EMPTY_REMOTES if remotes else EMPTY)
+        return
     if json_:
         from git_exp.commands.ls import FIELDS, rows
 
@@ -38,9 +47,12 @@ def listing(columns: dict[str, list], json_: bool) -> None:
         out(render.grid(table(columns), COLUMNS))
 
 
-def remote(compared: tuple[list, list, list, list], json_: bool) -> None:
+def remote(compared: tuple[list, list, list, list], json_: bool, where: str = "the remote") -> None:
     """``ls REMOTE``: each experiment on either side, its state and both commits."""
     names_, states, mine, theirs = compared
+    if not json_ and not names_:
+        note(f"no experiments on {where} or here — `git exp save` makes one, `git exp push {where} NAME` shares it")
+        return
     if json_:
         out(render.json_text([{"name": n, "state": s, "local": m, "remote": t}
                               for n, s, m, t in zip(names_, states, mine, theirs)]))
