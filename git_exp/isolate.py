@@ -232,6 +232,7 @@ class _Linker:
             return False
         finally:
             os.close(fd_in)
+        os.fchmod(fd_out, st.st_mode & 0o7777)  # as the user's, whatever the umask
         os.close(fd_out)
         os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
         return True
