@@ -2,6 +2,7 @@
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -169,3 +170,28 @@ def test_exp_isolate_shared_links_a_directory_whole(data_repo, exp):
     assert seen(repo, "shared") == {"data/big": "symlink", "data/big/part-0.bin": "p0", "data/train.csv": "1,2\n"}
     assert (repo / "data/big/made-by-run").read_text() == "r"  # shared: the run wrote into your directory
     assert (repo / "data/big/part-0.bin").read_text() == "p0"  # and removing the worktree took nothing
+
+
+REFLINK_DIR = os.environ.get("GIT_EXP_TEST_REFLINK_DIR")
+
+
+@pytest.mark.skipif(not REFLINK_DIR, reason="set GIT_EXP_TEST_REFLINK_DIR to a directory on btrfs or XFS "
+                                            "(mkfs.xfs -m reflink=1 on a loop image) to test reflinks")
+def test_reflinked_inputs_are_copies(exp, monkeypatch):
+    import tempfile
+
+    from .conftest import init_repo
+
+    base = tempfile.mkdtemp(dir=REFLINK_DIR)
+    monkeypatch.setenv("TMPDIR", base)
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    repo = init_repo(Path(base) / "repo", files={".gitignore": "data/\n"})
+    write(repo, {"data/train.csv": "1,2\n"})
+    mode = (repo / "data/train.csv").stat().st_mode
+    script = ("import os, json; st = os.stat('data/train.csv'); open('data/train.csv', 'a').write('3'); "
+              "json.dump({'nlink': st.st_nlink, 'mode': st.st_mode}, open('seen.json', 'w'))")
+    ran = exp("run", "-n", "cow", "--isolated", "--", sys.executable, "-c", script, cwd=repo)
+    assert ran.code == 0, ran
+    assert json.loads(git(repo, "show", "refs/exp/cow:seen.json")) == {"nlink": 1, "mode": mode}
+    assert (repo / "data/train.csv").read_text() == "1,2\n"  # the run wrote into its own copy
+    assert "changed during the isolated run" not in ran.err
