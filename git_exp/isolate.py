@@ -350,7 +350,7 @@ class Worktree:
         leftovers.drop_worktrees(self.origin, leftovers.stale_worktrees(self.origin))  # of killed runs
         self.path = tempfile.mkdtemp(prefix=f"{leftovers.RUN_WORKTREE}{os.getpid()}-")
         try:
-            self.origin.run("worktree", "add", "--detach", "--no-checkout", self.path, self.head)
+            self._add()
             self.repo = Repo(self.path)
             self.repo.run("read-tree", "-u", "--reset", self.tree)
             if self.inputs:
@@ -359,6 +359,24 @@ class Worktree:
             self.__exit__()
             raise
         return self
+
+    def _add(self) -> None:
+        """``git worktree add``, again when it tripped over another run's worktree that git
+        was still making (git reads every worktree's files, and dies on one half made:
+        ``failed to read .git/worktrees/<other>/commondir``; it made nothing then)."""
+        import time
+
+        from git_exp.git import GitError
+
+        for pause in (0.05, 0.1, 0.2, 0.4, 0.8, None):
+            try:
+                self.origin.run("worktree", "add", "--detach", "--no-checkout", self.path, self.head)
+                return
+            except GitError as exc:
+                text = exc.stderr.decode("utf-8", "replace")
+                if pause is None or "failed to read" not in text or "worktrees/" not in text:
+                    raise
+            time.sleep(pause)
 
     def __exit__(self, *exc) -> None:
         self.origin.run("worktree", "remove", "--force", self.path, check=False)

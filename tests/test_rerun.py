@@ -149,7 +149,9 @@ def test_rerun_option_errors(trained, exp):
     repo = trained
     before = exp_refs(repo)
     assert_error(exp("rerun", "base", "--append", "-n", "x"), 2, "--append and -n contradict")
-    assert_error(exp("rerun", "base", "-S", "lr=0.2"), 2, "-S is not available in rerun yet")
+    assert_error(exp("rerun", "base", "-S", "lr=0.2,0.3"), 2, "a rerun is one run, so one value per key")
+    assert_error(exp("rerun", "base", "-S", "nosuch=1"), 2, "nosuch")
+    assert git(repo, "worktree", "list").count("\n") == 1
     assert_error(exp("rerun", "base", "-n", "base"), 2, "already exists")
     assert exp_refs(repo) == before
 
@@ -189,3 +191,13 @@ def test_lines_git_exp_never_writes_are_refused(line, why):
 
     with pytest.raises(cmdline.Unrunnable, match=why.replace("$", r"\$")):
         cmdline.argv(line, env={})
+
+
+def test_rerun_with_an_override_shows_the_param_and_its_effect(trained, exp):
+    repo = trained
+    ran = exp("rerun", "base", "-S", "lr=0.2", "-n", "lr-0.2")
+    assert ran.code == 0, ran
+    rows = [line.split() for line in ran.out.splitlines()]
+    assert rows == [["key", "base", "lr-0.2"], ["metrics.acc", "4", "5"], ["params.lr", "0.1", "0.2"]]
+    assert meta(repo, "refs/exp/lr-0.2")["Exp-Params-Set"] == "lr=0.2"
+    assert (repo / "params.yaml").read_text() == "lr: 0.1\n"  # your own params file is untouched

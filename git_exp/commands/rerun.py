@@ -13,6 +13,8 @@ save the result, and compare it with the original — reproducibility in one com
 - The result is saved with NAME's baseline as its baseline: as a new version of NAME with
   ``--append``, under ``-n NEW``, or by default as ``NAME-rerun-<n>`` (the first free
   ``n``).  Its trailers are those of a run, plus ``Exp-Rerun-Of: <NAME's commit>``.
+- ``-S KEY=VALUE`` (``overrides``, as ``run -S``: one value each) sets parameters in
+  NAME's params files in the worktree first and records them (``Exp-Params-Set``).
 - Then the params and metrics that differ between the original and the rerun
   (``commands.diff``), and the exit code is the command's, as for ``run``.
 """
@@ -62,14 +64,17 @@ def rerun(
         raise UsageError(f"experiment {names.shown(name)} has no recorded command (no Exp-Command: it was saved, "
                          "not run) — nothing to rerun; run one with `git exp run -- CMD`")
     argv = cmdline.argv(line)
-    if overrides:
-        # TODO(sweep): apply `-S key=value` with git_exp/overrides.py (the `sweep` engineer's
-        # module, not on main yet) to the params files in the worktree before the command.
-        raise UsageError("-S is not available in rerun yet (it comes with `run -S`) — rerun without it")
+    parsed = _overrides(overrides or [])
     target = name if append else (new if new is not None else free_name(repo, name))
     prepared = prepare_name(repo, target, force=False, append=append)
     careful = cautions.Careful(allow_large=allow_large, warn=warn)
     with isolate.Worktree(repo, exp.sha, exp.sha) as where:
+        edit = None
+        if parsed:
+            from git_exp import overrides as overrides_
+
+            edit = overrides_.plan(repo, where.path, parsed).edit((0,) * len(parsed))  # NAME's params files
+            edit.write(where.path)
         for path in _metrics_files(repo):
             try:
                 os.unlink(os.path.join(where.path, path))
@@ -81,6 +86,8 @@ def rerun(
         host, url = metadata.executor()
         pairs = metadata.trailers(command=line, exit_code=str(code), status=status, duration=f"{seconds:.3f}s",
                                   executor=host, run_url=url) + [("Exp-Rerun-Of", exp.sha)]
+        if edit is not None:
+            pairs += [(key, " ".join(value.split())) for key, value in edit.pairs]  # Exp-Params-Set, as run -S
         try:
             saved = save(where.repo, message=f"rerun of {name}: {line}", append=append, pairs=pairs,
                          baseline=exp.baseline or "", prepared=prepared, command="rerun")
@@ -91,6 +98,20 @@ def rerun(
     compared = diff(repo, saved.name, exp.sha)
     compared.b = f"{name} (before)" if append else name
     return Rerun(name, exp.sha, ran, compared)
+
+
+def _overrides(specs: list[str]) -> list:
+    """``-S`` parsed (``overrides.parse_all``), one value each: a rerun is one run."""
+    if not specs:
+        return []
+    from git_exp import overrides
+
+    parsed = overrides.parse_all(specs)
+    several = [o.spec for o in parsed if len(o.values) != 1]
+    if several:
+        raise UsageError(f"-S {names.shown(several[0])}: a rerun is one run, so one value per key — to sweep, "
+                         "use `git exp run -S` with the recorded command")
+    return parsed
 
 
 def _metrics_files(repo: Repo) -> tuple[str, ...]:
