@@ -69,10 +69,15 @@ def test_rerun_append_adds_a_version_and_prints_differences(trained, exp, monkey
     assert new != old
     assert git(repo, "rev-parse", f"{new}^1", f"{new}^2").split() == [git(repo, "rev-parse", "HEAD").strip(), old]
     lines = ran.out.splitlines()
-    assert lines[0].split() == ["key", "base", "(before)", "base"]
+    assert lines[0].split() == ["key", "base~1", "base"]
     assert lines[1].split() == ["metrics.acc", "4", "4.5"]
-    assert "not reproduced: 1 value differs between base (before) and base" in ran.err
+    assert "not reproduced: 1 value differs between base~1 and base" in ran.err
     assert "appended to experiment base" in ran.err
+    monkeypatch.delenv("NOISE")
+    ran = exp("rerun", "base~1", "-n", "first-again")  # a version, as `git exp log base` lists them
+    assert ran.code == 0, ran
+    assert "reproduced: no params or metrics differ between base~1 and first-again" in ran.err
+    assert meta(repo, "refs/exp/first-again")["Exp-Rerun-Of"] == old
 
 
 def test_rerun_json(trained, exp, monkeypatch):

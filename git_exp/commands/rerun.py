@@ -10,9 +10,10 @@ save the result, and compare it with the original — reproducibility in one com
   of ``run`` (``run.Signals``).  The metrics files (``exp.metrics``, or the default names)
   are removed from the worktree first: the numbers compared are the ones this run wrote,
   never the old ones left in place by a command that wrote none.
-- The result is saved with NAME's baseline as its baseline: as a new version of NAME with
-  ``--append``, under ``-n NEW``, or by default as ``NAME-rerun-<n>`` (the first free
-  ``n``).  Its trailers are those of a run, plus ``Exp-Rerun-Of: <NAME's commit>``.
+- NAME is anything ``revisions.resolve`` takes: ``NAME``, ``REMOTE/NAME``, ``NAME~N``.
+- The result is saved with NAME's baseline as its baseline: as a new version of the local
+  NAME with ``--append``, under ``-n NEW``, or by default as ``NAME-rerun-<n>`` (the
+  first free ``n``; NAME without remote and version).  Its trailers are those of a run, plus ``Exp-Rerun-Of: <NAME's commit>``.
 - ``-S KEY=VALUE`` (``overrides``, as ``run -S``: one value each) sets parameters in
   NAME's params files in the worktree first and records them (``Exp-Params-Set``).
 - Then the params and metrics that differ between the original and the rerun
@@ -23,7 +24,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from git_exp import cautions, cmdline, isolate, metadata, names, results
+from git_exp import cautions, cmdline, isolate, metadata, names, results, revisions
 from git_exp.commands.diff import Diff, diff
 from git_exp.commands.run import NotSaved, Ran, Signals, execute
 from git_exp.commands.save import check_can_save, prepare_name, save
@@ -58,14 +59,18 @@ def rerun(
     if append and new is not None:
         raise UsageError("--append and -n contradict each other — --append adds to NAME, -n saves under a new name")
     check_can_save(repo, "rerun")
-    exp = repo.get(name)
+    source = revisions.resolve(repo, name)  # NAME, REMOTE/NAME, NAME~N
+    exp = revisions.commits(repo, [source.sha])[source.sha]
     line = exp.trailers.get("Exp-Command")
     if not line:
-        raise UsageError(f"experiment {names.shown(name)} has no recorded command (no Exp-Command: it was saved, "
-                         "not run) — nothing to rerun; run one with `git exp run -- CMD`")
+        raise UsageError(f"experiment {names.shown(source.label)} has no recorded command (no Exp-Command: it was "
+                         "saved, not run) — nothing to rerun; run one with `git exp run -- CMD`")
     argv = cmdline.argv(line)
     parsed = _overrides(overrides or [])
-    target = name if append else (new if new is not None else free_name(repo, name))
+    if append and source.remote is not None:
+        raise UsageError(f"--append adds a version to a local experiment, and {names.shown(source.label)} is "
+                         f"remote {names.shown(source.remote)}'s — save the rerun with -n NEW")
+    target = source.name if append else (new if new is not None else free_name(repo, source.name))
     prepared = prepare_name(repo, target, force=False, append=append)
     careful = cautions.Careful(allow_large=allow_large, warn=warn)
     with isolate.Worktree(repo, exp.sha, exp.sha) as where:
@@ -89,15 +94,16 @@ def rerun(
         if edit is not None:
             pairs += [(key, " ".join(value.split())) for key, value in edit.pairs]  # Exp-Params-Set, as run -S
         try:
-            saved = save(where.repo, message=f"rerun of {name}: {line}", append=append, pairs=pairs,
+            saved = save(where.repo, message=f"rerun of {source.label}: {line}", append=append, pairs=pairs,
                          baseline=exp.baseline or "", prepared=prepared, command="rerun")
         except ExpError as exc:
             raise NotSaved(code, status, exc) from None
     signals.settle()
     ran = Ran(saved, code, status, seconds, signals.after[0] if signals.after else None)
     compared = diff(repo, saved.name, exp.sha)
-    compared.b = f"{name} (before)" if append else name
-    return Rerun(name, exp.sha, ran, compared)
+    # the original as it can be named now: appended to, NAME is the rerun and NAME~1 was NAME
+    compared.b = f"{source.name}~{source.version + 1}" if append else source.label
+    return Rerun(source.label, exp.sha, ran, compared)
 
 
 def _overrides(specs: list[str]) -> list:
