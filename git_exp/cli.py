@@ -125,7 +125,8 @@ def run(
 
         parsed = overrides.parse_all(list(sets or []))
         if sweep.is_sweep(parsed, jobs, random_, name_prefix) or seed is not None:
-            _sweep(argv, parsed, name, message, force, append, not no_untracked, jobs, random_, seed, name_prefix)
+            _sweep(argv, parsed, name, message, force, append, not no_untracked, jobs, random_, seed, name_prefix,
+                   allow_large)
         edit = overrides.for_run(_repo(), argv, parsed)
     with Signals() as signals:  # from the start until all is said: saved or not
         try:
@@ -144,14 +145,15 @@ def run(
     raise Exit(code)
 
 
-def _sweep(argv, parsed, name, message, force, append, untracked, jobs, random_, seed, prefix) -> None:
+def _sweep(argv, parsed, name, message, force, append, untracked, jobs, random_, seed, prefix,
+           allow_large=False) -> None:
     """``run`` with several values (or --jobs, --random, --name-prefix): a sweep; always exits."""
     from git_exp.commands import sweep
     from git_exp.present import sweep as present
 
     repo = _repo()
     planned = sweep.prepare(repo, parsed, argv, jobs=jobs, random_=random_, seed=seed, prefix=prefix, name=name,
-                            force=force, append=append)
+                            force=force, append=append, check_large=untracked and not allow_large)
     present.opening(planned)
     done = sweep.run(repo, planned, argv, message=message, force=force, append=append, untracked=untracked,
                      started=present.started, finished=present.finished)

@@ -154,3 +154,14 @@ def test_the_check_costs_two_gits_whatever_the_number_of_files(repo, exp, monkey
     assert ran.code == 0, ran
     checks = [line for line in ran.err.splitlines() if "ls-files" in line or "exp.largeFile" in line]
     assert len(checks) == 2, ran.err  # the limit, then the untracked files; no git per file
+
+
+def test_a_sweep_refuses_large_files_before_its_first_run(repo, exp, tmp_path):
+    git(repo, "config", "exp.largeFile", "1k")
+    write(repo, {"dump.bin": "x" * 2000})
+    mark = tmp_path / "ran"
+    assert_error(exp("run", "-S", "lr=0.1,0.2", "--", "touch", str(mark)), 2, "'dump.bin'",
+                 "git exp run --allow-large")
+    assert not mark.exists() and exp_refs(repo) == {}
+    ran = exp("run", "-S", "lr=0.1,0.2", "--allow-large", "--", "touch", str(mark))
+    assert ran.code == 0 and mark.exists() and len(exp_refs(repo)) == 2, ran
