@@ -206,3 +206,17 @@ def test_rerun_with_an_override_shows_the_param_and_its_effect(trained, exp):
     assert rows == [["key", "base", "lr-0.2"], ["metrics.acc", "4", "5"], ["params.lr", "0.1", "0.2"]]
     assert meta(repo, "refs/exp/lr-0.2")["Exp-Params-Set"] == "lr=0.2"
     assert (repo / "params.yaml").read_text() == "lr: 0.1\n"  # your own params file is untouched
+
+
+def test_rerun_removes_old_metric_histories_first(trained, exp, monkeypatch):
+    repo = trained
+    script = ("import os, json; os.environ.get('FIRST') and open('metrics.jsonl', 'w').write("
+              "'{\"step\": 0, \"loss\": 1.0}\\n{\"step\": 1, \"loss\": 0.5}\\n')")
+    monkeypatch.setenv("FIRST", "1")
+    assert exp("run", "-n", "hist", "--", sys.executable, "-c", script).code == 0
+    assert "metrics.jsonl" in git(repo, "ls-tree", "--name-only", "refs/exp/hist")
+    monkeypatch.delenv("FIRST")
+    ran = exp("rerun", "hist")
+    assert ran.code == 0, ran
+    assert "metrics.jsonl" not in git(repo, "ls-tree", "--name-only", "refs/exp/hist-rerun-1")
+    assert "metrics.loss" in ran.out  # the history's last value, gone in the rerun

@@ -8,7 +8,8 @@ save the result, and compare it with the original — reproducibility in one com
 - It runs in a temporary worktree holding NAME's tree (``isolate.Worktree``, the ignored
   inputs of your work tree linked in), at the top of that tree, with the signal handling
   of ``run`` (``run.Signals``).  The metrics files (``exp.metrics``, or the default names)
-  are removed from the worktree first: the numbers compared are the ones this run wrote,
+  and metric histories (``exp.history``, DVCLive's, ``metrics.jsonl``) are removed from
+  the worktree first: the numbers compared are the ones this run wrote,
   never the old ones left in place by a command that wrote none.
 - NAME is anything ``revisions.resolve`` takes: ``NAME``, ``REMOTE/NAME``, ``NAME~N``.
 - The result is saved with NAME's baseline as its baseline: as a new version of the local
@@ -81,10 +82,7 @@ def rerun(
             edit = overrides_.plan(repo, where.path, parsed).edit((0,) * len(parsed))  # NAME's params files
             edit.write(where.path)
         for path in _metrics_files(repo):
-            try:
-                os.unlink(os.path.join(where.path, path))
-            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-                pass
+            _remove(os.path.join(where.path, path))
         careful.starting(where.repo)
         code, status, seconds = execute(argv, where.path, signals)
         careful.after(where.repo, status, where.linked)
@@ -121,7 +119,24 @@ def _overrides(specs: list[str]) -> list:
 
 
 def _metrics_files(repo: Repo) -> tuple[str, ...]:
-    return results.configured_files(repo)["metrics"]
+    """The metrics files and the metric histories (``history``): what a run writes."""
+    from git_exp import history
+
+    files = results.configured_files(repo)
+    return (*files["metrics"], *history.entries(files), history.DVCLIVE_SUMMARY)
+
+
+def _remove(path: str) -> None:
+    """Remove the file or directory ``path`` of the worktree (a link: the link only)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)  # never follows a link inside
+        return
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def free_name(repo: Repo, name: str) -> str:
