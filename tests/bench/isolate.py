@@ -2,7 +2,9 @@
 what an isolated run's ignored inputs cost (issue 11).
 
 A repository with an ignored ``data/`` of ``--mib`` MiB in ``--files`` files (each count a
-row); per row, the median wall time of ``git exp run -- true`` (plain), ``git exp run
+row); per row, the median time of ``isolate.link_inputs`` alone and of removing what it
+made (in-process: the setup cost itself, with less noise than whole runs), the median wall
+time of ``git exp run -- true`` (plain), ``git exp run
 --isolated -- true`` with ``exp.isolate = !*`` (the worktree alone, no inputs) and with
 the inputs linked in (the default), and the disk the isolated run's worktree takes while
 the command runs: ``du`` of the repository and the worktree together minus ``du`` of the
@@ -94,13 +96,43 @@ def row(root: Path, env: dict, mib: int, files: int, runs: int) -> dict:
             took = timed([exe, "run", "-n", f"{kind}-{i}", *extra, "--", "true"], repo, environ)
             if i:
                 times.append(took)
+    link_s, unlink_s = _linking(repo, root, env, runs)
     return {
-        "files": files, "mib": mib, "plain_s": statistics.median(plain),
+        "files": files, "mib": mib, "link_s": link_s, "unlink_s": unlink_s, "plain_s": statistics.median(plain),
         "isolated_no_inputs_s": statistics.median(bare), "isolated_s": statistics.median(linked),
         "isolated_shared_s": statistics.median(whole), "du_bytes": seen["du"],
         "free_drop_bytes": free_before - seen["free"],
         "methods": seen["methods"],
     }
+
+
+LINKING = """
+import json, os, shutil, statistics, sys, tempfile, time
+from git_exp import isolate
+from git_exp.repo import Repo
+repo, runs = Repo(sys.argv[1]), int(sys.argv[2])
+made, gone = [], []
+for i in range(runs + 1):
+    target = tempfile.mkdtemp()
+    start = time.perf_counter()
+    isolate.link_inputs(repo, target)
+    middle = time.perf_counter()
+    shutil.rmtree(target)
+    if i:
+        made.append(middle - start)
+        gone.append(time.perf_counter() - middle)
+print(json.dumps([statistics.median(made), statistics.median(gone)]))
+"""
+
+
+def _linking(repo: Path, root: Path, env: dict, runs: int) -> tuple[float, float]:
+    """Median seconds of ``isolate.link_inputs`` alone, and of removing what it made, in
+    the git-exp on PATH's interpreter (less noise than whole runs)."""
+    python = Path(find_git_exp()).resolve().parent / "python"
+    out = subprocess.run([str(python if python.exists() else sys.executable), "-c", LINKING, str(repo), str(runs)],
+                         cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
+    made, gone = json.loads(out)
+    return made, gone
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,12 +150,13 @@ def main(argv: list[str] | None = None) -> int:
         rows = [row(root, env, args.mib, n, args.runs) for n in args.files]
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print("| files | MiB | plain run | isolated, no inputs | isolated | inputs cost | isolated, data shared "
-          "| du of worktree | free blocks used | how |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| files | MiB | linking | removing | plain run | isolated, no inputs | isolated | difference "
+          "| isolated, data shared | du of worktree | free blocks used | how |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         how = ", ".join(f"{n} {m}s" for m, n in r["methods"].items() if n)
-        print(f"| {r['files']} | {r['mib']} | {r['plain_s'] * 1000:.0f} ms | {r['isolated_no_inputs_s'] * 1000:.0f} ms "
+        print(f"| {r['files']} | {r['mib']} | {r['link_s'] * 1000:.0f} ms | {r['unlink_s'] * 1000:.0f} ms "
+              f"| {r['plain_s'] * 1000:.0f} ms | {r['isolated_no_inputs_s'] * 1000:.0f} ms "
               f"| {r['isolated_s'] * 1000:.0f} ms | {(r['isolated_s'] - r['isolated_no_inputs_s']) * 1000:.0f} ms "
               f"| {r['isolated_shared_s'] * 1000:.0f} ms | {r['du_bytes'] / 1024:.0f} KiB "
               f"| {r['free_drop_bytes'] / (1 << 20):.1f} MiB | {how} |")
