@@ -161,7 +161,7 @@ def _sweep(argv, parsed, name, message, force, append, untracked, jobs, random_,
     raise Exit(done.exit_code)
 
 
-@command()
+@command(context_settings={})  # -S repeats (list[str]): typer parses rerun's command lines
 def rerun(
     name: str = Argument(..., metavar="NAME", help="Experiment whose recorded command (Exp-Command) to run again."),
     new: str | None = Option(None, "-n", "--name", help="Save the result under this name (default: NAME-rerun-N)."),
