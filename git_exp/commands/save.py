@@ -51,10 +51,16 @@ def save(
     baseline: str | None = None,
     prepared: tuple | None = None,
     command: str = "save",
+    allow_large: bool = True,
 ) -> Saved:
-    """Snapshot the work tree as an experiment; the baseline defaults to HEAD."""
+    """Snapshot the work tree as an experiment; the baseline defaults to HEAD.  Without
+    ``allow_large``, untracked files over ``exp.largeFile`` are refused (``cautions``)."""
     check_can_save(repo, command)
     checked, old, existing = prepared or prepare_name(repo, name, force=force, append=append)
+    if untracked and not allow_large:
+        from git_exp import cautions
+
+        cautions.refuse_large(repo, command)
     tree = snapshot(repo, untracked=untracked)
     base = baseline if baseline is not None else repo.head()
     parents = [base] if base else []
