@@ -84,6 +84,8 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
         found = _pick(repo, found, patterns)
     files = results.configured_files(repo, files)
     data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=not patterns)
+    if any(row["name"].startswith("dvc:") for row in found):
+        files = _dvc_files(repo, found, files, data)
     extra: dict[str, None] = {}
     for row in found:
         values = data.get(row["sha"])
@@ -101,6 +103,28 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
     if chosen:
         metrics.insert(metrics.index(chosen[0]) + 1, BEST_STEP)
     return table, [*COLUMNS, *params, *metrics]
+
+
+def _dvc_files(repo: Repo, found: list[dict], files: dict, data: dict) -> dict:
+    """Read DVC experiments' params and metrics as their own ``dvc.yaml`` declares them
+    (``dvc.files``) into ``data``; ``files`` with the plots they declare as histories."""
+    from git_exp import dvc
+
+    commits = {row["sha"]: row["baseline"] for row in found if row["name"].startswith("dvc:")}
+    declared = dvc.files(repo, list(commits), files["max_size"])
+    groups: dict[tuple, dict] = {}
+    for sha, baseline in commits.items():
+        mine = declared.get(sha, {"params": ["params.yaml"], "metrics": [], "plots": []})
+        key = (tuple(dict.fromkeys([*files["params"], *mine["params"]])),
+               tuple(dict.fromkeys([*files["metrics"], *mine["metrics"]])))
+        groups.setdefault(key, {})[sha] = baseline
+    for (params, metrics), group in groups.items():
+        if (params, metrics) != (tuple(files["params"]), tuple(files["metrics"])):
+            data.update(results.read(repo, group, {**files, "params": params, "metrics": metrics}))
+    plots = [p for sha in commits for p in declared.get(sha, {}).get("plots", ())]
+    if not plots:
+        return files
+    return {**files, "history": tuple(dict.fromkeys([*history.entries(files), *plots]))}
 
 
 def _selected(labels: list[str], patterns: list[str]) -> list[bool]:
