@@ -122,8 +122,24 @@ def descendants(repo: Repo, pairs: list[tuple[str, str]]) -> set[tuple[str, str]
 
 
 def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False) -> list[Pulled]:
+    """Pull the experiments ``patterns`` select (or all) from ``remote``; DVC's
+    (``dvc:NAME`` patterns, and with ``--all``) after git-exp's (``dvc_share``)."""
     if not patterns and not all_:
         raise UsageError("name the experiments to pull (names or globs), or use --all")
+    from git_exp import dvc_share
+
+    dvc_patterns, patterns = dvc_share.wants(patterns)
+    if not dvc_patterns and not all_:
+        return _pull_exp(repo, remote, patterns, all_=all_, force=force)
+    listing = dvc_share.start_listing(repo, remote)  # beside git-exp's own listing
+    try:
+        done = _pull_exp(repo, remote, patterns, all_=all_, force=force) if patterns or all_ else []
+        return done + dvc_share.pull(repo, remote, dvc_patterns, all_=all_, force=force, listing=listing)
+    finally:
+        listing.wait(check=False)
+
+
+def _pull_exp(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool, force: bool) -> list[Pulled]:
     for pattern in patterns:
         if not names.is_glob(pattern):
             names.ExpName(pattern)
