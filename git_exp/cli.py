@@ -401,6 +401,8 @@ def install(
     push: bool = Option(False, "--push", help="Write the push refspecs even where they change what plain git push "
                                               "does to branches (push.default, upstreams); says what changes."),
     force: bool = Option(False, "--force", help="Replace a conflicting experiment refspec (uninstall restores it)."),
+    dvc: bool = Option(False, "--dvc", help="Also fetch DVC's experiments (refs/exps/) into refs/remote-exps/REMOTE/; "
+                                            "`git exp pull REMOTE 'dvc:*'` creates the refs DVC sees."),
 ) -> None:
     """Make plain git fetch / git push carry experiments for REMOTE.
 
@@ -415,7 +417,7 @@ def install(
         raise UsageError("--fetch-only and --push contradict each other — choose one")
     repo = _repo(remotes=True)
     for remote in chosen_remotes(repo, list(names_ or []), all_):
-        report = do_install(repo, remote, pattern=pattern, fetch_only=fetch_only, push=push, force=force)
+        report = do_install(repo, remote, pattern=pattern, fetch_only=fetch_only, push=push, force=force, dvc=dvc)
         present.installed(remote.name, report, None if report.count is None else fetch_cost_ms(report.count))
 
 
@@ -423,7 +425,7 @@ def install(
 def uninstall(
     names_: list[str] = Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
     all_: bool = Option(False, "--all", help="Uninstall from every remote."),
-    keep_refs: bool = Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/."),
+    keep_refs: bool = Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/ (and refs/remote-exps/REMOTE/)."),
 ) -> None:
     """Remove exactly what install added, and the remote-tracking experiments."""
     from git_exp.commands.install import uninstall as do_uninstall
