@@ -68,13 +68,15 @@ def save(
     force: bool = Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
     append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
+    dvc: bool = Option(False, "--dvc", help="Save as DVC keeps experiments (refs/exps/, on HEAD), so `dvc exp "
+                                            "list/show/apply` see it; named dvc:NAME here."),
 ) -> None:
     """Snapshot the work tree into refs/exp/NAME; print the name."""
     from git_exp.commands.save import save as do_save
     from git_exp.present import manage
 
-    manage.saved(do_save(_repo(), name, message=message, force=force, append=append, untracked=not no_untracked),
-                 append)
+    manage.saved(do_save(_repo(), name, message=message, force=force, append=append, untracked=not no_untracked,
+                         dvc=dvc), append)
 
 
 @command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
