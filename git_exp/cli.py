@@ -79,6 +79,19 @@ def save(
                          dvc=dvc), append)
 
 
+@command("import-dvc")
+def import_dvc(
+    patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="DVC experiments (dvc:NAME or NAME; default all)."),
+    prefix: str = Option("", "--prefix", metavar="PREFIX", help="Name them PREFIX + the DVC name, e.g. dvc/."),
+) -> None:
+    """Turn DVC's experiments (refs/exps/) into git-exp experiments: a commit on top of each
+    (parents: its baseline, then DVC's commit, which becomes NAME~1) with git-exp's trailers."""
+    from git_exp.commands.import_dvc import import_dvc as do_import
+    from git_exp.present import dvc as present
+
+    present.imported(do_import(_repo(), list(patterns or []), prefix=prefix))
+
+
 @command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
 def run(
     command: list[str] = Argument(None, metavar="[--] CMD...", help="The command to run."),
