@@ -154,3 +154,21 @@ def _read_dvc(repo: Repo, shas: list[str], known: dict) -> None:
         else:
             row = base_row(exp)
             known[sha] = tuple(row[key] for key in CACHED)
+
+
+def with_files(repo: Repo, found: list[dict[str, Any]], files=None, *, complete: bool = False) -> dict[str, None]:
+    """Add each row's params and metrics (``results.read``) to ``found``; return the keys
+    they brought, in order.  ``files`` is ``results.start_files``'s git or the configured
+    files; ``complete``: ``found`` holds every experiment (the row cache may drop others)."""
+    from git_exp import results
+
+    files = files if isinstance(files, dict) else results.configured_files(repo, files)
+    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=complete)
+    extra: dict[str, None] = {}
+    for row in found:
+        values = data.get(row["sha"])
+        if values:
+            row.update(values)
+            extra.update(dict.fromkeys(values))
+    return extra
+
