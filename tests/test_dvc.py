@@ -149,6 +149,9 @@ def test_install_dvc_makes_plain_fetch_bring_them_and_uninstall_removes_exactly_
     tracking = "refs/remote-exps/origin/" + ref[len("refs/exps/"):]
     assert git(clone, "rev-parse", tracking).strip() == sha
     assert git(clone, "for-each-ref", "refs/exps/") == ""  # DVC sees nothing until pull
+    listed = json.loads(exp("ls", "-r", "--json", cwd=clone).out)
+    assert [(r["remote"], r["name"], r["sha"]) for r in listed] == [("origin", "dvc:ionic-pump", sha)]
+    assert json.loads(exp("show", "--json", "origin/dvc:ionic-pump", cwd=clone).out)[0]["params.lr"] == 0.3
     assert "DVC's experiments fetched too" in exp("doctor", cwd=clone).out
     assert exp("pull", "origin", "dvc:*", cwd=clone).code == 0
     assert git(clone, "rev-parse", ref).strip() == sha
