@@ -70,6 +70,8 @@ def save(
     append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
     allow_large: bool = Option(False, "--allow-large", help="Save untracked files over exp.largeFile (10 MiB) too."),
+    dvc: bool = Option(False, "--dvc", help="Save as DVC keeps experiments (refs/exps/, on HEAD), so `dvc exp "
+                                            "list/show/apply` see it; named dvc:NAME here."),
 ) -> None:
     """Snapshot the work tree into refs/exp/NAME; print the name.
 
@@ -78,7 +80,20 @@ def save(
     from git_exp.present import manage
 
     manage.saved(do_save(_repo(), name, message=message, force=force, append=append, untracked=not no_untracked,
-                         allow_large=allow_large), append)
+                         allow_large=allow_large, dvc=dvc), append)
+
+
+@command("import-dvc")
+def import_dvc(
+    patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="DVC experiments (dvc:NAME or NAME; default all)."),
+    prefix: str = Option("", "--prefix", metavar="PREFIX", help="Name them PREFIX + the DVC name, e.g. dvc/."),
+) -> None:
+    """Turn DVC's experiments (refs/exps/) into git-exp experiments: a commit on top of each
+    (parents: its baseline, then DVC's commit, which becomes NAME~1) with git-exp's trailers."""
+    from git_exp.commands.import_dvc import import_dvc as do_import
+    from git_exp.present import dvc as present
+
+    present.imported(do_import(_repo(), list(patterns or []), prefix=prefix))
 
 
 @command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
@@ -559,6 +574,8 @@ def install(
     push: bool = Option(False, "--push", help="Write the push refspecs even where they change what plain git push "
                                               "does to branches (push.default, upstreams); says what changes."),
     force: bool = Option(False, "--force", help="Replace a conflicting experiment refspec (uninstall restores it)."),
+    dvc: bool = Option(False, "--dvc", help="Also fetch DVC's experiments (refs/exps/) into refs/remote-exps/REMOTE/; "
+                                            "`git exp pull REMOTE 'dvc:*'` creates the refs DVC sees."),
 ) -> None:
     """Make plain git fetch / git push carry experiments for REMOTE.
 
@@ -573,7 +590,7 @@ def install(
         raise UsageError("--fetch-only and --push contradict each other — choose one")
     repo = _repo(remotes=True)
     for remote in chosen_remotes(repo, list(names_ or []), all_):
-        report = do_install(repo, remote, pattern=pattern, fetch_only=fetch_only, push=push, force=force)
+        report = do_install(repo, remote, pattern=pattern, fetch_only=fetch_only, push=push, force=force, dvc=dvc)
         present.installed(remote.name, report, None if report.count is None else fetch_cost_ms(report.count))
 
 
@@ -581,7 +598,7 @@ def install(
 def uninstall(
     names_: list[str] = Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
     all_: bool = Option(False, "--all", help="Uninstall from every remote."),
-    keep_refs: bool = Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/."),
+    keep_refs: bool = Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/ (and refs/remote-exps/REMOTE/)."),
 ) -> None:
     """Remove exactly what install added, and the remote-tracking experiments."""
     from git_exp.commands.install import uninstall as do_uninstall
