@@ -329,3 +329,9 @@ def test_s3_recipe_push_pull_and_force(tmp_path, s3, monkeypatch):
     assert exp(b, "rm", "--remote", "origin", "e1").returncode == 0
     assert exp(b, "push", "origin", "e1").returncode == 0
     assert git(a, "ls-remote", "s3", "refs/exp/e1").split()[0] == git(b, "rev-parse", "refs/exp/e1").strip()
+    # no atomic push through the helper: rename --remote fails and changes nothing
+    before = git(a, "ls-remote", "s3")
+    renamed = exp(b, "rename", "--remote", "origin", "e1", "e2")
+    assert renamed.returncode == 1 and "does not support --atomic" in renamed.stderr
+    assert git(a, "ls-remote", "s3") == before
+    assert git(b, "rev-parse", "--verify", "-q", "refs/exp/e2", check=False) == ""
