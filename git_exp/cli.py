@@ -152,7 +152,7 @@ def run(
         except ExpError as exc:
             code = failed(exc)
         else:
-            code = present.ran(ran)
+            code = present.ran(ran, append)
             if edit is not None:
                 from git_exp.present import sweep as present_sweep
 
@@ -443,7 +443,8 @@ def rm(
     if where is not None:
         from git_exp.present.query import selected
 
-        selected(doomed, "nothing was deleted")
+        if not selected(doomed, "nothing was deleted"):
+            return
     manage.deleted(doomed, dry_run)
 
 
