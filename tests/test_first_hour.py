@@ -57,6 +57,45 @@ def readme_block(after: str) -> list[str]:
     return [line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
+@needs_install
+def test_the_readme_tour_runs_as_written_with_a_real_sweep(tmp_path):
+    project = init_repo(tmp_path / "project", files={"params.yaml": PARAMS, "train.py": TRAIN_PY,
+                                                     ".gitignore": "__pycache__/\ndata/\n", "data/train.csv": "x\n"})
+    git(project, "remote", "add", "origin", str(bare_remote(tmp_path / "remote.git")))
+    git(project, "push", "-q", "-u", "origin", "main")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "python").symlink_to(sys.executable)  # the tour says `python train.py`
+    summary = tmp_path / "summary.md"
+    env = {**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}", "GITHUB_STEP_SUMMARY": str(summary)}
+    tour = readme_block("## A five-minute tour")
+    versions = [line for line in readme_block("Versions and metrics over time") if "origin/" not in line]
+    assert any(" --jobs 2 --name-prefix sweep/ " in line for line in tour), "the tour has no sweep"
+    said = {}
+    for line in tour + versions:
+        proc = subprocess.run(["sh", "-c", line], cwd=project, env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0 and "error" not in proc.stderr and "Traceback" not in proc.stderr, \
+            f"{line}\n-> exit {proc.returncode}\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}"
+        said[line.split("  #")[0].strip()] = proc.stdout + proc.stderr
+
+    refs = exp_refs(project)
+    rows = {row["name"]: row for row in json.loads(git(project, "exp", "show", "--json", env=env))}
+    sweep = {name: row for name, row in rows.items() if name.startswith("sweep/")}
+    assert sorted(sweep) == ["sweep/lr-0.01", "sweep/lr-0.03", "sweep/lr-0.1"]
+    for name, row in sweep.items():  # each run saw its own value, and its metrics are its own
+        assert row["status"] == "ok" and row["params.lr"] == float(name.rsplit("-", 1)[1])
+    assert sweep["sweep/lr-0.03"]["metrics.acc"] > sweep["sweep/lr-0.1"]["metrics.acc"]
+    sweep_said = said["git exp run -S lr=0.01,0.03,0.1 --jobs 2 --name-prefix sweep/ -- python train.py"]
+    assert "sweep done: 3 runs saved" in sweep_said and sweep_said.count("[") >= 3  # a line per run
+    assert "lr: 0.03" in (project / "params.yaml").read_text()  # apply -f sweep/lr-0.03
+    assert "| sweep/lr-0.03 |" in summary.read_text()
+    assert git(project, "rev-parse", "try-lr").strip() == refs["sweep/lr-0.03"]
+    assert not [name for name in refs if name.startswith("alice/") or name == "lr-0.1-rerun-1"]  # renamed, removed
+    assert "nothing to delete" in said["git exp rm 'sweep/*' --keep 3"]
+    assert re.search(r"lr-0\.1~1 ", said["git exp log lr-0.1"])  # run --append made a version
+    assert "appended to experiment lr-0.1" in said["git exp run -n lr-0.1 --append -- python train.py"]
+
+
 def test_run_says_appended_and_replaced_as_save_does(repo, exp):
     write(repo, {"m.sh": "echo '{\"acc\": 1}' > metrics.json\n"})
     assert "; saved experiment r (" in exp("run", "-n", "r", "--", "sh", "m.sh").err
