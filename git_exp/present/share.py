@@ -104,6 +104,8 @@ def pulled(results, remote: str, palette: dict | None = None) -> int:
     could not be created, naming them.  ``palette``: colours for statuses (``terminal``)."""
     lines(results, 14, palette)
     summary(results)
+    if not results and not getattr(results, "unmatched", 0) and not getattr(results, "undecided", ()) and not QUIET:
+        note(f"nothing to pull: {remote} has no experiments — `git exp push {remote} NAME` shares one")
     blocked = [r.name for r in results if r.status == "rejected"]
     diverged = [r.name for r in results if r.status == "diverged"]
     if diverged:

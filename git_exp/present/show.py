@@ -58,7 +58,9 @@ def empty(where: str | None) -> str:
     """What to say when there is no row to show (patterns that match nothing are errors)."""
     if where:
         return f"no experiment matches --where {names.shown(where)} — `git exp show` without it lists them all"
-    return "no experiments yet — git exp save, or git exp ls origin"
+    from git_exp.present.common import NO_EXPERIMENTS
+
+    return NO_EXPERIMENTS
 
 
 def write(text: str, notes: list) -> None:
