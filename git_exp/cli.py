@@ -384,7 +384,7 @@ def diff(
 
 @command()
 def apply(
-    name: str = Argument(..., help="Experiment to apply (NAME, REMOTE/NAME, NAME~N)."),
+    name: str = Argument(..., metavar="NAME", help="Experiment to apply (NAME, REMOTE/NAME, NAME~N)."),
     force: bool = Option(False, "--force", "-f", help="Save a dirty work tree as an experiment first."),
 ) -> None:
     """Put an experiment's files in the work tree; HEAD and the index stay as they are."""
@@ -396,7 +396,7 @@ def apply(
 
 @command()
 def branch(
-    name: str = Argument(..., help="Experiment (NAME, REMOTE/NAME, NAME~N)."),
+    name: str = Argument(..., metavar="NAME", help="Experiment (NAME, REMOTE/NAME, NAME~N)."),
     branch_name: str | None = Argument(None, metavar="[BRANCH]", help="Branch to create (default: the experiment's name)."),
 ) -> None:
     """Create a real branch at an experiment's commit."""
@@ -450,8 +450,8 @@ def rm(
 
 @command()
 def rename(
-    old: str = Argument(..., help="Current name."),
-    new: str = Argument(..., help="New name."),
+    old: str = Argument(..., metavar="OLD", help="Current name."),
+    new: str = Argument(..., metavar="NEW", help="New name."),
     remote: str | None = Option(None, "--remote", help="Rename on this remote too."),
 ) -> None:
     """Rename an experiment."""

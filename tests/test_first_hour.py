@@ -118,3 +118,22 @@ def test_rm_says_when_keep_leaves_nothing_to_delete(repo, exp):
     assert ran.code == 0 and ran.out == "" and "nothing to delete" in ran.err, ran
     assert sorted(exp_refs(repo)) == ["s/a", "s/b"]
     assert "would delete 0 experiments" in exp("gc", "s/*", "--keep", "3", "--dry-run").err
+
+
+def test_empty_states_give_the_same_advice_everywhere(repo, exp, tmp_path):
+    git(repo, "remote", "add", "origin", str(bare_remote(tmp_path / "empty.git")))
+    said = [exp(*args) for args in (("ls",), ("show",), ("report", "-o", str(tmp_path / "r.html")))]
+    assert all(ran.code == 0 for ran in said), said
+    advice = "`git exp save` or `git exp run -- CMD` makes one; `git exp ls origin` lists a remote's"
+    assert all(advice in ran.err for ran in said), said
+    pulled = exp("pull", "origin", "--all")  # an empty remote: said, not silence
+    assert (pulled.code, pulled.out) == (0, "") and "nothing to pull: origin has no experiments" in pulled.err
+    assert exp("pull", "origin", "--all", "-q").err == ""
+
+
+def test_usage_errors_from_the_parser_read_as_ours(repo, exp):
+    """Messages click writes are reworded as every other error: lower case, no full stop,
+    the argument named as --help names it."""
+    assert_error(exp("apply"), 2, "git-exp: error: missing argument 'NAME' — see `git exp apply -h`")
+    assert_error(exp("rename", "a"), 2, "missing argument 'NEW' — see `git exp rename -h`")
+    assert_error(exp("show", "-n", "x"), 2, "invalid value for '-n' / '--max-count': 'x' is not a valid int — see")

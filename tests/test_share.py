@@ -617,7 +617,7 @@ def test_remote_names_starting_with_a_dash_are_never_options(shared, exp):
                  ("install", "--", "-x"), ("uninstall", "--", "-x")):
         ran = exp(*args, cwd=runner)
         assert_error(ran, 2, "'-x'")
-    assert_error(exp("push", "-x", "a", cwd=runner), 2, "No such option: -x")
+    assert_error(exp("push", "-x", "a", cwd=runner), 2, "no such option: -x")
     assert all_refs(remote.path) == before
     assert (runner / ".git" / "config").read_bytes() == config
     assert set(exp_refs(runner)) == {"a", "sweep/1"}
