@@ -52,7 +52,7 @@ def usage() -> int:
     from git_exp.cli import COMMANDS, HELP
     from git_exp.present.usage import usage as present
 
-    return present(HELP, [(name, (function.__doc__ or "").strip().partition("\n")[0])
+    return present(HELP, [(name, " ".join((function.__doc__ or "").strip().partition("\n\n")[0].split()))
                           for name, (function, options) in COMMANDS.items() if not options.get("hidden")])
 
 

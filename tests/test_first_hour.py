@@ -137,3 +137,14 @@ def test_usage_errors_from_the_parser_read_as_ours(repo, exp):
     assert_error(exp("apply"), 2, "git-exp: error: missing argument 'NAME' — see `git exp apply -h`")
     assert_error(exp("rename", "a"), 2, "missing argument 'NEW' — see `git exp rename -h`")
     assert_error(exp("show", "-n", "x"), 2, "invalid value for '-n' / '--max-count': 'x' is not a valid int — see")
+
+
+@pytest.mark.parametrize("columns", [None, "100"])
+def test_bare_usage_fits_the_terminal_one_sentence_a_command(exp, monkeypatch, columns):
+    if columns:
+        monkeypatch.setenv("COLUMNS", columns)
+    ran = exp()
+    listed = [line for line in ran.out.splitlines() if line.startswith("   ")]
+    assert len(listed) > 15 and all(len(line) <= int(columns or 80) for line in listed), listed
+    assert all(line.endswith((".", "…")) for line in listed), listed  # a sentence, or visibly cut
+    assert "   ls" in ran.out and "List experiments: name, sha, baseline, age, exit code.\n" in ran.out
