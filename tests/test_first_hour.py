@@ -148,3 +148,11 @@ def test_bare_usage_fits_the_terminal_one_sentence_a_command(exp, monkeypatch, c
     assert len(listed) > 15 and all(len(line) <= int(columns or 80) for line in listed), listed
     assert all(line.endswith((".", "…")) for line in listed), listed  # a sentence, or visibly cut
     assert "   ls" in ran.out and "List experiments: name, sha, baseline, age, exit code.\n" in ran.out
+
+
+def test_history_hints_metrics_dot_for_a_bare_metric_after_the_experiments(repo, exp):
+    assert exp("save", "-n", "e").code == 0
+    assert_error(exp("history", "e", "loss"), 2, "no experiment named 'loss'", "metrics.loss")
+    ran = exp("history", "ghost")  # the first word is an experiment: no metric hint
+    assert_error(ran, 2, "no experiment named 'ghost'")
+    assert "metrics." not in ran.err
