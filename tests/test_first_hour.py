@@ -156,3 +156,12 @@ def test_history_hints_metrics_dot_for_a_bare_metric_after_the_experiments(repo,
     ran = exp("history", "ghost")  # the first word is an experiment: no metric hint
     assert_error(ran, 2, "no experiment named 'ghost'")
     assert "metrics." not in ran.err
+
+
+def test_a_group_name_wider_than_its_columns_is_cut_visibly():
+    from git_exp.present.table import render
+
+    rows = [{"name": "sweep/lr-0.01", "params.lr": 0.01, "metrics.acc": 0.937, "metrics.loss": 0.77}]
+    text = render(rows, ["name", "params.lr", "metrics.acc", "metrics.loss"], width=100).text
+    group_row = text.splitlines()[0]
+    assert "par… " in group_row and "metrics ─" in group_row, text
