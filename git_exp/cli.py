@@ -153,13 +153,23 @@ def _sweep(argv, parsed, name, message, force, append, untracked, jobs, random_,
 def ls_(
     remote: str | None = Argument(None, metavar="[REMOTE|URL]", help="List a remote's experiments live (no fetch)."),
     remotes: bool = Option(False, "-r", "--remotes", help="Also list remote-tracking experiments."),
+    archived: bool = Option(False, "--archived", help="List the archived experiments instead (git exp archive)."),
     json_: bool = Option(False, "--json", help="JSON output."),
 ) -> None:
     """List experiments: name, sha, baseline, age, exit code."""
     from git_exp.commands import ls
     from git_exp.present import ls as present
 
-    if remote is not None:
+    if archived:
+        from git_exp.commands import archive
+
+        if remote is not None or remotes:
+            from git_exp.errors import UsageError
+
+            raise UsageError("--archived lists the archives here — drop REMOTE/-r; "
+                             "`git exp pull REMOTE --archived` fetches a remote's")
+        present.listing(archive.columns(archive.archived(_repo())), json_, archived=True)
+    elif remote is not None:
         present.remote(ls.ls_remote(remote), json_, remote)
     else:
         present.listing(ls.ls(remotes=remotes), json_, remotes)
@@ -171,6 +181,7 @@ def show(
     sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
     where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
+    archived: bool = Option(False, "--archived", help="Show archived experiments instead (git exp archive)."),
     best: str | None = Option(None, "--best", metavar="METRIC",
                               help="Show each experiment's best step of a metric history (highest; "
                                    "-METRIC or min:METRIC for the lowest) and its step in best_step."),
@@ -188,6 +199,17 @@ def show(
 
     fmt = chosen_format(json_, md, csv)
     patterns = list(patterns or [])
+    if archived:
+        from git_exp.commands import archive
+
+        if remotes:
+            from git_exp.errors import UsageError
+
+            raise UsageError("--archived shows the archives here — drop -r; "
+                             "`git exp pull REMOTE --archived` fetches a remote's")
+        table, columns = archive.show_rows(_repo(), patterns, sort=sort, where=where, best=best)
+        present.rows(table, columns, fmt, None, everything=not (patterns or where))
+        return
     source = do.start(remotes=remotes)  # git lists while the repository is looked at
     lines = do.lines_cache(source) if fmt == "json" else None
     plain = not sort and not where and not best and not any(map(do.needs_resolving, patterns))
@@ -339,6 +361,38 @@ def gc(
     manage.collected(do_gc(_repo(), list(patterns or []), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run), dry_run)
 
 
+@command()
+def archive(
+    patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Only among these experiments (default: all)."),
+    older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Archive experiments older than AGE (90d, 12w, 1y)."),
+    keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest experiments live, archive the rest."),
+    where: str | None = Option(None, "--where", help="Only those whose show row matches, e.g. 'status == failed'."),
+    dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be archived."),
+) -> None:
+    """Move experiments off their own refs into a few archive refs (refs/exp-archive/).
+
+    They stay reachable and travel with `git exp push REMOTE --archived`; every plain
+    git fetch and git push stops paying for each of them. `ls --archived` and `show
+    --archived` read them; `unarchive` brings them back. Criteria combine with AND."""
+    from git_exp.commands.archive import archive as do_archive
+    from git_exp.present import archive as present
+
+    present.archived(do_archive(_repo(), list(patterns or []), older_than=older_than, keep=keep, where=where,
+                                dry_run=dry_run))
+
+
+@command()
+def unarchive(
+    patterns: list[str] = Argument(None, metavar="NAME|GLOB...", help="Archived experiments to bring back."),
+    dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be brought back."),
+) -> None:
+    """Bring archived experiments back to refs/exp/NAME (their archives are rewritten without them)."""
+    from git_exp.commands.archive import unarchive as do_unarchive
+    from git_exp.present import archive as present
+
+    present.archived(do_unarchive(_repo(), list(patterns or []), dry_run=dry_run), "unarchived")
+
+
 def _talking(verbose: bool, quiet: bool, progress: bool) -> None:
     """-v / -q / --progress of push and pull."""
     from git_exp import progress as progress_
@@ -361,12 +415,16 @@ def push(
     verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),
     quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
     progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
+    archived: bool = Option(False, "--archived", help="Push the archives, and delete there the experiments they hold."),
 ) -> None:
     """Push experiments to a remote in one git push."""
     from git_exp.commands.push import push_here
     from git_exp.present import share
 
     _talking(verbose, quiet, progress)
+    if archived:
+        _archived_share("push", list(args or []), all_ or force, dry_run)
+        return
     remote, pushed = push_here(list(args or []), all_=all_, force=force, dry_run=dry_run)
     raise Exit(share.pushed(pushed, remote))
 
@@ -380,16 +438,39 @@ def pull(
     verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),
     quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
     progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
+    archived: bool = Option(False, "--archived", help="Fetch the remote's archives; unarchive the NAMEs given."),
 ) -> None:
     """Fetch experiments from a remote and create or fast-forward local ones."""
     from git_exp.commands.pull import pull_here
     from git_exp.present import share
 
     _talking(verbose, quiet, progress)
+    if archived:
+        _archived_share("pull", list(args or []), all_ or force, False)
+        return
     remote, pulled = pull_here(list(args or []), all_=all_, force=force)
     code = share.pulled(pulled, remote)
     if code:
         raise Exit(code)
+
+
+def _archived_share(verb: str, args: list[str], refused: bool, dry_run: bool) -> None:
+    """``push --archived`` / ``pull --archived``."""
+    from git_exp import remotes
+    from git_exp.commands import archive
+    from git_exp.errors import UsageError
+    from git_exp.present import archive as present
+
+    if refused:
+        raise UsageError(f"--archived {verb}es every archive; --all and --force do not apply — drop them")
+    repo = _repo(remotes=True)
+    where, patterns = remotes.split_args(repo, args)
+    if verb == "push":
+        if patterns:
+            raise UsageError("push --archived sends every archive — drop the names")
+        present.pushed(archive.push_archived(repo, where, dry_run=dry_run), where.label, dry_run)
+    else:
+        present.pulled(archive.pull_archived(repo, where, patterns), where.label)
 
 
 @command()

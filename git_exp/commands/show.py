@@ -72,25 +72,29 @@ BEST_STEP = "best_step"
 
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
          where: str | None = None, remotes: bool = False, listing=None, files=None,
-         best: str | None = None) -> tuple[list[dict], list[str]]:
+         best: str | None = None, found: list[dict] | None = None) -> tuple[list[dict], list[str]]:
     """Rows and the ordered column list (base columns, then params.*, then metrics.*);
-    ``listing`` is ``rows.start_listing``'s, ``files`` ``results.start_files``'s git."""
+    ``listing`` is ``rows.start_listing``'s, ``files`` ``results.start_files``'s git;
+    ``found``: these base rows instead of the experiment refs' (``show --archived``)."""
     if where or sort:
         from git_exp import query  # re and shlex: ~13 ms, only when asked to filter or sort
     accept = query.parse_where(where) if where else None
     chosen = parse_best(best) if best else None
-    found = rows.load(repo, remotes=remotes, listing=listing)
+    given = found is not None
+    if not given:
+        found = rows.load(repo, remotes=remotes, listing=listing)
     if patterns:
         found = _pick(repo, found, patterns)
     files = results.configured_files(repo, files)
-    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=not patterns)
+    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files,
+                        complete=not patterns and not given)
     extra: dict[str, None] = {}
     for row in found:
         values = data.get(row["sha"])
         if values:
             row.update(values)
             extra.update(dict.fromkeys(values))
-    extra.update(add_history(repo, found, files, best=chosen, complete=not patterns))
+    extra.update(add_history(repo, found, files, best=chosen, complete=not patterns and not given))
     table = found
     if accept:
         table = [row for row in table if accept(row)]
