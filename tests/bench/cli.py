@@ -1,5 +1,5 @@
 """``python -m tests.bench [--sizes N...] [--runs N] [--json FILE] [--ops a,b] [--with-100k]
-[--no-reftable] [--strict] [--with-dvc] [--smoke]``: build fixtures, time every operation,
+[--archived-n N] [--no-reftable] [--strict] [--with-dvc] [--with-mlflow] [--smoke]``: build fixtures, time every operation,
 print the tables.
 
 Two columns: files (git on PATH, git's default files refs) and, when a current git is
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from tests.bench import dvc, report
+from tests.bench import archive, dvc, report
 from tests.bench.env import BenchError, current_git, find_git_exp, hermetic_env, interpreter, pick_tmp, reftable_env, run
 from tests.bench.fixtures import Fixture
 from tests.bench.ops import OPS, Ctx
@@ -39,7 +39,10 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000], metavar="N",
                    help="experiment counts (default: 1000 10000); 100000 or more measures ls only")
-    p.add_argument("--with-100k", action="store_true", help="also measure ls at 100000 experiments")
+    p.add_argument("--with-100k", action="store_true", help="also measure ls at 100000 experiments, and the "
+                   "archive rows (" + ", ".join(archive.OPS) + ") at --archived-n")
+    p.add_argument("--archived-n", type=int, default=100_000, metavar="N",
+                   help="experiments in the archive rows' remote, all but 1000 archived (default 100000)")
     p.add_argument("--runs", type=int, default=5, help="timed runs per command, after one warm-up (default 5)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     p.add_argument("--ops", help=f"comma-separated subset of: {','.join(OPS)}")
@@ -171,6 +174,23 @@ class Runner:
                 if not self.args.keep:
                     shutil.rmtree(fx.dir, ignore_errors=True)
 
+    def archived(self, n: int) -> None:
+        """The archive rows (tests/bench/archive.py), files column only."""
+        fx = archive.ArchiveFixture(self.root, n, self.args.files, self.ctx.env)
+        start = time.perf_counter()
+        try:
+            chosen = archive.cases(fx)
+        except BenchError as exc:
+            self.failed.append(f"archive fixture N={n}")
+            note(f"building the archive fixture N={n} failed — {exc}")
+            return
+        note(f"archive fixture N={n} ({archive.LIVE} live) built in {time.perf_counter() - start:.1f}s: "
+             + ", ".join(f"{step} {seconds:.1f}s" for step, seconds in fx.steps.items()))
+        for op, case in chosen.items():
+            self.record(op, n, lambda case=case: case, self.rows)
+        if not self.args.keep:
+            shutil.rmtree(fx.dir, ignore_errors=True)
+
     def dvc(self, n: int) -> None:
         """git-exp and DVC on fixtures of the same shape: N experiments, --dvc-files files."""
         venv = self.args.dvc_venv or self.root / "dvcvenv"
@@ -222,6 +242,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         header = describe(where, git_exp, ctx.python, args, env, reftable_says)
         note(header)
         runner.main_rows()
+        if args.with_100k:
+            runner.archived(args.archived_n)
         if args.with_dvc:
             for n in args.dvc_sizes:
                 runner.dvc(n)

@@ -40,7 +40,7 @@ class Row:
     @property
     def ok_reftable(self) -> Optional[bool]:
         ratio = self.ratio_reftable
-        return None if ratio is None else targets.verdict(self.op, self.n, ratio)
+        return None if ratio is None else targets.verdict(self.op, self.n, ratio, self.gitexp_s_reftable)
 
     @property
     def target(self) -> float:
@@ -48,7 +48,7 @@ class Row:
 
     @property
     def ok(self) -> Optional[bool]:
-        return targets.verdict(self.op, self.n, self.ratio)
+        return targets.verdict(self.op, self.n, self.ratio, self.gitexp_s)
 
     def as_json(self) -> dict:
         out = {"op": self.op, "n": self.n, "gitexp_s": round(self.gitexp_s, 6),

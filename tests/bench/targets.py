@@ -20,7 +20,11 @@ TARGETS: dict[str, dict[int, float]] = {
     "pull-noop": {10_000: 1.5},
     "ls-remote": {10_000: 3},
     "fetch-installed": {10_000: 1.1},
+    # issue 14: against a remote with the same 1k live experiments and no archive
+    "fetch-installed-archived": {0: 1.5},
+    "push-branch-archived": {0: 1.5},
 }
+ABSOLUTE = {"show-archived": 0.2}  # seconds git-exp may take, whatever the ratio
 DVC_SPEEDUP = 20  # git-exp at least this many times faster than DVC
 
 
@@ -28,6 +32,8 @@ def applicable(op: str, n: int) -> tuple[float, bool]:
     """``(target, binding)`` for ``op`` at ``n`` experiments."""
     if op.startswith("dvc-"):
         return 1 / DVC_SPEEDUP, True
+    if op in ABSOLUTE:
+        return ABSOLUTE[op], True  # seconds, not a ratio
     stated = sorted(TARGETS[op].items())
     reached = [target for size, target in stated if size <= n]
     if reached:
@@ -36,6 +42,8 @@ def applicable(op: str, n: int) -> tuple[float, bool]:
 
 
 def label(op: str, n: int) -> str:
+    if op in ABSOLUTE:
+        return f"≤ {ABSOLUTE[op] * 1000:g} ms"
     target, binding = applicable(op, n)
     if op.startswith("dvc-"):
         return f"≥ {DVC_SPEEDUP}×"
@@ -45,6 +53,8 @@ def label(op: str, n: int) -> str:
     return f"(≤ {target:g} at {size // 1000}k)"
 
 
-def verdict(op: str, n: int, ratio: float) -> Optional[bool]:
+def verdict(op: str, n: int, ratio: float, seconds: Optional[float] = None) -> Optional[bool]:
+    if op in ABSOLUTE:
+        return None if seconds is None else seconds <= ABSOLUTE[op]
     target, binding = applicable(op, n)
     return ratio <= target if binding else None
