@@ -150,6 +150,7 @@ def write(repo: Repo, chosen: list[Entry], replaces: list[str] = ()) -> str:
     return commit_tree(repo, tree, parents, message)
 
 
-def chunks(chosen: list[Entry], size: int = FANOUT) -> list[list[Entry]]:
+def chunks(chosen: list[Entry], size: int | None = None) -> list[list[Entry]]:
+    size = size or FANOUT
     chosen = sorted(chosen, key=lambda e: e.name)
     return [chosen[i:i + size] for i in range(0, len(chosen), size)]

@@ -180,17 +180,38 @@ def push_archived(repo: Repo, remote, *, dry_run: bool = False) -> Shared:
     entries = archives.entries(repo, mine)
     live = repo.refs()
     doomed = [(e.name, e.sha) for e in entries if theirs_exp.get(e.name) == e.sha and live.get(e.name) != e.sha]
-    replaced = sorted({old for a in mine for old in a.replaces if old in theirs_arch})
+    held = {e.name: e.sha for e in entries}
+    replaced, back = [], {}
+    for old in sorted({old for a in mine for old in a.replaces if old in theirs_arch}):
+        # a replaced archive goes from the remote only when each experiment it held is
+        # still there: in one of our archives, or as the remote's ref (sent now if need be)
+        try:
+            own = _own_entries(repo, old)
+        except ExpError:
+            continue  # not here any more: we cannot tell what it held, so it stays
+        needed = {e.name: e.sha for e in own if held.get(e.name) != e.sha and theirs_exp.get(e.name) != e.sha}
+        if all(live.get(name) == sha and name not in theirs_exp for name, sha in needed.items()):
+            replaced.append(old)
+            back.update(needed)
     new = [a.sha for a in mine if a.sha not in theirs_arch]
-    if new:  # first the archives: from then on the remote keeps every experiment reachable
-        push_refspecs(repo, remote, [f"{archives.PREFIX}{sha}:{archives.PREFIX}{sha}" for sha in new], [],
-                      dry_run=dry_run, what="pushing archives to", atomic=True)
+    sent = [f"{archives.PREFIX}{sha}:{archives.PREFIX}{sha}" for sha in new]
+    sent += [f"{PREFIX}{name}:{PREFIX}{name}" for name in sorted(back)]
+    if sent:  # first the archives: from then on the remote keeps every experiment reachable
+        _refused(push_refspecs(repo, remote, sent, [], dry_run=dry_run, what="pushing archives to", atomic=True),
+                 remote, "nothing was deleted there")
     deletions = [(PREFIX + name, sha) for name, sha in doomed] + [(archives.PREFIX + s, s) for s in replaced]
     for start in range(0, len(deletions), DELETE_BATCH):
         batch = deletions[start:start + DELETE_BATCH]
-        push_refspecs(repo, remote, [f":{ref}" for ref, _ in batch], [f"{ref}:{sha}" for ref, sha in batch],
-                      dry_run=dry_run, what="deleting archived experiments on", atomic=True)
+        _refused(push_refspecs(repo, remote, [f":{ref}" for ref, _ in batch], [f"{ref}:{sha}" for ref, sha in batch],
+                               dry_run=dry_run, what="deleting archived experiments on", atomic=True),
+                 remote, "the archives are there; run it again to delete the rest")
     return Shared(new, [n for n, _ in doomed], replaced, [])
+
+
+def _refused(pushed, remote, then: str) -> None:
+    refused = [o for o in pushed if o.status == "rejected"]
+    if refused:
+        raise ExpError(f"{remote.label} refused {shown(refused[0].name)} ({refused[0].detail}) — {then}")
 
 
 def pull_archived(repo: Repo, remote, patterns: list[str]) -> Shared:
