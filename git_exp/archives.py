@@ -1,26 +1,32 @@
 """Archives: many experiments kept reachable by a few refs, so that every ``git fetch``
 and ``git push`` of a remote does not pay for each old experiment (issue 14).
 
-An archive is a commit at ``refs/exp-archive/<its own id>``:
+Archived experiments are held by a chain of *volumes*, append-only:
 
-- its parents are the experiment commits it holds (at most ``FANOUT`` of them), so
-  they stay reachable, are sent by any push of the ref and survive ``gc``;
-- its tree holds one file, ``index.tsv``: a header line, then one line per experiment,
-  ``name TAB sha TAB baseline TAB created TAB exit code`` sorted by name; ``ls
-  --archived`` reads it alone, ``show --archived`` reads the experiment commits it names;
+- a volume is a commit whose first parent is the previous volume of its chain (the
+  first volume's is a parentless start commit) and whose other parents are the
+  experiment commits it archives (at most ``FANOUT``), so they stay reachable, travel
+  with any push or fetch of the chain and survive ``gc``;
+- its tree holds ``index.tsv``: a header, then one line per experiment, ``name TAB sha
+  TAB baseline TAB created TAB exit code``, sorted by name; ``-`` as the sha says the
+  name left the archive (``unarchive`` appends a volume of such lines: nothing is
+  rewritten, and the commits stay reachable through the chain);
 - its message has trailers ``Exp-Archive-Count``, ``Exp-Archive-First`` and
-  ``Exp-Archive-Last`` (the first and last name: ``show --archived NAME`` reads only the
-  indexes whose range holds NAME), and ``Exp-Archive-Replaces: <id>`` for each archive
-  it replaces (``unarchive`` rewrites an archive without the experiments it brought
-  back; the replaced one is ignored wherever it still exists, e.g. on a remote).
+  ``Exp-Archive-Last`` (first and last name: ``show --archived NAME`` reads only the
+  indexes whose range holds NAME).
 
-The ref name is the commit id, so an archive never moves and two repositories can never
-make different archives of one name: archives fetch and push without ``+``, into the
-same name, from and to any peer.  Archiving and unarchiving are each one
-``Repo.transaction``: the archive refs are created (or replaced) and the experiment refs
-deleted (or created) together, so at no moment is an experiment unreachable.
+A chain's newest volume is at ``refs/exp-archive/<its id>``: an archive ref never moves,
+so it fetches and pushes without ``+``, into the same name, from and to any peer;
+appending makes a new ref and deletes the old one in the same ``Repo.transaction`` that
+deletes (archive) or creates (unarchive) the experiment refs.  A ref whose volume is in
+another ref's chain is redundant (``push --archived`` deletes it on the remote).  What is
+archived is the volumes of every chain replayed oldest first (``git log --first-parent
+--reverse``).
 
-Fan-out measured (git 2.39, 100k experiments): see README "Scaling".
+Why a chain and not one ref per volume: git parses every ref's commit, and so its
+parents, on each no-op fetch (the connectivity check and the ref update) and push: 99
+refs of 1000 parents each made a no-op ``git fetch`` 6x slower at 100k.  A chain's tip
+has one volume's parents, and git's walks stop a few commits below it (README "Scaling").
 """
 from __future__ import annotations
 
@@ -29,90 +35,107 @@ from git_exp.record import Record
 from git_exp.repo import Repo
 
 PREFIX = "refs/exp-archive/"
-FANOUT = 1000  # experiments per archive commit (parents); see README "Scaling"
+FANOUT = 1000  # experiments per volume (parents); see README "Scaling"
 INDEX = "index.tsv"
-HEADER = "# git-exp archive 1: name\tsha\tbaseline\tcreated\texit_code\n"
+HEADER = "# git-exp archive 1: name\tsha\tbaseline\tcreated\texit_code ('-' as sha: left the archive)\n"
+DROPPED = "-"
 MAX_INDEX = 64 << 20  # bytes: an index larger than this is refused as damaged
-FETCH_SPEC = f"{PREFIX}*:{PREFIX}*"  # no '+': an archive never moves
+FETCH_SPEC = f"{PREFIX}*:{PREFIX}*"  # no '+': an archive ref never moves
+START = "git exp archive: the start of a chain of archive volumes\n"
 
 
 class Entry(Record):
-    """One archived experiment, as its archive's index lists it."""
+    """One archived experiment (or, with sha ``DROPPED``, one that left the archive)."""
 
-    __slots__ = ("name", "sha", "baseline", "created", "exit_code", "archive")
+    __slots__ = ("name", "sha", "baseline", "created", "exit_code", "volume")
 
     def __init__(self, name: str, sha: str, baseline: str | None, created: int, exit_code: int | None,
-                 archive: str = "") -> None:
+                 volume: str = "") -> None:
         self.name, self.sha, self.baseline, self.created, self.exit_code = name, sha, baseline, created, exit_code
-        self.archive = archive  # the id of the archive commit that holds it
+        self.volume = volume  # the id of the volume that lists it
 
 
-class Archive(Record):
-    __slots__ = ("sha", "count", "first", "last", "replaces", "date")
+class Volume(Record):
+    __slots__ = ("sha", "previous", "count", "first", "last", "date")
 
-    def __init__(self, sha: str, count: int, first: str, last: str, replaces: list[str], date: int) -> None:
-        self.sha, self.count, self.first, self.last, self.replaces, self.date = sha, count, first, last, replaces, date
-
-    @property
-    def ref(self) -> str:
-        return PREFIX + self.sha
+    def __init__(self, sha: str, previous: str | None, count: int, first: str, last: str, date: int) -> None:
+        self.sha, self.previous, self.count, self.first, self.last, self.date = (
+            sha, previous, count, first, last, date)
 
     def may_hold(self, name: str) -> bool:
         return self.first <= name <= self.last
 
 
-LIST_FORMAT = "%00".join(["%(objectname)", "%(objecttype)", "%(committerdate:unix)",
-                          "%(contents:trailers:only,unfold)"]) + "%00%00"
+def tips(repo: Repo) -> dict[str, str]:
+    """{volume id: ref} of the archive refs here."""
+    out = repo.run("for-each-ref", "--format=%(objectname) %(refname)", "--", PREFIX).out
+    return {sha: ref for sha, _, ref in (line.partition(" ") for line in out.splitlines())}
 
 
-def archives(repo: Repo) -> list[Archive]:
-    """The archives in force here (those no other archive here replaces), oldest first."""
-    raw = repo.run("for-each-ref", f"--format={LIST_FORMAT}", "--", PREFIX).out
-    found: dict[str, Archive] = {}
-    for record in raw.split("\0\0"):
+LOG_FORMAT = "%H%x00%P%x00%ct%x00%(trailers:only,unfold)%x1e"  # fields end with NUL, volumes with RS
+
+
+def volumes(repo: Repo, heads: list[str] | None = None) -> list[Volume]:
+    """Every volume of the chains ending at ``heads`` (default: the archive refs), oldest first."""
+    heads = list(tips(repo)) if heads is None else heads
+    if not heads:
+        return []
+    raw = repo.run("log", "--first-parent", "--reverse", f"--format={LOG_FORMAT}", *heads, "--").out
+    found = []
+    for record in raw.split("\x1e"):
         record = record.strip("\n")
         if not record:
             continue
         parts = record.split("\0")
-        if len(parts) < 4 or parts[1] != "commit":
+        if len(parts) < 4:
             continue
-        facts: dict[str, list[str]] = {}
+        facts: dict[str, str] = {}
         for line in parts[3].splitlines():
             key, sep, value = line.partition(":")
             if sep:
-                facts.setdefault(key.strip(), []).append(value.strip())
-        count = facts.get("Exp-Archive-Count", ["0"])[-1]
-        found[parts[0]] = Archive(parts[0], int(count) if count.isdigit() else 0,
-                                  facts.get("Exp-Archive-First", [""])[-1], facts.get("Exp-Archive-Last", [""])[-1],
-                                  facts.get("Exp-Archive-Replaces", []), int(parts[2] or 0))
-    replaced = {old for archive in found.values() for old in archive.replaces}
-    return sorted((a for a in found.values() if a.sha not in replaced), key=lambda a: (a.date, a.sha))
+                facts[key.strip()] = value.strip()
+        count = facts.get("Exp-Archive-Count")
+        if count is None:
+            continue  # a chain's start
+        parents = parts[1].split()
+        found.append(Volume(parts[0], parents[0] if parents else None, int(count) if count.isdigit() else 0,
+                            facts.get("Exp-Archive-First", ""), facts.get("Exp-Archive-Last", ""), int(parts[2] or 0)))
+    return found
 
 
-def entries(repo: Repo, chosen: list[Archive]) -> list[Entry]:
-    """What the indexes of ``chosen`` list, one cat-file for all; a name in several
-    archives is listed once, from the newest of them."""
+def newest_tip(repo: Repo, chosen: list[Volume]) -> str | None:
+    """The archive ref's volume to append to: the newest of the refs here."""
+    heads = tips(repo)
+    dated = [v for v in chosen if v.sha in heads]
+    return max(dated, key=lambda v: (v.date, v.sha)).sha if dated else None
+
+
+def replay(repo: Repo, chosen: list[Volume]) -> dict[str, Entry]:
+    """{name: Entry} of what ``chosen`` (oldest first) leave archived: each volume's lines
+    in turn, a ``-`` line taking its name out; one cat-file for all indexes."""
     if not chosen:
-        return []
-    query = "".join(f"{a.sha}:{INDEX}\n" for a in chosen)
-    data = repo.run("cat-file", "--batch", input=query).stdout
-    by_name: dict[str, Entry] = {}
+        return {}
+    data = repo.run("cat-file", "--batch", input="".join(f"{v.sha}:{INDEX}\n" for v in chosen)).stdout
+    state: dict[str, Entry] = {}
     at = 0
-    for archive in chosen:
+    for volume in chosen:
         end = data.index(b"\n", at)
         header = data[at:end].split()
         if len(header) != 3 or header[1] != b"blob" or int(header[2]) > MAX_INDEX:
-            raise ExpError(f"archive {archive.sha[:12]} has no readable {INDEX} — "
-                           f"`git show {archive.sha[:12]}` shows what it holds")
+            raise ExpError(f"archive volume {volume.sha[:12]} has no readable {INDEX} — "
+                           f"`git show {volume.sha[:12]}` shows what it holds")
         size = int(header[2])
         text = data[end + 1:end + 1 + size].decode("utf-8", "surrogateescape")
         at = end + 1 + size + 1
-        for entry in parse_index(text, archive.sha):
-            by_name[entry.name] = entry
-    return sorted(by_name.values(), key=lambda e: e.name)
+        for entry in parse_index(text, volume.sha):
+            if entry.sha == DROPPED:
+                state.pop(entry.name, None)
+            else:
+                state[entry.name] = entry
+    return state
 
 
-def parse_index(text: str, archive: str) -> list[Entry]:
+def parse_index(text: str, volume: str) -> list[Entry]:
     found = []
     for line in text.splitlines():
         if not line or line.startswith("#"):
@@ -122,7 +145,7 @@ def parse_index(text: str, archive: str) -> list[Entry]:
             continue
         name, sha, baseline, created, code = parts[:5]
         found.append(Entry(name, sha, baseline or None, int(created) if created.isdigit() else 0,
-                           int(code) if code.lstrip("-").isdigit() else None, archive))
+                           int(code) if code.lstrip("-").isdigit() else None, volume))
     return found
 
 
@@ -134,20 +157,48 @@ def index_text(chosen: list[Entry]) -> str:
     return "".join(lines)
 
 
-def write(repo: Repo, chosen: list[Entry], replaces: list[str] = ()) -> str:
-    """Write one archive commit holding ``chosen`` (objects only, no ref); its id."""
-    from git_exp.snapshot import commit_tree
+def start(repo: Repo, when: int) -> str:
+    """A new chain's start commit (no parent, empty tree)."""
+    return commit(repo, repo.out("mktree", input=""), [], START, when)
 
+
+def commit(repo: Repo, tree: str, parents: list[str], message: str, when: int) -> str:
+    """``commit-tree`` dated ``when``: a volume is dated as its newest experiment, so that
+    git's walks from the refs (which go on while commits are as new as the last one
+    taken) stop above the volumes, whose parents are the cost (README "Scaling")."""
+    import os
+
+    args = ["commit-tree", tree, *(a for p in parents for a in ("-p", p)), "-F", "-"]
+    env = {"GIT_COMMITTER_DATE": f"{when} +0000", "GIT_AUTHOR_DATE": f"{when} +0000"}
+    result = repo.run(*args, input=message, env=env, check=False)
+    if result.returncode and ("ident" in result.err or "tell me who you are" in result.err):
+        who = f"git-exp@{os.uname().nodename or 'localhost'}"  # no identity configured, as snapshot does
+        env.update(GIT_AUTHOR_NAME="git-exp", GIT_COMMITTER_NAME="git-exp", GIT_AUTHOR_EMAIL=who,
+                   GIT_COMMITTER_EMAIL=who)
+        result = repo.run(*args, input=message, env=env, check=False)
+    if result.returncode:
+        raise ExpError(f"could not write an archive volume: {result.err.strip().splitlines()[-1:]} — "
+                       f"nothing was archived")
+    return result.out.strip()
+
+
+def write(repo: Repo, chosen: list[Entry], previous: str | None, now: int) -> str:
+    """Write one volume listing ``chosen`` on top of ``previous`` (a new chain when None);
+    objects only, no ref; its id.  Dated as its newest experiment (``now`` when it lists
+    none)."""
     chosen = sorted(chosen, key=lambda e: e.name)
     blob = repo.out("hash-object", "-w", "--stdin", input=index_text(chosen))
     tree = repo.out("mktree", input=f"100644 blob {blob}\t{INDEX}\n")
-    trailers = [f"Exp-Archive-Count: {len(chosen)}"]
+    kept = sum(1 for e in chosen if e.sha != DROPPED)
+    trailers = [f"Exp-Archive-Count: {kept}"]
     if chosen:
         trailers += [f"Exp-Archive-First: {chosen[0].name}", f"Exp-Archive-Last: {chosen[-1].name}"]
-    trailers += [f"Exp-Archive-Replaces: {old}" for old in replaces]
-    message = f"git exp archive: {len(chosen)} experiment{'s' if len(chosen) != 1 else ''}\n\n" + "\n".join(trailers) + "\n"
-    parents = list(dict.fromkeys(e.sha for e in chosen))
-    return commit_tree(repo, tree, parents, message)
+    left = len(chosen) - kept
+    what = f"{kept} experiment{'s' if kept != 1 else ''}" + (f", {left} taken out" if left else "")
+    message = f"git exp archive: {what}\n\n" + "\n".join(trailers) + "\n"
+    when = max((e.created for e in chosen if e.sha != DROPPED), default=now) if kept else now
+    parents = [previous or start(repo, when)] + list(dict.fromkeys(e.sha for e in chosen if e.sha != DROPPED))
+    return commit(repo, tree, parents, message, when)
 
 
 def chunks(chosen: list[Entry], size: int | None = None) -> list[list[Entry]]:

@@ -52,17 +52,35 @@ def archive(repo: Repo, patterns: list[str], *, older_than: str | None = None, k
                for e in candidates]
     if dry_run or not entries:
         return Archived(entries, [], dry_run)
-    written = [archives.write(repo, chunk) for chunk in archives.chunks(entries)]
+    written = append(repo, archives.chunks(entries), [(e.ref, repo.zero, e.sha) for e in candidates],
+                     "git exp archive", "nothing was archived")
+    return Archived(entries, written, False)
+
+
+def append(repo: Repo, volumes: list[list[Entry]], moves: list[tuple[str, str, str]], message: str,
+           nothing: str) -> list[str]:
+    """Append ``volumes`` to the newest chain here and move its ref to the new end, in one
+    transaction with ``moves``; the volumes written."""
+    import time
+
+    now = int(time.time())
+    previous = base = archives.newest_tip(repo, archives.volumes(repo))
+    written = []
+    for chunk in volumes:
+        previous = archives.write(repo, chunk, previous, now)
+        written.append(previous)
     zero = repo.zero
-    updates = [(archives.PREFIX + sha, sha, zero) for sha in written]
-    updates += [(e.ref, zero, e.sha) for e in candidates]
+    updates = [(archives.PREFIX + written[-1], written[-1], zero)]
+    if base is not None:  # the end of the chain we appended to: its ref goes, the new end holds it
+        updates.append((archives.PREFIX + base, zero, base))
+    updates += moves
     try:
-        repo.transaction(updates, "git exp archive")
+        repo.transaction(updates, message)
     except RefMoved as exc:
-        raise ExpError(f"an experiment changed while archiving ({exc}) — nothing was archived; run it again") from None
+        raise ExpError(f"a ref changed meanwhile ({exc}) — {nothing}; run it again") from None
     if len(updates) >= PACK_AFTER:
         repo.pack_refs()
-    return Archived(entries, written, False)
+    return written
 
 
 def _exit_code(value: str | None) -> int | None:
@@ -72,14 +90,15 @@ def _exit_code(value: str | None) -> int | None:
 def archived(repo: Repo, patterns: list[str] | None = None) -> list[Entry]:
     """The archived experiments (those ``patterns`` select: UsageError for a pattern
     matching none); for plain names only the archives whose name range holds them are read."""
-    chosen = archives.archives(repo)
+    chosen = archives.volumes(repo)
     if patterns:
         for pattern in patterns:
             if not names.is_glob(pattern):
                 names.ExpName(pattern)
         if not any(names.is_glob(p) for p in patterns):
-            chosen = [a for a in chosen if any(a.may_hold(p) for p in patterns)]
-    found = archives.entries(repo, chosen)
+            chosen = [v for v in chosen if any(v.may_hold(p) for p in patterns)]
+    state = archives.replay(repo, chosen)
+    found = [state[name] for name in sorted(state)]
     if not patterns:
         return found
     by_name = {e.name: e for e in found}
@@ -125,34 +144,11 @@ def unarchive(repo: Repo, patterns: list[str], *, dry_run: bool = False) -> Arch
         repo.check_free(names.ExpName(entry.name), [n for n in live if n != entry.name])
     if dry_run:
         return Archived(entries, [], True)
-    leaving = {e.name for e in entries}
-    touched, kept = [], {}
-    for held in archives.archives(repo):  # every archive in force that lists one of them
-        if not any(held.may_hold(name) for name in leaving):
-            continue
-        own = _own_entries(repo, held.sha)
-        if any(e.name in leaving for e in own):
-            touched.append(held.sha)
-            kept[held.sha] = [e for e in own if e.name not in leaving]
+    drops = [Entry(e.name, archives.DROPPED, None, 0, None) for e in entries]
     zero = repo.zero
-    written, updates = [], []
-    for old in touched:
-        new = archives.write(repo, kept[old], replaces=[old])
-        written.append(new)
-        updates += [(archives.PREFIX + old, zero, old), (archives.PREFIX + new, new, zero)]
-    updates += [(PREFIX + e.name, e.sha, zero) for e in entries if e.name not in live]
-    try:
-        repo.transaction(updates, "git exp unarchive")
-    except RefMoved as exc:
-        raise ExpError(f"a ref changed while unarchiving ({exc}) — nothing was unarchived; run it again") from None
-    if len(updates) >= PACK_AFTER:
-        repo.pack_refs()
+    written = append(repo, [drops], [(PREFIX + e.name, e.sha, zero) for e in entries if e.name not in live],
+                     "git exp unarchive", "nothing was unarchived")
     return Archived(entries, written, False)
-
-
-def _own_entries(repo: Repo, sha: str) -> list[Entry]:
-    text = repo.run("cat-file", "blob", f"{sha}:{archives.INDEX}").stdout.decode("utf-8", "surrogateescape")
-    return archives.parse_index(text, sha)
 
 
 class Shared(Record):
@@ -166,7 +162,8 @@ def push_archived(repo: Repo, remote, *, dry_run: bool = False) -> Shared:
     from git_exp.commands.push import push_refspecs
     from git_exp.remotes import explain
 
-    mine = archives.archives(repo)
+    heads = archives.tips(repo)
+    mine = archives.volumes(repo, list(heads))
     listing = repo.run("ls-remote", "--refs", "--", remote.name, "refs/exp/*", archives.PREFIX + "*", check=False)
     if listing.returncode:
         raise explain(remote, listing, "listing experiments on")
@@ -177,35 +174,31 @@ def push_archived(repo: Repo, remote, *, dry_run: bool = False) -> Shared:
             theirs_exp[ref[len(PREFIX):]] = sha
         elif ref.startswith(archives.PREFIX):
             theirs_arch.add(ref[len(archives.PREFIX):])
-    entries = archives.entries(repo, mine)
+    state = archives.replay(repo, mine)
     live = repo.refs()
-    doomed = [(e.name, e.sha) for e in entries if theirs_exp.get(e.name) == e.sha and live.get(e.name) != e.sha]
-    held = {e.name: e.sha for e in entries}
-    replaced, back = [], {}
-    for old in sorted({old for a in mine for old in a.replaces if old in theirs_arch}):
-        # a replaced archive goes from the remote only when each experiment it held is
-        # still there: in one of our archives, or as the remote's ref (sent now if need be)
-        try:
-            own = _own_entries(repo, old)
-        except ExpError:
-            continue  # not here any more: we cannot tell what it held, so it stays
-        needed = {e.name: e.sha for e in own if held.get(e.name) != e.sha and theirs_exp.get(e.name) != e.sha}
-        if all(live.get(name) == sha and name not in theirs_exp for name, sha in needed.items()):
-            replaced.append(old)
-            back.update(needed)
-    new = [a.sha for a in mine if a.sha not in theirs_arch]
+    doomed = [(name, e.sha) for name, e in state.items() if theirs_exp.get(name) == e.sha and live.get(name) != e.sha]
+    ours = {v.sha for v in mine}
+    redundant = sorted(sha for sha in theirs_arch if sha in ours and sha not in heads)  # in our chains
+    # an experiment unarchived here is in no archive of ours: it goes as a ref where the remote lacks it
+    back = sorted(name for name, sha in live.items() if name not in theirs_exp and name not in state
+                  and _ever_archived(name, mine))
+    new = [sha for sha in heads if sha not in theirs_arch]
     sent = [f"{archives.PREFIX}{sha}:{archives.PREFIX}{sha}" for sha in new]
-    sent += [f"{PREFIX}{name}:{PREFIX}{name}" for name in sorted(back)]
+    sent += [f"{PREFIX}{name}:{PREFIX}{name}" for name in back]
     if sent:  # first the archives: from then on the remote keeps every experiment reachable
         _refused(push_refspecs(repo, remote, sent, [], dry_run=dry_run, what="pushing archives to", atomic=True),
                  remote, "nothing was deleted there")
-    deletions = [(PREFIX + name, sha) for name, sha in doomed] + [(archives.PREFIX + s, s) for s in replaced]
+    deletions = [(PREFIX + name, sha) for name, sha in sorted(doomed)] + [(archives.PREFIX + s, s) for s in redundant]
     for start in range(0, len(deletions), DELETE_BATCH):
         batch = deletions[start:start + DELETE_BATCH]
         _refused(push_refspecs(repo, remote, [f":{ref}" for ref, _ in batch], [f"{ref}:{sha}" for ref, sha in batch],
                                dry_run=dry_run, what="deleting archived experiments on", atomic=True),
                  remote, "the archives are there; run it again to delete the rest")
-    return Shared(new, [n for n, _ in doomed], replaced, [])
+    return Shared(new, [n for n, _ in doomed], redundant, back)
+
+
+def _ever_archived(name: str, volumes) -> bool:
+    return any(v.may_hold(name) for v in volumes)
 
 
 def _refused(pushed, remote, then: str) -> None:
@@ -217,10 +210,10 @@ def _refused(pushed, remote, then: str) -> None:
 def pull_archived(repo: Repo, remote, patterns: list[str]) -> Shared:
     from git_exp.remotes import explain
 
-    before = {a.sha for a in archives.archives(repo)}
+    before = set(archives.tips(repo))
     result = repo.run("fetch", "--no-tags", "--", remote.name, archives.FETCH_SPEC, check=False)
     if result.returncode:
         raise explain(remote, result, "fetching archives from")
-    fetched = [a.sha for a in archives.archives(repo) if a.sha not in before]
+    fetched = [sha for sha in archives.tips(repo) if sha not in before]
     back = unarchive(repo, patterns).entries if patterns else []
     return Shared(fetched, [], [], [e.name for e in back])

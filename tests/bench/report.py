@@ -54,7 +54,7 @@ class Row:
         out = {"op": self.op, "n": self.n, "gitexp_s": round(self.gitexp_s, 6),
                "baseline_s": round(self.baseline_s, 6), "ratio": round(self.ratio, 4),
                "target": round(self.target, 4), "ok": self.ok}
-        if not self.op.startswith("dvc-"):
+        if not self.op.startswith(("dvc-", "mlflow-")):
             out.update(gitexp_s_reftable=_round(self.gitexp_s_reftable, 6),
                        baseline_s_reftable=_round(self.baseline_s_reftable, 6),
                        ratio_reftable=_round(self.ratio_reftable, 4), ok_reftable=self.ok_reftable)
@@ -99,9 +99,9 @@ def markdown(rows: list[Row]) -> str:
     return _table(header, lines)
 
 
-def dvc_markdown(rows: list[Row]) -> str:
-    header = ["operation", "N", "DVC median", "git-exp median", "DVC / git-exp", "runs", "target", "pass/fail"]
-    return _table(header, [[r.op[len("dvc-"):], str(r.n), seconds(r.baseline_s), seconds(r.gitexp_s),
+def dvc_markdown(rows: list[Row], tool: str = "DVC") -> str:
+    header = ["operation", "N", f"{tool} median", "git-exp median", f"{tool} / git-exp", "runs", "target", "pass/fail"]
+    return _table(header, [[r.op.partition("-")[2], str(r.n), seconds(r.baseline_s), seconds(r.gitexp_s),
                             f"{1 / r.ratio:.1f}×", str(r.runs), targets.label(r.op, r.n), _verdict(r.ok)]
                            for r in rows])
 

@@ -25,6 +25,7 @@ TARGETS: dict[str, dict[int, float]] = {
     "push-branch-archived": {0: 1.5},
 }
 ABSOLUTE = {"show-archived": 0.2}  # seconds git-exp may take, whatever the ratio
+MLFLOW = {"mlflow-search": {10_000: 1.0}}  # issue 14: git-exp's listing at least as fast at 10k, cold
 DVC_SPEEDUP = 20  # git-exp at least this many times faster than DVC
 
 
@@ -32,6 +33,8 @@ def applicable(op: str, n: int) -> tuple[float, bool]:
     """``(target, binding)`` for ``op`` at ``n`` experiments."""
     if op.startswith("dvc-"):
         return 1 / DVC_SPEEDUP, True
+    if op.startswith("mlflow-"):
+        return MLFLOW.get(op, {}).get(n, 1.0), op in MLFLOW and n in MLFLOW[op]
     if op in ABSOLUTE:
         return ABSOLUTE[op], True  # seconds, not a ratio
     stated = sorted(TARGETS[op].items())
@@ -47,6 +50,8 @@ def label(op: str, n: int) -> str:
     target, binding = applicable(op, n)
     if op.startswith("dvc-"):
         return f"≥ {DVC_SPEEDUP}×"
+    if op.startswith("mlflow-"):
+        return "≥ 1×" if binding else "(info)"
     if binding:
         return f"≤ {target:g}"
     size = min(TARGETS[op])
@@ -54,6 +59,9 @@ def label(op: str, n: int) -> str:
 
 
 def verdict(op: str, n: int, ratio: float, seconds: Optional[float] = None) -> Optional[bool]:
+    if op.startswith("mlflow-"):
+        target, binding = applicable(op, n)
+        return ratio <= target if binding else None
     if op in ABSOLUTE:
         return None if seconds is None else seconds <= ABSOLUTE[op]
     target, binding = applicable(op, n)
