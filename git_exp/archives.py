@@ -11,17 +11,21 @@ Archived experiments are held by a chain of *volumes*, append-only:
   TAB baseline TAB created TAB exit code``, sorted by name; ``-`` as the sha says the
   name left the archive (``unarchive`` appends a volume of such lines: nothing is
   rewritten, and the commits stay reachable through the chain);
+- and ``volumes.tsv``: the catalog of its chain up to itself, one line per volume (``id
+  TAB first name TAB last name TAB count``), oldest first: ``show --archived NAME`` reads
+  the catalog at each archive ref, then only the indexes whose name range holds NAME,
+  never walking the chain (a ``git log`` of 99 volumes of 1000 parents printed 4 MB);
 - its message has trailers ``Exp-Archive-Count``, ``Exp-Archive-First`` and
-  ``Exp-Archive-Last`` (first and last name: ``show --archived NAME`` reads only the
-  indexes whose range holds NAME).
+  ``Exp-Archive-Last``, for people.
 
 A chain's newest volume is at ``refs/exp-archive/<its id>``: an archive ref never moves,
 so it fetches and pushes without ``+``, into the same name, from and to any peer;
 appending makes a new ref and deletes the old one in the same ``Repo.transaction`` that
 deletes (archive) or creates (unarchive) the experiment refs.  A ref whose volume is in
 another ref's chain is redundant (``push --archived`` deletes it on the remote).  What is
-archived is the volumes of every chain replayed oldest first (``git log --first-parent
---reverse``).
+archived is the volumes of every chain replayed oldest first (as ``git log --first-parent
+--reverse``), in the order of its catalog; chains (refs fetched from peers that appended
+on their own) one after the other, oldest end first.
 
 Why a chain and not one ref per volume: git parses every ref's commit, and so its
 parents, on each no-op fetch (the connectivity check and the ref update) and push: 99
@@ -72,35 +76,62 @@ def tips(repo: Repo) -> dict[str, str]:
     return {sha: ref for sha, _, ref in (line.partition(" ") for line in out.splitlines())}
 
 
-LOG_FORMAT = "%H%x00%P%x00%ct%x00%(trailers:only,unfold)%x1e"  # fields end with NUL, volumes with RS
+CATALOG = "volumes.tsv"
 
 
 def volumes(repo: Repo, heads: list[str] | None = None) -> list[Volume]:
-    """Every volume of the chains ending at ``heads`` (default: the archive refs), oldest first."""
+    """Every volume of the chains ending at ``heads`` (default: the archive refs), each
+    chain oldest first, chains by the date of their newest volume; one ``cat-file``."""
     heads = list(tips(repo)) if heads is None else heads
     if not heads:
         return []
-    raw = repo.run("log", "--first-parent", "--reverse", f"--format={LOG_FORMAT}", *heads, "--").out
-    found = []
-    for record in raw.split("\x1e"):
-        record = record.strip("\n")
-        if not record:
-            continue
-        parts = record.split("\0")
-        if len(parts) < 4:
-            continue
-        facts: dict[str, str] = {}
-        for line in parts[3].splitlines():
-            key, sep, value = line.partition(":")
-            if sep:
-                facts[key.strip()] = value.strip()
-        count = facts.get("Exp-Archive-Count")
-        if count is None:
-            continue  # a chain's start
-        parents = parts[1].split()
-        found.append(Volume(parts[0], parents[0] if parents else None, int(count) if count.isdigit() else 0,
-                            facts.get("Exp-Archive-First", ""), facts.get("Exp-Archive-Last", ""), int(parts[2] or 0)))
-    return found
+    query = "".join(f"{sha}\n{sha}:{CATALOG}\n" for sha in heads)
+    data = repo.run("cat-file", "--batch", input=query).stdout
+    chains = []
+    at = 0
+    for head in heads:
+        commit, at = _object(data, at, head)
+        catalog, at = _object(data, at, f"{head}:{CATALOG}")
+        date = _committer_date(commit)
+        chains.append((date, head, catalog.decode("utf-8", "surrogateescape")))
+    found: dict[str, Volume] = {}
+    for date, head, text in sorted(chains):
+        for line in text.splitlines():
+            parts = line.split("\t")
+            if len(parts) < 5 or line.startswith("#") or parts[0] in found or parts[0] == "." and head in found:
+                continue
+            sha, first, last, count, when = parts[:5]
+            sha = head if sha == "." else sha
+            found[sha] = Volume(sha, None, int(count) if count.isdigit() else 0, first, last,
+                                int(when) if when.isdigit() else 0)
+    return list(found.values())
+
+
+def _object(data: bytes, at: int, what: str) -> tuple[bytes, int]:
+    """The object ``cat-file --batch`` printed at ``at``, and where the next one starts."""
+    end = data.index(b"\n", at)
+    header = data[at:end].split()
+    if len(header) != 3 or int(header[2]) > MAX_INDEX:
+        raise ExpError(f"archive {what[:12]} cannot be read (git says: {data[at:end].decode(errors='replace')}) — "
+                       f"`git show {what[:12]}` shows what it holds")
+    size = int(header[2])
+    return data[end + 1:end + 1 + size], end + 1 + size + 1
+
+
+def _committer_date(commit: bytes) -> int:
+    for line in commit.split(b"\n"):
+        if line.startswith(b"committer "):
+            try:
+                return int(line.rsplit(b" ", 2)[-2])
+            except (ValueError, IndexError):
+                return 0
+        if not line:
+            break
+    return 0
+
+
+def catalog_of(repo: Repo, head: str) -> str:
+    return repo.run("cat-file", "blob", f"{head}:{CATALOG}").stdout.decode("utf-8", "surrogateescape")
 
 
 def newest_tip(repo: Repo, chosen: list[Volume]) -> str | None:
@@ -182,13 +213,12 @@ def commit(repo: Repo, tree: str, parents: list[str], message: str, when: int) -
     return result.out.strip()
 
 
-def write(repo: Repo, chosen: list[Entry], previous: str | None, now: int) -> str:
+def write(repo: Repo, chosen: list[Entry], previous: str | None, now: int, catalog: str = "") -> tuple[str, str]:
     """Write one volume listing ``chosen`` on top of ``previous`` (a new chain when None);
     objects only, no ref; its id.  Dated as its newest experiment (``now`` when it lists
-    none)."""
+    none).  ``catalog``: ``previous``'s chain's catalog; returns the id and this one's."""
     chosen = sorted(chosen, key=lambda e: e.name)
     blob = repo.out("hash-object", "-w", "--stdin", input=index_text(chosen))
-    tree = repo.out("mktree", input=f"100644 blob {blob}\t{INDEX}\n")
     kept = sum(1 for e in chosen if e.sha != DROPPED)
     trailers = [f"Exp-Archive-Count: {kept}"]
     if chosen:
@@ -198,7 +228,16 @@ def write(repo: Repo, chosen: list[Entry], previous: str | None, now: int) -> st
     message = f"git exp archive: {what}\n\n" + "\n".join(trailers) + "\n"
     when = max((e.created for e in chosen if e.sha != DROPPED), default=now) if kept else now
     parents = [previous or start(repo, when)] + list(dict.fromkeys(e.sha for e in chosen if e.sha != DROPPED))
-    return commit(repo, tree, parents, message, when)
+    first, last = (chosen[0].name, chosen[-1].name) if chosen else ("", "")
+    # a volume cannot hold its own id: its catalog names itself "." (the commit that holds
+    # the catalog), and the next volume's names it by id
+    lines = catalog.splitlines(keepends=True)
+    if lines and lines[-1].startswith(".\t") and previous:
+        lines[-1] = previous + lines[-1][1:]
+    text = "".join(lines) + f".\t{first}\t{last}\t{kept}\t{when}\n"
+    cat = repo.out("hash-object", "-w", "--stdin", input=text)
+    tree = repo.out("mktree", input=f"100644 blob {blob}\t{INDEX}\n100644 blob {cat}\t{CATALOG}\n")
+    return commit(repo, tree, parents, message, when), text
 
 
 def chunks(chosen: list[Entry], size: int | None = None) -> list[list[Entry]]:

@@ -65,9 +65,10 @@ def append(repo: Repo, volumes: list[list[Entry]], moves: list[tuple[str, str, s
 
     now = int(time.time())
     previous = base = archives.newest_tip(repo, archives.volumes(repo))
+    catalog = archives.catalog_of(repo, base) if base else ""
     written = []
     for chunk in volumes:
-        previous = archives.write(repo, chunk, previous, now)
+        previous, catalog = archives.write(repo, chunk, previous, now, catalog)
         written.append(previous)
     zero = repo.zero
     updates = [(archives.PREFIX + written[-1], written[-1], zero)]
