@@ -95,7 +95,7 @@ def volumes(repo: Repo, heads: list[str] | None = None) -> list[Volume]:
         date = _committer_date(commit)
         chains.append((date, head, catalog.decode("utf-8", "surrogateescape")))
     found: dict[str, Volume] = {}
-    for date, head, text in sorted(chains):
+    for _date, head, text in sorted(chains):
         for line in text.splitlines():
             parts = line.split("\t")
             if len(parts) < 5 or line.startswith("#") or parts[0] in found or parts[0] == "." and head in found:
