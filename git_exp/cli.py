@@ -13,6 +13,7 @@ from git_exp.errors import Exit
 from git_exp.params import Argument, Option
 
 HELP = "Experiments as git commits under refs/exp/, shared through your git remotes."
+WHERE_HELP = "Only experiments matching QUERY, e.g. 'metrics.acc > 0.9 and status == ok' (QUERIES in `man git-exp`)."
 COMMANDS: dict = {}  # name -> (function, typer command options), in help order
 
 
@@ -68,13 +69,31 @@ def save(
     force: bool = Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
     append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
+    allow_large: bool = Option(False, "--allow-large", help="Save untracked files over exp.largeFile (10 MiB) too."),
+    dvc: bool = Option(False, "--dvc", help="Save as DVC keeps experiments (refs/exps/, on HEAD), so `dvc exp "
+                                            "list/show/apply` see it; named dvc:NAME here."),
 ) -> None:
-    """Snapshot the work tree into refs/exp/NAME; print the name."""
+    """Snapshot the work tree into refs/exp/NAME; print the name.
+
+    Refuses untracked files over exp.largeFile (default 10 MiB) unless --allow-large."""
     from git_exp.commands.save import save as do_save
     from git_exp.present import manage
 
-    manage.saved(do_save(_repo(), name, message=message, force=force, append=append, untracked=not no_untracked),
-                 append)
+    manage.saved(do_save(_repo(), name, message=message, force=force, append=append, untracked=not no_untracked,
+                         allow_large=allow_large, dvc=dvc), append)
+
+
+@command("import-dvc")
+def import_dvc(
+    patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="DVC experiments (dvc:NAME or NAME; default all)."),
+    prefix: str = Option("", "--prefix", metavar="PREFIX", help="Name them PREFIX + the DVC name, e.g. dvc/."),
+) -> None:
+    """Turn DVC's experiments (refs/exps/) into git-exp experiments: a commit on top of each
+    (parents: its baseline, then DVC's commit, which becomes NAME~1) with git-exp's trailers."""
+    from git_exp.commands.import_dvc import import_dvc as do_import
+    from git_exp.present import dvc as present
+
+    present.imported(do_import(_repo(), list(patterns or []), prefix=prefix))
 
 
 @command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
@@ -85,7 +104,9 @@ def run(
     force: bool = Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
     append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
-    isolated: bool = Option(False, "--isolated", help="Run in a temporary worktree; your work tree is untouched."),
+    isolated: bool = Option(False, "--isolated", help="Run in a temporary worktree with your ignored inputs linked in "
+                                                      "(exp.isolate); your work tree is untouched."),
+    allow_large: bool = Option(False, "--allow-large", help="Save untracked files over exp.largeFile (10 MiB) too."),
     sets: list[str] = Option(None, "-S", "--set", metavar="[FILE:][+]KEY=VALUE[,VALUE...]",
                              help="Set a parameter in the params file for this run (restored after; +KEY adds a "
                                   "key). Several comma-separated values make a sweep: every combination runs."),
@@ -99,7 +120,11 @@ def run(
     """Run CMD, then save the work tree with its metadata (secrets in CMD recorded as $NAME or ***); exit with CMD's code.
 
     With -S KEY=V1,V2 ... it runs a sweep: every combination of the values, each in its own
-    temporary worktree, one line per run as it ends and a table at the end."""
+    temporary worktree, one line per run as it ends and a table at the end.
+
+    Before the command: refuses untracked files over exp.largeFile (10 MiB) unless
+    --allow-large.  After it, before saving: warns about large files it wrote, and when
+    it wrote no metrics file."""
     from git_exp.commands.run import Signals
     from git_exp.commands.run import run as do_run
     from git_exp.entry import failed
@@ -116,12 +141,14 @@ def run(
 
         parsed = overrides.parse_all(list(sets or []))
         if sweep.is_sweep(parsed, jobs, random_, name_prefix) or seed is not None:
-            _sweep(argv, parsed, name, message, force, append, not no_untracked, jobs, random_, seed, name_prefix)
+            _sweep(argv, parsed, name, message, force, append, not no_untracked, jobs, random_, seed, name_prefix,
+                   allow_large)
         edit = overrides.for_run(_repo(), argv, parsed)
     with Signals() as signals:  # from the start until all is said: saved or not
         try:
             ran = do_run(_repo(), argv, name, message=message, force=force, append=append,
-                         untracked=not no_untracked, isolated=isolated, signals=signals, edit=edit)
+                         untracked=not no_untracked, isolated=isolated, signals=signals, edit=edit,
+                         allow_large=allow_large, warn=present.warning)
         except ExpError as exc:
             code = failed(exc)
         else:
@@ -134,14 +161,15 @@ def run(
     raise Exit(code)
 
 
-def _sweep(argv, parsed, name, message, force, append, untracked, jobs, random_, seed, prefix) -> None:
+def _sweep(argv, parsed, name, message, force, append, untracked, jobs, random_, seed, prefix,
+           allow_large=False) -> None:
     """``run`` with several values (or --jobs, --random, --name-prefix): a sweep; always exits."""
     from git_exp.commands import sweep
     from git_exp.present import sweep as present
 
     repo = _repo()
     planned = sweep.prepare(repo, parsed, argv, jobs=jobs, random_=random_, seed=seed, prefix=prefix, name=name,
-                            force=force, append=append)
+                            force=force, append=append, check_large=untracked and not allow_large)
     present.opening(planned)
     done = sweep.run(repo, planned, argv, message=message, force=force, append=append, untracked=untracked,
                      started=present.started, finished=present.finished)
@@ -149,11 +177,45 @@ def _sweep(argv, parsed, name, message, force, append, untracked, jobs, random_,
     raise Exit(done.exit_code)
 
 
+@command(context_settings={})  # -S repeats (list[str]): typer parses rerun's command lines
+def rerun(
+    name: str = Argument(..., metavar="NAME", help="Experiment whose recorded command (Exp-Command) to run again."),
+    new: str | None = Option(None, "-n", "--name", help="Save the result under this name (default: NAME-rerun-N)."),
+    append: bool = Option(False, "--append", help="Save the result as a new version of NAME."),
+    overrides: list[str] = Option(None, "-S", "--set", metavar="[FILE:][+]KEY=VALUE",
+                                  help="Set a parameter in NAME's params file first (as run -S; one value)."),
+    allow_large: bool = Option(False, "--allow-large", help="No warning about large files the command wrote."),
+    json_: bool = Option(False, "--json", help="JSON output."),
+) -> None:
+    """Run NAME's recorded command again on NAME's tree in a temporary worktree, save the
+    result, and print the params and metrics that differ; exit with the command's code.
+
+    Secrets recorded as $VAR are taken from the environment; a masked one (***) is refused."""
+    from git_exp.commands.rerun import rerun as do_rerun
+    from git_exp.commands.run import Signals
+    from git_exp.entry import failed
+    from git_exp.errors import ExpError
+    from git_exp.present import rerun as present
+    from git_exp.present import run as present_run
+
+    with Signals() as signals:  # as for run: from the start until all is said
+        try:
+            result = do_rerun(_repo(), name, new=new, append=append, overrides=list(overrides or []),
+                              allow_large=allow_large, signals=signals, warn=present_run.warning)
+        except ExpError as exc:
+            code = failed(exc)
+        else:
+            code = present.rerun(result, json_)
+        signals.done = True
+    raise Exit(code)
+
+
 @command("ls")
 def ls_(
     remote: str | None = Argument(None, metavar="[REMOTE|URL]", help="List a remote's experiments live (no fetch)."),
     remotes: bool = Option(False, "-r", "--remotes", help="Also list remote-tracking experiments."),
     archived: bool = Option(False, "--archived", help="List the archived experiments instead (git exp archive)."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     json_: bool = Option(False, "--json", help="JSON output."),
 ) -> None:
     """List experiments: name, sha, baseline, age, exit code."""
@@ -170,7 +232,13 @@ def ls_(
                              "`git exp pull REMOTE --archived` fetches a remote's")
         present.listing(archive.columns(archive.archived(_repo())), json_, archived=True)
     elif remote is not None:
-        present.remote(ls.ls_remote(remote), json_, remote)
+        present.remote(ls.ls_remote(remote, where=where), json_, remote)
+    elif where is not None:
+        from git_exp.present.query import warn_undecided
+
+        listed = ls.ls(remotes=remotes, where=where)
+        present.listing(listed, json_, remotes)
+        warn_undecided(listed)
     else:
         present.listing(ls.ls(remotes=remotes), json_, remotes)
 
@@ -178,46 +246,119 @@ def ls_(
 @command()
 def show(
     patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Experiments to show (default: all)."),
-    sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
-    where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
+    sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending (default: newest first)."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
     archived: bool = Option(False, "--archived", help="Show archived experiments instead (git exp archive)."),
+    max_count: int | None = Option(None, "-n", "--max-count", metavar="N", help="Show at most N experiments."),
+    reverse: bool = Option(False, "--reverse", help="Reverse the order (after -n, as git log does)."),
+    columns: str | None = Option(None, "--columns", metavar="COL,...", help="Show these columns, in this order "
+                                 "(names or globs, e.g. 'metrics.*'; lr for params.lr when unambiguous)."),
+    drop: str | None = Option(None, "--drop", metavar="COL,...", help="Leave out these columns (names or globs)."),
+    only_changed: bool = Option(False, "--only-changed", help="Leave out columns whose value is the same in every row."),
+    color: str | None = Option(None, "--color", metavar="WHEN", help="Colour: always (--color alone), never or "
+                               "auto (default: color.exp, color.ui)."),
+    no_color: bool = Option(False, "--no-color", help="No colour (--color=never)."),
+    no_pager: bool = Option(False, "--no-pager", help="Do not page the output (git's pager settings otherwise)."),
     best: str | None = Option(None, "--best", metavar="METRIC",
                               help="Show each experiment's best step of a metric history (highest; "
                                    "-METRIC or min:METRIC for the lowest) and its step in best_step."),
     json_: bool = Option(False, "--json", help="JSON output."),
     md: bool = Option(False, "--md", help="Markdown table (for CI comments and job summaries)."),
     csv: bool = Option(False, "--csv", help="CSV output."),
+    vs: str | None = Option(None, "--vs", metavar="REF", help="With --md: each experiment against REF (an experiment, "
+                                                              "branch, tag or commit), metrics first, with deltas."),
 ) -> None:
-    """Table of experiments with status, duration, executor, params and metrics.
+    """Table of experiments with status, duration, executor, params and metrics, newest first.
 
     NAME may be REMOTE/NAME (as `ls -r` prints it) or a version, NAME~1; metric histories
-    (dvclive/, metrics.jsonl, exp.history) add their latest values."""
+    (dvclive/, metrics.jsonl, exp.history) add their latest values. On a terminal the
+    table fits its width (long text cut with …, columns that do not fit left out and
+    named), with colour, through your pager (git's settings: GIT_PAGER, pager.exp,
+    core.pager, PAGER; --no-pager)."""
+    from git_exp import columns as pick
+    from git_exp import terminal
     from git_exp.commands import show as do
     from git_exp.present import show as present
+    from git_exp.present import table
     from git_exp.present.common import chosen_format
 
     fmt = chosen_format(json_, md, csv)
+    if vs is not None and fmt != "md":
+        from git_exp.errors import UsageError
+
+        raise UsageError("--vs compares in Markdown — add --md")
+    when = "never" if no_color else terminal.color_when(color)
+    picked = columns is not None or drop is not None or only_changed
     patterns = list(patterns or [])
-    if archived:
-        from git_exp.commands import archive
+    config = terminal.start_config() if terminal.needs_config(fmt == "table" and when is None, not no_pager) else None
+    if archived and remotes:
+        from git_exp.errors import UsageError
 
-        if remotes:
-            from git_exp.errors import UsageError
-
-            raise UsageError("--archived shows the archives here — drop -r; "
-                             "`git exp pull REMOTE --archived` fetches a remote's")
-        table, columns = archive.show_rows(_repo(), patterns, sort=sort, where=where, best=best)
-        present.rows(table, columns, fmt, None, everything=not (patterns or where))
-        return
+        raise UsageError("--archived shows the archives here — drop -r; "
+                         "`git exp pull REMOTE --archived` fetches a remote's")
     source = do.start(remotes=remotes)  # git lists while the repository is looked at
-    lines = do.lines_cache(source) if fmt == "json" else None
-    plain = not sort and not where and not best and not any(map(do.needs_resolving, patterns))
-    if lines and plain and present.cached_json(lines, lambda: do.listed(source, patterns)):
-        return
-    table, columns = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes,
-                             listing=source.listing, files=source.files, best=best)
-    present.rows(table, columns, fmt, lines, everything=not (patterns or where))
+    face = terminal.settings(config, color=when, paging=not no_pager, colored=fmt == "table")
+    lines = do.lines_cache(source) if fmt == "json" and not archived else None
+    text = None
+    plain = not sort and where is None and not best and not picked and not any(map(do.needs_resolving, patterns))
+    if lines and plain:
+        text = present.cached_json(lines, lambda: do.listed(source, patterns), limit=max_count, reverse=reverse)
+        notes = [present.unreadable_in_lines(text)] if text is not None else []
+    if text is None:
+        if archived:
+            from git_exp.commands import archive
+
+            data, known = archive.show_rows(source.repo, patterns, sort=sort, where=where, best=best, limit=max_count,
+                                            reverse=reverse)
+        else:
+            data, known = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes,
+                                  listing=source.listing, files=source.files, best=best, limit=max_count,
+                                  reverse=reverse)
+        if vs is not None:
+            from git_exp.compare import baseline
+            from git_exp.present.compare import show_vs
+
+            show_vs(data, known, baseline(source.repo, vs, source.files))
+            if where is not None:
+                from git_exp.present.query import warn_undecided
+
+                warn_undecided(data)
+            return
+        default = table.terminal_order(known) if fmt == "table" else known
+        chosen = pick.pick([*known, *(k for k in pick.EXTRA if k not in known)], default, data, columns=columns,
+                           drop=drop, only_changed=only_changed)
+        text, notes = present.shown(data, chosen, fmt, lines, picked=picked, width=face.width, palette=face.palette,
+                                    ellipsis=table.ellipsis(face.encoding),
+                                    everything=not patterns and where is None and max_count is None,
+                                    where=where, limit=max_count)
+        if where is not None:
+            from git_exp.present.query import undecided
+
+            notes.append(undecided(list(getattr(data, "undecided", ()))))
+    with terminal.paged(face if text else None):
+        present.write(text, notes)
+
+
+@command()
+def report(
+    patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Experiments to include (default: all)."),
+    where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
+    remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
+    output: str = Option("report.html", "-o", "--output", metavar="FILE", help="Where to write the page ('-': stdout)."),
+) -> None:
+    """Write one self-contained HTML page (opens offline) to compare experiments: a sortable,
+    filterable table, params against a metric, step-metric curves, and each experiment's
+    changes against its baseline."""
+    from git_exp.commands import show
+    from git_exp.commands.report import recorded_by_save
+    from git_exp.commands.report import report as gather
+    from git_exp.present.report import written
+
+    source = show.start(remotes=remotes)
+    data = gather(source.repo, list(patterns or []), where=where, remotes=remotes, listing=source.listing,
+                  files=source.files)
+    written(data, output, f"git-exp {__version__}", recorded=recorded_by_save(source.repo, output))
 
 
 @command()
@@ -296,6 +437,7 @@ def rm(
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
     older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Only those older than AGE (30d, 12h, 2w)."),
     keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest of those named, delete the rest."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME: of all."),
 ) -> None:
     """Delete experiments; prints how to restore each."""
     if remote is not None and (older_than is not None or keep is not None):
@@ -309,13 +451,23 @@ def rm(
 
         _talking(False, False, False)
         repo = _repo(remotes=True)
-        where = remotes.resolve(repo, remote)
-        raise Exit(share.removed(rm_remote(repo, where, list(patterns or []), dry_run=dry_run), where.label,
-                                 where.name))
+        target = remotes.resolve(repo, remote)
+        done = rm_remote(repo, target, list(patterns or []), dry_run=dry_run, where=where)
+        if where is not None:
+            from git_exp.present.query import selected
+
+            if not selected(done, "nothing was deleted"):
+                raise Exit(0)
+        raise Exit(share.removed(done, target.label, target.name))
     from git_exp.commands.rm import rm as do_rm
     from git_exp.present import manage
 
-    manage.deleted(do_rm(_repo(), list(patterns or []), dry_run=dry_run, older_than=older_than, keep=keep), dry_run)
+    doomed = do_rm(_repo(), list(patterns or []), dry_run=dry_run, older_than=older_than, keep=keep, where=where)
+    if where is not None:
+        from git_exp.present.query import selected
+
+        selected(doomed, "nothing was deleted")
+    manage.deleted(doomed, dry_run)
 
 
 @command()
@@ -352,13 +504,19 @@ def gc(
     older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Delete experiments older than AGE (30d, 12h, 2w)."),
     orphaned: bool = Option(False, "--orphaned", help="Delete experiments whose baseline no branch or tag reaches."),
     keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest experiments, delete the rest."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help="Delete experiments matching QUERY, e.g. "
+                               "'status == failed' (QUERIES in `man git-exp`)."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
 ) -> None:
     """Prune experiments (criteria combine with AND), pack refs, clear the ls/show caches."""
     from git_exp.commands.gc import gc as do_gc
     from git_exp.present import manage
+    from git_exp.present.query import warn_undecided
 
-    manage.collected(do_gc(_repo(), list(patterns or []), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run), dry_run)
+    doomed = do_gc(_repo(), list(patterns or []), older_than=older_than, orphans=orphaned, keep=keep,
+                   dry_run=dry_run, where=where)
+    warn_undecided(doomed)
+    manage.collected(doomed, dry_run)
 
 
 @command()
@@ -416,17 +574,24 @@ def push(
     quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
     progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
     archived: bool = Option(False, "--archived", help="Push the archives, and delete there the experiments they hold."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME: of all."),
 ) -> None:
     """Push experiments to a remote in one git push."""
     from git_exp.commands.push import push_here
     from git_exp.present import share
+    from git_exp.terminal import colours
 
     _talking(verbose, quiet, progress)
     if archived:
-        _archived_share("push", list(args or []), all_ or force, dry_run)
+        _archived_share("push", list(args or []), all_ or force or where is not None, dry_run)
         return
-    remote, pushed = push_here(list(args or []), all_=all_, force=force, dry_run=dry_run)
-    raise Exit(share.pushed(pushed, remote))
+    remote, pushed = push_here(list(args or []), all_=all_, force=force, dry_run=dry_run, where=where)
+    if where is not None:
+        from git_exp.present.query import selected
+
+        if not selected(pushed, "nothing to push"):
+            raise Exit(0)
+    raise Exit(share.pushed(pushed, remote, colours()))
 
 
 @command()
@@ -439,17 +604,26 @@ def pull(
     quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
     progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
     archived: bool = Option(False, "--archived", help="Fetch the remote's archives; unarchive the NAMEs given."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME: of all the "
+                               "remote's; all selected are fetched to refs/remote-exp/REMOTE/, the matching ones "
+                               "become local."),
 ) -> None:
     """Fetch experiments from a remote and create or fast-forward local ones."""
     from git_exp.commands.pull import pull_here
     from git_exp.present import share
+    from git_exp.terminal import colours
 
     _talking(verbose, quiet, progress)
     if archived:
-        _archived_share("pull", list(args or []), all_ or force, False)
+        _archived_share("pull", list(args or []), all_ or force or where is not None, False)
         return
-    remote, pulled = pull_here(list(args or []), all_=all_, force=force)
-    code = share.pulled(pulled, remote)
+    remote, pulled = pull_here(list(args or []), all_=all_, force=force, where=where)
+    if where is not None:
+        from git_exp.present.query import unmatched_pulls, warn_undecided
+
+        warn_undecided(pulled)
+        unmatched_pulls(pulled, remote)
+    code = share.pulled(pulled, remote, colours())
     if code:
         raise Exit(code)
 
@@ -462,7 +636,7 @@ def _archived_share(verb: str, args: list[str], refused: bool, dry_run: bool) ->
     from git_exp.present import archive as present
 
     if refused:
-        raise UsageError(f"--archived {verb}es every archive; --all and --force do not apply — drop them")
+        raise UsageError(f"--archived {verb}es every archive; --all, --force and --where do not apply — drop them")
     repo = _repo(remotes=True)
     where, patterns = remotes.split_args(repo, args)
     if verb == "push":
@@ -482,6 +656,8 @@ def install(
     push: bool = Option(False, "--push", help="Write the push refspecs even where they change what plain git push "
                                               "does to branches (push.default, upstreams); says what changes."),
     force: bool = Option(False, "--force", help="Replace a conflicting experiment refspec (uninstall restores it)."),
+    dvc: bool = Option(False, "--dvc", help="Also fetch DVC's experiments (refs/exps/) into refs/remote-exps/REMOTE/; "
+                                            "`git exp pull REMOTE 'dvc:*'` creates the refs DVC sees."),
 ) -> None:
     """Make plain git fetch / git push carry experiments for REMOTE.
 
@@ -496,7 +672,7 @@ def install(
         raise UsageError("--fetch-only and --push contradict each other — choose one")
     repo = _repo(remotes=True)
     for remote in chosen_remotes(repo, list(names_ or []), all_):
-        report = do_install(repo, remote, pattern=pattern, fetch_only=fetch_only, push=push, force=force)
+        report = do_install(repo, remote, pattern=pattern, fetch_only=fetch_only, push=push, force=force, dvc=dvc)
         present.installed(remote.name, report, None if report.count is None else fetch_cost_ms(report.count))
 
 
@@ -504,7 +680,7 @@ def install(
 def uninstall(
     names_: list[str] = Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
     all_: bool = Option(False, "--all", help="Uninstall from every remote."),
-    keep_refs: bool = Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/."),
+    keep_refs: bool = Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/ (and refs/remote-exps/REMOTE/)."),
 ) -> None:
     """Remove exactly what install added, and the remote-tracking experiments."""
     from git_exp.commands.install import uninstall as do_uninstall

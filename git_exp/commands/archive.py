@@ -117,7 +117,7 @@ def columns(entries: list[Entry]) -> dict[str, list]:
 
 
 def show_rows(repo: Repo, patterns: list[str], *, sort: str | None = None, where: str | None = None,
-              best: str | None = None) -> tuple[list[dict], list[str]]:
+              best: str | None = None, limit: int | None = None, reverse: bool = False) -> tuple[list[dict], list[str]]:
     """``show``'s rows and columns for archived experiments."""
     from git_exp import revisions
     from git_exp.commands.show import show
@@ -130,7 +130,7 @@ def show_rows(repo: Repo, patterns: list[str], *, sort: str | None = None, where
         exp = read[entry.sha]
         exp.name = entry.name
         found.append(base_row(exp))
-    return show(repo, None, sort=sort, where=where, best=best, found=found)
+    return show(repo, None, sort=sort, where=where, best=best, limit=limit, reverse=reverse, found=found)
 
 
 def unarchive(repo: Repo, patterns: list[str], *, dry_run: bool = False) -> Archived:

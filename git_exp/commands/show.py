@@ -72,39 +72,77 @@ BEST_STEP = "best_step"
 
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
          where: str | None = None, remotes: bool = False, listing=None, files=None,
-         best: str | None = None, found: list[dict] | None = None) -> tuple[list[dict], list[str]]:
-    """Rows and the ordered column list (base columns, then params.*, then metrics.*);
-    ``listing`` is ``rows.start_listing``'s, ``files`` ``results.start_files``'s git;
-    ``found``: these base rows instead of the experiment refs' (``show --archived``)."""
-    if where or sort:
-        from git_exp import query  # re and shlex: ~13 ms, only when asked to filter or sort
-    accept = query.parse_where(where) if where else None
+         best: str | None = None, limit: int | None = None, reverse: bool = False,
+         found: list[dict] | None = None) -> tuple[list[dict], list[str]]:
+    """Rows, newest first unless ``sort``, at most ``limit`` of them, then ``reverse``d if
+    asked (as ``git log -n N --reverse``), and the ordered column list (base columns, then
+    params.*, then metrics.*); ``listing`` is ``rows.start_listing``'s, ``files``
+    ``results.start_files``'s git.  With ``where`` the rows are a ``query.Matched``:
+    ``undecided`` holds those the query could not decide (their params or metrics file was
+    unreadable).  ``found``: these base rows instead of the experiment refs' (``show --archived``)."""
+    if where is not None or sort:
+        from git_exp import query  # only when asked to filter or sort
+    parsed = query.parse(where) if where is not None else None  # a bad query fails before any work
     chosen = parse_best(best) if best else None
     given = found is not None
     if not given:
         found = rows.load(repo, remotes=remotes, listing=listing)
     if patterns:
         found = _pick(repo, found, patterns)
-    files = results.configured_files(repo, files)
-    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files,
-                        complete=not patterns and not given)
-    extra: dict[str, None] = {}
-    for row in found:
-        values = data.get(row["sha"])
-        if values:
-            row.update(values)
-            extra.update(dict.fromkeys(values))
-    extra.update(add_history(repo, found, files, best=chosen, complete=not patterns and not given))
+    extra = read(repo, found, files, complete=not patterns and not given, best=chosen)
     table = found
-    if accept:
-        table = [row for row in table if accept(row)]
+    if parsed:
+        table = parsed.select(table)
     if sort:
-        table = query.sort_rows(table, sort)
+        undecided = getattr(table, "undecided", [])
+        table = query.Matched(query.sort_rows(table, sort, query.known_columns(found)))
+        table.undecided = undecided
+    else:
+        table.sort(key=_created, reverse=True)  # in place (a Matched stays one); stable: one second's stay in name order
+    if limit is not None or reverse:
+        undecided = getattr(table, "undecided", None)
+        table = rows.limited(table, limit, reverse)
+        if undecided is not None:
+            table = query.Matched(table)
+            table.undecided = undecided
     params = sorted(k for k in extra if k == "params" or k.startswith("params."))
     metrics = sorted(k for k in extra if k == "metrics" or k.startswith("metrics."))
     if chosen:
         metrics.insert(metrics.index(chosen[0]) + 1, BEST_STEP)
     return table, [*COLUMNS, *params, *metrics]
+
+
+def _dvc_files(repo: Repo, found: list[dict], files: dict, extra: dict) -> dict:
+    """Put in DVC experiments' rows the params and metrics their own ``dvc.yaml``
+    declares (``dvc.files``), their keys in ``extra``; ``files`` with the plots they
+    declare as histories."""
+    from git_exp import dvc
+
+    commits = {row["sha"]: row["baseline"] for row in found if row["name"].startswith("dvc:")}
+    declared = dvc.files(repo, list(commits), files["max_size"])
+    groups: dict[tuple, dict] = {}
+    for sha, baseline in commits.items():
+        mine = declared.get(sha, {"params": ["params.yaml"], "metrics": [], "plots": []})
+        key = (tuple(dict.fromkeys([*files["params"], *mine["params"]])),
+               tuple(dict.fromkeys([*files["metrics"], *mine["metrics"]])))
+        groups.setdefault(key, {})[sha] = baseline
+    fresh: dict[str, dict] = {}
+    for (params, metrics), group in groups.items():
+        if (params, metrics) != (tuple(files["params"]), tuple(files["metrics"])):
+            fresh.update(results.read(repo, group, {**files, "params": params, "metrics": metrics}))
+    for row in found:
+        values = fresh.get(row["sha"]) if row["name"].startswith("dvc:") else None
+        if values:
+            row.update(values)
+            extra.update(dict.fromkeys(values))
+    plots = [p for sha in commits for p in declared.get(sha, {}).get("plots", ())]
+    if not plots:
+        return files
+    return {**files, "history": tuple(dict.fromkeys([*history.entries(files), *plots]))}
+
+
+def _created(row: dict) -> int:
+    return row["created"]
 
 
 def _selected(labels: list[str], patterns: list[str]) -> list[bool]:
@@ -129,6 +167,35 @@ def parse_best(spec: str) -> tuple[str, bool]:
     if not metric or names.is_glob(metric):
         raise UsageError(f"--best takes one metric, as metrics.acc, -metrics.loss or min:metrics.loss — not {shown(spec)}")
     return "metrics." + metric, maximise
+
+
+def read(repo: Repo, found: list[dict], files=None, *, complete: bool = False,
+         best: tuple[str, bool] | None = None) -> dict[str, None]:
+    """Put in each row what ``show`` shows besides the commit's own fields: params and
+    metrics (``rows.with_files``), then the latest values of metric histories
+    (``add_history``); the columns they brought.  ``files``: ``results.start_files``'s
+    git, the configured files, or None."""
+    files = files if isinstance(files, dict) else results.configured_files(repo, files)
+    extra = rows.with_files(repo, found, files, complete=complete)
+    if any(row["name"].startswith("dvc:") for row in found):  # DVC's experiments: files their dvc.yaml declares
+        files = _dvc_files(repo, found, files, extra)
+    extra.update(add_history(repo, found, files, best=best, complete=complete))
+    return extra
+
+
+def matching(repo: Repo, where, *, remotes: bool = False, keep=None, listing=None):
+    """``query.Matched``: the rows, read as ``show`` reads them, that the ``--where`` query
+    ``where`` (text or a parsed ``query.Query``) matches among the local experiments, and
+    the remote-tracking ones with ``remotes``, those ``keep(row)`` keeps if given.  Every
+    command's ``--where`` selects through this, so it sees the columns ``show`` shows."""
+    from git_exp import query
+
+    parsed = query.parse(where) if isinstance(where, str) else where
+    found = rows.load(repo, remotes=remotes, listing=listing)
+    if keep is not None:
+        found = [row for row in found if keep(row)]
+    read(repo, found)
+    return parsed.select(found)
 
 
 def add_history(repo: Repo, table: list[dict], files: dict, *, best: tuple[str, bool] | None = None,

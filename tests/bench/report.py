@@ -40,7 +40,10 @@ class Row:
     @property
     def ok_reftable(self) -> Optional[bool]:
         ratio = self.ratio_reftable
-        return None if ratio is None else targets.verdict(self.op, self.n, ratio, self.gitexp_s_reftable)
+        if ratio is None:
+            return None
+        own = targets.own_seconds(self.op, self.gitexp_s_reftable, self.baseline_s_reftable)
+        return targets.verdict(self.op, self.n, ratio, own)
 
     @property
     def target(self) -> float:
@@ -48,13 +51,13 @@ class Row:
 
     @property
     def ok(self) -> Optional[bool]:
-        return targets.verdict(self.op, self.n, self.ratio, self.gitexp_s)
+        return targets.verdict(self.op, self.n, self.ratio, targets.own_seconds(self.op, self.gitexp_s, self.baseline_s))
 
     def as_json(self) -> dict:
         out = {"op": self.op, "n": self.n, "gitexp_s": round(self.gitexp_s, 6),
                "baseline_s": round(self.baseline_s, 6), "ratio": round(self.ratio, 4),
                "target": round(self.target, 4), "ok": self.ok}
-        if not self.op.startswith(("dvc-", "mlflow-")):
+        if not self.op.startswith("dvc-"):
             out.update(gitexp_s_reftable=_round(self.gitexp_s_reftable, 6),
                        baseline_s_reftable=_round(self.baseline_s_reftable, 6),
                        ratio_reftable=_round(self.ratio_reftable, 4), ok_reftable=self.ok_reftable)
@@ -99,9 +102,9 @@ def markdown(rows: list[Row]) -> str:
     return _table(header, lines)
 
 
-def dvc_markdown(rows: list[Row], tool: str = "DVC") -> str:
-    header = ["operation", "N", f"{tool} median", "git-exp median", f"{tool} / git-exp", "runs", "target", "pass/fail"]
-    return _table(header, [[r.op.partition("-")[2], str(r.n), seconds(r.baseline_s), seconds(r.gitexp_s),
+def dvc_markdown(rows: list[Row]) -> str:
+    header = ["operation", "N", "DVC median", "git-exp median", "DVC / git-exp", "runs", "target", "pass/fail"]
+    return _table(header, [[r.op[len("dvc-"):], str(r.n), seconds(r.baseline_s), seconds(r.gitexp_s),
                             f"{1 / r.ratio:.1f}×", str(r.runs), targets.label(r.op, r.n), _verdict(r.ok)]
                            for r in rows])
 

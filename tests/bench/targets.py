@@ -24,9 +24,20 @@ TARGETS: dict[str, dict[int, float]] = {
     "fetch-installed-archived": {0: 1.5},
     "push-branch-archived": {0: 1.5},
 }
-ABSOLUTE = {"show-archived": 0.2}  # seconds git-exp may take, whatever the ratio
 MLFLOW = {"mlflow-search": {10_000: 1.0}}  # issue 14: git-exp's listing at least as fast at 10k, cold
 DVC_SPEEDUP = 20  # git-exp at least this many times faster than DVC
+# Targets in seconds of git-exp's own time, not ratios (issue 12: a report of 1,000
+# experiments writes in under 2 s and opens in under 2 s), from the N stated on; below
+# it the row is informational.  ``report-open``'s own time is A - B: the browser opening
+# the report less the same browser opening an empty page.
+SECONDS: dict[str, tuple[int, float]] = {"report": (1_000, 2.0), "report-open": (1_000, 2.0),
+                                         "show-archived": (0, 0.2)}  # issue 14: ≤ 200 ms
+OVER_BASELINE = ("report-open",)
+
+
+def own_seconds(op: str, gitexp_s: float, baseline_s: float) -> float:
+    """What a SECONDS target is checked against."""
+    return gitexp_s - baseline_s if op in OVER_BASELINE else gitexp_s
 
 
 def applicable(op: str, n: int) -> tuple[float, bool]:
@@ -35,8 +46,9 @@ def applicable(op: str, n: int) -> tuple[float, bool]:
         return 1 / DVC_SPEEDUP, True
     if op.startswith("mlflow-"):
         return MLFLOW.get(op, {}).get(n, 1.0), op in MLFLOW and n in MLFLOW[op]
-    if op in ABSOLUTE:
-        return ABSOLUTE[op], True  # seconds, not a ratio
+    if op in SECONDS:
+        size, limit = SECONDS[op]
+        return limit, n >= size
     stated = sorted(TARGETS[op].items())
     reached = [target for size, target in stated if size <= n]
     if reached:
@@ -45,13 +57,14 @@ def applicable(op: str, n: int) -> tuple[float, bool]:
 
 
 def label(op: str, n: int) -> str:
-    if op in ABSOLUTE:
-        return f"≤ {ABSOLUTE[op] * 1000:g} ms"
     target, binding = applicable(op, n)
     if op.startswith("dvc-"):
         return f"≥ {DVC_SPEEDUP}×"
     if op.startswith("mlflow-"):
         return "≥ 1×" if binding else "(info)"
+    if op in SECONDS:
+        what = f"{'A − B' if op in OVER_BASELINE else 'A'} ≤ {target:g} s"
+        return what if binding else f"({what} at {SECONDS[op][0] // 1000}k)"
     if binding:
         return f"≤ {target:g}"
     size = min(TARGETS[op])
@@ -59,10 +72,8 @@ def label(op: str, n: int) -> str:
 
 
 def verdict(op: str, n: int, ratio: float, seconds: Optional[float] = None) -> Optional[bool]:
-    if op.startswith("mlflow-"):
-        target, binding = applicable(op, n)
-        return ratio <= target if binding else None
-    if op in ABSOLUTE:
-        return None if seconds is None else seconds <= ABSOLUTE[op]
+    """Whether ``ratio`` (or for a SECONDS target, ``seconds``: ``own_seconds``) meets the target."""
     target, binding = applicable(op, n)
-    return ratio <= target if binding else None
+    if not binding:
+        return None
+    return (seconds if op in SECONDS else ratio) <= target
