@@ -39,6 +39,7 @@ class ArchiveFixture:
     def __init__(self, root: Path, n: int, files: int, env: Mapping[str, str]):
         self.dir = root / f"archive-n{n}"
         self.n, self.files, self.env = n, files, env
+        self.live = min(LIVE, n // 2)
         self.steps: dict[str, float] = {}
 
     def git(self, cwd: Path, *args: str) -> str:
@@ -60,7 +61,7 @@ class ArchiveFixture:
         archived = bare(self.dir / "archived.git", self.env)
         plain = bare(self.dir / "plain.git", self.env)
         self.git(path, "remote", "add", "archived", str(archived))
-        self._timed("archive", ["git", "exp", "archive", "--keep", str(LIVE)], path)
+        self._timed("archive", ["git", "exp", "archive", "--keep", str(self.live)], path)
         # The remote as `git exp push --archived` leaves it (that push deletes the archived
         # experiments' refs there with a lease each: ~2-20 ms per ref here, so the fixture
         # sends the end state instead of the N - 1k deletions).

@@ -41,8 +41,9 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
                    help="experiment counts (default: 1000 10000); 100000 or more measures ls only")
     p.add_argument("--with-100k", action="store_true", help="also measure ls at 100000 experiments, and the "
                    "archive rows (" + ", ".join(archive.OPS) + ") at --archived-n")
-    p.add_argument("--archived-n", type=int, default=100_000, metavar="N",
-                   help="experiments in the archive rows' remote, all but 1000 archived (default 100000)")
+    p.add_argument("--archived-n", type=int, metavar="N",
+                   help="measure the archive rows with N experiments in the remote, all but 1000 (or half, below "
+                        "2000) archived (default with --with-100k: 100000)")
     p.add_argument("--runs", type=int, default=5, help="timed runs per command, after one warm-up (default 5)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     p.add_argument("--ops", help=f"comma-separated subset of: {','.join(OPS)}")
@@ -62,8 +63,8 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     p.add_argument("--with-mlflow", action="store_true",
                    help="also compare with MLflow's tracking store (SQLite backend), installed from PyPI into "
                         "--mlflow-venv when missing: " + ", ".join(mlflowcmp.OPS))
-    p.add_argument("--mlflow-sizes", type=int, nargs="+", default=[1000, 10000], metavar="N",
-                   help="runs for the mlflow-search rows (default 1000 10000)")
+    p.add_argument("--mlflow-sizes", type=int, nargs="*", default=[1000, 10000], metavar="N",
+                   help="runs for the mlflow-search rows (default 1000 10000; none: skip them)")
     p.add_argument("--mlflow-log-n", type=int, default=1000, metavar="N",
                    help="runs logged in the mlflow-log row (default 1000; 0 skips it)")
     p.add_argument("--mlflow-venv", type=Path, metavar="DIR",
@@ -200,7 +201,7 @@ class Runner:
             self.failed.append(f"archive fixture N={n}")
             note(f"building the archive fixture N={n} failed — {exc}")
             return
-        note(f"archive fixture N={n} ({archive.LIVE} live) built in {time.perf_counter() - start:.1f}s: "
+        note(f"archive fixture N={n} ({fx.live} live) built in {time.perf_counter() - start:.1f}s: "
              + ", ".join(f"{step} {seconds:.1f}s" for step, seconds in fx.steps.items()))
         for op, case in chosen.items():
             self.record(op, n, lambda case=case: case, self.rows)
@@ -279,8 +280,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         header = describe(where, git_exp, ctx.python, args, env, reftable_says)
         note(header)
         runner.main_rows()
-        if args.with_100k:
-            runner.archived(args.archived_n)
+        if args.archived_n or args.with_100k:
+            runner.archived(args.archived_n or LS_ONLY_FROM)
         if args.with_dvc:
             for n in args.dvc_sizes:
                 runner.dvc(n)
