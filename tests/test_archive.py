@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,9 @@ def test_archive_and_unarchive_round_trip(repo, exp):
     ran = exp("unarchive", "run-*")
     assert ran.code == 0, ran
     assert exp_refs(repo) == before
+    ran = exp("archive", "--where", "params.lr >= 0.4", "--dry-run")  # run-3 and run-4
+    assert ran.code == 0 and [line.split()[3] for line in ran.out.splitlines()] == ["run-3", "run-4"], ran
+    assert exp_refs(repo) == before
     assert exp("ls", "--archived").err.startswith("no archived experiments")
     reachable(repo, before.values())
 
@@ -105,11 +109,15 @@ def test_a_killed_archive_leaves_the_old_or_the_new_state(repo, exp, kill):
     hook = repo / ".git" / "hooks" / "reference-transaction"
     hook.parent.mkdir(exist_ok=True)
     hook.write_text(f'#!/bin/sh\n[ "$1" = {state} ] || exit 0\ngrep -q exp-archive || exit 0\n'
-                    f'kill -9 {victims}\nsleep 2\n')
+                    f'kill -9 {victims}\nsleep 1\ntouch "$GIT_DIR/../hook-done"\n')
     hook.chmod(0o755)
     proc = subprocess.run([sys.executable, "-m", "git_exp", "archive", "run-*"], cwd=repo, capture_output=True,
                           env={**os.environ}, timeout=60)
     assert proc.returncode == -9, proc
+    for _ in range(100):  # the hook outlives git: wait for it, as for any process still in the repository
+        if (repo / "hook-done").exists():
+            break
+        time.sleep(0.1)
     hook.unlink()
     live, archived = exp_refs(repo), exp_refs(repo, ARCHIVES)
     if kill == "before commit":
