@@ -225,11 +225,11 @@ def ls_(
     if archived:
         from git_exp.commands import archive
 
-        if remote is not None or remotes:
+        if remote is not None or remotes or where is not None:
             from git_exp.errors import UsageError
 
-            raise UsageError("--archived lists the archives here — drop REMOTE/-r; "
-                             "`git exp pull REMOTE --archived` fetches a remote's")
+            raise UsageError("--archived lists the archives here, by name — drop REMOTE/-r/--where "
+                             "(`git exp show --archived --where` filters; `git exp pull REMOTE --archived` fetches)")
         present.listing(archive.columns(archive.archived(_repo())), json_, archived=True)
     elif remote is not None:
         present.remote(ls.ls_remote(remote, where=where), json_, remote)
@@ -524,7 +524,7 @@ def archive(
     patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Only among these experiments (default: all)."),
     older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Archive experiments older than AGE (90d, 12w, 1y)."),
     keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest experiments live, archive the rest."),
-    where: str | None = Option(None, "--where", help="Only those whose show row matches, e.g. 'status == failed'."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be archived."),
 ) -> None:
     """Move experiments off their own refs into a few archive refs (refs/exp-archive/).
