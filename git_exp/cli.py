@@ -331,7 +331,7 @@ def show(
         text, notes = present.shown(data, chosen, fmt, lines, picked=picked, width=face.width, palette=face.palette,
                                     ellipsis=table.ellipsis(face.encoding),
                                     everything=not patterns and where is None and max_count is None,
-                                    where=where, limit=max_count)
+                                    where=where, limit=max_count, archived=archived)
         if where is not None:
             from git_exp.present.query import undecided
 

@@ -165,3 +165,15 @@ def test_a_group_name_wider_than_its_columns_is_cut_visibly():
     text = render(rows, ["name", "params.lr", "metrics.acc", "metrics.loss"], width=100).text
     group_row = text.splitlines()[0]
     assert "par… " in group_row and "metrics ─" in group_row, text
+
+
+def test_archives_read_as_english_and_their_empty_states_say_what_to_do(repo, exp, tmp_path):
+    git(repo, "remote", "add", "origin", str(bare_remote(tmp_path / "remote.git")))
+    ran = exp("show", "--archived")
+    assert (ran.code, ran.out) == (0, "") and "no archived experiments — `git exp archive" in ran.err, ran
+    ran = exp("push", "origin", "--archived")
+    assert ran.code == 0 and ran.err == "nothing to push: origin has every archive\n", ran
+    assert exp("save", "-n", "old").code == 0 and exp("archive", "old").code == 0
+    ran = exp("push", "origin", "--archived")
+    assert ran.code == 0 and ran.err == "origin: send 1 archive ref\n", ran
+    assert "(s)" not in ran.err and "nothing to push" in exp("push", "origin", "--archived").err

@@ -28,14 +28,14 @@ def rows(table: list[dict], columns: list[str], fmt: str, lines_cache: tuple | N
 def shown(table: list[dict], columns: list[str], fmt: str, lines_cache: tuple | None = None, *,
           everything: bool = False, picked: bool = False, width: int | None = None,
           palette: dict | None = None, ellipsis: str = "…", where: str | None = None,
-          limit: int | None = None) -> tuple[str, list]:
+          limit: int | None = None, archived: bool = False) -> tuple[str, list]:
     """``(text, notes)``: ``show``'s rows in ``fmt``, and what to say on stderr after them.
     JSON rows hold every key, or (``picked``: --columns, --drop, --only-changed) their name,
     remote and ``columns``; the text table fits ``width`` in ``palette``'s colours
     (``present.table``) and notes the columns it hid."""
     notes = [unreadable(table)]
     if not table and fmt != "json" and limit != 0:  # JSON's [] says it
-        notes.append(empty(where))
+        notes.append(empty(where, archived))
     if fmt == "json" and picked:  # not kept for cached_json: these rows are not whole
         text = render.json_text([{k: row[k] for k in ("name", "remote", *columns) if k in row}
                                  for row in iso_created(table)])
@@ -54,10 +54,16 @@ def shown(table: list[dict], columns: list[str], fmt: str, lines_cache: tuple | 
     return text, notes
 
 
-def empty(where: str | None) -> str:
-    """What to say when there is no row to show (patterns that match nothing are errors)."""
+def empty(where: str | None, archived: bool = False) -> str:
+    """What to say when there is no row to show (patterns that match nothing are errors);
+    ``archived``: of the archives (``show --archived``), as ``ls --archived`` says it."""
     if where:
-        return f"no experiment matches --where {names.shown(where)} — `git exp show` without it lists them all"
+        again = "git exp show --archived" if archived else "git exp show"
+        return f"no experiment matches --where {names.shown(where)} — `{again}` without it lists them all"
+    if archived:
+        from git_exp.present.ls import EMPTY_ARCHIVED
+
+        return EMPTY_ARCHIVED
     from git_exp.present.common import NO_EXPERIMENTS
 
     return NO_EXPERIMENTS
