@@ -177,3 +177,18 @@ def test_archives_read_as_english_and_their_empty_states_say_what_to_do(repo, ex
     ran = exp("push", "origin", "--archived")
     assert ran.code == 0 and ran.err == "origin: send 1 archive ref\n", ran
     assert "(s)" not in ran.err and "nothing to push" in exp("push", "origin", "--archived").err
+
+
+def test_a_sweeps_table_fits_the_terminal_like_show(repo, exp, monkeypatch):
+    write(repo, {"params.yaml": "optimizer_learning_rate: 0.1\nregularization_weight_decay: 0.01\n",
+                 "t.sh": "echo '{\"validation_accuracy\": 0.91234, \"validation_loss_mean\": 0.3321}' > metrics.json\n"})
+    sweep = ["run", "-S", "optimizer_learning_rate=0.1,0.01", "-S", "regularization_weight_decay=0.01,0.001",
+             "--name-prefix", "s/", "--", "sh", "t.sh"]
+    monkeypatch.setenv("COLUMNS", "60")
+    ran = exp(*sweep)
+    assert ran.code == 0 and ran.out.count("\n") >= 6, ran  # the group header, the header, 4 runs
+    assert all(len(line) <= 60 for line in ran.out.splitlines()), ran.out
+    assert "params ─" in ran.out.splitlines()[0] and "sweep done: 4 runs saved" in ran.err
+    monkeypatch.delenv("COLUMNS")  # piped, no $COLUMNS: whole, as scripts read it
+    ran = exp(*sweep[:-4], "t/", "--", "sh", "t.sh")
+    assert ran.code == 0 and "regularization_weight_decay" in ran.out.splitlines()[0] and "…" not in ran.out, ran
