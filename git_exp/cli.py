@@ -305,6 +305,48 @@ def _report_deleted(doomed, dry_run: bool) -> None:
 
 
 @command()
+def tag(
+    name: str = Argument(..., help="Experiment."),
+    tags: list[str] = Argument(None, metavar="[TAG]...", help="Tags to add (none: list the experiment's tags)."),
+    delete: bool = Option(False, "-d", "--delete", help="Remove the tags instead."),
+    json_: bool = Option(False, "--json", help="JSON output."),
+) -> None:
+    """Add, remove (-d) or list an experiment's tags (kept in refs/notes/exp, shared by push/pull)."""
+    from git_exp import render
+    from git_exp.commands.tag import tag as do_tag
+    from git_exp.present import notes as present
+
+    tagged = do_tag(_repo(), name, list(tags or []), delete=delete)
+    if json_:
+        out(render.json_text(present.tag_json(tagged)))
+        return
+    text, said = present.tag_lines(tagged, delete=delete, asked=bool(tags))
+    out(text)
+    _warn(said)
+
+
+@command("note")
+def note_(
+    name: str = Argument(..., help="Experiment."),
+    text: str | None = Argument(None, metavar="[TEXT]", help="One line to add (none: print the notes)."),
+    clear: bool = Option(False, "--clear", help="Hide the notes so far (they stay in the notes' history)."),
+    json_: bool = Option(False, "--json", help="JSON output."),
+) -> None:
+    """Add a note line to an experiment, print its notes, or --clear them (refs/notes/exp)."""
+    from git_exp import render
+    from git_exp.commands.note import note as do_note
+    from git_exp.present import notes as present
+
+    noted = do_note(_repo(), name, text, clear=clear)
+    if json_:
+        out(render.json_text(present.note_json(noted)))
+        return
+    shown, said = present.note_lines(noted)
+    out(shown)
+    _warn(said if not clear or noted.cleared else f"{noted.name} has no notes to clear")
+
+
+@command()
 def rename(
     old: str = Argument(..., help="Current name."),
     new: str = Argument(..., help="New name."),
