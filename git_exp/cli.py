@@ -429,7 +429,12 @@ def push(
         early.kill()
         early = None
     pushed = do_push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
-    raise Exit(_report_push(pushed, remote.name))
+    code = _report_push(pushed, remote.name)
+    _warn(pushed.notes)
+    if pushed.notes_error:
+        note(f"git-exp: error: {pushed.notes_error}")
+        code = code or 1
+    raise Exit(code)
 
 
 @command()

@@ -618,7 +618,7 @@ def test_unreachable_remote_is_a_one_line_error(shared, exp):
     runner, _ = shared
     port = free_port()  # nothing listens there
     git(runner, "remote", "add", "dead", f"git://{HOST}:{port}/nowhere.git")
-    for args, what in ((("push", "dead", "a"), "pushing experiments to dead"),
+    for args, what in ((("push", "dead", "a"), "listing experiments on dead"),
                        (("push", "dead", "--force", "a"), "listing experiments on dead"),
                        (("pull", "dead", "--all"), "listing experiments on dead"),
                        (("ls", "dead"), "listing experiments on dead"),

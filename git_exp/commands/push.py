@@ -21,11 +21,12 @@ from git_exp.errors import UsageError
 from git_exp.git import Result
 from git_exp.names import PREFIX
 from git_exp.record import Record
-from git_exp.remotes import Remote, explain, listings, ls_remote
+from git_exp.remotes import Remote, explain, listings_full
 from git_exp.repo import Exp, Repo, sha_map, usable
 
 EXPLICIT_MAX = 16
 STAGING = "refs/exp-staging/"
+TOMBSTONES = "refs/exp-tombstones/"
 
 
 class Outcome(Record):
@@ -97,6 +98,8 @@ class Pushed(list):
 
     remote_says: list[str] | tuple = ()
     already = 0  # experiments found up to date without asking git push
+    notes: str | None = None  # what became of the tags and notes (notesync), in words
+    notes_error: str | None = None  # why they could not be pushed
 
 
 def _remote_lines(stderr: str) -> list[str]:
@@ -126,36 +129,81 @@ def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[
 
 def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
          dry_run: bool = False, early=None) -> Pushed:
-    """Push the experiments ``patterns`` select (or all) to ``remote``; ``early`` are the
-    listings ``remotes.start_early`` started for it, if any."""
-    if (all_ or "*" in patterns) and not force:
-        # Everything.  First the two listings side by side (~35 ms at 10k): when the remote
+    """Push the experiments ``patterns`` select (or all) to ``remote``, then the tags and
+    notes (``notesync``); ``early`` are the listings ``remotes.start_early`` started for it.
+
+    A name the remote has a tombstone for (``tombstones``: removed or renamed there) is
+    skipped, unless ``force``: then it is pushed and its tombstone deleted, in one atomic push.
+    """
+    from git_exp import notesync
+    from git_exp.errors import ExpError
+
+    if not patterns and not all_:
+        raise UsageError("name the experiments to push (names or globs), or use --all")
+    chosen = None if all_ or "*" in patterns else selection(repo, patterns, all_)  # usage errors before the network
+    their_text, our_text, extras = listings_full(repo, remote, early)
+    pushed = _push(repo, remote, patterns, all_, force, dry_run, their_text, our_text, extras, chosen)
+    try:
+        pushed.notes = notesync.push(repo, remote, extras.notes, dry_run=dry_run)
+    except ExpError as exc:
+        pushed.notes_error = str(exc)
+    return pushed
+
+
+def _push(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, dry_run: bool,
+          their_text: str, our_text: str, extras, chosen) -> Pushed:
+    everything = all_ or "*" in patterns
+    if everything and not force and not extras.tombstones:
+        # Everything.  The two listings came side by side (~35 ms at 10k): when the remote
         # already has every experiment as we have it, there is nothing to send and no
         # `git push` to run (a no-op push costs git 42 ms at 10k, and 10k lines to read).
-        their_text, our_text = listings(repo, remote, early)
         if their_text == our_text or sha_map(our_text, PREFIX).items() <= sha_map(their_text, PREFIX).items():
             done = Pushed()
             done.already = usable(our_text).count("\n")
             return done
-    exps, glob, odd = selection(repo, patterns, all_)
+    theirs = sha_map(their_text, PREFIX)
+    exps, glob, odd = chosen or selection(repo, patterns, all_)
+    removed = {e.name for e in exps if e.name in extras.tombstones and e.name not in theirs}
+    skipped = Pushed()
+    if removed and not force:
+        skipped.extend(Outcome(e.name, "skipped", f"removed on {remote.name}; --force pushes it again")
+                       for e in exps if e.name in removed)
+        exps = [e for e in exps if e.name not in removed]
+        odd = odd + [PREFIX + name for name in sorted(removed)]
+        if not exps or not dry_run and all(theirs.get(e.name) == e.sha for e in exps):
+            skipped.already = len(exps)
+            return skipped
     if not exps:
-        return Pushed()
-    leases = []
+        return skipped
+    leases, extra, atomic = [], [], False
     if force:
-        theirs = ls_remote(repo, remote)
         leases = [f"{e.ref}:{theirs.get(e.name, '')}" for e in exps]
+        for name in sorted(removed):  # restored: its tombstone goes, in the same atomic push
+            extra.append(f":{TOMBSTONES}{name}")
+            leases.append(f"{TOMBSTONES}{name}:{extras.tombstones[name]}")
+            atomic = True
     if glob is not None:
         skip = [f"^{ref}" for ref in odd]
-        return push_refspecs(repo, remote, [f"{PREFIX}{glob}:{PREFIX}{glob}", *skip], leases, dry_run=dry_run)
-    if len(exps) <= EXPLICIT_MAX:
-        return push_refspecs(repo, remote, [f"{e.ref}:{e.ref}" for e in exps], leases, dry_run=dry_run)
+        found = push_refspecs(repo, remote, [f"{PREFIX}{glob}:{PREFIX}{glob}", *skip, *extra], leases,
+                              dry_run=dry_run, atomic=atomic)
+    elif len(exps) <= EXPLICIT_MAX:
+        found = push_refspecs(repo, remote, [f"{e.ref}:{e.ref}" for e in exps] + extra, leases, dry_run=dry_run,
+                              atomic=atomic)
+    else:
+        found = _push_staged(repo, remote, exps, leases, extra, dry_run, atomic)
+    found[:0] = skipped
+    return found
+
+
+def _push_staged(repo: Repo, remote: Remote, exps: list[Exp], leases: list[str], extra: list[str], dry_run: bool,
+                 atomic: bool) -> Pushed:
     drop_stale_staging(repo)
     stage = f"{STAGING}{os.getpid()}-{os.urandom(4).hex()}/"
     staged = [(stage + e.name, e.sha) for e in exps]
     zero = repo.zero
     repo.transaction([(ref, sha, zero) for ref, sha in staged], "git exp push: staging", reflog=False)
     try:
-        return push_refspecs(repo, remote, [f"{stage}*:{PREFIX}*"], leases, dry_run=dry_run)
+        return push_refspecs(repo, remote, [f"{stage}*:{PREFIX}*", *extra], leases, dry_run=dry_run, atomic=atomic)
     finally:
         repo.transaction([(ref, zero, sha) for ref, sha in staged], "git exp push: unstaging", reflog=False)
 
