@@ -442,14 +442,24 @@ def pull(
     args: list[str] = Argument(None, metavar="[REMOTE] [NAME|GLOB]...", help="Remote (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Pull every experiment."),
     force: bool = Option(False, "--force", "-f", help="Take the remote version of diverged experiments."),
+    prune: bool = Option(False, "--prune", "-p", help="Remove local experiments that were removed or renamed on "
+                                                      "the remote (their commits are printed, and kept)."),
 ) -> None:
-    """Fetch experiments from a remote and create or fast-forward local ones."""
+    """Fetch experiments (and tags and notes) from a remote and create or fast-forward local ones."""
     from git_exp import remotes
     from git_exp.commands.pull import pull as do_pull
 
     repo = _repo(remotes=True)
     remote, patterns = remotes.split_args(repo, list(args or []), all_=all_)
-    results = do_pull(repo, remote, patterns, all_=all_, force=force)
+    results = do_pull(repo, remote, patterns, all_=all_, force=force, prune=prune)
+    left = results.removed_there
+    if left:
+        note(f"{_count(len(left))} here {'was' if len(left) == 1 else 'were'} removed on {remote.name}: "
+             f"{', '.join(left[:5])}{' ...' if len(left) > 5 else ''} — `git exp pull --prune` removes "
+             f"{'it' if len(left) == 1 else 'them'} here")
+    _warn(results.notes)
+    if results.notes_error:
+        note(f"git-exp: error: {results.notes_error}")
     changed = [r for r in results if r.status != "up to date"]
     out("".join(f"{r.status:<14} {r.name}" + (f"  ({r.detail})" if r.detail else "") + "\n" for r in changed))
     same = len(results) - len(changed)
@@ -463,7 +473,7 @@ def pull(
     if blocked:
         note(f"git-exp: error: {_count(len(blocked))} could not be created because a local name is in the way: "
              f"{', '.join(blocked[:5])} — rename or remove the local experiment, then pull again")
-    if diverged or blocked:
+    if diverged or blocked or results.notes_error:
         raise Exit(1)
 
 

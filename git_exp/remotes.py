@@ -134,7 +134,8 @@ def start_ls_remote(repo: Repo, remote: Remote) -> Running:
 
 # Listed with the experiments, in the same ls-remote: the remote's tombstones (what was
 # removed there, ``git_exp.tombstones``) and its tags and notes (``git_exp.notesync``).
-TOMBSTONES = "refs/exp-tombstones/"
+TOMBSTONES = "refs/exp-tombstones/"  # + <name>/@removed (git_exp.tombstones)
+TOMBSTONE_LEAF = "/@removed"
 NOTES = "refs/notes/exp"
 EXTRA_PATTERNS = (TOMBSTONES + "*", NOTES)
 
@@ -161,7 +162,8 @@ def split_extras(text: str) -> tuple[str, Extras]:
     for line in text.splitlines(keepends=True):
         sha, _, ref = line.rstrip("\n").partition("\t")
         if ref.startswith(TOMBSTONES):
-            extras.tombstones[ref[len(TOMBSTONES):]] = sha
+            if ref.endswith(TOMBSTONE_LEAF):
+                extras.tombstones[ref[len(TOMBSTONES):-len(TOMBSTONE_LEAF)]] = sha
         elif ref == NOTES:
             extras.notes = sha
         elif ref.startswith("refs/exp/"):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from git_exp import names
+from git_exp import names, tombstones
 from git_exp.errors import UsageError
 from git_exp.git import Result
 from git_exp.names import PREFIX
@@ -26,7 +26,6 @@ from git_exp.repo import Exp, Repo, sha_map, usable
 
 EXPLICIT_MAX = 16
 STAGING = "refs/exp-staging/"
-TOMBSTONES = "refs/exp-tombstones/"
 
 
 class Outcome(Record):
@@ -179,8 +178,8 @@ def _push(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
     if force:
         leases = [f"{e.ref}:{theirs.get(e.name, '')}" for e in exps]
         for name in sorted(removed):  # restored: its tombstone goes, in the same atomic push
-            extra.append(f":{TOMBSTONES}{name}")
-            leases.append(f"{TOMBSTONES}{name}:{extras.tombstones[name]}")
+            extra.append(f":{tombstones.ref(name)}")
+            leases.append(f"{tombstones.ref(name)}:{extras.tombstones[name]}")
             atomic = True
     if glob is not None:
         skip = [f"^{ref}" for ref in odd]

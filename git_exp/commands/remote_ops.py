@@ -1,14 +1,14 @@
 """Remote-side operations that need no fetch: ``ls REMOTE``, ``rm --remote``, ``rename --remote``."""
 from __future__ import annotations
 
-from git_exp import names
+from git_exp import names, tombstones
 from git_exp.commands.pull import descendants, missing_objects
 from git_exp.commands.push import Outcome, Pushed, push_refspecs
 from git_exp.commands.rename import INTERIM, interim_name
 from git_exp.errors import UsageError
 from git_exp.interrupts import deferred
 from git_exp.names import PREFIX, shown
-from git_exp.remotes import Remote, listings, ls_remote
+from git_exp.remotes import Remote, listings, ls_remote, ls_remote_full
 from git_exp.repo import Repo, sha_map
 
 
@@ -58,22 +58,47 @@ def compare(repo: Repo, remote: Remote, early=None) -> tuple[list[str], list[str
 
 
 def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool = False) -> Pushed:
-    """Delete experiments on ``remote`` in one push, each leased at the value it has there."""
+    """Delete experiments on ``remote`` in one atomic push, each leased at the value it has
+    there, together with a tombstone for each (``tombstones``: another clone's push then
+    skips the name, its pull --prune removes its copy)."""
     if not patterns:
         raise UsageError(f"name the experiments to delete on {remote.name}")
-    theirs = ls_remote(repo, remote)
+    theirs, extras = ls_remote_full(repo, remote)
     chosen, unmatched = names.select(sorted(theirs), patterns)
     if unmatched:
         raise UsageError(f"{remote.name} has no experiment matching {shown(unmatched[0])} — nothing was deleted")
+    removed = {n: theirs[n] for n in chosen}
+    refspecs = [f":{PREFIX}{n}" for n in chosen]
     leases = [f"{PREFIX}{n}:{theirs[n]}" for n in chosen]
-    return push_refspecs(repo, remote, [f":{PREFIX}{n}" for n in chosen], leases, dry_run=dry_run,
-                         what="deleting experiments on")
+    if not dry_run:
+        fetch_objects(repo, remote, removed)
+        tombs = tombstones.make(repo, removed)
+        refspecs += tombstone_refspecs(tombs, extras.tombstones)
+        leases += [f"{tombstones.ref(n)}:{extras.tombstones.get(n, '')}" for n in tombs]
+    return push_refspecs(repo, remote, refspecs, leases, dry_run=dry_run, what="deleting experiments on",
+                         atomic=True)
+
+
+def tombstone_refspecs(tombs: dict[str, str], existing: dict[str, str]) -> list[str]:
+    """Refspecs that write ``{name: tombstone commit}`` on the remote; one that replaces an
+    older tombstone of the name is forced (its lease, beside it, says which one)."""
+    return [f"{'+' if n in existing else ''}{sha}:{tombstones.ref(n)}" for n, sha in tombs.items()]
+
+
+def fetch_objects(repo: Repo, remote: Remote, wanted: dict[str, str]) -> None:
+    """Bring the commits of ``{name: sha}`` that are not here (a tombstone needs its
+    removed commit here), with a ``git fetch --dry-run`` (objects only, no ref)."""
+    from git_exp.commands.pull import fetch_objects as fetch
+
+    missing = missing_objects(repo, wanted.values())
+    if missing:
+        fetch(repo, remote, sorted(n for n, sha in wanted.items() if sha in missing), missing)
 
 
 def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bool = False) -> Pushed:
     """Create NEW and delete OLD on ``remote`` in one atomic push, OLD leased at its value."""
     target = names.ExpName(new)
-    theirs = ls_remote(repo, remote)
+    theirs, extras = ls_remote_full(repo, remote)
     if old not in theirs:
         finished = _finish_interrupted(repo, remote, old, target, theirs, dry_run)
         if finished is not None:
@@ -85,6 +110,16 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
     if sha in missing_objects(repo, [sha]):
         raise UsageError(f"{shown(old)} on {remote.name} is not fetched here — `git exp pull {remote.name} {old}` first")
     what = "renaming an experiment on"
+    # A tombstone records the old name as renamed (another clone's push skips it, its
+    # pull --prune removes its copy); one the new name had goes: it is in use again.
+    tomb_specs, tomb_leases = [], []
+    if not dry_run:
+        tombs = tombstones.make(repo, {old: sha}, {old: target})
+        tomb_specs = tombstone_refspecs(tombs, extras.tombstones)
+        tomb_leases = [f"{tombstones.ref(old)}:{extras.tombstones.get(old, '')}"]
+        if target in extras.tombstones:
+            tomb_specs.append(f":{tombstones.ref(target)}")
+            tomb_leases.append(f"{tombstones.ref(target)}:{extras.tombstones[target]}")
     if names.conflict(target, [old]):
         # 'a' -> 'a/b': the remote cannot hold both names, so go through a visible interim
         # name, each step one atomic push leased at what the remote has.
@@ -93,8 +128,10 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
         done = Pushed()
         with deferred():
             for i, (src, dst) in enumerate(steps):
-                step = push_refspecs(repo, remote, [f"{sha}:{PREFIX}{dst}", f":{PREFIX}{src}"],
-                                     [f"{PREFIX}{src}:{sha}", f"{PREFIX}{dst}:"], dry_run=dry_run, what=what, atomic=True)
+                more, more_leases = (tomb_specs, tomb_leases) if i == 1 else ([], [])
+                step = push_refspecs(repo, remote, [f"{sha}:{PREFIX}{dst}", f":{PREFIX}{src}", *more],
+                                     [f"{PREFIX}{src}:{sha}", f"{PREFIX}{dst}:", *more_leases], dry_run=dry_run,
+                                     what=what, atomic=True)
                 done.extend(r for r in step if r.name in (old, target))
                 done.remote_says = [*done.remote_says, *step.remote_says]
                 if dry_run:
@@ -106,8 +143,8 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
                                       atomic=True)
                     break
         return done
-    leases = [f"{PREFIX}{old}:{sha}", f"{PREFIX}{target}:"]
-    return push_refspecs(repo, remote, [f"{sha}:{PREFIX}{target}", f":{PREFIX}{old}"], leases,
+    leases = [f"{PREFIX}{old}:{sha}", f"{PREFIX}{target}:", *tomb_leases]
+    return push_refspecs(repo, remote, [f"{sha}:{PREFIX}{target}", f":{PREFIX}{old}", *tomb_specs], leases,
                          dry_run=dry_run, what=what, atomic=True)
 
 
