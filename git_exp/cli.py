@@ -376,13 +376,42 @@ def gc(
     orphaned: bool = Option(False, "--orphaned", help="Delete experiments whose baseline no branch or tag reaches."),
     keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest experiments, delete the rest."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
+    tombstones: bool = Option(False, "--tombstones", help="Delete tombstones (records of experiments removed on a "
+                                                          "remote) instead, all or those --older-than AGE."),
+    remote: str | None = Option(None, "--remote", help="With --tombstones: delete the tombstones on this remote."),
 ) -> None:
     """Prune experiments (criteria combine with AND), pack refs, clear the ls/show caches."""
     from git_exp.commands.gc import gc as do_gc
 
+    if tombstones or remote is not None:
+        _gc_tombstones(older_than, remote, dry_run, orphaned or keep is not None or not tombstones)
+        return
     doomed = do_gc(_repo(), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run)
     _report_deleted(doomed, dry_run)
     note(f"{'would delete' if dry_run else 'deleted'} {_count(len(doomed))}" + ("" if dry_run else "; refs packed"))
+
+
+def _gc_tombstones(older_than: str | None, remote: str | None, dry_run: bool, misused: bool) -> None:
+    from git_exp.errors import UsageError
+    from git_exp.present.tombstones import deleted_lines
+
+    if misused:
+        raise UsageError("--remote goes with --tombstones, which takes only --older-than and --dry-run — "
+                         "e.g. `git exp gc --tombstones --older-than 90d`")
+    if remote is not None:
+        from git_exp import remotes
+        from git_exp.commands.remote_ops import gc_remote_tombstones
+
+        repo = _repo(remotes=True)
+        doomed, _pushed = gc_remote_tombstones(repo, remotes.get(repo, remote), older_than=older_than,
+                                               dry_run=dry_run)
+    else:
+        from git_exp.commands.gc import gc_tombstones
+
+        doomed = gc_tombstones(_repo(), older_than=older_than, dry_run=dry_run)
+    text, said = deleted_lines(doomed, dry_run, remote)
+    out(text)
+    note(said)
 
 
 def _report_push(results, remote: str) -> int:

@@ -59,3 +59,24 @@ def gc(repo: Repo, *, older_than: str | None = None, orphans: bool = False, keep
         repo.pack_refs()
         cache.clear(repo.common_dir)
     return doomed
+
+
+def gc_tombstones(repo: Repo, *, older_than: str | None = None, dry_run: bool = False,
+                  now: float | None = None) -> list:
+    """Delete the tombstones here (all, or those older than ``older_than`` by the time of
+    the removal) in one transaction; the commits they kept reachable may then go with
+    git's own gc.  Returns the ``tombstones.Tombstone``s deleted."""
+    from git_exp import tombstones
+
+    found = tombstones.local(repo)
+    about = tombstones.describe(repo, found.values())
+    doomed = []
+    cutoff = None if older_than is None else (time.time() if now is None else now) - parse_age(older_than)
+    for name, sha in sorted(found.items()):
+        info = about.get(sha) or tombstones.Tombstone(name, sha, "", 0, None)
+        if cutoff is None or info.when < cutoff:
+            info.name = name
+            doomed.append(info)
+    if not dry_run and doomed:
+        repo.transaction([(tombstones.ref(t.name), repo.zero, t.sha) for t in doomed], "git exp gc --tombstones")
+    return doomed

@@ -167,3 +167,40 @@ def _finish_interrupted(repo: Repo, remote: Remote, old: str, target: str, their
     return push_refspecs(repo, remote, [f"{local}:{PREFIX}{target}", f":{PREFIX}{interim}"],
                          [f"{PREFIX}{interim}:{local}", f"{PREFIX}{target}:"], dry_run=dry_run,
                          what="renaming an experiment on", atomic=True)
+
+
+def gc_remote_tombstones(repo: Repo, remote: Remote, *, older_than: str | None = None, dry_run: bool = False,
+                         now: float | None = None) -> tuple[list, Pushed]:
+    """Delete ``remote``'s tombstones (all, or those older than ``older_than``) in one
+    push, each leased at its value there.  Returns the tombstones and the push's outcomes."""
+    import time
+
+    from git_exp.commands.gc import parse_age
+
+    cutoff = None if older_than is None else (time.time() if now is None else now) - parse_age(older_than)
+    _theirs, extras = ls_remote_full(repo, remote)
+    tombs = extras.tombstones
+    if not tombs:
+        return [], Pushed()
+    missing = missing_objects(repo, tombs.values())
+    if missing and cutoff is not None:
+        refspecs = [f"+{tombstones.ref(n)}:{tombstones.ref(n)}" for n, sha in sorted(tombs.items()) if sha in missing]
+        result = repo.run("fetch", "--no-tags", "--no-write-fetch-head", "--quiet", "--no-auto-gc", "--dry-run",
+                          "--", remote.name, *refspecs, check=False)
+        if result.returncode:
+            from git_exp.remotes import explain
+
+            raise explain(remote, result, "fetching tombstones from")
+    about = tombstones.describe(repo, tombs.values())
+    doomed = []
+    for name, sha in sorted(tombs.items()):
+        info = about.get(sha) or tombstones.Tombstone(name, sha, "", 0, None)
+        info.name = name
+        if cutoff is None or info.when < cutoff:
+            doomed.append(info)
+    if not doomed:
+        return [], Pushed()
+    pushed = push_refspecs(repo, remote, [f":{tombstones.ref(t.name)}" for t in doomed],
+                           [f"{tombstones.ref(t.name)}:{t.sha}" for t in doomed], dry_run=dry_run,
+                           what="deleting tombstones on")
+    return doomed, pushed
