@@ -1,3 +1,3 @@
-from git_exp.cli import main
+from git_exp.entry import main
 
 raise SystemExit(main())

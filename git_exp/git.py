@@ -181,9 +181,11 @@ def run(
     input: bytes | str | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    echo=None,
 ) -> Result:
-    """Run ``git ARGS`` and return its output; raise GitError on failure when ``check``."""
-    return start(*args, cwd=cwd, input=input, env=env).wait(check)
+    """Run ``git ARGS`` and return its output; raise GitError on failure when ``check``.
+    ``echo``: called with each block of git's stderr as it arrives (progress meters)."""
+    return start(*args, cwd=cwd, input=input, env=env, echo=echo).wait(check)
 
 
 def start(
@@ -191,9 +193,12 @@ def start(
     cwd: str | os.PathLike | None = None,
     input: bytes | str | None = None,
     env: Mapping[str, str] | None = None,
+    echo=None,
 ) -> Running:
     """Start ``git ARGS``; ``.wait()`` collects it.  Gits started together run side by side."""
-    return Running(args, cwd, input.encode() if isinstance(input, str) else input, _env(env))
+    running = Running(args, cwd, input.encode() if isinstance(input, str) else input, _env(env))
+    running.echo = echo
+    return running
 
 
 def out(*args: str, **kw) -> str:
@@ -207,6 +212,7 @@ class Running:
     def __init__(self, args: Sequence[str], cwd, data: bytes | None, env: dict) -> None:
         self.args, self.data, self.proc, self.pid = args, data, None, None
         self.result: Result | None = None
+        self.echo = None
         self.shielded = bool(_shielded)
         self.sent = 0
         self.started = time.perf_counter()
@@ -379,6 +385,8 @@ def _poll(running: list[Running]) -> None:
             block = os.read(fd, CHUNK)
             if block:
                 one.chunks[fd].append(block)
+                if one.echo is not None and fd == one.err_r:
+                    one.echo(block)
                 continue
             poller.unregister(fd)
             del owner[fd]

@@ -114,6 +114,12 @@ def is_glob(pattern: str) -> bool:
     return any(c in GLOB_CHARS for c in pattern)
 
 
+def is_refspec_glob(pattern: str) -> bool:
+    """Whether git's own refspec globbing selects what ``matcher`` does: one ``*``, no
+    ``?`` or ``[``, so push and pull can hand git ``refs/exp/PATTERN`` as is."""
+    return pattern.count("*") == 1 and not any(c in pattern for c in "?[")
+
+
 def matcher(pattern: str):
     """A predicate on names: ``*`` and ``?`` match across '/' (like git's refspec globs)."""
     if not is_glob(pattern):

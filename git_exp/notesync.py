@@ -31,27 +31,47 @@ def tracking(remote: str) -> str:
     return TRACKING + remote
 
 
-def _refs(repo: Repo, remote: str) -> tuple[str | None, str | None]:
+def tracking_of(remote: Remote) -> str:
+    """Where the remote's notes are kept: ``refs/notes/remote-exp/<name>``, or for a URL
+    given on the command line a ref in its staging namespace, removed when done (``done``)."""
+    return tracking(remote.name) if remote.configured else remote.tracking + "@notes"
+
+
+def _refs(repo: Repo, remote: Remote) -> tuple[str | None, str | None]:
     """(our notes commit, the remote's as last fetched) in one for-each-ref."""
-    out = repo.out("for-each-ref", "--format=%(objectname) %(refname)", "--", REF, tracking(remote))
+    out = repo.out("for-each-ref", "--format=%(objectname) %(refname)", "--", REF, tracking_of(remote))
     found = {ref: sha for sha, _, ref in (line.partition(" ") for line in out.splitlines())}
-    return found.get(REF), found.get(tracking(remote))
+    return found.get(REF), found.get(tracking_of(remote))
+
+
+def done(repo: Repo, remote: Remote) -> None:
+    """For a URL remote: drop the stand-in tracking ref again."""
+    if remote.configured:
+        return
+    from git_exp.repo import RefMoved
+
+    sha = repo.ref_sha(tracking_of(remote))
+    if sha:
+        try:
+            repo.transaction([(tracking_of(remote), repo.zero, sha)], "git exp: unstaging notes", reflog=False)
+        except RefMoved:
+            pass
 
 
 def fetch(repo: Repo, remote: Remote) -> None:
     """The remote's notes into ``refs/notes/remote-exp/<remote>`` (git fetch writes the ref)."""
     result = repo.run("fetch", "--no-tags", "--no-write-fetch-head", "--quiet", "--no-auto-gc", "--",
-                      remote.name, f"+{REF}:{tracking(remote.name)}", check=False)
+                      remote.name, f"+{REF}:{tracking_of(remote)}", check=False)
     if result.returncode:
         raise explain(remote, result, "fetching tags and notes from")
 
 
 def merge(repo: Repo, remote: Remote) -> None:
     """Merge the remote's notes (as last fetched) into ours with ``cat_sort_uniq``."""
-    result = repo.run("notes", f"--ref={REF}", "merge", "-q", "-s", "cat_sort_uniq", tracking(remote.name),
+    result = repo.run("notes", f"--ref={REF}", "merge", "-q", "-s", "cat_sort_uniq", tracking_of(remote),
                       check=False)
     if result.returncode:
-        raise failure(result, f"merge the tags and notes of {remote.name}")
+        raise failure(result, f"merge the tags and notes of {remote.label}")
     from git_exp import notes
 
     notes.clear_cache(repo)
@@ -62,44 +82,55 @@ def pull(repo: Repo, remote: Remote, theirs: str | None) -> str | None:
     was done in words, or None when nothing was to do."""
     if theirs is None:
         return None
-    ours, known = _refs(repo, remote.name)
+    ours, known = _refs(repo, remote)
     if theirs == ours:
         return None
-    if theirs != known:
-        fetch(repo, remote)
-    merge(repo, remote)
-    return f"merged the tags and notes of {remote.name}"
+    try:
+        if theirs != known:
+            fetch(repo, remote)
+        merge(repo, remote)
+    finally:
+        done(repo, remote)
+    return f"merged the tags and notes of {remote.label}"
 
 
 def push(repo: Repo, remote: Remote, theirs: str | None, *, dry_run: bool = False) -> str | None:
     """Send our notes to the remote, merging theirs first when they moved; what was done
     in words, or None when nothing was to do.  ExpError when the remote refuses."""
-    ours, known = _refs(repo, remote.name)
+    ours, known = _refs(repo, remote)
     if ours is None or ours == theirs:
         return None
     if dry_run:
-        return f"would push tags and notes to {remote.name}"
+        return f"would push tags and notes to {remote.label}"
+    try:
+        return _push(repo, remote, theirs, ours, known)
+    finally:
+        done(repo, remote)
+
+
+def _push(repo: Repo, remote: Remote, theirs: str | None, ours: str, known: str | None) -> str:
     merged = False
     for _attempt in range(ATTEMPTS):
         if theirs is not None and theirs not in (known, ours):
             fetch(repo, remote)
             merge(repo, remote)
             merged = True
-            ours, known = _refs(repo, remote.name)
+            ours, known = _refs(repo, remote)
         result = repo.run("push", "--porcelain", "--no-follow-tags", "--", remote.name, f"{REF}:{REF}", check=False)
         line = next((one for one in result.out.splitlines() if f":{REF}\t" in one), "")
         flag = line[:1]
         if flag in ("*", " ", "=", "+"):
-            _track(repo, remote.name, ours, known)
-            return f"pushed tags and notes to {remote.name}" + (" (merged with theirs first)" if merged else "")
+            if remote.configured:
+                _track(repo, remote.name, ours, known)
+            return f"pushed tags and notes to {remote.label}" + (" (merged with theirs first)" if merged else "")
         detail = line.rpartition("\t")[2] if line else ""
         if not line and result.returncode:
             raise explain(remote, result, "pushing tags and notes to")
         if not any(word in detail for word in MOVED) or "hook" in detail or "denied" in detail:
-            raise ExpError(f"{remote.name} refused the tags and notes ({detail.strip('[]') or 'no reason given'}) — "
+            raise ExpError(f"{remote.label} refused the tags and notes ({detail.strip('[]') or 'no reason given'}) — "
                            f"the experiments were pushed; check your permissions on {REF} there")
         theirs, known = "moved", None  # fetch and merge, then try again
-    raise ExpError(f"the tags and notes on {remote.name} kept moving while we merged them — push again")
+    raise ExpError(f"the tags and notes on {remote.label} kept moving while we merged them — push again")
 
 
 def _track(repo: Repo, remote: str, sha: str | None, old: str | None) -> None:

@@ -16,9 +16,12 @@ from git_exp.repo import REMOTE_URLS, Repo, sha_map, usable
 
 
 class Remote(Record):
-    """A configured remote: its name and URL."""
+    """A remote: a configured one (its name and URL), or a URL given on the command line
+    (``name`` and ``url`` both the URL, as ``git push URL`` takes it, and ``stage``: the
+    private namespace that stands in for remote-tracking refs, which a URL has none of)."""
 
-    __slots__ = ("name", "url")
+    __slots__ = ("name", "url", "stage")
+    _defaults = {"stage": None}
 
     def __repr__(self) -> str:
         return f"Remote({self.name!r}, {self.shown_url!r})"
@@ -28,8 +31,18 @@ class Remote(Record):
 
     @property
     def tracking(self) -> str:
-        """Where fetched experiments of this remote live locally."""
-        return f"refs/remote-exp/{self.name}/"
+        """Where fetched experiments of this remote live locally (for a URL: for the
+        length of one command, under ``refs/exp-staging/``)."""
+        return self.stage or f"refs/remote-exp/{self.name}/"
+
+    @property
+    def label(self) -> str:
+        """How it is named to the user and in reflogs: the name, or the URL redacted."""
+        return self.name if self.stage is None else self.shown_url
+
+    @property
+    def configured(self) -> bool:
+        return self.stage is None
 
     @property
     def shown_url(self) -> str:
@@ -51,6 +64,34 @@ def configured(repo: Repo) -> dict[str, str]:
             remotes[key[len("remote."):-len(".url")]] = url
     repo.remote_config = remotes
     return dict(remotes)
+
+
+URL_MAX = 2048
+
+
+def is_url(text: str) -> bool:
+    """Whether ``text`` names a repository the way ``git push``/``git fetch`` take one
+    without a configured remote: ``scheme://...``, scp-like ``host:path``, or a path
+    (``/srv/x.git``, ``./x``, ``../x``).  None of these can be an experiment name or a
+    remote name (':' is not allowed in either; neither may start with '/' or '.')."""
+    return ":" in text or text.startswith(("/", "."))
+
+
+def from_url(repo: Repo, url: str) -> Remote:
+    """A ``Remote`` for a URL given on the command line.  It is data: no option (it goes
+    after ``--``), no control character, bounded."""
+    import os
+
+    if url.startswith("-") or len(url) > URL_MAX or not url.isprintable():
+        raise UsageError(f"{shown(url)} is not a URL git can use — give a remote's name or its URL")
+    return Remote(url, url, stage=f"refs/exp-staging/{os.getpid()}-{os.urandom(4).hex()}/")
+
+
+def resolve(repo: Repo, text: str) -> Remote:
+    """A configured remote by name, or a URL (``is_url``)."""
+    if text not in configured(repo) and is_url(text):
+        return from_url(repo, text)
+    return get(repo, text)
 
 
 def get(repo: Repo, name: str) -> Remote:
@@ -81,14 +122,15 @@ def default(repo: Repo) -> Remote:
 
 
 def split_args(repo: Repo, args: list[str], *, all_: bool = False) -> tuple[Remote, list[str]]:
-    """``[REMOTE] [NAME|GLOB...]``: the first argument is the remote when a remote has that name.
+    """``[REMOTE] [NAME|GLOB...]``: the first argument is the remote when a remote has that
+    name, or when it is a URL (``is_url``).
 
     With ``--all`` the only argument allowed is the remote, so a mistyped remote name is
     an error instead of a silent push to the default remote.
     """
     remotes = configured(repo)
-    if args and args[0] in remotes:
-        remote, rest = get(repo, args[0]), args[1:]
+    if args and (args[0] in remotes or is_url(args[0])):
+        remote, rest = resolve(repo, args[0]), args[1:]
     else:
         remote, rest = None, args
     if all_ and rest:
@@ -109,16 +151,17 @@ def explain(remote: Remote, result: Result, what: str) -> TransportError:
     hint = "check the remote's URL and your access"
     lowered = err.lower()
     if "shallow update not allowed" in lowered:
-        hint = (f"this clone is shallow and {remote.name} lacks the experiments' baseline commits — push the "
-                f"baseline first (`git push {remote.name} HEAD:refs/heads/<branch>`) or unshallow "
+        hint = (f"this clone is shallow and {remote.label} lacks the experiments' baseline commits — push the "
+                f"baseline first (`git push {remote.label} HEAD:refs/heads/<branch>`) or unshallow "
                 f"(`git fetch --unshallow`)")
     elif "authentication failed" in lowered or "could not read username" in lowered or "terminal prompts disabled" in lowered:
         hint = "the remote needs credentials — configure a credential helper or check your token"
     elif "permission denied" in lowered or "denied" in lowered:
-        hint = f"{remote.name} refused access — check your key or your permissions on refs/exp/"
+        hint = f"{remote.label} refused access — check your key or your permissions on refs/exp/"
     elif "could not resolve host" in lowered or "connection refused" in lowered or "could not read from remote" in lowered:
-        hint = f"{remote.name} ({remote.shown_url}) cannot be reached — check the URL and the network"
-    return TransportError(f"{what} {remote.name} ({remote.shown_url}) failed — {hint}\n{detail}".rstrip())
+        hint = f"{remote.label} cannot be reached — check the URL and the network"
+    who = f"{remote.name} ({remote.shown_url})" if remote.configured else remote.shown_url
+    return TransportError(f"{what} {who} failed — {hint}\n{detail}".rstrip())
 
 
 def ls_remote(repo: Repo, remote: Remote, pattern: str = "refs/exp/*", running: Running | None = None) -> dict[str, str]:

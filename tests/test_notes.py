@@ -332,7 +332,7 @@ def test_removed_on_the_remote_stays_removed(bare, tmp_path, exp):
     a, b = clones(str(bare), tmp_path, exp, names=("e1", "e2"))
     e1 = exp_refs(a)["e1"]
     ran = exp("rm", "--remote", "origin", "e1", cwd=a)
-    assert ran.code == 0 and "deleted      e1" in ran.out, ran
+    assert ran.code == 0 and f"deleted e1 ({e1})" in ran.out, ran
     tomb = refs_of(bare, TOMBS)
     assert list(tomb) == [TOMBS + "e1/@removed"]
     assert git(bare, "rev-parse", TOMBS + "e1/@removed^").strip() == e1  # kept reachable there
@@ -429,6 +429,6 @@ def test_gc_tombstones_ages_them_out_here_and_on_the_remote(bare, tmp_path, exp,
     assert exp("gc", "--tombstones", "--remote", "origin", cwd=a).code == 0
     assert refs_of(bare, TOMBS) == {}
     assert exp("gc", "--tombstones", cwd=b).code == 0 and refs_of(b, TOMBS) == {}
-    assert_error(exp("gc", "--remote", "origin", cwd=b), 2, "--remote goes with --tombstones")
+    assert_error(exp("gc", "--remote", "origin", cwd=b), 2, "--remote (which needs it)")
     assert_error(exp("gc", "--tombstones", "--keep", "3", cwd=b), 2, "--tombstones")
     assert_error(exp("gc", "--tombstones", "--older-than", "soon", cwd=b), 2, "cannot read age")

@@ -28,7 +28,7 @@ EXP_FETCH = "+refs/exp/*:refs/remote-exp/origin/*"
 EXP_PUSH = "refs/exp/*:refs/exp/*"
 NOTES_FETCH = "+refs/notes/exp*:refs/notes/remote-exp/origin*"  # tags and notes (tests/test_notes.py)
 NOTES_PUSH = "refs/notes/exp*:refs/notes/exp*"
-REJECTED_HINT = "they changed on the remote: `git exp pull` and compare, then push again, or --force to overwrite"
+REJECTED_HINT = "it changed on the remote: `git exp pull` and compare, then push again, or --force to overwrite"
 DIVERGED_HINT = "compare with `git exp diff`, or pull --force to take theirs"
 
 
@@ -172,7 +172,7 @@ def test_push_names_globs_all_then_pull_without_install(any_remote, tmp_path, ex
     ran = exp("push", "origin", "--all", cwd=runner)
     assert ran.code == 0, ran
     assert lines(ran.out) == sorted([push_line("new", "b"), push_line("new", "ci/1")])
-    assert ran.err == "3 experiments already up to date\n"
+    assert ran.err == "2 new, 3 up to date\n"  # the summary of a bulk push
     assert on_remote(remote) == exp_refs(runner) == {"a": a2, "b": b, "ci/1": exp_refs(runner)["ci/1"],
                                                      "sweep/1": s1, "sweep/2": s2}
     assert set(all_refs(remote.path)) == {"refs/heads/main", *(f"refs/exp/{n}" for n in exp_refs(runner))}
@@ -305,12 +305,14 @@ def test_rm_and_rename_on_the_remote(any_remote, tmp_path, exp):
     shas = exp_refs(runner)
 
     ran = exp("rm", "--remote", "origin", "--dry-run", "sweep/*", cwd=runner)
-    assert ran.code == 0 and lines(ran.out) == [push_line("would be deleted", "sweep/1"),
-                                                push_line("would be deleted", "sweep/2")], ran
+    assert ran.code == 0 and lines(ran.out) == [f"would delete sweep/1 ({shas['sweep/1']})",
+                                                f"would delete sweep/2 ({shas['sweep/2']})"], ran
     assert on_remote(remote) == shas
 
-    ran = exp("rm", "--remote", "origin", "sweep/*", cwd=runner)
-    assert ran.code == 0 and lines(ran.out) == [push_line("deleted", "sweep/1"), push_line("deleted", "sweep/2")], ran
+    ran = exp("rm", "--remote", "origin", "sweep/*", cwd=runner)  # each commit printed, as local rm does
+    assert ran.code == 0 and lines(ran.out) == [f"deleted sweep/1 ({shas['sweep/1']})",
+                                                f"deleted sweep/2 ({shas['sweep/2']})"], ran
+    assert "restore with: git push origin <sha>:refs/exp/<name>" in ran.err
     assert on_remote(remote) == {"keep": shas["keep"], "old": shas["old"]}
     assert exp_refs(runner) == shas  # deleted on the remote only
 
@@ -334,7 +336,7 @@ def test_rm_and_rename_on_the_remote(any_remote, tmp_path, exp):
     assert_error(exp("rename", "--remote", "origin", "ghost", "x", cwd=runner), 2, "origin has no experiment named 'ghost'")
 
     ran = exp("rm", "--remote", "origin", "keep", cwd=runner)
-    assert (ran.code, ran.out) == (0, push_line("deleted", "keep") + "\n"), ran
+    assert (ran.code, ran.out) == (0, f"deleted keep ({shas['keep']})\n"), ran
     assert on_remote(remote) == {"team/new": shas["old"]}
 
 
@@ -369,7 +371,7 @@ def test_push_of_a_moved_experiment_is_rejected_then_forced_with_a_lease(some_re
     ran = exp("push", "origin", "x", "y", cwd=runner)
     assert ran.code == 1, ran
     assert lines(ran.out) == [push_line("rejected", "x", "fetch first"), push_line("updated", "y")]
-    assert ran.err == f"git-exp: error: origin rejected 1 experiment: x — {REJECTED_HINT}\n"
+    assert ran.err == f"1 updated, 1 rejected\ngit-exp: error: origin rejected 1 experiment: x — {REJECTED_HINT}\n"
     assert on_remote(remote)["x"] == moved  # the remote keeps the laptop's version
     before["refs/exp/y"] = y2
     assert all_refs(remote.path) == before
@@ -409,7 +411,7 @@ def test_pull_of_a_diverged_experiment_keeps_local_then_force_takes_theirs(some_
         pull_line("diverged", "x", f"kept local {mine[:7]}; theirs is at refs/remote-exp/origin/x — --force to take it"),
         pull_line("updated", "z"),
     ]
-    assert ran.err == f"git-exp: error: 1 experiment diverged from origin and were left as they are: x — {DIVERGED_HINT}\n"
+    assert ran.err == f"1 updated, 1 diverged\ngit-exp: error: 1 experiment diverged from origin and was left as it is: x — {DIVERGED_HINT}\n"
     assert exp_refs(laptop) == {"x": mine, "z": z2}  # local x as it was, z fast-forwarded
     assert tracking(laptop) == {"x": theirs, "z": z2}  # both versions stay reachable
     fsck(laptop)
@@ -567,10 +569,15 @@ def test_ls_remote_lists_early_only_for_a_plain_remote_name(shared, exp, tmp_pat
     git(runner, "clone", "-q", "--bare", str(remote.path), "sibling")  # a repository named like a remote
     for word in ("sibling", "nope"):
         assert_error(exp("ls", word, cwd=runner), 2, f"no remote named {word!r}")
-    for word in ("host:repo", "../proj.git"):
-        trace.unlink()
-        assert_error(exp("ls", word, cwd=runner), 2, f"no remote named {word!r}")
-        assert "ls-remote" not in traced_commands(trace)
+    # a URL or path is what `git ls-remote` takes too: listed once, after it is known to be one
+    trace.unlink()
+    ran = exp("ls", str(remote.path), cwd=runner)
+    assert ran.code == 0 and ran.out.splitlines()[1:] == [
+        f"a        same   {shas['a'][:7]}  {shas['a'][:7]}", f"sweep/1  same   {shas['sweep/1'][:7]}  {shas['sweep/1'][:7]}"], ran
+    assert traced_commands(trace).count("ls-remote") == 1
+    trace.unlink()
+    assert_error(exp("ls", "./nowhere.git", cwd=runner), 1, "listing experiments on ./nowhere.git failed")
+    assert traced_commands(trace).count("ls-remote") == 1
     monkeypatch.delenv("GIT_TRACE")
     assert_error(exp("ls", "origin", cwd=tmp_path), 2, "not a git repository")
     # push --all REMOTE lists early the same way

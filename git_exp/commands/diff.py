@@ -50,12 +50,3 @@ def diff(repo: Repo, a: str, b: str | None = None, *, stat: bool = False) -> Dif
     errors = {side: row[results.ERRORS] for side, row in (("a", left), ("b", right)) if results.ERRORS in row}
     text = repo.out("diff", "--stat", "--no-color", b_sha, exp.sha, "--") if stat else None
     return Diff(a, b_label, exp.sha, b_sha, changes, text, errors)
-
-
-def unreadable(result: Diff) -> str | None:
-    """The one-line warning for a side whose files could not be read, or None."""
-    sides = [f"{names.shown(label)}: {'; '.join(result.errors[side])}"
-             for side, label in (("a", result.a), ("b", result.b)) if side in result.errors]
-    if not sides:
-        return None
-    return f"git-exp: warning: unreadable files, shown as error cells: {'; '.join(sides)}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from git_exp import git, leftovers, names, plainpush, refspecs
 from git_exp.commands.install import FETCH_COST_US, FORCED_PUSH, install, recorded_pattern, remove_recorded, uninstall
@@ -343,27 +343,3 @@ def _adopt_records(repo: Repo, old: str, new: str, remotes: dict[str, str]) -> N
         if spec.kind != "fetch":  # the stale fetch refspec itself is gone; install records the new one
             refspecs.record(repo, new, spec)
     refspecs.drop_records(repo, old)
-
-
-def clean(text: str | None) -> str | None:
-    """``text`` fit to print: bytes of a name that is not UTF-8 become U+FFFD."""
-    return None if text is None else text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def as_json(findings: list[Finding]) -> list[dict]:
-    rows = [asdict(f) for f in findings]
-    for row in rows:
-        del row["action"]
-        for key in ("remote", "what", "fix"):
-            row[key] = clean(row[key])
-    return rows
-
-
-def as_text(findings: list[Finding]) -> str:
-    lines = []
-    for f in findings:
-        where = f"{f.remote}: " if f.remote else ""
-        lines.append(clean(f"{f.level:<8} {where}{f.what}"))
-        if f.fix and f.level != "ok":
-            lines.append(clean(f"         fix: {f.fix}"))
-    return "\n".join(lines)

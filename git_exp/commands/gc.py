@@ -1,56 +1,25 @@
-"""``git exp gc``: prune experiments by age, orphaned baseline or count; pack refs."""
+"""``git exp gc [NAME|GLOB...]``: prune experiments by age, orphaned baseline or count;
+sweep what killed commands left, pack refs, clear the caches."""
 from __future__ import annotations
 
-import re
-import time
-
-from git_exp import cache
+from git_exp import cache, pruning
 from git_exp.errors import UsageError
 from git_exp.repo import Exp, Repo
 
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+parse_age = pruning.parse_age  # the name tests and older callers know
 
 
-def parse_age(text: str) -> int:
-    match = re.fullmatch(r"\s*(\d+)\s*([smhdwy]?)\s*", text)
-    if not match:
-        raise UsageError(f"cannot read age {text!r} — write a number and a unit: 90m, 12h, 30d, 2w, 1y")
-    return int(match[1]) * UNITS[match[2] or "d"]
-
-
-def orphaned(repo: Repo, exps: list[Exp]) -> set[str]:
-    """Names whose baseline is not reachable from any branch (local or remote-tracking) or tag, in one rev-list."""
-    baselines = {e.baseline for e in exps if e.baseline}
-    if not baselines:
-        return set()
-    result = repo.run("rev-list", "--stdin", "--not", "--branches", "--tags", "--remotes",
-                      input="".join(f"{b}\n" for b in sorted(baselines)))
-    unreachable = set(result.out.split())
-    return {e.name for e in exps if e.baseline in unreachable}
-
-
-def gc(repo: Repo, *, older_than: str | None = None, orphans: bool = False, keep: int | None = None,
-       dry_run: bool = False, now: float | None = None) -> list[Exp]:
-    if keep is not None and keep < 0:
-        raise UsageError("--keep needs a number of experiments, 0 or more")
+def gc(repo: Repo, patterns: list[str] | None = None, *, older_than: str | None = None, orphans: bool = False,
+       keep: int | None = None, dry_run: bool = False, now: float | None = None) -> list[Exp]:
+    """Delete the experiments (among those ``patterns`` name, or all) that every given
+    criterion selects; with no criterion, delete none and only tidy up."""
+    given = pruning.criteria_given(older_than, orphans, keep)
+    if patterns and not given:
+        raise UsageError("say which of them to delete: --older-than AGE, --orphaned or --keep N "
+                         "(`git exp rm` deletes by name alone)")
     exps = repo.list(trailers=False)
-    doomed = list(exps)
-    selected = False
-    if older_than is not None:
-        cutoff = (time.time() if now is None else now) - parse_age(older_than)
-        doomed = [e for e in doomed if e.created < cutoff]
-        selected = True
-    if orphans:
-        lost = orphaned(repo, exps)
-        doomed = [e for e in doomed if e.name in lost]
-        selected = True
-    if keep is not None:
-        newest = sorted(exps, key=lambda e: (e.created, e.name), reverse=True)[:keep]
-        protected = {e.name for e in newest}
-        doomed = [e for e in doomed if e.name not in protected]
-        selected = True
-    if not selected:
-        doomed = []
+    candidates = pruning.matching(exps, patterns) if patterns else exps
+    doomed = pruning.choose(repo, candidates, older_than=older_than, orphans=orphans, keep=keep, now=now) if given else []
     if not dry_run:
         from git_exp import leftovers
 
@@ -66,6 +35,8 @@ def gc_tombstones(repo: Repo, *, older_than: str | None = None, dry_run: bool = 
     """Delete the tombstones here (all, or those older than ``older_than`` by the time of
     the removal) in one transaction; the commits they kept reachable may then go with
     git's own gc.  Returns the ``tombstones.Tombstone``s deleted."""
+    import time
+
     from git_exp import tombstones
 
     found = tombstones.local(repo)
@@ -80,3 +51,23 @@ def gc_tombstones(repo: Repo, *, older_than: str | None = None, dry_run: bool = 
     if not dry_run and doomed:
         repo.transaction([(tombstones.ref(t.name), repo.zero, t.sha) for t in doomed], "git exp gc --tombstones")
     return doomed
+
+
+def gc_tombstones_here(remote: str | None, *, older_than: str | None = None, dry_run: bool = False,
+                       misused: bool = False) -> tuple[list, str | None]:
+    """``git exp gc --tombstones [--remote REMOTE]`` in the repository here: the tombstones
+    deleted (or that would be), and the remote's label (None: here)."""
+    if misused:
+        raise UsageError("--tombstones takes only --older-than, --dry-run and --remote (which needs it) — "
+                         "e.g. `git exp gc --tombstones --older-than 90d`")
+    if older_than is not None:
+        parse_age(older_than)  # a usage error before anything is asked of a remote
+    if remote is None:
+        return gc_tombstones(Repo(), older_than=older_than, dry_run=dry_run), None
+    from git_exp import remotes
+    from git_exp.commands.remote_ops import gc_remote_tombstones
+
+    repo = Repo(remotes=True)
+    where = remotes.resolve(repo, remote)
+    doomed, _pushed = gc_remote_tombstones(repo, where, older_than=older_than, dry_run=dry_run)
+    return doomed, where.label

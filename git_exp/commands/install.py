@@ -39,6 +39,33 @@ class Installed:
     count: int | None = None
 
 
+def chosen_remotes(repo: Repo, names_: list[str], all_: bool) -> list[Remote]:
+    """The remotes install works on: every one (``--all``), those named, or the push remote;
+    each name checked (``check_name``) before anything changes."""
+    from git_exp import remotes
+
+    if all_:
+        chosen = [remotes.get(repo, n) for n in sorted(configured(repo))]
+    elif names_:
+        chosen = [remotes.get(repo, n) for n in names_]
+    else:
+        chosen = [remotes.default(repo)]
+    for remote in chosen:
+        check_name(remote.name)
+    return chosen
+
+
+def uninstall_targets(repo: Repo, names_: list[str], all_: bool) -> list[str]:
+    """The remote names uninstall works on, every one checked before anything changes,
+    as install does (a name need not be a configured remote any more)."""
+    from git_exp import remotes
+
+    targets = sorted(configured(repo)) if all_ else (list(names_) or [remotes.default(repo).name])
+    for name in targets:
+        names.RemoteName(name)
+    return targets
+
+
 def check_name(remote: str) -> None:
     names.RemoteName(remote)
 

@@ -22,14 +22,12 @@ a tuple per row built in a loop cost ~0.3 s more.
 from __future__ import annotations
 
 import os
-import time
 
 from git_exp import cache
-from git_exp.git import Running, wait_all
+from git_exp.git import Running, stopped_on_error, wait_all
 from git_exp.repo import SEP, Repo
-from git_exp.rows import age, labels, listed, split_names, start_listing
+from git_exp.rows import listed, split_names, start_listing
 
-COLUMNS = ("name", "sha", "baseline", "age", "exit_code")
 FIELDS = ("name", "remote", "sha", "baseline", "created", "exit_code")
 COMMIT_FORMAT = SEP.join(["%H", "%P", "%ct", "%(trailers:key=Exp-Exit-Code,valueonly,unfold,separator=%x2c)"])
 PARTS = min(4, os.cpu_count() or 1)
@@ -37,6 +35,27 @@ PART_MIN = 100  # commits per log, at least (two logs of 50 each: no quicker tha
 CACHE_VERSION = 1  # of commits.marshal: {commit: (first parent or None, committer time, exit code or None),
 #                                           or () for an object that is no commit}; bump it when
 #                                           COMMIT_FORMAT or how it is read changes
+
+
+def ls(*, remotes: bool = False) -> dict[str, list]:
+    """``records`` of the repository here; the ref listing starts before the repository is
+    looked at (it needs nothing from it), so git lists while Python finds the repository."""
+    listing = start_listing(remotes=remotes)
+    with stopped_on_error(listing):
+        repo = Repo()
+    return records(repo, remotes=remotes, listing=listing)
+
+
+def ls_remote(remote: str) -> tuple[list[str], list[str], list[str | None], list[str | None]]:
+    """``compare`` with ``remote``; its listing starts before the repository is looked at."""
+    from git_exp import remotes as remotes_
+    from git_exp.commands.remote_ops import compare
+
+    early = remotes_.start_early(remote)
+    with stopped_on_error(early):
+        repo = Repo(remotes=True)
+        chosen = remotes_.resolve(repo, remote)
+    return compare(repo, chosen, early)
 
 
 def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None) -> dict[str, list]:
@@ -100,20 +119,3 @@ def _exit_code(values: str) -> int | None:
 def rows(columns: dict[str, list]) -> list[tuple]:
     """``records`` as one tuple per experiment, in FIELDS order."""
     return list(zip(*(columns[field] for field in FIELDS)))
-
-
-def table(columns: dict[str, list], now: float | None = None) -> list[list[str]]:
-    """The strings ``ls`` shows, as columns in COLUMNS order."""
-    now = time.time() if now is None else now
-    names = labels(columns["name"], columns["remote"])
-    shown: dict = {}  # whole days (or -seconds below a day) -> text
-    ages: dict = {}  # committer time -> text
-    for created in set(columns["created"]):
-        seconds = now - created
-        key = int(seconds // 86400) if seconds >= 86400 else -int(seconds)
-        if key not in shown:
-            shown[key] = age(seconds)
-        ages[created] = shown[key]
-    codes = {code: "-" if code is None else str(code) for code in set(columns["exit_code"])}
-    return [names, [s[:7] for s in columns["sha"]], [b[:7] if b else "(root)" for b in columns["baseline"]],
-            list(map(ages.__getitem__, columns["created"])), list(map(codes.__getitem__, columns["exit_code"]))]

@@ -28,7 +28,7 @@ import random
 import time
 
 from git_exp import names
-from git_exp.commands.push import EXPLICIT_MAX, STAGING, _git_glob, drop_stale_staging
+from git_exp.commands.push import EXPLICIT_MAX, STAGING, drop_stale_staging
 from git_exp.errors import ExpError, UsageError
 from git_exp.git import wait_all
 from git_exp.names import PREFIX
@@ -150,6 +150,10 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
         report = PullReport(_pull(repo, remote, patterns, all_, force, started, extras, prune))
     finally:
         wait_all(started)  # reaped whatever happened
+        if not remote.configured:  # a URL: its stand-in for remote-tracking refs goes
+            staged = repo.refs(remote.tracking)
+            repo.transaction([(remote.tracking + n, repo.zero, sha) for n, sha in staged.items()],
+                             "git exp pull: unstaging", reflog=False)
     if extras.tombstones:
         pruned, left = _prune(repo, remote, extras.tombstones, patterns, all_, prune)
         report.extend(pruned)
@@ -159,6 +163,17 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     except ExpError as exc:
         report.notes_error = str(exc)
     return report
+
+
+def pull_here(args: list[str], *, all_: bool = False, force: bool = False,
+              prune: bool = False) -> tuple[str, list[Pulled]]:
+    """``git exp pull [REMOTE] [NAME|GLOB]...`` in the repository here: the remote's name
+    and what happened to each experiment."""
+    from git_exp import remotes
+
+    repo = Repo(remotes=True)
+    remote, patterns = remotes.split_args(repo, args, all_=all_)
+    return remote.label, pull(repo, remote, patterns, all_=all_, force=force, prune=prune)
 
 
 def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, started, extras: Extras,
@@ -175,16 +190,15 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
         patterns = [p for p in patterns if not names.select(sorted(said.tombstones), [p])[0]]
         if not patterns:
             return []
-    theirs, skipped = advertised(listing.out)
     if all_ or "*" in patterns:
         wanted = sorted(theirs)
         glob = "*"
     else:
         wanted, unmatched = names.select(sorted(theirs), patterns)
         if unmatched:
-            raise UsageError(f"{remote.name} has no experiment matching {names.shown(unmatched[0])} — "
-                             f"`git exp ls {remote.name}` lists them")
-        glob = patterns[0] if len(patterns) == 1 and _git_glob(patterns[0]) else None
+            raise UsageError(f"{remote.label} has no experiment matching {names.shown(unmatched[0])} — "
+                             f"`git exp ls {remote.label}` lists them")
+        glob = patterns[0] if len(patterns) == 1 and names.is_refspec_glob(patterns[0]) else None
     selected = {n: theirs[n] for n in wanted}
     texts = [running.wait().out for running in started[1:]]
     tracking, ours = (sha_map(text, prefix) for text, prefix in zip(texts, (remote.tracking, PREFIX)))
@@ -212,9 +226,9 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
         prunes, tracking_moves = _plan_tracking(repo, remote, selected, theirs, tracking)
         report, local_moves = _plan_local(repo, remote, selected, ours, force)
         try:
-            repo.transaction(prunes, f"git exp pull: {remote.name} pruned")
-            repo.transaction(tracking_moves, f"git exp pull: {remote.name}")
-            repo.transaction(local_moves, f"git exp pull: from {remote.name}")
+            repo.transaction(prunes, f"git exp pull: {remote.label} pruned")
+            repo.transaction(tracking_moves, f"git exp pull: {remote.label}")
+            repo.transaction(local_moves, f"git exp pull: from {remote.label}")
             if len(tracking_moves) + len(local_moves) >= PACK_AFTER:
                 repo.pack_refs()  # git packs them: loose, they slow every later `git fetch`
             return report + skipped
@@ -266,12 +280,14 @@ def _run_fetch(repo: Repo, remote: Remote, todo: list[str], pattern: str | None,
         refspecs = [f"+{PREFIX}{pattern}:{into}{pattern}"]
     else:
         refspecs = [f"+{PREFIX}{n}:{into}{n}" for n in todo]
-    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--quiet", "--no-auto-gc"]
+    from git_exp import progress
+
+    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--no-auto-gc", *(progress.git_flag() or ["--quiet"])]
     if stage is None:
         args.append("--dry-run")
     if repo.shallow:
         args.append("--depth=2")
-    result = repo.run(*args, "--", remote.name, *refspecs, check=False)
+    result = repo.run(*args, "--", remote.name, *refspecs, check=False, echo=progress.meter())
     if result.returncode:
         raise explain(remote, result, "fetching experiments from")
 
@@ -323,8 +339,8 @@ def _plan_local(repo: Repo, remote: Remote, theirs: dict[str, str], ours: dict[s
             moves.append((PREFIX + name, sha, mine))
             report.append(Pulled(name, "forced", sha, f"was {mine[:7]}, still in the reflog"))
         else:
-            report.append(Pulled(name, "diverged", sha,
-                                 f"kept local {mine[:7]}; theirs is at {remote.tracking}{name} — --force to take it"))
+            where = f"at {remote.tracking}{name}" if remote.configured else f"{sha[:7]}"
+            report.append(Pulled(name, "diverged", sha, f"kept local {mine[:7]}; theirs is {where} — --force to take it"))
     return report, moves
 
 
@@ -364,12 +380,12 @@ def _prune(repo: Repo, remote: Remote, tombs: dict[str, str], patterns: list[str
     for name, tomb in sorted(here.items()):
         mine = ours[name]
         if (mine, tomb) not in contained:
-            report.append(Pulled(name, "kept", mine, f"removed on {remote.name}, but yours has commits it lacks — "
+            report.append(Pulled(name, "kept", mine, f"removed on {remote.label}, but yours has commits it lacks — "
                                                      f"`git exp rm {name}`, or push --force to restore it there"))
             continue
         moves += [(PREFIX + name, zero, mine), (tombstones.ref(name), tomb, kept_here.get(name, zero))]
         info = about.get(tomb)
-        why = f"renamed to {info.renamed_to} on {remote.name}" if info and info.renamed_to else f"removed on {remote.name}"
+        why = f"renamed to {info.renamed_to} on {remote.label}" if info and info.renamed_to else f"removed on {remote.label}"
         report.append(Pulled(name, "removed", mine, f"{why}; restore: git update-ref refs/exp/{name} {mine}"))
     _write_pruned(repo, remote, moves)
     return report, []
@@ -377,7 +393,7 @@ def _prune(repo: Repo, remote: Remote, tombs: dict[str, str], patterns: list[str
 
 def _write_pruned(repo: Repo, remote: Remote, moves: list) -> None:
     try:
-        repo.transaction(moves, f"git exp pull --prune: {remote.name}")
+        repo.transaction(moves, f"git exp pull --prune: {remote.label}")
     except RefMoved as exc:
-        raise ExpError(f"git refused to remove the experiments removed on {remote.name}: {exc} — nothing of this "
+        raise ExpError(f"git refused to remove the experiments removed on {remote.label}: {exc} — nothing of this "
                        f"step was changed; run the pull again") from None

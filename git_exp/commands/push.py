@@ -54,12 +54,8 @@ def selection(repo: Repo, patterns: list[str], all_: bool) -> tuple[list[Exp], s
     chosen, unmatched = names.select(list(by_name), patterns)
     if unmatched:
         raise UsageError(f"no local experiment matches {names.shown(unmatched[0])} — `git exp ls` lists them")
-    glob = patterns[0] if len(patterns) == 1 and _git_glob(patterns[0]) else None
+    glob = patterns[0] if len(patterns) == 1 and names.is_refspec_glob(patterns[0]) else None
     return [by_name[n] for n in chosen], glob, odd
-
-
-def _git_glob(pattern: str) -> bool:
-    return pattern.count("*") == 1 and not any(c in pattern for c in "?[")
 
 
 def parse_porcelain(text: str) -> list[tuple[str, str, str, str]]:
@@ -114,7 +110,9 @@ def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[
     if atomic:
         args.append("--atomic")
     args += [f"--force-with-lease={lease}" for lease in leases]
-    result = repo.run(*args, "--", remote.name, *refspecs, check=False)
+    from git_exp import progress
+
+    result = repo.run(*args, *progress.git_flag(), "--", remote.name, *refspecs, check=False, echo=progress.meter())
     found = Pushed(outcomes(result.out, dry_run))
     found.remote_says = _remote_lines(result.err)
     if result.returncode and not found and "No refs in common and none specified" in result.err:
@@ -205,6 +203,23 @@ def _push_staged(repo: Repo, remote: Remote, exps: list[Exp], leases: list[str],
         return push_refspecs(repo, remote, [f"{stage}*:{PREFIX}*", *extra], leases, dry_run=dry_run, atomic=atomic)
     finally:
         repo.transaction([(ref, zero, sha) for ref, sha in staged], "git exp push: unstaging", reflog=False)
+
+
+def push_here(args: list[str], *, all_: bool = False, force: bool = False, dry_run: bool = False) -> tuple[str, Pushed]:
+    """``git exp push [REMOTE] [NAME|GLOB]...`` in the repository here: the remote's name
+    and what happened.  For ``--all`` to a named remote its listing starts before the
+    repository is looked at (``remotes.start_early``)."""
+    from git_exp import remotes
+    from git_exp.git import stopped_on_error
+
+    early = remotes.start_early(args[0]) if all_ and not force and len(args) == 1 else None
+    with stopped_on_error(early):
+        repo = Repo(remotes=True)
+        remote, patterns = remotes.split_args(repo, args, all_=all_)
+    if early and remote.name != args[0]:  # --all went to the default remote after all
+        early.kill()
+        early = None
+    return remote.label, push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
 
 
 def drop_stale_staging(repo: Repo) -> None:

@@ -62,11 +62,11 @@ def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool 
     there, together with a tombstone for each (``tombstones``: another clone's push then
     skips the name, its pull --prune removes its copy)."""
     if not patterns:
-        raise UsageError(f"name the experiments to delete on {remote.name}")
+        raise UsageError(f"name the experiments to delete on {remote.label}")
     theirs, extras = ls_remote_full(repo, remote)
     chosen, unmatched = names.select(sorted(theirs), patterns)
     if unmatched:
-        raise UsageError(f"{remote.name} has no experiment matching {shown(unmatched[0])} — nothing was deleted")
+        raise UsageError(f"{remote.label} has no experiment matching {shown(unmatched[0])} — nothing was deleted")
     removed = {n: theirs[n] for n in chosen}
     refspecs = [f":{PREFIX}{n}" for n in chosen]
     leases = [f"{PREFIX}{n}:{theirs[n]}" for n in chosen]
@@ -75,8 +75,12 @@ def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool 
         tombs = tombstones.make(repo, removed)
         refspecs += tombstone_refspecs(tombs, extras.tombstones)
         leases += [f"{tombstones.ref(n)}:{extras.tombstones.get(n, '')}" for n in tombs]
-    return push_refspecs(repo, remote, refspecs, leases, dry_run=dry_run, what="deleting experiments on",
-                         atomic=True)
+    found = push_refspecs(repo, remote, refspecs, leases, dry_run=dry_run, what="deleting experiments on",
+                          atomic=True)
+    for outcome in found:  # the commit each deletion removed, to restore it with
+        if outcome.status in ("deleted", "would be deleted") and outcome.name in theirs:
+            outcome.detail = theirs[outcome.name]
+    return found
 
 
 def tombstone_refspecs(tombs: dict[str, str], existing: dict[str, str]) -> list[str]:
@@ -103,12 +107,12 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
         finished = _finish_interrupted(repo, remote, old, target, theirs, dry_run)
         if finished is not None:
             return finished
-        raise UsageError(f"{remote.name} has no experiment named {shown(old)} — `git exp ls {remote.name}` lists them")
+        raise UsageError(f"{remote.label} has no experiment named {shown(old)} — `git exp ls {remote.label}` lists them")
     if target in theirs:
-        raise UsageError(f"{remote.name} already has an experiment named {shown(target)} — pick another name")
+        raise UsageError(f"{remote.label} already has an experiment named {shown(target)} — pick another name")
     sha = theirs[old]
     if sha in missing_objects(repo, [sha]):
-        raise UsageError(f"{shown(old)} on {remote.name} is not fetched here — `git exp pull {remote.name} {old}` first")
+        raise UsageError(f"{shown(old)} on {remote.label} is not fetched here — `git exp pull {remote.label} {old}` first")
     what = "renaming an experiment on"
     # A tombstone records the old name as renamed (another clone's push skips it, its
     # pull --prune removes its copy); one the new name had goes: it is in use again.

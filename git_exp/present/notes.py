@@ -1,6 +1,30 @@
 """How ``git exp tag`` and ``git exp note`` report: text lines, or JSON."""
 from __future__ import annotations
 
+from git_exp.present.common import out, warn
+
+
+def tagged(result, *, delete: bool, asked: bool, json_: bool) -> None:
+    if json_:
+        from git_exp import render
+
+        out(render.json_text(tag_json(result)))
+        return
+    text, said = tag_lines(result, delete=delete, asked=asked)
+    out(text)
+    warn(said)
+
+
+def noted(result, *, clear: bool, json_: bool) -> None:
+    if json_:
+        from git_exp import render
+
+        out(render.json_text(note_json(result)))
+        return
+    text, said = note_lines(result)
+    out(text)
+    warn(said if not clear or result.cleared else f"{result.name} has no notes to clear")
+
 
 def tag_lines(tagged, *, delete: bool, asked: bool) -> tuple[str, str]:
     """(stdout, stderr) for ``git exp tag``: the tags, one per line, when only listed;

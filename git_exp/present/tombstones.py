@@ -3,9 +3,17 @@ from __future__ import annotations
 
 import time
 
+from git_exp.present.common import note, out
+
+
+def deleted(doomed, remote: str | None, dry_run: bool) -> None:
+    text, said = deleted_lines(doomed, dry_run, remote)
+    out(text)
+    note(said)
+
 
 def deleted_lines(doomed, dry_run: bool, remote: str | None) -> tuple[str, str]:
-    """(stdout: one line per tombstone, stderr: the count) ."""
+    """(stdout: one line per tombstone, stderr: the count)."""
     verb = "would delete" if dry_run else "deleted"
     lines = []
     for t in doomed:

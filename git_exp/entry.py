@@ -1,0 +1,121 @@
+"""The entry point: run one command line, map every exception to an exit code.
+
+Exit codes: 0 success, 1 the operation failed, 2 usage error, 130 interrupted (Ctrl-C),
+128+N killed by signal N (SIGTERM: 143), 141 stdout closed early (broken pipe); ``run``
+exits with its command's code (127 when the command cannot be started).  Errors are one
+line on stderr, ``git-exp: error: what happened — what to do``; ``GIT_EXP_DEBUG=1`` shows
+the traceback instead.
+
+A plain command line goes straight to the command function (``params.parse``, no typer
+import); anything else (help, errors, ``run``'s pass-through arguments) is parsed by
+typer.  ``GIT_EXP_TYPER=1`` sends everything through typer.  The commands themselves are
+declared in ``cli``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from git_exp.errors import Exit
+from git_exp.git import Terminated, guarded
+from git_exp.present.common import note
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit code."""
+    from git_exp.cli import COMMANDS
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    runs = args[0] if args and args[0] in COMMANDS else None
+    with guarded():  # SIGTERM unwinds like Ctrl-C; no git we started is left running
+        return _main_guarded(args, runs)
+
+
+def build_app(only: str | None = None):
+    """The typer app with every command, or just ``only`` (building all costs ~10 ms)."""
+    import typer
+
+    from git_exp.cli import COMMANDS, HELP, _main
+    from git_exp.params import to_typer
+
+    app = typer.Typer(
+        help=HELP, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+        pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(to_typer(_main))
+    for name, (function, options) in COMMANDS.items():
+        if only is None or name == only:
+            app.command(name, **options)(to_typer(function))
+    return app
+
+
+def debug() -> bool:
+    """Whether ``GIT_EXP_DEBUG`` asks for tracebacks instead of one-line errors."""
+    return os.environ.get("GIT_EXP_DEBUG", "") not in ("", "0", "false", "no")
+
+
+def failed(exc) -> int:
+    """Say ``ExpError`` ``exc`` in one line (re-raise it under GIT_EXP_DEBUG); its exit code."""
+    if debug():
+        raise exc
+    note(f"git-exp: error: {exc}")
+    return exc.exit_code
+
+
+def _main_guarded(args: list[str], runs: str | None) -> int:
+    from git_exp.cli import COMMANDS
+    from git_exp.errors import ExpError
+
+    try:
+        kwargs = None
+        if runs and not COMMANDS[runs][1] and os.environ.get("GIT_EXP_TYPER", "") in ("", "0"):
+            from git_exp.params import parse
+
+            kwargs = parse(COMMANDS[runs][0], args[1:])
+        if kwargs is not None:
+            COMMANDS[runs][0](**kwargs)
+            return 0
+        return _typer_main(args, runs)
+    except ExpError as exc:
+        return failed(exc)
+    except Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except KeyboardInterrupt:
+        note("git-exp: interrupted")
+        return 130
+    except Terminated as exc:
+        note("git-exp: terminated")
+        return exc.exit_code
+    except BrokenPipeError:
+        return 141
+    except Exception as exc:  # anything unexpected
+        if debug():
+            raise
+        note(f"git-exp: error: internal error: {type(exc).__name__}: {exc} — rerun with GIT_EXP_DEBUG=1 and report it")
+        return 1
+
+
+def _is_click_usage(exc: BaseException) -> bool:
+    return hasattr(exc, "format_message") and getattr(exc, "exit_code", None) == 2
+
+
+def _typer_main(args: list[str], runs: str | None) -> int:
+    """Parse with typer (click); map its exits and usage errors to ours."""
+    import typer
+
+    click_command = typer.main.get_command(build_app(runs))
+    try:
+        result = click_command.main(args=args, prog_name="git exp", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        return exc.exit_code
+    except Exception as exc:
+        if _is_click_usage(exc):
+            note(f"git-exp: error: {exc.format_message()} — see `git exp {runs + ' ' if runs else ''}-h`")
+            return 2
+        if type(exc).__name__ == "Abort":
+            note("git-exp: interrupted")
+            return 130
+        raise
