@@ -10,7 +10,7 @@ __git_exp_names ()
 
 _git_exp ()
 {
-	local subcommands="save run ls show diff apply branch rm rename gc push pull install uninstall doctor"
+	local subcommands="save run ls show diff apply branch tag note rm rename gc push pull install uninstall doctor"
 	local subcommand="$(__git_find_on_cmdline "$subcommands")"
 	if [ -z "$subcommand" ]; then
 		case "$cur" in
@@ -29,9 +29,11 @@ _git_exp ()
 	apply,--*) __gitcomp "--force" ;;
 	rm,--*) __gitcomp "--remote= --dry-run" ;;
 	rename,--*) __gitcomp "--remote=" ;;
-	gc,--*) __gitcomp "--older-than= --orphaned --keep= --dry-run" ;;
+	tag,--*) __gitcomp "--delete --json" ;;
+	note,--*) __gitcomp "--clear --json" ;;
+	gc,--*) __gitcomp "--older-than= --orphaned --keep= --dry-run --tombstones --remote=" ;;
 	push,--*) __gitcomp "--all --force --dry-run" ;;
-	pull,--*) __gitcomp "--all --force" ;;
+	pull,--*) __gitcomp "--all --force --prune" ;;
 	push,*|pull,*) __gitcomp_nl "$(__git_remotes; __git_exp_names)" ;;
 	install,--*) __gitcomp "--all --pattern= --fetch-only --force" ;;
 	uninstall,--*) __gitcomp "--all --keep-refs" ;;

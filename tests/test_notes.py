@@ -7,7 +7,6 @@ and remotes are real (a bare repository on disk, and one real server).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 

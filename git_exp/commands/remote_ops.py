@@ -8,7 +8,7 @@ from git_exp.commands.rename import INTERIM, interim_name
 from git_exp.errors import UsageError
 from git_exp.interrupts import deferred
 from git_exp.names import PREFIX, shown
-from git_exp.remotes import Remote, listings, ls_remote, ls_remote_full
+from git_exp.remotes import Remote, listings, ls_remote_full
 from git_exp.repo import Repo, sha_map
 
 
