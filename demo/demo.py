@@ -15,6 +15,8 @@ import sys
 import tempfile
 
 PARAMS = "lr: {lr}\nepochs: 3\n"
+# A sweep over lr with `run -S`: each value in its own temporary worktree, 2 at once.
+SWEEP = ("git", "exp", "run", "-S", "lr=0.01,0.03,0.1", "--jobs", "2", "--name-prefix", "sweep/", "--")
 
 TRAIN_PY = '''\
 """A stand-in for training: reads params.yaml, writes metrics.json."""
@@ -107,13 +109,12 @@ def main():
     demo.run("git", "remote", "add", "origin", url, where=project)
     demo.run("git", "push", "--quiet", "-u", "origin", "main", where=project)
 
-    demo.step("3. A CI-like runner: depth-1 clone, detached HEAD, runs a sweep, pushes the experiments")
+    demo.step("3. A CI-like runner: depth-1 clone, detached HEAD, runs a sweep (run -S), pushes the experiments")
     runner = demo.path("runner")
     demo.run("git", "clone", "--quiet", "--depth", "1", url, runner)
     demo.run("git", "checkout", "--quiet", "--detach", where=runner)
-    for lr in ("0.01", "0.03", "0.1"):
-        demo.write(runner, "params.yaml", PARAMS.format(lr=lr), shown=f"printf 'lr: {lr}\\nepochs: 3\\n' > params.yaml")
-        demo.run("git", "exp", "run", "-n", f"sweep/lr-{lr}", "--", demo.python, "train.py", where=runner)
+    demo.run(*SWEEP, demo.python, "train.py", where=runner)  # the README tour's sweep
+    demo.run("git", "log", "-1", "--format=%(trailers)", "refs/exp/sweep/lr-0.03", where=runner)
     demo.run("git", "exp", "ls", where=runner)
     demo.run("git", "exp", "push", "origin", "--all", where=runner)
 

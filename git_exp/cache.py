@@ -17,7 +17,7 @@ from __future__ import annotations
 import marshal
 import os
 
-FILES = ("rows.marshal", "heads.marshal", "lines.marshal", "commits.marshal", "notes.marshal",
+FILES = ("rows.marshal", "heads.marshal", "lines.marshal", "commits.marshal", "history.marshal", "notes.marshal",
          "parsed.json")  # parsed.json: before 0.2
 
 

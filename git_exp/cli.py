@@ -86,8 +86,20 @@ def run(
     append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
     isolated: bool = Option(False, "--isolated", help="Run in a temporary worktree; your work tree is untouched."),
+    sets: list[str] = Option(None, "-S", "--set", metavar="[FILE:][+]KEY=VALUE[,VALUE...]",
+                             help="Set a parameter in the params file for this run (restored after; +KEY adds a "
+                                  "key). Several comma-separated values make a sweep: every combination runs."),
+    jobs: int | None = Option(None, "-j", "--jobs", metavar="N",
+                              help="Sweep: run N at once, each in its own temporary worktree (default 1)."),
+    random_: int | None = Option(None, "--random", metavar="N", help="Sweep: run N combinations drawn at random."),
+    seed: int | None = Option(None, "--seed", metavar="N", help="Sweep: seed for --random (default: chosen and shown)."),
+    name_prefix: str | None = Option(None, "--name-prefix", metavar="PREFIX",
+                                     help="Sweep: name runs PREFIX plus the values that vary, e.g. sweep/lr-0.1-depth-3."),
 ) -> None:
-    """Run CMD, then save the work tree with its metadata (secrets in CMD recorded as $NAME or ***); exit with CMD's code."""
+    """Run CMD, then save the work tree with its metadata (secrets in CMD recorded as $NAME or ***); exit with CMD's code.
+
+    With -S KEY=V1,V2 ... it runs a sweep: every combination of the values, each in its own
+    temporary worktree, one line per run as it ends and a table at the end."""
     from git_exp.commands.run import Signals
     from git_exp.commands.run import run as do_run
     from git_exp.entry import failed
@@ -97,16 +109,44 @@ def run(
     argv = list(command or [])
     if argv[:1] == ["--"]:
         argv = argv[1:]
+    edit = None
+    if sets or jobs is not None or random_ is not None or seed is not None or name_prefix is not None:
+        from git_exp import overrides
+        from git_exp.commands import sweep
+
+        parsed = overrides.parse_all(list(sets or []))
+        if sweep.is_sweep(parsed, jobs, random_, name_prefix) or seed is not None:
+            _sweep(argv, parsed, name, message, force, append, not no_untracked, jobs, random_, seed, name_prefix)
+        edit = overrides.for_run(_repo(), argv, parsed)
     with Signals() as signals:  # from the start until all is said: saved or not
         try:
             ran = do_run(_repo(), argv, name, message=message, force=force, append=append,
-                         untracked=not no_untracked, isolated=isolated, signals=signals)
+                         untracked=not no_untracked, isolated=isolated, signals=signals, edit=edit)
         except ExpError as exc:
             code = failed(exc)
         else:
             code = present.ran(ran)
+            if edit is not None:
+                from git_exp.present import sweep as present_sweep
+
+                present_sweep.edit_notes(edit)
         signals.done = True
     raise Exit(code)
+
+
+def _sweep(argv, parsed, name, message, force, append, untracked, jobs, random_, seed, prefix) -> None:
+    """``run`` with several values (or --jobs, --random, --name-prefix): a sweep; always exits."""
+    from git_exp.commands import sweep
+    from git_exp.present import sweep as present
+
+    repo = _repo()
+    planned = sweep.prepare(repo, parsed, argv, jobs=jobs, random_=random_, seed=seed, prefix=prefix, name=name,
+                            force=force, append=append)
+    present.opening(planned)
+    done = sweep.run(repo, planned, argv, message=message, force=force, append=append, untracked=untracked,
+                     started=present.started, finished=present.finished)
+    present.summary(done)
+    raise Exit(done.exit_code)
 
 
 @command("ls")
@@ -131,11 +171,17 @@ def show(
     sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
     where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
+    best: str | None = Option(None, "--best", metavar="METRIC",
+                              help="Show each experiment's best step of a metric history (highest; "
+                                   "-METRIC or min:METRIC for the lowest) and its step in best_step."),
     json_: bool = Option(False, "--json", help="JSON output."),
     md: bool = Option(False, "--md", help="Markdown table (for CI comments and job summaries)."),
     csv: bool = Option(False, "--csv", help="CSV output."),
 ) -> None:
-    """Table of experiments with status, duration, executor, params and metrics."""
+    """Table of experiments with status, duration, executor, params and metrics.
+
+    NAME may be REMOTE/NAME (as `ls -r` prints it) or a version, NAME~1; metric histories
+    (dvclive/, metrics.jsonl, exp.history) add their latest values."""
     from git_exp.commands import show as do
     from git_exp.present import show as present
     from git_exp.present.common import chosen_format
@@ -144,16 +190,47 @@ def show(
     patterns = list(patterns or [])
     source = do.start(remotes=remotes)  # git lists while the repository is looked at
     lines = do.lines_cache(source) if fmt == "json" else None
-    if lines and not sort and not where and present.cached_json(lines, lambda: do.listed(source, patterns)):
+    plain = not sort and not where and not best and not any(map(do.needs_resolving, patterns))
+    if lines and plain and present.cached_json(lines, lambda: do.listed(source, patterns)):
         return
     table, columns = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes,
-                             listing=source.listing, files=source.files)
+                             listing=source.listing, files=source.files, best=best)
     present.rows(table, columns, fmt, lines, everything=not (patterns or where))
 
 
 @command()
+def log(
+    name: str = Argument(..., metavar="NAME", help="Experiment (REMOTE/NAME, NAME~N too)."),
+    max_count: int | None = Option(None, "-n", "--max-count", metavar="N", help="Show at most N versions."),
+    json_: bool = Option(False, "--json", help="JSON output."),
+) -> None:
+    """The versions of an experiment (save --append), newest first: NAME, NAME~1, ..."""
+    from git_exp.commands.log import log as do_log
+    from git_exp.present import history as present
+
+    present.log(*do_log(_repo(), name, limit=max_count), json_)
+
+
+@command()
+def history(
+    args: list[str] = Argument(None, metavar="NAME... [metrics.METRIC]...",
+                               help="Experiments (NAME, REMOTE/NAME, NAME~N, globs), then metrics as show "
+                                    "names them (metrics.acc, metrics.train.*); default: every metric."),
+    json_: bool = Option(False, "--json", help="JSON output: each experiment's series as [step, value] pairs."),
+    csv: bool = Option(False, "--csv", help="CSV, one line per point: experiment,remote,sha,metric,step,value."),
+) -> None:
+    """Metric series over steps, from dvclive/plots/metrics/, metrics.jsonl or exp.history."""
+    from git_exp.commands.history import histories
+    from git_exp.present import history as present
+    from git_exp.present.common import chosen_format
+
+    fmt = chosen_format(json_, False, csv)
+    present.history(histories(_repo(), list(args or [])), fmt)
+
+
+@command()
 def diff(
-    a: str = Argument(..., metavar="A", help="Experiment."),
+    a: str = Argument(..., metavar="A", help="Experiment (NAME, REMOTE/NAME, NAME~N)."),
     b: str | None = Argument(None, metavar="[B]", help="Experiment or commit (default: A's baseline)."),
     stat: bool = Option(False, "--stat", help="Also show which files changed."),
     json_: bool = Option(False, "--json", help="JSON output."),
@@ -167,7 +244,7 @@ def diff(
 
 @command()
 def apply(
-    name: str = Argument(..., help="Experiment to apply."),
+    name: str = Argument(..., help="Experiment to apply (NAME, REMOTE/NAME, NAME~N)."),
     force: bool = Option(False, "--force", "-f", help="Save a dirty work tree as an experiment first."),
 ) -> None:
     """Put an experiment's files in the work tree; HEAD and the index stay as they are."""
@@ -179,8 +256,8 @@ def apply(
 
 @command()
 def branch(
-    name: str = Argument(..., help="Experiment."),
-    branch_name: str | None = Argument(None, metavar="[BRANCH]", help="Branch to create (default: NAME)."),
+    name: str = Argument(..., help="Experiment (NAME, REMOTE/NAME, NAME~N)."),
+    branch_name: str | None = Argument(None, metavar="[BRANCH]", help="Branch to create (default: the experiment's name)."),
 ) -> None:
     """Create a real branch at an experiment's commit."""
     from git_exp.commands.branch import branch as do_branch
@@ -315,7 +392,8 @@ def _talking(verbose: bool, quiet: bool, progress: bool) -> None:
 
 @command()
 def push(
-    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...", help="Remote or URL (default: the push remote), then experiments."),
+    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...",
+                               help="Remote or URL (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Push every experiment."),
     force: bool = Option(False, "--force", "-f", help="Overwrite remote experiments that moved (with a lease)."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be pushed."),
@@ -334,7 +412,8 @@ def push(
 
 @command()
 def pull(
-    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...", help="Remote or URL (default: the push remote), then experiments."),
+    args: list[str] = Argument(None, metavar="[REMOTE|URL] [NAME|GLOB]...",
+                               help="Remote or URL (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Pull every experiment."),
     force: bool = Option(False, "--force", "-f", help="Take the remote version of diverged experiments."),
     prune: bool = Option(False, "--prune", "-p", help="Remove local experiments that were removed or renamed on "

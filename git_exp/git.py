@@ -414,7 +414,10 @@ class Command:
       group reaches the command exactly once, and nothing of its tree is left running.
     """
 
-    def __init__(self, argv: Sequence[str], *, cwd=None, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, argv: Sequence[str], *, cwd=None, env: Mapping[str, str] | None = None,
+                 stdin=None, stdout=None, stderr=None) -> None:
+        """``stdin``/``stdout``/``stderr``: descriptors to give it instead of ours (a sweep's
+        log file; ``/dev/null`` for input)."""
         import subprocess
 
         self.own_group = _controlling_terminal() is None
@@ -425,7 +428,8 @@ class Command:
         else:  # pragma: no cover - Python 3.10
             group = {"preexec_fn": os.setpgrp}
         self.proc = subprocess.Popen(list(argv), cwd=cwd, env=dict(env) if env is not None else None,
-                                     close_fds=False, restore_signals=True, **group)
+                                     close_fds=False, restore_signals=True, stdin=stdin, stdout=stdout,
+                                     stderr=stderr, **group)
         self.pid = self.proc.pid
         self.exited = False  # the command has ended (perhaps not reaped yet)
 
@@ -444,6 +448,22 @@ class Command:
                 os.kill(target, signum)  # -pid: the process group
             except OSError:  # gone already, or not ours to signal (a setuid program)
                 pass
+
+    def poll(self) -> int | None:
+        """Its exit code (as ``wait``) if it has ended, else None at once."""
+        if self.proc.returncode is not None:
+            code = self.proc.returncode
+            return 128 - code if code < 0 else code
+        if hasattr(os, "waitid"):
+            if os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+                return None
+            return self.wait()
+        pid, status = os.waitpid(self.pid, os.WNOHANG)  # pragma: no cover - macOS
+        if not pid:
+            return None
+        self.exited = True
+        self.proc.returncode = code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
 
     def wait(self) -> int:
         """Wait for the command to end; its exit code (128+N when signal N ended it).

@@ -39,7 +39,7 @@ DIRECT_MAX = 16  # up to this many commits, look every path up directly
 CACHE_MIN = 32  # from this many commits on, use the row cache
 
 
-FILES_CONFIG = ("config", "--get-regexp", r"^exp\.(params|metrics|maxfilesize)$")
+FILES_CONFIG = ("config", "--get-regexp", r"^exp\.(params|metrics|maxfilesize|history)$")
 
 
 def start_files():
@@ -51,10 +51,11 @@ def start_files():
 
 
 def configured_files(repo: Repo, running=None) -> dict[str, Any]:
-    """The params and metrics files, and ``max_size`` (``exp.maxFileSize``, bytes);
-    ``running`` is ``start_files``'s git, if started."""
+    """The params and metrics files, ``max_size`` (``exp.maxFileSize``, bytes), and
+    ``history``: the ``exp.history`` values, empty when unset (``history`` decides
+    the defaults); ``running`` is ``start_files``'s git, if started."""
     result = (running or repo.start(*FILES_CONFIG)).wait(check=False)
-    files: dict[str, list[str]] = {"params": [], "metrics": []}
+    files: dict[str, list[str]] = {"params": [], "metrics": [], "history": []}
     max_size = MAX_SIZE
     for line in result.out.splitlines():
         key, _, value = line.partition(" ")
@@ -67,6 +68,7 @@ def configured_files(repo: Repo, running=None) -> dict[str, Any]:
         "params": tuple(files["params"]) or DEFAULT_PARAMS,
         "metrics": tuple(files["metrics"]) or DEFAULT_METRICS,
         "max_size": max_size,
+        "history": tuple(files["history"]),
     }
 
 
@@ -442,6 +444,11 @@ def _as_json(row: dict[str, Any]) -> dict[str, Any]:
 
 def cache_path(repo: Repo) -> str:
     return cache.path(repo.common_dir, "rows.marshal")
+
+
+def read_blobs(repo: Repo, oids: Iterable[str], sizes: dict[str, int], max_size: int) -> Iterator[tuple[str, bytes]]:
+    """``_read_blobs`` for other readers of files from many commits (``history``)."""
+    return _read_blobs(repo, oids, sizes, max_size)
 
 
 def _read_blobs(repo: Repo, oids: Iterable[str], sizes: dict[str, int], max_size: int) -> Iterator[tuple[str, bytes]]:

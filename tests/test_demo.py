@@ -17,7 +17,10 @@ def test_demo_runs_the_whole_loop(tmp_path):
                           env=env, timeout=120)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     out = proc.stdout
-    for step in ("$ git exp run -n sweep/lr-0.1", "$ git exp push origin --all", "$ git exp install origin",
+    sweep = "git exp run -S lr=0.01,0.03,0.1 --jobs 2 --name-prefix sweep/ -- "
+    assert sweep + "python train.py" in (ROOT / "README.md").read_text()  # the tour's sweep is the one run here
+    assert "sweep done: 3 runs saved" in proc.stderr, proc.stderr[-2000:]
+    for step in ("$ " + sweep, "$ git exp push origin --all", "$ git exp install origin",
                  "$ git fetch", "$ git exp show --sort -metrics.acc"):
         assert step in out, step
     table = out.split("$ git exp show --sort -metrics.acc\n", 1)[1].splitlines()

@@ -358,7 +358,7 @@ def test_push_and_pull_a_2000_experiment_subset(file_remote, tmp_path, exp):
     # a list of names (explicit refspecs) works too, and pushing the subset again is a no-op
     ran = exp("push", "origin", "sweep/b0000", "sweep/b0001", "sweep/a0000", cwd=runner)
     assert ran.code == 0 and lines(ran.out) == [push_line("new", "sweep/b0000"), push_line("new", "sweep/b0001")], ran
-    assert ran.err == "1 experiment already up to date\n"
+    assert ran.err == "2 new, 1 up to date\n"
     ran = exp("push", "origin", "sweep/a?*", cwd=runner)
     assert (ran.code, ran.out, ran.err) == (0, "", f"{len(wanted)} experiments already up to date\n"), ran
     assert exp_refs(runner, "refs/exp-staging/") == {}
@@ -369,7 +369,7 @@ def test_push_and_pull_a_2000_experiment_subset(file_remote, tmp_path, exp):
     assert exp_refs(fresh) == {n: s for n, s in wanted.items() if n.startswith("sweep/a1")}
     ran = exp("pull", "origin", "sweep/a?*", cwd=fresh)  # not a git glob: filtered locally
     assert ran.code == 0, ran.err
-    assert ran.err == "1000 experiments already up to date\n"
+    assert ran.err == "1000 new, 1000 up to date\n"
     assert len(ran.out.splitlines()) == 1000
     assert exp_refs(fresh) == wanted
     ran = exp("pull", "origin", "sweep/*", cwd=fresh)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import assert_error, exp_refs, git, init_repo
+from tests.test_share import FILES, make_runner, on_remote, save
 
 
 def assert_failed(ran, code: int, *fragments: str) -> None:
@@ -19,7 +20,6 @@ def assert_failed(ran, code: int, *fragments: str) -> None:
     assert all(line.startswith("    ") for line in rest) and "Traceback" not in ran.err, ran
     for fragment in fragments:
         assert fragment in first, ran
-from tests.test_share import FILES, make_runner, on_remote, save
 
 
 def all_refs(repo: Path) -> str:

@@ -1,7 +1,8 @@
 """``git exp apply NAME``: put an experiment's files in the work tree, HEAD unchanged.
 
 The work tree is switched from its current snapshot to the experiment's tree with a
-two-tree ``read-tree -m -u`` on a private index, so files the experiment deleted are
+two-tree ``read-tree -m -u`` on a private index (NAME as ``revisions`` reads it:
+``origin/NAME`` and ``NAME~1`` too), so files the experiment deleted are
 removed and the user's index and HEAD stay as they were.  A dirty work tree is
 refused, or with ``--force`` first saved as an experiment: nothing is ever lost.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from git_exp import revisions
 from git_exp.commands.save import Saved, check_can_save, save
 from git_exp.errors import ExpError
 from git_exp.names import shown
@@ -29,7 +31,8 @@ def _tree(repo: Repo, commit: str) -> str:
 
 def apply(repo: Repo, name: str, *, force: bool = False) -> Applied:
     check_can_save(repo, "apply")
-    exp = repo.get(name)
+    exp = revisions.resolve(repo, name)
+    name = exp.label
     head = repo.head()
     head_tree = _tree(repo, head) if head else repo.out("hash-object", "-t", "tree", "/dev/null")
     saved = None

@@ -1,9 +1,14 @@
-"""``git exp diff A [B]``: which params and metrics differ (B defaults to A's baseline)."""
+"""``git exp diff A [B]``: which params and metrics differ (B defaults to A's baseline).
+
+A is an experiment as ``revisions`` reads one (``NAME``, ``REMOTE/NAME``, ``NAME~N``); B
+is one too, or, when no experiment has that name, any commit git can resolve.  Metrics
+that only a history gives (``history``) compare by their latest values.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from git_exp import names, results
+from git_exp import history, results, revisions
 from git_exp.errors import UsageError
 from git_exp.names import shown
 from git_exp.repo import Repo
@@ -20,28 +25,33 @@ class Diff:
     errors: dict = field(default_factory=dict)  # {"a" or "b": why its files could not be read}
 
 
-def _target(repo: Repo, ref: str) -> str:
-    """An experiment name, or failing that any commit git can resolve."""
-    if not names.problem(ref):
-        sha = repo.ref_sha(names.PREFIX + ref)
-        if sha:
-            return sha
+def _target(repo: Repo, ref: str) -> tuple[str, str]:
+    """``(sha, label)`` of an experiment, or failing that of any commit git can resolve."""
+    found = revisions.find(repo, ref)
+    if found is not None:
+        return found.sha, found.label
     try:
-        return repo.resolve_commit(ref)
+        return repo.resolve_commit(ref), ref
     except UsageError:
-        raise UsageError(f"no experiment or commit named {shown(ref)} — `git exp ls` lists experiments") from None
+        raise UsageError(f"no experiment or commit named {shown(ref)} — `git exp ls -r` lists experiments") from None
 
 
 def diff(repo: Repo, a: str, b: str | None = None, *, stat: bool = False) -> Diff:
-    exp = repo.get(a)
+    exp = revisions.resolve(repo, a)
     if b is None:
-        if exp.baseline is None:
-            raise UsageError(f"experiment {shown(a)} has no baseline (it is a root commit) — name a second experiment to compare")
-        b_sha, b_label = exp.baseline, "baseline"
+        above = revisions.parents(repo, exp.sha)
+        if not above:
+            raise UsageError(f"experiment {shown(exp.label)} has no baseline (it is a root commit) — name a second experiment to compare")
+        b_sha, b_label = above[0], "baseline"
     else:
-        b_sha, b_label = _target(repo, b), b
-    data = results.read(repo, [exp.sha, b_sha])
+        b_sha, b_label = _target(repo, b)
+    files = results.configured_files(repo)
+    data = results.read(repo, [exp.sha, b_sha], files)
     left, right = data[exp.sha], data[b_sha]
+    latest = history.summaries(repo, [exp.sha, b_sha], files)  # metrics no file gives: a history's last step
+    for row, sha in ((left, exp.sha), (right, b_sha)):
+        for metric, value in latest[sha]["latest"].items():
+            row.setdefault("metrics." + metric, value)
     changes = [
         {"key": key, "a": left.get(key), "b": right.get(key)}
         for key in sorted((set(left) | set(right)) - {results.ERRORS})  # the error cells say it
@@ -49,4 +59,5 @@ def diff(repo: Repo, a: str, b: str | None = None, *, stat: bool = False) -> Dif
     ]
     errors = {side: row[results.ERRORS] for side, row in (("a", left), ("b", right)) if results.ERRORS in row}
     text = repo.out("diff", "--stat", "--no-color", b_sha, exp.sha, "--") if stat else None
-    return Diff(a, b_label, exp.sha, b_sha, changes, text, errors)
+    return Diff(exp.label, b_label, exp.sha, b_sha, changes, text, errors)
+

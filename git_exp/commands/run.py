@@ -37,6 +37,10 @@ from git_exp.redact import redact
 from git_exp.repo import Repo
 from git_exp.snapshot import snapshot
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from git_exp.overrides import Edit
+
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -154,34 +158,43 @@ def run(
     untracked: bool = True,
     isolated: bool = False,
     signals: Signals | None = None,
+    edit: Edit | None = None,
+    start: tuple[str, str] | None = None,
 ) -> Ran:
     """Run and save.  Give ``signals`` (entered) to keep them recorded while the caller
-    reports the result; without it, they are recorded for the run alone."""
+    reports the result; without it, they are recorded for the run alone.  ``edit``
+    (``overrides.Edit``, from ``run -S``): params files written before the command starts
+    (and, without ``isolated``, restored after the save) and its trailers recorded.
+    ``start``: the (baseline, tree) of an isolated run, when the caller took them (a sweep's
+    runs share them)."""
     if not argv:
         raise UsageError("no command to run — give one after --, e.g. `git exp run -- python train.py`")
     if signals is None:
         with Signals() as signals:
             return run(repo, argv, name, message=message, force=force, append=append, untracked=untracked,
-                       isolated=isolated, signals=signals)
-    ran = _run(repo, argv, name, message, force, append, untracked, isolated, signals)
+                       isolated=isolated, signals=signals, edit=edit, start=start)
+    ran = _run(repo, argv, name, message, force, append, untracked, isolated, signals, edit, start)
     signals.settle()
     if signals.after:
         ran.late_signal = signals.after[0]
     return ran
 
 
-def _run(repo, argv, name, message, force, append, untracked, isolated, signals) -> Ran:
+def _run(repo, argv, name, message, force, append, untracked, isolated, signals, edit=None, start=None) -> Ran:
     check_can_save(repo, "run")
     prepared = prepare_name(repo, name, force=force, append=append)
-    baseline = repo.head()
+    baseline = start[0] if start else repo.head()
     relative = Path(os.getcwd()).resolve().relative_to(Path(repo.worktree).resolve()) if _inside(repo) else Path()
+    extra = edit.pairs if edit else ()
     if not isolated:
-        code, status, seconds = _execute(argv, Path.cwd(), signals)
-        saved = _save(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked)
+        with edit.written(repo.worktree) if edit else _nothing():  # restored after the save
+            code, status, seconds = _execute(argv, Path.cwd(), signals)
+            saved = _save(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked,
+                          extra)
         return Ran(saved, code, status, seconds)
     if baseline is None:
         raise UsageError("--isolated needs a commit to start from, and this repository has none — commit first")
-    tree = snapshot(repo, untracked=untracked)
+    tree = start[1] if start else snapshot(repo, untracked=untracked)
     from git_exp import leftovers
 
     leftovers.drop_worktrees(repo, leftovers.stale_worktrees(repo))  # of killed runs
@@ -190,8 +203,11 @@ def _run(repo, argv, name, message, force, append, untracked, isolated, signals)
         repo.run("worktree", "add", "--detach", "--no-checkout", str(where), baseline)
         isolated_repo = Repo(where)
         isolated_repo.run("read-tree", "-u", "--reset", tree)
+        if edit:
+            edit.write(where)
         code, status, seconds = _execute(argv, where / relative, signals)
-        saved = _save(isolated_repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked)
+        saved = _save(isolated_repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked,
+                      extra)
         return Ran(saved, code, status, seconds)
     finally:
         repo.run("worktree", "remove", "--force", str(where), check=False)
@@ -209,20 +225,30 @@ def _inside(repo: Repo) -> bool:
         return False
 
 
-def _save(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked) -> Saved:
+class _nothing:  # noqa: N801 - contextlib.nullcontext without the import
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _save(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked, extra=()) -> Saved:
     try:
-        return _record(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked)
+        return _record(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked,
+                       extra)
     except ExpError as exc:
         raise NotSaved(code, status, exc) from None
 
 
-def _record(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked) -> Saved:
+def _record(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked,
+            extra=()) -> Saved:
     host, url = metadata.executor()
     command = metadata.command(argv)
     pairs = metadata.trailers(
         command=command, exit_code=str(code), status=status, duration=f"{seconds:.3f}s",
         executor=host, run_url=url,
-    )
+    ) + [(key, " ".join(value.split())) for key, value in extra]  # run -S: Exp-Params-Set
     return save(
         repo, message=message or f"run: {command}", force=force, append=append, untracked=untracked,
         pairs=pairs, baseline=baseline or "", prepared=prepared, command="run",

@@ -4,6 +4,15 @@
 repository is looked at; ``show`` returns the rows and columns; ``listed`` and
 ``lines_cache`` serve ``present.show``'s warm ``--json`` path (rows kept as JSON lines).
 
+Metric histories (``history``) add the latest value of each metric no metrics file
+gives (``metrics.acc`` from the last step), and ``--best metrics.acc`` (or
+``-metrics.loss`` / ``min:metrics.loss`` to minimise) puts each experiment's best step
+in that column and the step in ``best_step``.
+
+Patterns are globs over names; a name with a version (``lr~1``) or with a ``/`` (it may
+be ``REMOTE/NAME``, ``-r`` not needed) is read by ``revisions``, ambiguity refused
+(``needs_resolving``; the warm ``--json`` path is not taken for those).
+
 A row whose params or metrics file could not be read (too large, too many values, not
 UTF-8, ...) has an error cell (``"params": "error: params.yaml is too large (...)"``)
 and the reasons under ``"errors"`` (``present.show.unreadable`` words the warning).
@@ -12,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from git_exp import cache, git, names, notes, results, rows
+from git_exp import cache, git, history, names, notes, results, revisions, rows
 from git_exp.errors import UsageError
 from git_exp.names import shown
 from git_exp.repo import Repo
@@ -61,31 +70,37 @@ def lines_cache(source: Source) -> tuple[str | None, tuple]:
     change in either changes the rows)."""
     files = results.configured_files(source.repo, source.files)
     return (cache.of_commits(source.repo, "lines.marshal"),
-            (files["params"], files["metrics"], files["max_size"], results.RowCache.VERSION, rows.CACHE_VERSION))
+            (files["params"], files["metrics"], files["max_size"], results.RowCache.VERSION, rows.CACHE_VERSION,
+             files["history"], history.CACHE_VERSION))
+
+
+BEST_STEP = "best_step"
 
 
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
-         where: str | None = None, remotes: bool = False, listing=None, files=None) -> tuple[list[dict], list[str]]:
+         where: str | None = None, remotes: bool = False, listing=None, files=None,
+         best: str | None = None) -> tuple[list[dict], list[str]]:
     """Rows and the ordered column list (base columns, then params.*, then metrics.*);
     ``listing`` is ``rows.start_listing``'s, ``files`` ``results.start_files``'s git."""
     if where or sort:
         from git_exp import query  # re and shlex: ~13 ms, only when asked to filter or sort
     accept = query.parse_where(where) if where else None
     notes_head = notes.start_head(repo)
+    chosen = parse_best(best) if best else None
     found = rows.load(repo, remotes=remotes, listing=listing)
-    found = annotated(found, notes.read_all(repo, notes.finish_head(notes_head)))
+    by_commit = notes.read_all(repo, notes.finish_head(notes_head))
+    found = annotated(found, by_commit)
     if patterns:
-        keep = _selected(rows.labels([row["name"] for row in found], [row["remote"] for row in found]), patterns,
-                         [row["tags"] for row in found])
-        found = [row for row, kept in zip(found, keep) if kept]
-    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, results.configured_files(repo, files),
-                        complete=not patterns)
+        found = _pick(repo, found, patterns, by_commit)
+    files = results.configured_files(repo, files)
+    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=not patterns)
     extra: dict[str, None] = {}
     for row in found:
         values = data.get(row["sha"])
         if values:
             row.update(values)
             extra.update(dict.fromkeys(values))
+    extra.update(add_history(repo, found, files, best=chosen, complete=not patterns))
     table = found
     if accept:
         table = [row for row in table if accept(row)]
@@ -94,6 +109,8 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
     params = sorted(k for k in extra if k == "params" or k.startswith("params."))
     metrics = sorted(k for k in extra if k == "metrics" or k.startswith("metrics."))
     said = NOTE_COLUMNS if any(row["tags"] or row["note"] for row in table) else ()
+    if chosen:
+        metrics.insert(metrics.index(chosen[0]) + 1, BEST_STEP)
     return table, [*COLUMNS, *said, *params, *metrics]
 
 
@@ -128,3 +145,78 @@ def _selected(labels: list[str], patterns: list[str], tags: list) -> list[bool]:
             raise UsageError(f"no experiment matches {shown(unmatched[0])} — `git exp ls` lists them")
         keep.update(chosen)
     return [label in keep for label in labels]
+
+
+def parse_best(spec: str) -> tuple[str, bool]:
+    """``(column, maximise)`` of ``--best``: ``metrics.acc`` or ``max:metrics.acc`` (the
+    highest step), ``-metrics.loss`` or ``min:metrics.loss`` (the lowest); ``acc`` is
+    ``metrics.acc``."""
+    maximise = True
+    if spec.startswith("-"):
+        spec, maximise = spec[1:], False
+    elif spec.startswith(("min:", "max:")):
+        spec, maximise = spec[4:], spec.startswith("max:")
+    metric = history.metric_name(spec)
+    if not metric or names.is_glob(metric):
+        raise UsageError(f"--best takes one metric, as metrics.acc, -metrics.loss or min:metrics.loss — not {shown(spec)}")
+    return "metrics." + metric, maximise
+
+
+def add_history(repo: Repo, table: list[dict], files: dict, *, best: tuple[str, bool] | None = None,
+                complete: bool = False) -> dict[str, None]:
+    """Put in each row the latest value of each history metric no metrics file gave, and
+    with ``best`` that metric's best step (value and ``best_step``); the columns added.
+    UsageError when ``best`` names a metric no row has a history of."""
+    summaries = history.summaries(repo, [row["sha"] for row in table], files,
+                                  listed=[row["sha"] for row in table] if complete else None)
+    added: dict[str, None] = {}
+    had_best = False
+    for row in table:
+        summary = summaries[row["sha"]]
+        for metric, value in summary["latest"].items():
+            column = "metrics." + metric
+            if column not in row:
+                row[column] = value
+                added[column] = None
+        if summary["errors"]:
+            row.setdefault(results.ERRORS, []).extend(summary["errors"])
+            if "metrics" not in row:
+                row["metrics"] = "error: " + "; ".join(summary["errors"])
+                added["metrics"] = None
+        if best:
+            column, maximise = best
+            series = summary["series"].get(column[len("metrics."):])
+            row[BEST_STEP] = None
+            if series is not None:
+                row[column], row[BEST_STEP] = history.best(series, maximise)
+                added[column] = None
+                had_best = True
+    if best and table and not had_best:
+        known = sorted({m for row in table for m in summaries[row["sha"]]["series"]})
+        hint = f"metrics with a history: {', '.join('metrics.' + m for m in known[:10])}" if known else \
+            "none of them has a metric history (dvclive/plots/metrics/, metrics.jsonl or exp.history)"
+        raise UsageError(f"no experiment shown has a history of {shown(best[0])} — {hint}")
+    return added
+
+
+def _pick(repo: Repo, found: list[dict], patterns: list[str], by_commit: dict) -> list[dict]:
+    """The rows ``patterns`` select: globs and plain names among ``found``; a name with a
+    version or a ``/`` read by ``revisions`` (one row each)."""
+    labels = rows.labels([row["name"] for row in found], [row["remote"] for row in found])
+    exact = [p for p in patterns if needs_resolving(p)]
+    plain = [p for p in patterns if p not in exact]
+    keep = _selected(labels, plain, [row["tags"] for row in found]) if plain else [False] * len(found)
+    picked = [row for row, kept in zip(found, keep) if kept]
+    seen = {(row["remote"], row["name"]) for row in picked}
+    for row in annotated(revisions.rows(repo, [revisions.resolve(repo, p) for p in exact]), by_commit):
+        if (row["remote"], row["name"]) not in seen:
+            seen.add((row["remote"], row["name"]))
+            picked.append(row)
+    return picked
+
+
+def needs_resolving(pattern: str) -> bool:
+    """Whether a ``show`` pattern is read by ``revisions`` rather than matched as a glob."""
+    if pattern.startswith(TAG_PATTERN):
+        return False
+    return revisions.has_version(pattern) or (not names.is_glob(pattern) and "/" in pattern)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from git_exp.present.common import count, note, out
 
-
 VERBOSE = False  # -v: every per-experiment line
 QUIET = False  # -q: errors only
 
