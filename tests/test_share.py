@@ -705,9 +705,10 @@ def test_install_uninstall_leaves_the_config_byte_for_byte(hand, exp):
     ran = exp("install", "other", cwd=repo)
     assert ran.code == 0, ran
     assert "push = HEAD" not in ran.out + ran.err
-    assert config_values(repo, "remote.other.push") == ["refs/heads/main:refs/heads/release", EXP_PUSH]
+    assert config_values(repo, "remote.other.push") == ["refs/heads/main:refs/heads/release", EXP_PUSH, NOTES_PUSH]
     assert config_values(repo, "remote.other.fetch") == ["+refs/heads/*:refs/remotes/other/*",
-                                                         "+refs/exp/*:refs/remote-exp/other/*"]
+                                                         "+refs/exp/*:refs/remote-exp/other/*",
+                                                         "+refs/notes/exp*:refs/notes/remote-exp/other*"]
     assert exp("uninstall", "other", cwd=repo).code == 0
     assert config.read_bytes() == original
 
