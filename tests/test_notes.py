@@ -431,3 +431,34 @@ def test_gc_tombstones_ages_them_out_here_and_on_the_remote(bare, tmp_path, exp,
     assert_error(exp("gc", "--remote", "origin", cwd=b), 2, "--remote (which needs it)")
     assert_error(exp("gc", "--tombstones", "--keep", "3", cwd=b), 2, "--tombstones")
     assert_error(exp("gc", "--tombstones", "--older-than", "soon", cwd=b), 2, "cannot read age")
+
+
+def test_tags_and_notes_travel_to_and_from_a_url(bare, tmp_path, exp):
+    a, b = clones(str(bare), tmp_path, exp)
+    url = bare.as_uri()
+    assert exp("tag", "e1", "by-url", cwd=a).code == 0
+    ran = exp("push", url, "e1", cwd=a)
+    assert ran.code == 0 and "pushed tags and notes" in ran.err, ran
+    ran = exp("pull", url, "e1", cwd=b)
+    assert ran.code == 0 and "merged the tags and notes" in ran.err, ran
+    assert tags(exp, b, "e1") == ["by-url"]
+    for repo in (a, b):  # a URL leaves no tracking ref behind
+        assert refs_of(repo, "refs/exp-staging/") == {} and refs_of(repo, "refs/notes/remote-exp/") == {}
+
+
+def test_pull_prune_by_name_and_doctor_on_an_install_without_notes(bare, tmp_path, exp):
+    a, b = clones(str(bare), tmp_path, exp, names=("e1", "e2"))
+    assert exp("rm", "--remote", "origin", "e1", cwd=a).code == 0
+    ran = exp("pull", "origin", "e1", "--prune", cwd=b)  # a removed name is no unknown name with --prune
+    assert ran.code == 0 and ran.out.startswith("removed        e1"), ran
+    assert_error(exp("pull", "origin", "e1", cwd=b), 2, "origin has no experiment matching 'e1'")
+    assert exp("install", "origin", cwd=b).code == 0
+    for kind, value in (("fetch", "+refs/notes/exp*:refs/notes/remote-exp/origin*"),
+                        ("push", "refs/notes/exp*:refs/notes/exp*")):  # as an install before tags and notes
+        git(b, "config", "--unset", "--fixed-value", f"remote.origin.{kind}", value)
+        git(b, "config", "--unset", "--fixed-value", "exp.origin.installed", f"{kind}={value}")
+    findings = json.loads(exp("doctor", "--json", cwd=b).out)
+    assert any(f["remote"] == "origin" and "installed before tags and notes travelled" in f["what"]
+               and f["fix"] == "git exp install origin" for f in findings), findings
+    assert exp("install", "origin", cwd=b).code == 0
+    assert "+refs/notes/exp*:refs/notes/remote-exp/origin*" in git(b, "config", "--get-all", "remote.origin.fetch")
