@@ -462,3 +462,39 @@ def test_pull_prune_by_name_and_doctor_on_an_install_without_notes(bare, tmp_pat
                and f["fix"] == "git exp install origin" for f in findings), findings
     assert exp("install", "origin", cwd=b).code == 0
     assert "+refs/notes/exp*:refs/notes/remote-exp/origin*" in git(b, "config", "--get-all", "remote.origin.fetch")
+
+
+def test_without_an_identity_git_notes_refuses_and_says_what_to_set(repo, exp, monkeypatch):
+    save(exp, repo, "e1")
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(var)
+    git(repo, "config", "user.useConfigOnly", "true")
+    assert_error(exp("tag", "e1", "best"), 2, "git needs your name and email", "git config user.email")
+    assert notes_ref(repo) == ""
+
+
+def test_a_merge_that_cannot_be_written_fails_the_pull_after_the_experiments(bare, tmp_path, exp):
+    a, b = clones(str(bare), tmp_path, exp)
+    assert exp("tag", "e1", "from-b", cwd=b).code == 0
+    save(exp, a, "e2", {"params.yaml": "lr: 2\n"})
+    assert exp("tag", "e1", "from-a", cwd=a).code == 0
+    assert exp("push", "origin", "--all", cwd=a).code == 0
+    before = notes_ref(b)
+    holder = subprocess.Popen(["git", "update-ref", "--stdin"], cwd=b, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    holder.stdin.write(f"start\nupdate {NOTES} {before} {before}\nprepare\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline() == "start: ok\n" and holder.stdout.readline() == "prepare: ok\n"
+    try:
+        ran = exp("pull", "origin", "--all", cwd=b)
+    finally:
+        holder.stdin.write("abort\n")
+        holder.stdin.close()
+        holder.wait()
+    assert ran.code == 1, ran
+    assert ran.out.startswith("new            e2"), ran
+    errors = [line for line in ran.err.splitlines() if line.startswith("git-exp: error:")]
+    assert len(errors) == 1 and "could not merge the tags and notes of origin" in errors[0], ran.err
+    assert notes_ref(b) == before and "e2" in exp_refs(b)
+    assert exp("pull", "origin", "--all", cwd=b).code == 0  # once the lock is gone
+    assert tags(exp, b, "e1") == ["from-a", "from-b"]
