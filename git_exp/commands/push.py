@@ -93,6 +93,7 @@ class Pushed(list):
 
     remote_says: list[str] | tuple = ()
     already = 0  # experiments found up to date without asking git push
+    undecided: list = []  # rows --where could not decide (query.Matched.undecided)
     notes: str | None = None  # what became of the tags and notes (notesync), in words
     notes_error: str | None = None  # why they could not be pushed
 
@@ -125,9 +126,12 @@ def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[
 
 
 def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
-         dry_run: bool = False, early=None) -> Pushed:
+         dry_run: bool = False, early=None, where: str | None = None) -> Pushed:
     """Push the experiments ``patterns`` select (or all) to ``remote``, then the tags and
-    notes (``notesync``); ``early`` are the listings ``remotes.start_early`` started for it.
+    notes (``notesync``); ``early`` are the listings ``remotes.start_early`` started for
+    it, if any.  ``where``: only those the ``--where`` query matches (of all local
+    experiments when no pattern is given); ``Pushed.undecided`` then lists the rows it
+    could not decide.
 
     A name the remote has a tombstone for (``tombstones``: removed or renamed there) is
     skipped, unless ``force``: then it is pushed and its tombstone deleted, in one atomic push.
@@ -135,11 +139,17 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     from git_exp import notesync
     from git_exp.errors import ExpError
 
-    if not patterns and not all_:
-        raise UsageError("name the experiments to push (names or globs), or use --all")
-    chosen = None if all_ or "*" in patterns else selection(repo, patterns, all_)  # usage errors before the network
+    undecided = None
+    if where is not None:
+        chosen, undecided = _chosen_where(repo, patterns, where)
+    elif all_ or "*" in patterns:
+        chosen = None  # everything: selected after the listings, which may show nothing is to do
+    else:
+        chosen = selection(repo, patterns, all_)  # usage errors before the network
     their_text, our_text, extras = listings_full(repo, remote, early)
     pushed = _push(repo, remote, patterns, all_, force, dry_run, their_text, our_text, extras, chosen)
+    if undecided is not None:
+        pushed.undecided = undecided
     try:
         pushed.notes = notesync.push(repo, remote, extras.notes, dry_run=dry_run)
     except ExpError as exc:
@@ -147,10 +157,23 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     return pushed
 
 
+def _chosen_where(repo: Repo, patterns: list[str], where: str):
+    """``selection``'s answer narrowed to what the ``--where`` query matches, and the rows
+    it could not decide."""
+    from git_exp import query
+    from git_exp.commands.show import matching
+
+    parsed = query.parse(where)  # a bad query fails before anything is read
+    exps, _glob, odd = selection(repo, patterns, not patterns)
+    names_ = {e.name for e in exps}
+    matched = matching(repo, parsed, keep=lambda row: row["name"] in names_)
+    exps = [Exp(row["name"], row["sha"], [], 0, "", ref=PREFIX + row["name"]) for row in matched]
+    return (exps, None, odd), matched.undecided
+
+
 def _push(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, dry_run: bool,
           their_text: str, our_text: str, extras, chosen) -> Pushed:
-    everything = all_ or "*" in patterns
-    if everything and not force and not extras.tombstones:
+    if chosen is None and not force and not extras.tombstones:
         # Everything.  The two listings came side by side (~35 ms at 10k): when the remote
         # already has every experiment as we have it, there is nothing to send and no
         # `git push` to run (a no-op push costs git 42 ms at 10k, and 10k lines to read).
@@ -163,7 +186,7 @@ def _push(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
     removed = {e.name for e in exps if e.name in extras.tombstones and e.name not in theirs}
     skipped = Pushed()
     if removed and not force:
-        skipped.extend(Outcome(e.name, "skipped", f"removed on {remote.name}; --force pushes it again")
+        skipped.extend(Outcome(e.name, "skipped", f"removed on {remote.label}; --force pushes it again")
                        for e in exps if e.name in removed)
         exps = [e for e in exps if e.name not in removed]
         odd = odd + [PREFIX + name for name in sorted(removed)]
@@ -205,21 +228,23 @@ def _push_staged(repo: Repo, remote: Remote, exps: list[Exp], leases: list[str],
         repo.transaction([(ref, zero, sha) for ref, sha in staged], "git exp push: unstaging", reflog=False)
 
 
-def push_here(args: list[str], *, all_: bool = False, force: bool = False, dry_run: bool = False) -> tuple[str, Pushed]:
+def push_here(args: list[str], *, all_: bool = False, force: bool = False, dry_run: bool = False,
+              where: str | None = None) -> tuple[str, Pushed]:
     """``git exp push [REMOTE] [NAME|GLOB]...`` in the repository here: the remote's name
     and what happened.  For ``--all`` to a named remote its listing starts before the
     repository is looked at (``remotes.start_early``)."""
     from git_exp import remotes
     from git_exp.git import stopped_on_error
 
-    early = remotes.start_early(args[0]) if all_ and not force and len(args) == 1 else None
+    early = remotes.start_early(args[0]) if all_ and not force and len(args) == 1 and where is None else None
     with stopped_on_error(early):
         repo = Repo(remotes=True)
         remote, patterns = remotes.split_args(repo, args, all_=all_)
     if early and remote.name != args[0]:  # --all went to the default remote after all
         early.kill()
         early = None
-    return remote.label, push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
+    return remote.label, push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early,
+                              where=where)
 
 
 def drop_stale_staging(repo: Repo) -> None:
