@@ -498,3 +498,14 @@ def test_a_merge_that_cannot_be_written_fails_the_pull_after_the_experiments(bar
     assert notes_ref(b) == before and "e2" in exp_refs(b)
     assert exp("pull", "origin", "--all", cwd=b).code == 0  # once the lock is gone
     assert tags(exp, b, "e1") == ["from-a", "from-b"]
+
+
+def test_where_everywhere_sees_tags_and_notes(repo, exp):
+    for name in ("e1", "e2"):
+        save(exp, repo, name, {"params.yaml": f"lr: {name}\n"})
+    assert exp("tag", "e1", "keep").code == 0
+    assert exp("note", "e2", "broken run").code == 0
+    ran = exp("ls", "--where", "tags contains keep", "--json")
+    assert ran.code == 0 and [r["name"] for r in json.loads(ran.out)] == ["e1"], ran
+    ran = exp("rm", "--where", "note == 'broken run'")
+    assert ran.code == 0 and list(exp_refs(repo)) == ["e1"], ran
