@@ -79,11 +79,13 @@ BEST_STEP = "best_step"
 
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
          where: str | None = None, remotes: bool = False, listing=None, files=None,
-         best: str | None = None) -> tuple[list[dict], list[str]]:
-    """Rows and the ordered column list (base columns, then params.*, then metrics.*);
-    ``listing`` is ``rows.start_listing``'s, ``files`` ``results.start_files``'s git.
-    With ``where`` the rows are a ``query.Matched``: ``undecided`` holds those the query
-    could not decide (their params or metrics file was unreadable)."""
+         best: str | None = None, limit: int | None = None, reverse: bool = False) -> tuple[list[dict], list[str]]:
+    """Rows, newest first unless ``sort``, at most ``limit`` of them, then ``reverse``d if
+    asked (as ``git log -n N --reverse``), and the ordered column list (base columns, then
+    params.*, then metrics.*); ``listing`` is ``rows.start_listing``'s, ``files``
+    ``results.start_files``'s git.  With ``where`` the rows are a ``query.Matched``:
+    ``undecided`` holds those the query could not decide (their params or metrics file was
+    unreadable)."""
     if where is not None or sort:
         from git_exp import query  # only when asked to filter or sort
     parsed = query.parse(where) if where is not None else None  # a bad query fails before any work
@@ -102,12 +104,24 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
         undecided = getattr(table, "undecided", [])
         table = query.Matched(query.sort_rows(table, sort, query.known_columns(found)))
         table.undecided = undecided
+    else:
+        table.sort(key=_created, reverse=True)  # in place (a Matched stays one); stable: one second's stay in name order
+    if limit is not None or reverse:
+        undecided = getattr(table, "undecided", None)
+        table = rows.limited(table, limit, reverse)
+        if undecided is not None:
+            table = query.Matched(table)
+            table.undecided = undecided
     params = sorted(k for k in extra if k == "params" or k.startswith("params."))
     metrics = sorted(k for k in extra if k == "metrics" or k.startswith("metrics."))
     said = NOTE_COLUMNS if any(row["tags"] or row["note"] for row in table) else ()
     if chosen:
         metrics.insert(metrics.index(chosen[0]) + 1, BEST_STEP)
     return table, [*COLUMNS, *said, *params, *metrics]
+
+
+def _created(row: dict) -> int:
+    return row["created"]
 
 
 def annotated(found: list[dict], by_commit: dict) -> list[dict]:
