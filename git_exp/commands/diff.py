@@ -36,6 +36,17 @@ def _target(repo: Repo, ref: str) -> tuple[str, str]:
         raise UsageError(f"no experiment or commit named {shown(ref)} — `git exp ls -r` lists experiments") from None
 
 
+def _with_dvc(repo: Repo, shas: list[str], files: dict) -> dict:
+    """``files`` with what the ``dvc.yaml`` of either side declares (``dvc.files``): the
+    two sides are compared over the same files."""
+    from git_exp import dvc
+
+    declared = dvc.files(repo, shas, files["max_size"])
+    more = {kind: [p for sha in shas for p in declared.get(sha, {}).get(kind, ())] for kind in ("params", "metrics")}
+    return {**files, "params": tuple(dict.fromkeys([*files["params"], "params.yaml", *more["params"]])),
+            "metrics": tuple(dict.fromkeys([*files["metrics"], *more["metrics"]]))}
+
+
 def diff(repo: Repo, a: str, b: str | None = None, *, stat: bool = False) -> Diff:
     exp = revisions.resolve(repo, a)
     if b is None:
@@ -46,6 +57,8 @@ def diff(repo: Repo, a: str, b: str | None = None, *, stat: bool = False) -> Dif
     else:
         b_sha, b_label = _target(repo, b)
     files = results.configured_files(repo)
+    if exp.name.startswith("dvc:") or b_label.startswith(("dvc:", "refs/exps/")) or "/dvc:" in b_label:
+        files = _with_dvc(repo, [exp.sha, b_sha], files)
     data = results.read(repo, [exp.sha, b_sha], files)
     left, right = data[exp.sha], data[b_sha]
     latest = history.summaries(repo, [exp.sha, b_sha], files)  # metrics no file gives: a history's last step

@@ -75,7 +75,11 @@ STATUS = {"*": "new", " ": "updated", "+": "forced", "=": "up to date", "-": "de
 def outcomes(text: str, dry_run: bool) -> list[Outcome]:
     found = []
     for flag, _src, dst, summary in parse_porcelain(text):
-        if not dst.startswith(PREFIX):
+        if dst.startswith("refs/exps/"):  # a DVC experiment (dvc_share)
+            name = "dvc:" + dst.rpartition("/")[2]
+        elif dst.startswith(PREFIX):
+            name = dst[len(PREFIX):]
+        else:
             continue
         status = STATUS.get(flag, "rejected")
         if dry_run and status in ("new", "updated", "forced", "deleted"):
@@ -83,7 +87,7 @@ def outcomes(text: str, dry_run: bool) -> list[Outcome]:
         detail = summary.strip("[]") if status == "rejected" else ""
         if status == "rejected" and "(" in summary:
             detail = summary[summary.index("(") + 1:summary.rindex(")")] if ")" in summary else summary
-        found.append(Outcome(dst[len(PREFIX):], status, detail))
+        found.append(Outcome(name, status, detail))
     return found
 
 
@@ -131,11 +135,35 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     notes (``notesync``); ``early`` are the listings ``remotes.start_early`` started for
     it, if any.  ``where``: only those the ``--where`` query matches (of all local
     experiments when no pattern is given); ``Pushed.undecided`` then lists the rows it
-    could not decide.
+    could not decide.  DVC's experiments (``dvc:NAME`` patterns, and with ``--all``) go
+    in a second push (``dvc_share``).
 
     A name the remote has a tombstone for (``tombstones``: removed or renamed there) is
     skipped, unless ``force``: then it is pushed and its tombstone deleted, in one atomic push.
     """
+    from git_exp import dvc_share
+
+    dvc_patterns, patterns = dvc_share.wants(patterns)
+    if where is not None and dvc_patterns:
+        raise UsageError("--where selects among git-exp's experiments — push DVC's (dvc:NAME) without it")
+    if not dvc_patterns and (not all_ or where is not None):
+        return _push_exp(repo, remote, patterns, all_, force, dry_run, early, where)
+    done = Pushed()
+    if patterns or all_:
+        done = _push_exp(repo, remote, patterns, all_, force, dry_run, early, where)
+    more = dvc_share.push(repo, remote, dvc_patterns, all_=all_, force=force, dry_run=dry_run)
+    if more or more.remote_says:
+        joined = Pushed([*done, *more])
+        joined.remote_says = [*done.remote_says, *more.remote_says]
+        joined.already = done.already
+        joined.notes, joined.notes_error, joined.undecided = done.notes, done.notes_error, done.undecided
+        return joined
+    return done
+
+
+def _push_exp(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, dry_run: bool, early,
+              where: str | None) -> Pushed:
+    """git-exp's own experiments (``push``), then the tags and notes."""
     from git_exp import notesync
     from git_exp.errors import ExpError
 
