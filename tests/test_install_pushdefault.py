@@ -64,9 +64,14 @@ def heads(bare: Path) -> dict[str, str]:
     return dict(line.split(" ") for line in out.splitlines())
 
 
+ARCHIVES = "refs/exp-archive/*:refs/exp-archive/*"  # written beside the experiments' (test_archive.py)
+
+
 def pushes(work: Path, remote: str = "origin") -> list[str]:
-    """The push refspecs, without the tags and notes' one (tests/test_notes.py has it)."""
-    found = git(work, "config", "--get-all", f"remote.{remote}.push", check=False).splitlines()
+    """The push refspecs, but the archives' one (tests/test_archive.py checks it) and the tags
+    and notes' one (tests/test_notes.py)."""
+    found = [v for v in git(work, "config", "--get-all", f"remote.{remote}.push", check=False).splitlines()
+             if v != ARCHIVES]
     if NOTES_PUSH in found:
         assert EXP_PUSH in found  # written together
         found.remove(NOTES_PUSH)
@@ -160,7 +165,8 @@ def test_the_issue_case_push_default_upstream_branch_tracking_main(tmp_path, exp
                                     f"origin: removed push = {NOTES_PUSH}"], ran
     assert pushes(without) == []
     assert git(without, "config", "--get-all", "exp.origin.installed").splitlines() == [
-        "fetch=+refs/exp/*:refs/remote-exp/origin/*", "fetch=+refs/notes/exp*:refs/notes/remote-exp/origin*"]
+        "fetch=+refs/exp/*:refs/remote-exp/origin/*", "fetch=+refs/notes/exp*:refs/notes/remote-exp/origin*",
+        f"fetch={ARCHIVES}"]
 
 
 def test_push_and_fetch_only_together_are_refused(tmp_path, exp):
@@ -241,7 +247,7 @@ def test_doctor_rechecks_every_branch_after_install_and_fix_restores_plain_push(
     assert ran.code == 0, ran
     assert "removed the push refspecs" in ran.err
     assert pushes(work) == []
-    assert git(work, "config", "--get-all", "remote.origin.fetch").splitlines()[-2:] == [
+    assert [v for v in git(work, "config", "--get-all", "remote.origin.fetch").splitlines() if v != ARCHIVES][-2:] == [
         "+refs/exp/*:refs/remote-exp/origin/*", "+refs/notes/exp*:refs/notes/remote-exp/origin*"]
     assert plain_push(work) != 0  # simple refuses, as it did before install
     assert heads(remote) == before
