@@ -171,6 +171,9 @@ def show(
     sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
     where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
+    remote: str | None = Option(None, "--remote", metavar="REMOTE",
+                                help="Show REMOTE's experiments (a remote or a URL) without pulling them; "
+                                     "`show REMOTE` does the same unless an experiment has that name."),
     best: str | None = Option(None, "--best", metavar="METRIC",
                               help="Show each experiment's best step of a metric history (highest; "
                                    "-METRIC or min:METRIC for the lowest) and its step in best_step."),
@@ -181,7 +184,10 @@ def show(
     """Table of experiments with status, duration, executor, params and metrics.
 
     NAME may be REMOTE/NAME (as `ls -r` prints it) or a version, NAME~1; metric histories
-    (dvclive/, metrics.jsonl, exp.history) add their latest values."""
+    (dvclive/, metrics.jsonl, exp.history) add their latest values.  `show REMOTE [GLOB...]`
+    (or --remote REMOTE) shows a remote's experiments without pulling them: only their
+    commits and result files are fetched (filtered, where the server allows it) into
+    git-exp's own store, and no ref or experiment is created."""
     from git_exp.commands import show as do
     from git_exp.present import show as present
     from git_exp.present.common import chosen_format
@@ -189,6 +195,19 @@ def show(
     fmt = chosen_format(json_, md, csv)
     patterns = list(patterns or [])
     source = do.start(remotes=remotes)  # git lists while the repository is looked at
+    remote, patterns = do.remote_of(source, patterns, remote)
+    if remote is not None:
+        from git_exp.errors import UsageError
+        from git_exp.present.peek import fetched
+
+        if remotes:
+            raise UsageError("-r shows fetched remote-tracking experiments; drop it to show a remote's own")
+        source.listing.wait(check=False)
+        table, columns, answer = do.show_remote(source.repo, remote, patterns, sort=sort, where=where,
+                                                files=source.files, best=best)
+        fetched(answer.label, answer.fetched)
+        present.rows(table, columns, fmt)
+        return
     lines = do.lines_cache(source) if fmt == "json" else None
     plain = not sort and not where and not best and not any(map(do.needs_resolving, patterns))
     if lines and plain and present.cached_json(lines, lambda: do.listed(source, patterns)):

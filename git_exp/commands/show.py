@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from git_exp import cache, git, history, names, results, revisions, rows
 from git_exp.errors import UsageError
 from git_exp.names import shown
+from git_exp.record import Record
 from git_exp.repo import Repo
 
 COLUMNS = ("name", "created", "baseline", "status", "exit_code", "duration", "executor")
@@ -83,14 +84,23 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
     if patterns:
         found = _pick(repo, found, patterns)
     files = results.configured_files(repo, files)
-    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=not patterns)
+    return _table(repo, found, files, accept=accept, sort=sort, chosen=chosen, complete=not patterns)
+
+
+def _table(repo: Repo, found: list[dict], files: dict, *, accept=None, sort: str | None = None,
+           chosen: tuple[str, bool] | None = None, complete: bool = False) -> tuple[list[dict], list[str]]:
+    """``show``'s rows and columns: ``found``'s base rows with their params, metrics and
+    histories, filtered by ``accept`` and sorted."""
+    if sort:
+        from git_exp import query
+    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=complete)
     extra: dict[str, None] = {}
     for row in found:
         values = data.get(row["sha"])
         if values:
             row.update(values)
             extra.update(dict.fromkeys(values))
-    extra.update(add_history(repo, found, files, best=chosen, complete=not patterns))
+    extra.update(add_history(repo, found, files, best=chosen, complete=complete))
     table = found
     if accept:
         table = [row for row in table if accept(row)]
@@ -101,6 +111,57 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
     if chosen:
         metrics.insert(metrics.index(chosen[0]) + 1, BEST_STEP)
     return table, [*COLUMNS, *params, *metrics]
+
+
+class Remote(Record):
+    """``show REMOTE``'s answer besides the rows: the remote's ``label``, and ``fetched``
+    (``peek.Fetched``: what was fetched, and whether whole)."""
+
+    __slots__ = ("label", "fetched")
+
+
+def remote_of(source: Source, patterns: list[str], remote: str | None) -> tuple[str | None, list[str]]:
+    """``(remote, patterns)`` of ``show [REMOTE] [PATTERNS]`` / ``show --remote R``: the
+    first argument is a remote when it is a URL (``remotes.is_url``), or a configured
+    remote's name that no local experiment has (the experiment wins: ``--remote``
+    says otherwise)."""
+    if remote is not None or not patterns:
+        return remote, patterns
+    from git_exp import remotes
+
+    first = patterns[0]
+    if remotes.is_url(first):
+        return first, patterns[1:]
+    if first in remotes.configured(source.repo) and source.repo.ref_sha(names.PREFIX + first) is None:
+        return first, patterns[1:]
+    return None, patterns
+
+
+def show_remote(repo: Repo, text: str, patterns: list[str], *, sort: str | None = None, where: str | None = None,
+                files=None, best: str | None = None) -> tuple[list[dict], list[str], Remote]:
+    """``show REMOTE``: the rows of the remote's experiments ``patterns`` select (globs
+    over their names), read from git-exp's store after fetching the commits and result
+    files it lacks (``peek``): no ref and no local experiment is created."""
+    from git_exp import peek, remotes
+
+    if where or sort:
+        from git_exp import query
+    accept = query.parse_where(where) if where else None
+    chosen = parse_best(best) if best else None
+    remote = remotes.resolve(repo, text)
+    files = results.configured_files(repo, files)
+    listed = remotes.ls_remote(repo, remote)
+    shown_names = sorted(listed)
+    if patterns:
+        chosen_names, unmatched = names.select(shown_names, patterns)
+        if unmatched:
+            raise UsageError(f"{remote.label} has no experiment matching {shown(unmatched[0])} — "
+                             f"`git exp ls {remote.label}` lists them")
+        shown_names = chosen_names
+    view, fetched = peek.fetch(repo, remote, [listed[n] for n in shown_names], peek.paths(files))
+    found = peek.base_rows(view, remote.label, [(n, listed[n]) for n in shown_names])
+    table, columns = _table(view, found, files, accept=accept, sort=sort, chosen=chosen)
+    return table, columns, Remote(remote.label, fetched)
 
 
 def _selected(labels: list[str], patterns: list[str]) -> list[bool]:
