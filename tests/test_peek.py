@@ -166,3 +166,19 @@ def test_show_remote_errors_are_one_line_and_leave_nothing(file_remote, tmp_path
     assert first.startswith("git-exp: error: listing experiments on dead") and "cannot be reached" in first
     assert all(line.startswith("    ") for line in rest)
     assert state(laptop) == before and packs(laptop) == []
+
+
+def test_a_server_that_refuses_objects_by_id_gets_them_whole(file_remote, tmp_path, exp):
+    """Protocol v0 without uploadpack.allowAnySHA1InWant: the blobs cannot be asked for."""
+    git(file_remote.path, "config", "uploadpack.allowFilter", "true")
+    models = producer(file_remote, tmp_path, exp, count=2)
+    laptop = file_remote.clone(tmp_path / "laptop")
+    git(laptop, "config", "protocol.version", "0")
+    before = state(laptop)
+    ran = exp("show", "origin", "--json", cwd=laptop)
+    assert [r["metrics.acc"] for r in rows(ran)] == [0.1, 0.2]
+    assert ran.err == ("git-exp: note: origin does not serve objects by id (uploadpack.allowAnySHA1InWant): "
+                       "fetched 2 experiments whole, with all their files, into git-exp's store "
+                       "(no ref or experiment was created)\n")
+    assert all(in_store(laptop, oid) for oid in models.values())
+    assert state(laptop) == before
