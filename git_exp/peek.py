@@ -103,15 +103,6 @@ class Fetched(Record):
     _defaults = {"commits": 0, "blobs": 0, "whole": None}
 
 
-def absent(view: View, oids: list[str]) -> list[str]:
-    """Those of ``oids`` neither the store nor the user's repository holds (one
-    ``cat-file --batch-check``; it never fetches)."""
-    if not oids:
-        return []
-    out = view.run("cat-file", "--batch-check=%(objectname)", input="".join(f"{o}\n" for o in oids)).out
-    return [line.split()[0] for line in out.splitlines() if line.endswith(" missing")]
-
-
 def needed(view: View, commits: list[str], paths: tuple[str, ...]) -> list[str]:
     """The ids of the blobs at ``paths`` (files, or directories: everything below) in the
     trees of ``commits``, from one ``diff-tree --stdin`` of each tree against the empty
@@ -133,22 +124,58 @@ def needed(view: View, commits: list[str], paths: tuple[str, ...]) -> list[str]:
     return list(oids)
 
 
+RECORD_VERSION = 1  # of fetched.marshal: {commit: None} for each commit fetched with its result files
+
+
+def _record(view: View) -> str:
+    """Where the store remembers which commits it holds with their result files: inside
+    it, so that deleting the store forgets them too."""
+    return os.path.join(os.path.dirname(view.store), "fetched.marshal")
+
+
+def _missing(view: View, commits: list[str]) -> list[str]:
+    """Those of ``commits`` neither fetched into the store before (its record) nor named
+    by one of the user's experiment refs (then the user's objects hold them whole).  A
+    ``cat-file --batch-check`` would say it too, but git rescans the pack directories
+    after each object it does not find: 60 ms for 1k missing commits here, 0.6 s at 10k,
+    where the record and one ``for-each-ref`` cost a few ms."""
+    from git_exp import cache
+    from git_exp.repo import sha_map
+
+    recorded = cache.load(_record(view), RECORD_VERSION)
+    left = [sha for sha in dict.fromkeys(commits) if sha not in recorded]
+    if left:
+        named = set(sha_map(view.start_refs("refs/").wait().out, "refs/").values())
+        left = [sha for sha in left if sha not in named]
+    return left
+
+
 def fetch(repo: Repo, remote, commits: list[str], paths: tuple[str, ...]) -> tuple[View, Fetched]:
     """Bring ``commits`` (and their trees) into the store, blob-less where the remote
     allows filters, then the blobs at ``paths``.  TransportError when git could not
     talk to the remote; nothing is written outside the store."""
+    from git_exp import cache
+
     view = View(repo)
     done = Fetched()
-    missing = absent(view, commits)
+    missing = _missing(view, commits)
     if not missing:
         return view, done
+    record = cache.load(_record(view), RECORD_VERSION)
+    _store(view, remote, missing, paths, done)
+    record.update(dict.fromkeys(missing))
+    cache.save(_record(view), RECORD_VERSION, record)
+    return view, done
+
+
+def _store(view: View, remote, missing: list[str], paths: tuple[str, ...], done: Fetched) -> None:
     config = ("-c", f"remote.{remote.name}.promisor=true", "-c", f"remote.{remote.name}.partialclonefilter=blob:none")
     result = _fetch(view, remote, config, ("--filter=blob:none",), missing)
     done.commits = len(missing)
     if NOT_FILTERED in result.err:
         done.whole = "filters"
-        return view, done
-    blobs = absent(view, needed(view, missing, paths))
+        return
+    blobs = needed(view, missing, paths)  # git fetch leaves out those it has (a check first would cost what _missing avoids)
     if blobs:
         got = _fetch(view, remote, config, (), blobs, check=False)
         if got.returncode:
@@ -160,7 +187,6 @@ def fetch(repo: Repo, remote, commits: list[str], paths: tuple[str, ...]) -> tup
             done.whole = "ids"
         else:
             done.blobs = len(blobs)
-    return view, done
 
 
 def _fetch(view: View, remote, config: tuple, options: tuple, oids: list[str], *, check: bool = True):
@@ -195,7 +221,8 @@ def base_rows(view: View, label: str, listed: list[tuple[str, str]]) -> list[dic
         read = revisions.commits(view, fresh)
         for sha in fresh:
             exp = read.get(sha)
-            known[sha] = None if exp is None else tuple(rows.base_row(exp)[key] for key in rows.CACHED)
+            row = None if exp is None else rows.base_row(exp)
+            known[sha] = None if row is None else tuple(row[key] for key in rows.CACHED)
         cache.save(where, rows.CACHE_VERSION, known)
     return [{"name": name, "remote": label, **dict(zip(rows.CACHED, known[sha]))}
             for name, sha in sorted(listed) if known.get(sha) is not None]

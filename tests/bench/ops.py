@@ -162,7 +162,7 @@ def model_bytes(n: int) -> int:
 def _models_stream(n: int, size: int):
     """The baseline, then N experiments each with params, metrics and a distinct
     incompressible model file (fast-import into a bare repository, stored uncompressed)."""
-    from tests.bench.fixtures import _data, _ident, EPOCH, exp_files, exp_name, git_exp_message
+    from tests.bench.fixtures import EPOCH, _data, _ident, exp_files, exp_name, git_exp_message
 
     yield b"commit refs/heads/main\n" + _ident(EPOCH) + _data(b"baseline")
     for path, payload in exp_files(0).items():
