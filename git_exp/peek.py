@@ -78,7 +78,7 @@ class View(Repo):
     """The user's repository with the store as its object directory and the user's
     objects as an alternate: reads see both, writes go to the store."""
 
-    def __init__(self, repo: Repo):  # noqa: super().__init__ would look the repository up again
+    def __init__(self, repo: Repo):  # not super().__init__: that would look the repository up again
         self.__dict__.update(repo.__dict__)
         self.store = store(repo)
         self.env = {"GIT_OBJECT_DIRECTORY": self.store,

@@ -182,3 +182,14 @@ def test_a_server_that_refuses_objects_by_id_gets_them_whole(file_remote, tmp_pa
                        "(no ref or experiment was created)\n")
     assert all(in_store(laptop, oid) for oid in models.values())
     assert state(laptop) == before
+
+
+def test_gc_deletes_the_store_and_show_fetches_again(file_remote, tmp_path, exp):
+    serve_filters(file_remote, True)
+    producer(file_remote, tmp_path, exp, count=1)
+    laptop = file_remote.clone(tmp_path / "laptop")
+    seen = rows(exp("show", "origin", "--json", cwd=laptop))
+    assert packs(laptop)
+    assert exp("gc", cwd=laptop).code == 0
+    assert not (laptop / ".git" / "git-exp" / "peek").exists()
+    assert rows(exp("show", "origin", "--json", cwd=laptop)) == seen and packs(laptop)

@@ -1,5 +1,5 @@
 """``git exp gc [NAME|GLOB...]``: prune experiments by age, orphaned baseline or count;
-sweep what killed commands left, pack refs, clear the caches."""
+sweep what killed commands left, pack refs, clear the caches and ``show REMOTE``'s store."""
 from __future__ import annotations
 
 from git_exp import cache, pruning
@@ -27,4 +27,7 @@ def gc(repo: Repo, patterns: list[str] | None = None, *, older_than: str | None 
         repo.transaction([(e.ref, repo.zero, e.sha) for e in doomed], "git exp gc")
         repo.pack_refs()
         cache.clear(repo.common_dir)
+        from git_exp import peek
+
+        peek.forget(repo)  # what `show REMOTE` fetched: nothing points into it
     return doomed
