@@ -13,6 +13,7 @@ from git_exp.errors import Exit
 from git_exp.params import Argument, Option
 
 HELP = "Experiments as git commits under refs/exp/, shared through your git remotes."
+WHERE_HELP = "Only experiments matching QUERY, e.g. 'metrics.acc > 0.9 and status == ok' (QUERIES in `man git-exp`)."
 COMMANDS: dict = {}  # name -> (function, typer command options), in help order
 
 
@@ -153,6 +154,7 @@ def _sweep(argv, parsed, name, message, force, append, untracked, jobs, random_,
 def ls_(
     remote: str | None = Argument(None, metavar="[REMOTE|URL]", help="List a remote's experiments live (no fetch)."),
     remotes: bool = Option(False, "-r", "--remotes", help="Also list remote-tracking experiments."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     json_: bool = Option(False, "--json", help="JSON output."),
 ) -> None:
     """List experiments: name, sha, baseline, age, exit code."""
@@ -160,7 +162,13 @@ def ls_(
     from git_exp.present import ls as present
 
     if remote is not None:
-        present.remote(ls.ls_remote(remote), json_, remote)
+        present.remote(ls.ls_remote(remote, where=where), json_, remote)
+    elif where is not None:
+        from git_exp.present.query import warn_undecided
+
+        listed = ls.ls(remotes=remotes, where=where)
+        present.listing(listed, json_, remotes)
+        warn_undecided(listed)
     else:
         present.listing(ls.ls(remotes=remotes), json_, remotes)
 
@@ -169,7 +177,7 @@ def ls_(
 def show(
     patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Experiments to show (default: all)."),
     sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
-    where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
     remote: str | None = Option(None, "--remote", metavar="REMOTE",
                                 help="Show REMOTE's experiments (a remote or a URL) without pulling them; "
@@ -207,14 +215,22 @@ def show(
                                                 files=source.files, best=best)
         fetched(answer.label, answer.fetched)
         present.rows(table, columns, fmt)
+        if where is not None:
+            from git_exp.present.query import warn_undecided
+
+            warn_undecided(table)
         return
     lines = do.lines_cache(source) if fmt == "json" else None
-    plain = not sort and not where and not best and not any(map(do.needs_resolving, patterns))
+    plain = not sort and where is None and not best and not any(map(do.needs_resolving, patterns))
     if lines and plain and present.cached_json(lines, lambda: do.listed(source, patterns)):
         return
     table, columns = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes,
                              listing=source.listing, files=source.files, best=best)
-    present.rows(table, columns, fmt, lines, everything=not (patterns or where))
+    present.rows(table, columns, fmt, lines, everything=not patterns and where is None)
+    if where is not None:
+        from git_exp.present.query import warn_undecided
+
+        warn_undecided(table)
 
 
 @command()
@@ -293,6 +309,7 @@ def rm(
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
     older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Only those older than AGE (30d, 12h, 2w)."),
     keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest of those named, delete the rest."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME: of all."),
 ) -> None:
     """Delete experiments; prints how to restore each."""
     if remote is not None and (older_than is not None or keep is not None):
@@ -306,13 +323,23 @@ def rm(
 
         _talking(False, False, False)
         repo = _repo(remotes=True)
-        where = remotes.resolve(repo, remote)
-        raise Exit(share.removed(rm_remote(repo, where, list(patterns or []), dry_run=dry_run), where.label,
-                                 where.name))
+        target = remotes.resolve(repo, remote)
+        done = rm_remote(repo, target, list(patterns or []), dry_run=dry_run, where=where)
+        if where is not None:
+            from git_exp.present.query import selected
+
+            if not selected(done, "nothing was deleted"):
+                raise Exit(0)
+        raise Exit(share.removed(done, target.label, target.name))
     from git_exp.commands.rm import rm as do_rm
     from git_exp.present import manage
 
-    manage.deleted(do_rm(_repo(), list(patterns or []), dry_run=dry_run, older_than=older_than, keep=keep), dry_run)
+    doomed = do_rm(_repo(), list(patterns or []), dry_run=dry_run, older_than=older_than, keep=keep, where=where)
+    if where is not None:
+        from git_exp.present.query import selected
+
+        selected(doomed, "nothing was deleted")
+    manage.deleted(doomed, dry_run)
 
 
 @command()
@@ -349,13 +376,19 @@ def gc(
     older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Delete experiments older than AGE (30d, 12h, 2w)."),
     orphaned: bool = Option(False, "--orphaned", help="Delete experiments whose baseline no branch or tag reaches."),
     keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest experiments, delete the rest."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help="Delete experiments matching QUERY, e.g. "
+                               "'status == failed' (QUERIES in `man git-exp`)."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
 ) -> None:
     """Prune experiments (criteria combine with AND), pack refs, clear the ls/show caches."""
     from git_exp.commands.gc import gc as do_gc
     from git_exp.present import manage
+    from git_exp.present.query import warn_undecided
 
-    manage.collected(do_gc(_repo(), list(patterns or []), older_than=older_than, orphans=orphaned, keep=keep, dry_run=dry_run), dry_run)
+    doomed = do_gc(_repo(), list(patterns or []), older_than=older_than, orphans=orphaned, keep=keep,
+                   dry_run=dry_run, where=where)
+    warn_undecided(doomed)
+    manage.collected(doomed, dry_run)
 
 
 def _talking(verbose: bool, quiet: bool, progress: bool) -> None:
@@ -380,13 +413,19 @@ def push(
     verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),
     quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
     progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME: of all."),
 ) -> None:
     """Push experiments to a remote in one git push."""
     from git_exp.commands.push import push_here
     from git_exp.present import share
 
     _talking(verbose, quiet, progress)
-    remote, pushed = push_here(list(args or []), all_=all_, force=force, dry_run=dry_run)
+    remote, pushed = push_here(list(args or []), all_=all_, force=force, dry_run=dry_run, where=where)
+    if where is not None:
+        from git_exp.present.query import selected
+
+        if not selected(pushed, "nothing to push"):
+            raise Exit(0)
     raise Exit(share.pushed(pushed, remote))
 
 
@@ -399,13 +438,21 @@ def pull(
     verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),
     quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
     progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME: of all the "
+                               "remote's; all selected are fetched to refs/remote-exp/REMOTE/, the matching ones "
+                               "become local."),
 ) -> None:
     """Fetch experiments from a remote and create or fast-forward local ones."""
     from git_exp.commands.pull import pull_here
     from git_exp.present import share
 
     _talking(verbose, quiet, progress)
-    remote, pulled = pull_here(list(args or []), all_=all_, force=force)
+    remote, pulled = pull_here(list(args or []), all_=all_, force=force, where=where)
+    if where is not None:
+        from git_exp.present.query import unmatched_pulls, warn_undecided
+
+        warn_undecided(pulled)
+        unmatched_pulls(pulled, remote)
     code = share.pulled(pulled, remote)
     if code:
         raise Exit(code)

@@ -26,9 +26,44 @@ def main(argv: list[str] | None = None) -> int:
     from git_exp.cli import COMMANDS
 
     args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["__complete"]:
+        return complete(args[1:])
+    if not args:
+        return usage()
     runs = args[0] if args and args[0] in COMMANDS else None
     with guarded():  # SIGTERM unwinds like Ctrl-C; no git we started is left running
         return _main_guarded(args, runs)
+
+
+def usage() -> int:
+    """Bare ``git exp``: the short usage, exit 1 (bare ``git`` does the same)."""
+    from git_exp.cli import COMMANDS, HELP
+    from git_exp.present.usage import usage as present
+
+    return present(HELP, [(name, (function.__doc__ or "").strip().partition("\n")[0])
+                          for name, (function, options) in COMMANDS.items() if not options.get("hidden")])
+
+
+def complete(words: list[str]) -> int:
+    """The hidden ``__complete`` command of the shell completions (``commands.complete``):
+    candidates or nothing, never an error; exit 0."""
+    from git_exp.commands.complete import candidates
+    from git_exp.present import complete as present
+
+    if words[:1] == ["--"]:
+        words = words[1:]
+    try:
+        with guarded():
+            found = candidates(words)
+    except (Exception, KeyboardInterrupt, Terminated):
+        if debug():
+            raise
+        return 0
+    try:
+        present.candidates(found)
+    except BrokenPipeError:
+        pass
+    return 0
 
 
 def build_app(only: str | None = None):

@@ -1,5 +1,5 @@
 """Which experiments ``gc`` and ``rm`` delete: names or globs, combined (AND) with age,
-orphaned baselines and a number of newest to keep."""
+orphaned baselines, a number of newest to keep and a ``--where`` query (``queried``)."""
 from __future__ import annotations
 
 import time
@@ -67,3 +67,17 @@ def choose(repo: Repo, candidates: list[Exp], *, older_than: str | None = None, 
         protected = {e.name for e in newest}
         doomed = [e for e in doomed if e.name not in protected]
     return doomed
+
+
+def queried(repo: Repo, parsed, candidates: list[Exp]):
+    """``query.Matched``: those of ``candidates`` the parsed ``--where`` query matches, each
+    at the commit it was decided on (one that moved since it was listed is left out), and
+    in ``undecided`` the rows it could not decide (unreadable files), which are kept."""
+    from git_exp.commands.show import matching
+    from git_exp.query import Matched
+
+    wanted = {e.name: e for e in candidates}
+    matched = matching(repo, parsed, keep=lambda row: row["name"] in wanted)
+    found = Matched(wanted[row["name"]] for row in matched if wanted[row["name"]].sha == row["sha"])
+    found.undecided = matched.undecided
+    return found

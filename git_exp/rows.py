@@ -113,3 +113,21 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     known.update(dict.fromkeys(others))  # no commit: a blob, tree or tag, and so for ever
     cache.save(where, CACHE_VERSION, known, listed=shas)
     return found
+
+
+def with_files(repo: Repo, found: list[dict[str, Any]], files=None, *, complete: bool = False) -> dict[str, None]:
+    """Add each row's params and metrics (``results.read``) to ``found``; return the keys
+    they brought, in order.  ``files`` is ``results.start_files``'s git or the configured
+    files; ``complete``: ``found`` holds every experiment (the row cache may drop others)."""
+    from git_exp import results
+
+    files = files if isinstance(files, dict) else results.configured_files(repo, files)
+    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=complete)
+    extra: dict[str, None] = {}
+    for row in found:
+        values = data.get(row["sha"])
+        if values:
+            row.update(values)
+            extra.update(dict.fromkeys(values))
+    return extra
+

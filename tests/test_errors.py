@@ -45,9 +45,17 @@ def test_not_a_repository_everywhere(tmp_path, exp):
         assert_error(exp(*args, cwd=tmp_path), 2, "not a git repository")
 
 
-def test_no_args_prints_help(exp):
+def test_no_args_prints_a_short_usage_as_bare_git_does(exp):
+    """Not the whole help as an error: one line per command on stdout, exit 1 as bare git."""
+    from git_exp.cli import COMMANDS
+
     ran = exp()
-    assert "Usage: git exp" in ran.out + ran.err
+    assert (ran.code, ran.err) == (1, "")
+    lines = ran.out.splitlines()
+    assert lines[0].startswith("usage: git exp ") and "git help exp" in lines[-1]
+    listed = [line.split()[0] for line in lines if line.startswith("   ")]
+    assert listed == list(COMMANDS)
+    assert "Options:" not in ran.out and len(lines) < len(COMMANDS) + 8
 
 
 def test_version(exp):

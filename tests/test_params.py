@@ -96,6 +96,11 @@ def test_fast_path_does_not_import_typer(repo):
 
 
 def test_both_paths_give_the_same_output(repo, exp, monkeypatch):
+    import time
+
+    stamp = f"@{int(time.time()) - 3 * 86400} +0000"  # ages in days: the same on both paths, whenever each runs
+    monkeypatch.setenv("GIT_COMMITTER_DATE", stamp)
+    monkeypatch.setenv("GIT_AUTHOR_DATE", stamp)
     write(repo, {"params.yaml": "lr: 0.1\n", "metrics.json": '{"acc": 0.5}'})
     commit_all(repo)
     for i in range(3):
@@ -113,3 +118,91 @@ def test_both_paths_give_the_same_output(repo, exp, monkeypatch):
         monkeypatch.setenv("GIT_EXP_TYPER", "1")
         slow = exp(*line)
         assert (fast.code, fast.out, fast.err) == (slow.code, slow.out, slow.err), line
+
+
+def option_lines(function):
+    """Every declared option of ``function`` in each spelling a user may write, with its
+    required arguments before and after: ``(line, canonical)``; canonical lines (``--opt
+    value``, ``--opt=value``, ``-o value``, a flag) are the ones the fast path must take."""
+    params = signature(function)
+    required = [f"a{i}" for i, (_, _, p) in enumerate(params) if p.kind == "Argument" and p.default is ...]
+    for _, annotation, p in params:
+        if p.kind != "Option":
+            continue
+        value = "5" if annotation.startswith("int") else "v-1"
+        for decl in p.decls:
+            if annotation == "bool":
+                spelled = [([decl], True), ([f"{decl}=1"], False)]
+            elif decl.startswith("--"):
+                spelled = [([decl, value], True), ([f"{decl}={value}"], True), ([decl], False)]
+            else:
+                spelled = [([decl, value], True), ([decl + value], False), ([f"{decl}={value}"], False)]
+            for words, canonical in spelled:
+                yield required + words, canonical
+                yield words + required, canonical
+
+
+def test_every_declared_option_parses_as_typer_parses_it():
+    """Generated from COMMANDS: a command added later is covered without a new test."""
+    from git_exp.params import refused
+
+    checked = 0
+    for name, (function, options) in cli.COMMANDS.items():
+        if options:  # context settings (run): main never takes the fast path for it
+            continue
+        assert refused(function) is None, (name, refused(function))  # or its lines all go to typer
+        for line, canonical in option_lines(function):
+            fast = parse(function, line)
+            if canonical:
+                assert fast is not None, (name, line)
+            if fast is not None:
+                assert_same(fast, typer_kwargs(name, line), name, line)
+                checked += 1
+    assert checked > 100
+
+
+def one_param(kind: str, default=None, *decls, annotation: str = "str | None", **settings):
+    """A command of one parameter, declared as cli.py declares them."""
+    from git_exp import params
+
+    def command(x=getattr(params, kind)(default, *decls, **settings)):
+        pass
+    command.__annotations__ = {"x": annotation}
+    return command
+
+
+def test_a_setting_the_fast_path_does_not_implement_sends_the_command_to_typer(monkeypatch):
+    """Every typer.Option/typer.Argument setting outside NEUTRAL (asked of typer itself, so
+    a setting a later typer adds is covered too) makes parse decline."""
+    import inspect
+
+    import typer
+
+    from git_exp.params import NEUTRAL, refused
+
+    for kind, decls, line in (("Option", ("--x",), ["--x", "1"]), ("Argument", (), ["1"])):
+        assert parse(one_param(kind, None, *decls), line) == {"x": "1"}
+        settings_ = set(inspect.signature(getattr(typer, kind)).parameters) - {"default", "param_decls"}
+        for setting in sorted(settings_ - NEUTRAL):
+            command = one_param(kind, None, *decls, **{setting: object()})
+            assert refused(command) is not None and parse(command, line) is None, setting
+    for command in (one_param("Option", True, "--f", annotation="bool"),  # typer: --f would give False
+                    one_param("Option", False, "--f/--no-f", annotation="bool"),
+                    one_param("Option", None, "--x", annotation="float | None"),
+                    one_param("Option", None, "--x", annotation="list[str]")):
+        assert refused(command) is not None and parse(command, []) is None
+
+
+def test_envvar_is_why_settings_are_refused(monkeypatch):
+    """typer reads an envvar= option from the environment: a fast path that ignored the
+    setting would pass None where typer passes the variable's value."""
+    import typer
+
+    from git_exp.params import to_typer
+
+    command = one_param("Option", None, "--x", envvar="GIT_EXP_TEST_X")
+    app = typer.Typer()
+    app.command()(to_typer(command))
+    monkeypatch.setenv("GIT_EXP_TEST_X", "from-env")
+    assert typer.main.get_command(app).make_context("x", []).params == {"x": "from-env"}
+    assert parse(command, []) is None

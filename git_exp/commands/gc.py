@@ -1,5 +1,6 @@
-"""``git exp gc [NAME|GLOB...]``: prune experiments by age, orphaned baseline or count;
-sweep what killed commands left, pack refs, clear the caches and ``show REMOTE``'s store."""
+"""``git exp gc [NAME|GLOB...]``: prune experiments by age, orphaned baseline, count or
+``--where`` query; sweep what killed commands left, pack refs, clear the caches and ``show REMOTE``'s
+store."""
 from __future__ import annotations
 
 from git_exp import cache, pruning
@@ -10,16 +11,24 @@ parse_age = pruning.parse_age  # the name tests and older callers know
 
 
 def gc(repo: Repo, patterns: list[str] | None = None, *, older_than: str | None = None, orphans: bool = False,
-       keep: int | None = None, dry_run: bool = False, now: float | None = None) -> list[Exp]:
+       keep: int | None = None, dry_run: bool = False, now: float | None = None, where: str | None = None) -> list[Exp]:
     """Delete the experiments (among those ``patterns`` name, or all) that every given
-    criterion selects; with no criterion, delete none and only tidy up."""
-    given = pruning.criteria_given(older_than, orphans, keep)
+    criterion selects; with no criterion, delete none and only tidy up.  With ``where``
+    a ``query.Matched`` (``undecided``: rows the query could not decide, which are kept)."""
+    parsed = None
+    if where is not None:
+        from git_exp import query
+
+        parsed = query.parse(where, now)  # a bad query fails before anything is read
+    given = pruning.criteria_given(older_than, orphans, keep) or parsed is not None
     if patterns and not given:
-        raise UsageError("say which of them to delete: --older-than AGE, --orphaned or --keep N "
+        raise UsageError("say which of them to delete: --older-than AGE, --orphaned, --keep N or --where QUERY "
                          "(`git exp rm` deletes by name alone)")
     exps = repo.list(trailers=False)
     candidates = pruning.matching(exps, patterns) if patterns else exps
     doomed = pruning.choose(repo, candidates, older_than=older_than, orphans=orphans, keep=keep, now=now) if given else []
+    if parsed is not None:
+        doomed = pruning.queried(repo, parsed, doomed)
     if not dry_run:
         from git_exp import leftovers
 

@@ -37,17 +37,31 @@ CACHE_VERSION = 1  # of commits.marshal: {commit: (first parent or None, committ
 #                                           COMMIT_FORMAT or how it is read changes
 
 
-def ls(*, remotes: bool = False) -> dict[str, list]:
+def ls(*, remotes: bool = False, where: str | None = None) -> dict[str, list]:
     """``records`` of the repository here; the ref listing starts before the repository is
-    looked at (it needs nothing from it), so git lists while Python finds the repository."""
+    looked at (it needs nothing from it), so git lists while Python finds the repository.
+    ``where``: only the experiments that ``--where`` query matches (``records_where``)."""
+    if where is not None:
+        from git_exp import query
+
+        query.parse(where)  # a bad query fails before anything is read
     listing = start_listing(remotes=remotes)
     with stopped_on_error(listing):
         repo = Repo()
+    if where is not None:
+        return records_where(repo, where, remotes=remotes, listing=listing)
     return records(repo, remotes=remotes, listing=listing)
 
 
-def ls_remote(remote: str) -> tuple[list[str], list[str], list[str | None], list[str | None]]:
-    """``compare`` with ``remote``; its listing starts before the repository is looked at."""
+def ls_remote(remote: str, where: str | None = None) -> tuple[list[str], list[str], list[str | None], list[str | None]]:
+    """``compare`` with ``remote``; its listing starts before the repository is looked at.
+    ``where`` is refused: the remote's metrics are not here."""
+    if where is not None:
+        from git_exp.errors import UsageError
+
+        raise UsageError(f"--where needs the experiments' metrics, which `git exp ls {remote}` does not fetch — "
+                         f"`git fetch {remote}` or `git exp pull {remote} --where ...` first, then "
+                         "`git exp ls -r --where ...`")
     from git_exp import remotes as remotes_
     from git_exp.commands.remote_ops import compare
 
@@ -119,3 +133,20 @@ def _exit_code(values: str) -> int | None:
 def rows(columns: dict[str, list]) -> list[tuple]:
     """``records`` as one tuple per experiment, in FIELDS order."""
     return list(zip(*(columns[field] for field in FIELDS)))
+
+
+class Records(dict):
+    """``records``' columns, and the rows ``--where`` could not decide (``query.Matched``)."""
+
+    undecided: list = []
+
+
+def records_where(repo: Repo, where: str, *, remotes: bool = False, listing: Running | None = None) -> Records:
+    """``records`` of the experiments the ``--where`` query matches (their rows read as
+    ``show`` reads them, params and metrics too)."""
+    from git_exp.commands.show import matching
+
+    matched = matching(repo, where, remotes=remotes, listing=listing)
+    found = Records({field: [row[field] for row in matched] for field in FIELDS})
+    found.undecided = matched.undecided
+    return found

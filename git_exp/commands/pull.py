@@ -20,6 +20,12 @@
    diverged experiment is reported and left alone unless ``--force``; both versions
    stay reachable.  After many new refs, ``git pack-refs`` packs them: 20k loose refs
    made every later no-op ``git fetch`` 2.3x slower (bench row fetch-installed).
+
+``--where`` needs the remote's params and metrics, which are in the commits: after step
+2 the remote-tracking refs of every selected experiment are written (as ``git fetch``
+with the installed refspec would), their rows are read as ``show -r`` reads them, and
+only the experiments the query matches get local refs (step 3).  The others stay
+fetched under ``refs/remote-exp/<remote>/``, counted in ``Report.unmatched``.
 """
 from __future__ import annotations
 
@@ -121,7 +127,27 @@ def descendants(repo: Repo, pairs: list[tuple[str, str]]) -> set[tuple[str, str]
     return ok
 
 
-def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False) -> list[Pulled]:
+class Report(list):
+    """Pulled per experiment; with ``--where``, how many selected experiments it did not
+    match (fetched to the remote-tracking refs only) and the rows it could not decide."""
+
+    unmatched = 0
+    undecided: list = []
+
+
+def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
+         where: str | None = None) -> Report:
+    """Bring the experiments ``patterns`` select (or all) from ``remote``; with ``where``
+    (all when no pattern is given) only those the ``--where`` query matches get local refs."""
+    parsed = None
+    if where is not None:
+        from git_exp import query
+
+        parsed = query.parse(where)  # a bad query fails before anything is fetched
+        if not remote.configured:
+            raise UsageError("--where decides on the remote's experiments as fetched to refs/remote-exp/REMOTE/, "
+                             "which a URL has none of — `git remote add NAME URL`, then pull from NAME")
+        all_ = all_ or not patterns
     if not patterns and not all_:
         raise UsageError("name the experiments to pull (names or globs), or use --all")
     for pattern in patterns:
@@ -130,7 +156,7 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     # The remote's listing and ours, side by side.
     started = [start_ls_remote(repo, remote), repo.start_refs(remote.tracking), repo.start_refs()]
     try:
-        return _pull(repo, remote, patterns, all_, force, started)
+        return _pull(repo, remote, patterns, all_, force, started, parsed)
     finally:
         wait_all(started)  # reaped whatever happened
         if not remote.configured:  # a URL: its stand-in for remote-tracking refs goes
@@ -139,17 +165,18 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
                              "git exp pull: unstaging", reflog=False)
 
 
-def pull_here(args: list[str], *, all_: bool = False, force: bool = False) -> tuple[str, list[Pulled]]:
+def pull_here(args: list[str], *, all_: bool = False, force: bool = False,
+              where: str | None = None) -> tuple[str, Report]:
     """``git exp pull [REMOTE] [NAME|GLOB]...`` in the repository here: the remote's name
     and what happened to each experiment."""
     from git_exp import remotes
 
     repo = Repo(remotes=True)
     remote, patterns = remotes.split_args(repo, args, all_=all_)
-    return remote.label, pull(repo, remote, patterns, all_=all_, force=force)
+    return remote.label, pull(repo, remote, patterns, all_=all_, force=force, where=where)
 
 
-def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, started) -> list[Pulled]:
+def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, started, parsed) -> Report:
     listing = started[0].wait(check=False)
     if listing.returncode:
         raise explain(remote, listing, "listing experiments on")
@@ -186,6 +213,13 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
         if sha in kinds and kinds[sha] != "commit":
             what = f"a {kinds[sha]}" if kinds[sha] else "an object the remote did not send"
             skipped.append(Pulled(name, "skipped", selected.pop(name), f"it points at {what}, not a commit"))
+    unmatched, undecided = 0, []
+    if parsed is not None:
+        _track(repo, remote, selected, theirs, tracking)
+        tracking = repo.refs(remote.tracking)
+        considered = len(selected)
+        selected, undecided = _matching(repo, remote, selected, parsed)
+        unmatched = considered - len(selected) - len(undecided)
     for attempt in range(ATTEMPTS):
         prunes, tracking_moves = _plan_tracking(repo, remote, selected, theirs, tracking)
         report, local_moves = _plan_local(repo, remote, selected, ours, force)
@@ -195,7 +229,9 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
             repo.transaction(local_moves, f"git exp pull: from {remote.label}")
             if len(tracking_moves) + len(local_moves) >= PACK_AFTER:
                 repo.pack_refs()  # git packs them: loose, they slow every later `git fetch`
-            return report + skipped
+            done = Report(report + skipped)
+            done.unmatched, done.undecided = unmatched, undecided
+            return done
         except RefMoved as exc:
             if attempt == ATTEMPTS - 1 or not exc.contended:
                 raise ExpError(f"git refused to write the pulled experiments: {exc} — no ref of this step was "
@@ -205,6 +241,42 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
             time.sleep(BACKOFF * 2 ** attempt * (1 + random.random()))
             tracking, ours = repo.refs(remote.tracking), repo.refs()
     raise AssertionError("unreachable")
+
+
+def _track(repo: Repo, remote: Remote, selected: dict[str, str], theirs: dict[str, str],
+           tracking: dict[str, str]) -> None:
+    """Point the remote-tracking refs of ``selected`` at what the remote has (``--where``
+    reads the rows there before it decides which local refs to write)."""
+    for attempt in range(ATTEMPTS):
+        prunes, moves = _plan_tracking(repo, remote, selected, theirs, tracking)
+        try:
+            repo.transaction(prunes, f"git exp pull: {remote.name} pruned")
+            repo.transaction(moves, f"git exp pull: {remote.name}")
+            if len(moves) >= PACK_AFTER:
+                repo.pack_refs()
+            return
+        except RefMoved as exc:
+            if attempt == ATTEMPTS - 1 or not exc.contended:
+                raise ExpError(f"git refused to write the fetched experiments: {exc} — no ref of this step was "
+                               f"changed; run the pull again") from None
+            time.sleep(BACKOFF * 2 ** attempt * (1 + random.random()))
+            tracking = repo.refs(remote.tracking)
+
+
+def _matching(repo: Repo, remote: Remote, selected: dict[str, str], parsed) -> tuple[dict[str, str], list]:
+    """The part of ``selected`` whose remote-tracking rows the query matches, at the
+    commits it was decided on, and the rows it could not decide."""
+    from git_exp.commands.show import matching
+
+    labels = {f"{remote.name}/{name}": name for name in selected}
+    matched = matching(repo, parsed, remotes=True,
+                            keep=lambda row: row["remote"] is not None and f"{row['remote']}/{row['name']}" in labels)
+    chosen = {}
+    for row in matched:
+        name = labels[f"{row['remote']}/{row['name']}"]
+        if selected[name] == row["sha"]:
+            chosen[name] = row["sha"]
+    return chosen, matched.undecided
 
 
 def _fetch(repo: Repo, remote: Remote, todo: list[str], glob: str | None, absent: set[str]) -> dict[str, str]:

@@ -93,6 +93,7 @@ class Pushed(list):
 
     remote_says: list[str] | tuple = ()
     already = 0  # experiments found up to date without asking git push
+    undecided: list = []  # rows --where could not decide (query.Matched.undecided)
 
 
 def _remote_lines(stderr: str) -> list[str]:
@@ -123,9 +124,13 @@ def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[
 
 
 def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
-         dry_run: bool = False, early=None) -> Pushed:
+         dry_run: bool = False, early=None, where: str | None = None) -> Pushed:
     """Push the experiments ``patterns`` select (or all) to ``remote``; ``early`` are the
-    listings ``remotes.start_early`` started for it, if any."""
+    listings ``remotes.start_early`` started for it, if any.  ``where``: only those the
+    ``--where`` query matches (of all local experiments when no pattern is given);
+    ``Pushed.undecided`` then lists the rows it could not decide."""
+    if where is not None:
+        return _push_where(repo, remote, patterns, where, force=force, dry_run=dry_run)
     if (all_ or "*" in patterns) and not force:
         # Everything.  First the two listings side by side (~35 ms at 10k): when the remote
         # already has every experiment as we have it, there is nothing to send and no
@@ -136,6 +141,25 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
             done.already = usable(our_text).count("\n")
             return done
     exps, glob, odd = selection(repo, patterns, all_)
+    return _send(repo, remote, exps, glob, odd, force=force, dry_run=dry_run)
+
+
+def _push_where(repo: Repo, remote: Remote, patterns: list[str], where: str, *, force: bool, dry_run: bool) -> Pushed:
+    from git_exp import query
+    from git_exp.commands.show import matching
+
+    parsed = query.parse(where)  # a bad query fails before anything is read
+    exps, _glob, odd = selection(repo, patterns, not patterns)
+    chosen = {e.name for e in exps}
+    matched = matching(repo, parsed, keep=lambda row: row["name"] in chosen)
+    exps = [Exp(row["name"], row["sha"], [], 0, "", ref=PREFIX + row["name"]) for row in matched]
+    pushed = _send(repo, remote, exps, None, odd, force=force, dry_run=dry_run)
+    pushed.undecided = matched.undecided
+    return pushed
+
+
+def _send(repo: Repo, remote: Remote, exps: list[Exp], glob: str | None, odd: list[str], *, force: bool,
+          dry_run: bool) -> Pushed:
     if not exps:
         return Pushed()
     leases = []
@@ -158,21 +182,23 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
         repo.transaction([(ref, zero, sha) for ref, sha in staged], "git exp push: unstaging", reflog=False)
 
 
-def push_here(args: list[str], *, all_: bool = False, force: bool = False, dry_run: bool = False) -> tuple[str, Pushed]:
+def push_here(args: list[str], *, all_: bool = False, force: bool = False, dry_run: bool = False,
+              where: str | None = None) -> tuple[str, Pushed]:
     """``git exp push [REMOTE] [NAME|GLOB]...`` in the repository here: the remote's name
     and what happened.  For ``--all`` to a named remote its listing starts before the
     repository is looked at (``remotes.start_early``)."""
     from git_exp import remotes
     from git_exp.git import stopped_on_error
 
-    early = remotes.start_early(args[0]) if all_ and not force and len(args) == 1 else None
+    early = remotes.start_early(args[0]) if all_ and not force and len(args) == 1 and where is None else None
     with stopped_on_error(early):
         repo = Repo(remotes=True)
         remote, patterns = remotes.split_args(repo, args, all_=all_)
     if early and remote.name != args[0]:  # --all went to the default remote after all
         early.kill()
         early = None
-    return remote.label, push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
+    return remote.label, push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early,
+                              where=where)
 
 
 def drop_stale_staging(repo: Repo) -> None:

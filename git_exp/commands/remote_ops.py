@@ -57,21 +57,60 @@ def compare(repo: Repo, remote: Remote, early=None) -> tuple[list[str], list[str
     return all_names, states, mine, other
 
 
-def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool = False) -> Pushed:
-    """Delete experiments on ``remote`` in one push, each leased at the value it has there."""
-    if not patterns:
+def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool = False,
+              where: str | None = None) -> Pushed:
+    """Delete experiments on ``remote`` in one push, each leased at the value it has there.
+
+    ``where``: only those the ``--where`` query matches (of all when no pattern is given),
+    decided on their remote-tracking refs, which must be current: an experiment not
+    fetched, or fetched at another commit than the remote has, is a UsageError (the
+    query would be decided on what the remote no longer has)."""
+    parsed = None
+    if where is not None:
+        from git_exp import query
+
+        parsed = query.parse(where)  # a bad query fails before anything is read
+    if not patterns and parsed is None:
         raise UsageError(f"name the experiments to delete on {remote.label}")
     theirs = ls_remote(repo, remote)
-    chosen, unmatched = names.select(sorted(theirs), patterns)
+    chosen, unmatched = names.select(sorted(theirs), patterns) if patterns else (sorted(theirs), [])
     if unmatched:
         raise UsageError(f"{remote.label} has no experiment matching {shown(unmatched[0])} — nothing was deleted")
+    undecided: list = []
+    if parsed is not None:
+        chosen, undecided = _matching_remote(repo, remote, chosen, theirs, parsed)
+        if not chosen:
+            done = Pushed()
+            done.undecided = undecided
+            return done
     leases = [f"{PREFIX}{n}:{theirs[n]}" for n in chosen]
-    found = push_refspecs(repo, remote, [f":{PREFIX}{n}" for n in chosen], leases, dry_run=dry_run,
-                          what="deleting experiments on")
-    for outcome in found:  # the commit each deletion removed, to restore it with
+    done = push_refspecs(repo, remote, [f":{PREFIX}{n}" for n in chosen], leases, dry_run=dry_run,
+                         what="deleting experiments on")
+    for outcome in done:  # the commit each deletion removed, to restore it with
         if outcome.status in ("deleted", "would be deleted") and outcome.name in theirs:
             outcome.detail = theirs[outcome.name]
-    return found
+    done.undecided = undecided
+    return done
+
+
+def _matching_remote(repo: Repo, remote: Remote, chosen: list[str], theirs: dict[str, str], parsed):
+    """``(names, undecided rows)``: those of ``chosen`` whose remote-tracking rows the
+    query matches; UsageError when some are not fetched at the commit the remote has."""
+    from git_exp.commands.show import matching
+
+    if not remote.configured:
+        raise UsageError("--where decides on the remote's experiments as fetched to refs/remote-exp/REMOTE/, "
+                         "which a URL has none of — `git remote add NAME URL` and `git exp pull NAME` first")
+    tracking = repo.refs(remote.tracking)
+    stale = [n for n in chosen if tracking.get(n) != theirs[n]]
+    if stale:
+        raise UsageError(f"--where decides on the experiments as fetched, and {len(stale)} on {remote.name} are not "
+                         f"fetched as they are there (e.g. {shown(stale[0])}) — nothing was deleted; "
+                         f"`git exp pull {remote.name} --where ...` or `git fetch {remote.name}` first")
+    labels = {f"{remote.name}/{name}": name for name in chosen}
+    matched = matching(repo, parsed, remotes=True,
+                            keep=lambda row: row["remote"] is not None and f"{row['remote']}/{row['name']}" in labels)
+    return [labels[f"{row['remote']}/{row['name']}"] for row in matched], matched.undecided
 
 
 def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bool = False) -> Pushed:

@@ -75,37 +75,33 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
          where: str | None = None, remotes: bool = False, listing=None, files=None,
          best: str | None = None) -> tuple[list[dict], list[str]]:
     """Rows and the ordered column list (base columns, then params.*, then metrics.*);
-    ``listing`` is ``rows.start_listing``'s, ``files`` ``results.start_files``'s git."""
-    if where or sort:
-        from git_exp import query  # re and shlex: ~13 ms, only when asked to filter or sort
-    accept = query.parse_where(where) if where else None
+    ``listing`` is ``rows.start_listing``'s, ``files`` ``results.start_files``'s git.
+    With ``where`` the rows are a ``query.Matched``: ``undecided`` holds those the query
+    could not decide (their params or metrics file was unreadable)."""
+    if where is not None or sort:
+        from git_exp import query  # only when asked to filter or sort
+    parsed = query.parse(where) if where is not None else None  # a bad query fails before any work
     chosen = parse_best(best) if best else None
     found = rows.load(repo, remotes=remotes, listing=listing)
     if patterns:
         found = _pick(repo, found, patterns)
-    files = results.configured_files(repo, files)
-    return _table(repo, found, files, accept=accept, sort=sort, chosen=chosen, complete=not patterns)
+    return _table(repo, found, files, parsed=parsed, sort=sort, chosen=chosen, complete=not patterns)
 
 
-def _table(repo: Repo, found: list[dict], files: dict, *, accept=None, sort: str | None = None,
+def _table(repo: Repo, found: list[dict], files, *, parsed=None, sort: str | None = None,
            chosen: tuple[str, bool] | None = None, complete: bool = False) -> tuple[list[dict], list[str]]:
     """``show``'s rows and columns: ``found``'s base rows with their params, metrics and
-    histories, filtered by ``accept`` and sorted."""
+    histories, selected by the parsed ``--where`` query and sorted."""
     if sort:
         from git_exp import query
-    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=complete)
-    extra: dict[str, None] = {}
-    for row in found:
-        values = data.get(row["sha"])
-        if values:
-            row.update(values)
-            extra.update(dict.fromkeys(values))
-    extra.update(add_history(repo, found, files, best=chosen, complete=complete))
+    extra = read(repo, found, files, complete=complete, best=chosen)
     table = found
-    if accept:
-        table = [row for row in table if accept(row)]
+    if parsed:
+        table = parsed.select(table)
     if sort:
-        table = query.sort_rows(table, sort)
+        undecided = getattr(table, "undecided", [])
+        table = query.Matched(query.sort_rows(table, sort, query.known_columns(found)))
+        table.undecided = undecided
     params = sorted(k for k in extra if k == "params" or k.startswith("params."))
     metrics = sorted(k for k in extra if k == "metrics" or k.startswith("metrics."))
     if chosen:
@@ -144,9 +140,9 @@ def show_remote(repo: Repo, text: str, patterns: list[str], *, sort: str | None 
     files it lacks (``peek``): no ref and no local experiment is created."""
     from git_exp import peek, remotes
 
-    if where or sort:
+    if where is not None or sort:
         from git_exp import query
-    accept = query.parse_where(where) if where else None
+    parsed = query.parse(where) if where is not None else None  # a bad query fails before any work
     chosen = parse_best(best) if best else None
     remote = remotes.resolve(repo, text)
     files = results.configured_files(repo, files)
@@ -160,7 +156,7 @@ def show_remote(repo: Repo, text: str, patterns: list[str], *, sort: str | None 
         shown_names = chosen_names
     view, fetched = peek.fetch(repo, remote, [listed[n] for n in shown_names], peek.paths(files))
     found = peek.base_rows(view, remote.label, [(n, listed[n]) for n in shown_names])
-    table, columns = _table(view, found, files, accept=accept, sort=sort, chosen=chosen)
+    table, columns = _table(view, found, files, parsed=parsed, sort=sort, chosen=chosen)
     return table, columns, Remote(remote.label, fetched)
 
 
@@ -186,6 +182,33 @@ def parse_best(spec: str) -> tuple[str, bool]:
     if not metric or names.is_glob(metric):
         raise UsageError(f"--best takes one metric, as metrics.acc, -metrics.loss or min:metrics.loss — not {shown(spec)}")
     return "metrics." + metric, maximise
+
+
+def read(repo: Repo, found: list[dict], files=None, *, complete: bool = False,
+         best: tuple[str, bool] | None = None) -> dict[str, None]:
+    """Put in each row what ``show`` shows besides the commit's own fields: params and
+    metrics (``rows.with_files``), then the latest values of metric histories
+    (``add_history``); the columns they brought.  ``files``: ``results.start_files``'s
+    git, the configured files, or None."""
+    files = files if isinstance(files, dict) else results.configured_files(repo, files)
+    extra = rows.with_files(repo, found, files, complete=complete)
+    extra.update(add_history(repo, found, files, best=best, complete=complete))
+    return extra
+
+
+def matching(repo: Repo, where, *, remotes: bool = False, keep=None, listing=None):
+    """``query.Matched``: the rows, read as ``show`` reads them, that the ``--where`` query
+    ``where`` (text or a parsed ``query.Query``) matches among the local experiments, and
+    the remote-tracking ones with ``remotes``, those ``keep(row)`` keeps if given.  Every
+    command's ``--where`` selects through this, so it sees the columns ``show`` shows."""
+    from git_exp import query
+
+    parsed = query.parse(where) if isinstance(where, str) else where
+    found = rows.load(repo, remotes=remotes, listing=listing)
+    if keep is not None:
+        found = [row for row in found if keep(row)]
+    read(repo, found)
+    return parsed.select(found)
 
 
 def add_history(repo: Repo, table: list[dict], files: dict, *, best: tuple[str, bool] | None = None,
