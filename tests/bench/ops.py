@@ -156,7 +156,10 @@ PEEK_STORE = (".git", "git-exp", "peek", "objects", "pack")
 
 
 def model_bytes(n: int) -> int:
-    return min(MODEL_MAX, MODELS_MAX // max(n, 1))
+    """Each model's size: 1 MiB, less when N models would pass 1 GiB; the environment's
+    GIT_EXP_BENCH_MODEL_BYTES, if set, instead (10485760 for the 10 MB of issue 13)."""
+    given = os.environ.get("GIT_EXP_BENCH_MODEL_BYTES")
+    return int(given) if given else min(MODEL_MAX, MODELS_MAX // max(n, 1))
 
 
 def _models_stream(n: int, size: int):
