@@ -22,8 +22,9 @@ user's object store or writes a ref:
 - **The fetch** is ``git fetch --filter=blob:none --stdin REMOTE`` of the experiments'
   commit ids, with ``--no-write-fetch-head --refmap= --no-tags`` (no ref, not even a
   remote-tracking one git would otherwise update opportunistically), no auto gc, no
-  submodules, and ``-c remote.<R>.promisor=true -c remote.<R>.partialclonefilter=blob:none``
-  on its command line only: git then finds the remote already registered and writes no
+  submodules, and ``remote.<R>.promisor=true`` and ``remote.<R>.partialclonefilter=blob:none``
+  given to that one git only (``GIT_CONFIG_KEY_<n>``, as ``-c`` would, but a URL may hold
+  the '=' that ``-c`` splits at): git then finds the remote already registered and writes no
   config, and its connectivity check knows the blobs are promised.  Then the blobs
   ``show`` reads (params, metrics, history files: ``needed``) are listed from the
   trees with one ``diff-tree --stdin`` against the empty tree, restricted to those
@@ -169,7 +170,7 @@ def fetch(repo: Repo, remote, commits: list[str], paths: tuple[str, ...]) -> tup
 
 
 def _store(view: View, remote, missing: list[str], paths: tuple[str, ...], done: Fetched) -> None:
-    config = ("-c", f"remote.{remote.name}.promisor=true", "-c", f"remote.{remote.name}.partialclonefilter=blob:none")
+    config = _promised(remote.name)
     result = _fetch(view, remote, config, ("--filter=blob:none",), missing)
     done.commits = len(missing)
     if NOT_FILTERED in result.err:
@@ -183,14 +184,25 @@ def _store(view: View, remote, missing: list[str], paths: tuple[str, ...], done:
                 from git_exp.remotes import explain
 
                 raise explain(remote, got, "fetching result files from")
-            _fetch(view, remote, (), ("--refetch",), missing)
+            _fetch(view, remote, {}, ("--refetch",), missing)
             done.whole = "ids"
         else:
             done.blobs = len(blobs)
 
 
-def _fetch(view: View, remote, config: tuple, options: tuple, oids: list[str], *, check: bool = True):
-    result = view.run(*config, *FETCH, *options, "--stdin", "--", remote.name,
+def _promised(name: str) -> dict[str, str]:
+    """The environment that gives one git ``remote.<name>.promisor=true`` and its filter,
+    as ``-c`` would, but by ``GIT_CONFIG_KEY_<n>``: a URL may hold '=', which ``-c`` splits at."""
+    first = int(os.environ.get("GIT_CONFIG_COUNT") or 0)
+    pairs = ((f"remote.{name}.promisor", "true"), (f"remote.{name}.partialclonefilter", "blob:none"))
+    env = {"GIT_CONFIG_COUNT": str(first + len(pairs))}
+    for i, (key, value) in enumerate(pairs, first):
+        env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = key, value
+    return env
+
+
+def _fetch(view: View, remote, config: dict, options: tuple, oids: list[str], *, check: bool = True):
+    result = view.run(*FETCH, *options, "--stdin", "--", remote.name, env=config,
                       input="".join(f"{o}\n" for o in oids), check=False)
     if result.returncode and check:
         from git_exp.remotes import explain
