@@ -193,3 +193,13 @@ def test_gc_deletes_the_store_and_show_fetches_again(file_remote, tmp_path, exp)
     assert exp("gc", cwd=laptop).code == 0
     assert not (laptop / ".git" / "git-exp" / "peek").exists()
     assert rows(exp("show", "origin", "--json", cwd=laptop)) == seen and packs(laptop)
+
+
+@pytest.mark.once
+def test_completion_offers_remotes_first_for_show(file_remote, tmp_path, exp):
+    producer(file_remote, tmp_path, exp, count=1)
+    laptop = file_remote.clone(tmp_path / "laptop")
+    offered = [line.split("\t")[0] for line in exp("__complete", "--", "show", "", cwd=laptop).out.splitlines()]
+    assert "origin" in offered
+    offered = [line.split("\t")[0] for line in exp("__complete", "--", "show", "--remote", "", cwd=laptop).out.splitlines()]
+    assert offered == ["origin"]
