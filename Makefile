@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SOURCES := $(shell find git_exp completion -type f -not -name '*.pyc') setup.cfg pyproject.toml man/git-exp.1
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
-APT_PACKAGES := lighttpd openssh-server gitolite3 git-lfs bash-completion zsh fish
+APT_PACKAGES := lighttpd openssh-server gitolite3 git-lfs bash-completion zsh fish chromium chromium-driver
 
 .PHONY: test test-system test-current git-current demo man man-check lint install bench stress test-deps clean
 
@@ -16,8 +16,9 @@ $(STAMP): $(SOURCES)
 	$(BIN)/python -m pip install -q '.[test]'
 	touch $(STAMP)
 
-# The test servers (sshd, lighttpd, gitolite, git-lfs) and the shells the completion tests
-# drive (bash-completion, zsh, fish) come from apt when we are root (CI);
+# The test servers (sshd, lighttpd, gitolite, git-lfs), the shells the completion tests
+# drive (bash-completion, zsh, fish) and the report's browser (chromium, chromium-driver)
+# come from apt when we are root (CI);
 # elsewhere the tests that need a missing one are skipped with the command that enables them.
 test-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

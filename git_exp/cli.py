@@ -176,61 +176,132 @@ def ls_(
 @command()
 def show(
     patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Experiments to show (default: all)."),
-    sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending."),
+    sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending (default: newest first)."),
     where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
     remote: str | None = Option(None, "--remote", metavar="REMOTE",
                                 help="Show REMOTE's experiments (a remote or a URL) without pulling them; "
                                      "`show REMOTE` does the same unless an experiment has that name."),
+    max_count: int | None = Option(None, "-n", "--max-count", metavar="N", help="Show at most N experiments."),
+    reverse: bool = Option(False, "--reverse", help="Reverse the order (after -n, as git log does)."),
+    columns: str | None = Option(None, "--columns", metavar="COL,...", help="Show these columns, in this order "
+                                 "(names or globs, e.g. 'metrics.*'; lr for params.lr when unambiguous)."),
+    drop: str | None = Option(None, "--drop", metavar="COL,...", help="Leave out these columns (names or globs)."),
+    only_changed: bool = Option(False, "--only-changed", help="Leave out columns whose value is the same in every row."),
+    color: str | None = Option(None, "--color", metavar="WHEN", help="Colour: always (--color alone), never or "
+                               "auto (default: color.exp, color.ui)."),
+    no_color: bool = Option(False, "--no-color", help="No colour (--color=never)."),
+    no_pager: bool = Option(False, "--no-pager", help="Do not page the output (git's pager settings otherwise)."),
     best: str | None = Option(None, "--best", metavar="METRIC",
                               help="Show each experiment's best step of a metric history (highest; "
                                    "-METRIC or min:METRIC for the lowest) and its step in best_step."),
     json_: bool = Option(False, "--json", help="JSON output."),
     md: bool = Option(False, "--md", help="Markdown table (for CI comments and job summaries)."),
     csv: bool = Option(False, "--csv", help="CSV output."),
+    vs: str | None = Option(None, "--vs", metavar="REF", help="With --md: each experiment against REF (an experiment, "
+                                                              "branch, tag or commit), metrics first, with deltas."),
 ) -> None:
-    """Table of experiments with status, duration, executor, params and metrics.
+    """Table of experiments with status, duration, executor, params and metrics, newest first.
 
     NAME may be REMOTE/NAME (as `ls -r` prints it) or a version, NAME~1; metric histories
-    (dvclive/, metrics.jsonl, exp.history) add their latest values.  `show REMOTE [GLOB...]`
-    (or --remote REMOTE) shows a remote's experiments without pulling them: only their
-    commits and result files are fetched (filtered, where the server allows it) into
-    git-exp's own store, and no ref or experiment is created."""
+    (dvclive/, metrics.jsonl, exp.history) add their latest values. On a terminal the
+    table fits its width (long text cut with …, columns that do not fit left out and
+    named), with colour, through your pager (git's settings: GIT_PAGER, pager.exp,
+    core.pager, PAGER; --no-pager).  `show REMOTE [GLOB...]` (or --remote REMOTE) shows a
+    remote's experiments without pulling them: only their commits and result files are
+    fetched (filtered, where the server allows it) into git-exp's own store, and no ref
+    or experiment is created."""
+    from git_exp import columns as pick
+    from git_exp import terminal
     from git_exp.commands import show as do
     from git_exp.present import show as present
+    from git_exp.present import table
     from git_exp.present.common import chosen_format
 
     fmt = chosen_format(json_, md, csv)
+    if vs is not None and fmt != "md":
+        from git_exp.errors import UsageError
+
+        raise UsageError("--vs compares in Markdown — add --md")
+    when = "never" if no_color else terminal.color_when(color)
+    picked = columns is not None or drop is not None or only_changed
     patterns = list(patterns or [])
+    config = terminal.start_config() if terminal.needs_config(fmt == "table" and when is None, not no_pager) else None
     source = do.start(remotes=remotes)  # git lists while the repository is looked at
     remote, patterns = do.remote_of(source, patterns, remote)
-    if remote is not None:
+    if remote is not None and remotes:
         from git_exp.errors import UsageError
-        from git_exp.present.peek import fetched
 
-        if remotes:
-            raise UsageError("-r shows fetched remote-tracking experiments; drop it to show a remote's own")
+        raise UsageError("-r shows fetched remote-tracking experiments; drop it to show a remote's own")
+    face = terminal.settings(config, color=when, paging=not no_pager, colored=fmt == "table")
+    lines = do.lines_cache(source) if fmt == "json" and remote is None else None
+    text = None
+    plain = not sort and where is None and not best and not picked and not any(map(do.needs_resolving, patterns))
+    if lines and plain:
+        text = present.cached_json(lines, lambda: do.listed(source, patterns), limit=max_count, reverse=reverse)
+        notes = [present.unreadable_in_lines(text)] if text is not None else []
+    fetched = None
+    if text is None and remote is not None:
+        from git_exp.present.peek import fetched as fetched_note
+
         source.listing.wait(check=False)
-        table, columns, answer = do.show_remote(source.repo, remote, patterns, sort=sort, where=where,
-                                                files=source.files, best=best)
-        fetched(answer.label, answer.fetched)
-        present.rows(table, columns, fmt)
+        data, known, answer = do.show_remote(source.repo, remote, patterns, sort=sort, where=where, files=source.files,
+                                             best=best, limit=max_count, reverse=reverse)
+        fetched = fetched_note(answer.label, answer.fetched)
+        if vs is not None:
+            present.write("", [fetched])
+    elif text is None:
+        data, known = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes, listing=source.listing,
+                              files=source.files, best=best, limit=max_count, reverse=reverse)
+    if text is None:
+        if vs is not None:
+            from git_exp.compare import baseline
+            from git_exp.present.compare import show_vs
+
+            show_vs(data, known, baseline(source.repo, vs, source.files))
+            if where is not None:
+                from git_exp.present.query import warn_undecided
+
+                warn_undecided(data)
+            return
+        default = table.terminal_order(known) if fmt == "table" else known
+        chosen = pick.pick([*known, *(k for k in pick.EXTRA if k not in known)], default, data, columns=columns,
+                           drop=drop, only_changed=only_changed)
+        text, notes = present.shown(data, chosen, fmt, lines, picked=picked, width=face.width, palette=face.palette,
+                                    ellipsis=table.ellipsis(face.encoding),
+                                    everything=not patterns and where is None and max_count is None,
+                                    where=where, limit=max_count)
         if where is not None:
-            from git_exp.present.query import warn_undecided
+            from git_exp.present.query import undecided
 
-            warn_undecided(table)
-        return
-    lines = do.lines_cache(source) if fmt == "json" else None
-    plain = not sort and where is None and not best and not any(map(do.needs_resolving, patterns))
-    if lines and plain and present.cached_json(lines, lambda: do.listed(source, patterns)):
-        return
-    table, columns = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes,
-                             listing=source.listing, files=source.files, best=best)
-    present.rows(table, columns, fmt, lines, everything=not patterns and where is None)
-    if where is not None:
-        from git_exp.present.query import warn_undecided
+            notes.append(undecided(list(getattr(data, "undecided", ()))))
+        if remote is not None:
+            from git_exp.present.peek import remote_notes
 
-        warn_undecided(table)
+            notes = remote_notes(answer.label, fetched, notes, present.empty(None))
+    with terminal.paged(face if text else None):
+        present.write(text, notes)
+
+
+@command()
+def report(
+    patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Experiments to include (default: all)."),
+    where: str | None = Option(None, "--where", help="Filter, e.g. 'metrics.acc > 0.9 and params.lr < 0.1'."),
+    remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
+    output: str = Option("report.html", "-o", "--output", metavar="FILE", help="Where to write the page ('-': stdout)."),
+) -> None:
+    """Write one self-contained HTML page (opens offline) to compare experiments: a sortable,
+    filterable table, params against a metric, step-metric curves, and each experiment's
+    changes against its baseline."""
+    from git_exp.commands import show
+    from git_exp.commands.report import recorded_by_save
+    from git_exp.commands.report import report as gather
+    from git_exp.present.report import written
+
+    source = show.start(remotes=remotes)
+    data = gather(source.repo, list(patterns or []), where=where, remotes=remotes, listing=source.listing,
+                  files=source.files)
+    written(data, output, f"git-exp {__version__}", recorded=recorded_by_save(source.repo, output))
 
 
 @command()
@@ -418,6 +489,7 @@ def push(
     """Push experiments to a remote in one git push."""
     from git_exp.commands.push import push_here
     from git_exp.present import share
+    from git_exp.terminal import colours
 
     _talking(verbose, quiet, progress)
     remote, pushed = push_here(list(args or []), all_=all_, force=force, dry_run=dry_run, where=where)
@@ -426,7 +498,7 @@ def push(
 
         if not selected(pushed, "nothing to push"):
             raise Exit(0)
-    raise Exit(share.pushed(pushed, remote))
+    raise Exit(share.pushed(pushed, remote, colours()))
 
 
 @command()
@@ -445,6 +517,7 @@ def pull(
     """Fetch experiments from a remote and create or fast-forward local ones."""
     from git_exp.commands.pull import pull_here
     from git_exp.present import share
+    from git_exp.terminal import colours
 
     _talking(verbose, quiet, progress)
     remote, pulled = pull_here(list(args or []), all_=all_, force=force, where=where)
@@ -453,7 +526,7 @@ def pull(
 
         warn_undecided(pulled)
         unmatched_pulls(pulled, remote)
-    code = share.pulled(pulled, remote)
+    code = share.pulled(pulled, remote, colours())
     if code:
         raise Exit(code)
 

@@ -31,8 +31,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args:
         return usage()
     runs = args[0] if args and args[0] in COMMANDS else None
+    if runs in OPTIONAL_COLOR:
+        args = optional_color(args)
     with guarded():  # SIGTERM unwinds like Ctrl-C; no git we started is left running
         return _main_guarded(args, runs)
+
+
+OPTIONAL_COLOR = ("show",)  # commands whose --color takes an optional =WHEN, as git's do
+
+
+def optional_color(args: list[str]) -> list[str]:
+    """``--color`` alone as ``--color=always`` (before any ``--``): git's ``--color[=WHEN]``,
+    which click cannot declare (its option would take the next word as WHEN)."""
+    end = args.index("--") if "--" in args else len(args)
+    return [("--color=always" if arg == "--color" else arg) for arg in args[:end]] + args[end:]
 
 
 def usage() -> int:

@@ -182,10 +182,11 @@ def run(
     env: Mapping[str, str] | None = None,
     check: bool = True,
     echo=None,
+    pinned: bool = True,
 ) -> Result:
     """Run ``git ARGS`` and return its output; raise GitError on failure when ``check``.
     ``echo``: called with each block of git's stderr as it arrives (progress meters)."""
-    return start(*args, cwd=cwd, input=input, env=env, echo=echo).wait(check)
+    return start(*args, cwd=cwd, input=input, env=env, echo=echo, pinned=pinned).wait(check)
 
 
 def start(
@@ -194,9 +195,12 @@ def start(
     input: bytes | str | None = None,
     env: Mapping[str, str] | None = None,
     echo=None,
+    pinned: bool = True,
 ) -> Running:
-    """Start ``git ARGS``; ``.wait()`` collects it.  Gits started together run side by side."""
-    running = Running(args, cwd, input.encode() if isinstance(input, str) else input, _env(env))
+    """Start ``git ARGS``; ``.wait()`` collects it.  Gits started together run side by side.
+    ``pinned=False`` leaves out the ``PINNED`` settings: for reading the user's own values
+    of them (``git config color.ui``), never for output that is parsed otherwise."""
+    running = Running(args, cwd, input.encode() if isinstance(input, str) else input, _env(env), pinned)
     running.echo = echo
     return running
 
@@ -209,14 +213,14 @@ def out(*args: str, **kw) -> str:
 class Running:
     """One git process and the pipes to it."""
 
-    def __init__(self, args: Sequence[str], cwd, data: bytes | None, env: dict) -> None:
+    def __init__(self, args: Sequence[str], cwd, data: bytes | None, env: dict, pinned: bool = True) -> None:
         self.args, self.data, self.proc, self.pid = args, data, None, None
         self.result: Result | None = None
         self.echo = None
         self.shielded = bool(_shielded)
         self.sent = 0
         self.started = time.perf_counter()
-        cmd = ["git", *(("-C", os.fspath(cwd)) if cwd is not None else ()), *PINNED, *args]
+        cmd = ["git", *(("-C", os.fspath(cwd)) if cwd is not None else ()), *(PINNED if pinned else ()), *args]
         pipes = [os.pipe(), os.pipe(), os.pipe() if data is not None else (os.open(os.devnull, os.O_RDONLY), None)]
         if not hasattr(os, "posix_spawnp") or min(fd for pair in pipes for fd in pair if fd is not None) < 3:
             self._close(*(fd for pair in pipes for fd in pair))
@@ -395,6 +399,79 @@ def _poll(running: list[Running]) -> None:
                 one._close(one.out_r, one.err_r)
                 one.out_r = one.err_r = None
                 one._reap(*(b"".join(one.chunks[fd]) for fd in one.fds))
+
+
+PAGER_ENV = (("LESS", "FRX"), ("LV", "-c"))  # git's defaults (its PAGER_ENV), set where unset
+
+
+class PagerFailed(ExpError):
+    def __init__(self, command: str, code: int) -> None:
+        from git_exp.names import shown
+
+        super().__init__(f"the pager {shown(command)} could not run (exit {code}); its output is lost — "
+                         "fix GIT_PAGER, pager.exp or core.pager, or use --no-pager")
+
+
+class Pager:
+    """``with Pager(command):`` our stdout (and stderr, when it is a terminal) goes to
+    ``command``, run by ``sh -c`` as git runs its pager (``setup_pager``): in our process
+    group, on our terminal, with ``LESS=FRX`` and ``LV=-c`` unless set, and
+    ``GIT_PAGER_IN_USE`` unset for it.  Leaving the block closes the pipe and waits for
+    the pager, so the shell prompt comes back after it; a pager the user quit early ends
+    the writing quietly (the block swallows the ``BrokenPipeError`` and drops what was
+    buffered); ``quit`` says so.  Ctrl-C while the pager runs is the pager's: we wait on.
+    A pager that could not run (exit 126 or 127 from sh) is ``PagerFailed``."""
+
+    def __init__(self, command: str) -> None:
+        self.command, self.quit = command, False
+        env = {k: v for k, v in os.environ.items() if k != "GIT_PAGER_IN_USE"}
+        for key, value in PAGER_ENV:
+            env.setdefault(key, value)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        read, write = os.pipe()
+        try:
+            self.pid = os.posix_spawn("/bin/sh", ["sh", "-c", command], env, setsigdef=DEFAULTED,
+                                      file_actions=[(os.POSIX_SPAWN_DUP2, read, 0)])
+        finally:
+            os.close(read)
+        self.saved = [(fd, os.dup(fd)) for fd in (1, 2) if fd == 1 or os.isatty(fd)]
+        for fd, _saved in self.saved:
+            os.dup2(write, fd)
+        os.close(write)
+
+    def __enter__(self) -> Pager:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        broken = kind is not None and issubclass(kind, BrokenPipeError)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BrokenPipeError:
+                broken = True
+        if broken:  # what is still buffered would reach the terminal once restored: drop it
+            null = os.open(os.devnull, os.O_WRONLY)
+            for fd, _saved in self.saved:
+                os.dup2(null, fd)
+            os.close(null)
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except OSError:
+                    pass
+        for fd, saved in self.saved:
+            os.dup2(saved, fd)
+            os.close(saved)
+        old = _signal.signal(_signal.SIGINT, _signal.SIG_IGN)  # the user's Ctrl-C is for the pager
+        try:
+            code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        finally:
+            _signal.signal(_signal.SIGINT, old)
+        self.quit = broken
+        if code in (126, 127) and (kind is None or broken):
+            raise PagerFailed(self.command, code)
+        return broken
 
 
 class Command:

@@ -255,8 +255,8 @@ def find(repo: Repo, spec: str, files: dict):
     remote = remotes.get(repo, remote_name)
     sha = remotes.ls_remote(repo, remote, f"refs/exp/{name}").get(name)
     if sha is None:
-        raise UsageError(f"no experiment named {names.shown(name)} on {remote.label} — "
-                         f"`git exp ls {remote.label}` lists them")
+        raise UsageError(f"no experiment named {names.shown(base)}, local or remote-tracking, nor {names.shown(name)} "
+                         f"on {remote.label} — `git exp ls -r` and `git exp ls {remote.label}` list them")
     view, _ = fetch(repo, remote, [sha], paths(files))
     if version:
         chain = revisions.versions(view, sha, version + 1)

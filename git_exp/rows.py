@@ -115,6 +115,19 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     return found
 
 
+def limited(items: list, limit: int | None, reverse: bool) -> list:
+    """``items`` (in the order shown) cut to ``limit``, then reversed if asked (``show``'s
+    ``-n`` and ``--reverse``, as ``git log -n N --reverse``); a negative ``limit`` is a
+    usage error."""
+    if limit is not None and limit < 0:
+        from git_exp.errors import UsageError
+
+        raise UsageError(f"-n takes a count of 0 or more, not {limit} — e.g. -n 10")
+    if limit is not None:
+        items = items[:limit]
+    return items[::-1] if reverse else items
+
+
 def with_files(repo: Repo, found: list[dict[str, Any]], files=None, *, complete: bool = False) -> dict[str, None]:
     """Add each row's params and metrics (``results.read``) to ``found``; return the keys
     they brought, in order.  ``files`` is ``results.start_files``'s git or the configured

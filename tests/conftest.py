@@ -24,6 +24,7 @@ CI_VARS = (
     "BUILDKITE", "BUILDKITE_BUILD_NUMBER", "BUILDKITE_BUILD_URL", "CIRCLECI",
     "CIRCLE_BUILD_NUM", "CIRCLE_BUILD_URL", "GIT_EXP_DEBUG",
 )
+TERMINAL_VARS = ("COLUMNS", "LINES", "NO_COLOR", "PAGER", "LESS", "LV")  # tests of the terminal set their own
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "A U Thor",
@@ -37,7 +38,7 @@ IDENTITY = {
 def hermetic(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
-        if name.startswith("GIT_") or name in SCRUBBED or name in CI_VARS:
+        if name.startswith("GIT_") or name in SCRUBBED or name in CI_VARS or name in TERMINAL_VARS:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
     for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),

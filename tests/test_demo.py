@@ -24,5 +24,5 @@ def test_demo_runs_the_whole_loop(tmp_path):
                  "$ git fetch", "$ git exp show --sort -metrics.acc"):
         assert step in out, step
     table = out.split("$ git exp show --sort -metrics.acc\n", 1)[1].splitlines()
-    names = [line.split()[0] for line in table[1:4]]
+    names = [line.split()[0] for line in table[2:5]]  # under the metrics/params row and the header
     assert names == ["sweep/lr-0.03", "sweep/lr-0.01", "sweep/lr-0.1"]

@@ -133,8 +133,8 @@ def test_cached_rows_read_back_as_json_wrote_them(repo, exp):
             "params.yaml": f"lr: {i}\nwhen: 2024-01-{i % 28 + 1:02d}\nlayers: [1, {i}]\nname: run-{i}\n".encode(),
             "metrics.json": json.dumps({"acc": i / 40, "nan": None}).encode()}) for i in range(40)])
     cold = exp("show", "--json").out
-    rows = json.loads(cold)
-    assert rows[3]["params.when"] == "2024-01-04" and rows[3]["params.layers"] == [1, 3]
+    row = {r["name"]: r for r in json.loads(cold)}["e03"]
+    assert row["params.when"] == "2024-01-04" and row["params.layers"] == [1, 3]
     stored = cache.load(results.cache_path(Repo(repo)), results.RowCache.VERSION,
                         [*results.DEFAULT_PARAMS, *results.DEFAULT_METRICS])
     assert sorted(row["params.when"] for row in stored.values())[:2] == ["2024-01-01", "2024-01-01"]

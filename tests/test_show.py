@@ -22,10 +22,11 @@ def test_show_table_columns_and_sort(three, exp):
     ran = exp("show", "--sort", "-metrics.acc")
     assert ran.code == 0
     lines = ran.out.splitlines()
-    header = lines[0].split()
-    assert header[:7] == ["name", "created", "baseline", "status", "exit_code", "duration", "executor"]
-    assert header[7:] == ["params.lr", "params.model.depth", "metrics.acc", "metrics.loss.train"]
-    assert [line.split()[0] for line in lines[1:]] == ["lr-0.01", "lr-0.1", "lr-0.5"]
+    assert lines[0].split() == ["metrics", "─" * len(lines[0].split()[1]), "params", "─" * len(lines[0].split()[3])]
+    header = lines[1].split()
+    assert header == ["name", "created", "status", "acc", "loss.train", "lr", "model.depth",
+                      "duration", "exit_code", "baseline", "executor"]
+    assert [line.split()[0] for line in lines[2:]] == ["lr-0.01", "lr-0.1", "lr-0.5"]
 
 
 def test_show_json_where_and_globs(three, exp):
@@ -198,7 +199,9 @@ def test_show_json_from_the_lines_cache_is_what_the_rows_give(repo, exp, monkeyp
     asked = [(), ("-r",), ("sweep/*",), ("ci/*", "sweep/lr-00?")]
     cold = {args: exp("show", "--json", *args).out for args in asked}
     rows = json.loads(cold[("-r",)])
-    assert len(rows) == 251 and rows[-1]["remote"] == "origin" and rows[-1]["params.seed"] == 2
+    tracking = [row for row in rows if row["remote"]]
+    assert len(rows) == 251 and len(tracking) == 1 and tracking[0]["params.seed"] == 2
+    assert [row["created"] for row in rows] == sorted((row["created"] for row in rows), reverse=True)
     assert cold[("-r",)].count("\n") == 253 and len(json.loads(cold[("sweep/*",)])) == 125
 
     def long_way(*args, **kwargs):
@@ -211,7 +214,8 @@ def test_show_json_from_the_lines_cache_is_what_the_rows_give(repo, exp, monkeyp
     write(repo, {"params.yaml": "lr: 0.7\n"})
     assert exp("save", "-n", "late").code == 0
     later = json.loads(exp("show", "--json").out)
-    assert [r["name"] for r in later] == sorted([r["name"] for r in rows[:-1]] + ["late"])
+    assert sorted(r["name"] for r in later) == sorted([r["name"] for r in rows if not r["remote"]] + ["late"])
+    assert later[0]["name"] == "late"  # newest first
     assert {r["name"]: r for r in later}["late"]["params.lr"] == 0.7
     git(repo, "config", "exp.params", "missing.yaml")
     assert all("params.lr" not in r for r in json.loads(exp("show", "--json").out))

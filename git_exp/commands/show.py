@@ -73,11 +73,13 @@ BEST_STEP = "best_step"
 
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
          where: str | None = None, remotes: bool = False, listing=None, files=None,
-         best: str | None = None) -> tuple[list[dict], list[str]]:
-    """Rows and the ordered column list (base columns, then params.*, then metrics.*);
-    ``listing`` is ``rows.start_listing``'s, ``files`` ``results.start_files``'s git.
-    With ``where`` the rows are a ``query.Matched``: ``undecided`` holds those the query
-    could not decide (their params or metrics file was unreadable)."""
+         best: str | None = None, limit: int | None = None, reverse: bool = False) -> tuple[list[dict], list[str]]:
+    """Rows, newest first unless ``sort``, at most ``limit`` of them, then ``reverse``d if
+    asked (as ``git log -n N --reverse``), and the ordered column list (base columns, then
+    params.*, then metrics.*); ``listing`` is ``rows.start_listing``'s, ``files``
+    ``results.start_files``'s git.  With ``where`` the rows are a ``query.Matched``:
+    ``undecided`` holds those the query could not decide (their params or metrics file was
+    unreadable)."""
     if where is not None or sort:
         from git_exp import query  # only when asked to filter or sort
     parsed = query.parse(where) if where is not None else None  # a bad query fails before any work
@@ -85,14 +87,16 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
     found = rows.load(repo, remotes=remotes, listing=listing)
     if patterns:
         found = _pick(repo, found, patterns)
-    return _table(repo, found, files, parsed=parsed, sort=sort, chosen=chosen, complete=not patterns)
+    return _table(repo, found, files, parsed=parsed, sort=sort, chosen=chosen, complete=not patterns,
+                  limit=limit, reverse=reverse)
 
 
 def _table(repo: Repo, found: list[dict], files, *, parsed=None, sort: str | None = None,
-           chosen: tuple[str, bool] | None = None, complete: bool = False) -> tuple[list[dict], list[str]]:
+           chosen: tuple[str, bool] | None = None, complete: bool = False, limit: int | None = None,
+           reverse: bool = False) -> tuple[list[dict], list[str]]:
     """``show``'s rows and columns: ``found``'s base rows with their params, metrics and
-    histories, selected by the parsed ``--where`` query and sorted."""
-    if sort:
+    histories, selected by the parsed ``--where`` query, sorted and limited."""
+    if sort or limit is not None or reverse:
         from git_exp import query
     extra = read(repo, found, files, complete=complete, best=chosen)
     table = found
@@ -102,6 +106,14 @@ def _table(repo: Repo, found: list[dict], files, *, parsed=None, sort: str | Non
         undecided = getattr(table, "undecided", [])
         table = query.Matched(query.sort_rows(table, sort, query.known_columns(found)))
         table.undecided = undecided
+    else:
+        table.sort(key=_created, reverse=True)  # in place (a Matched stays one); stable: one second's stay in name order
+    if limit is not None or reverse:
+        undecided = getattr(table, "undecided", None)
+        table = rows.limited(table, limit, reverse)
+        if undecided is not None:
+            table = query.Matched(table)
+            table.undecided = undecided
     params = sorted(k for k in extra if k == "params" or k.startswith("params."))
     metrics = sorted(k for k in extra if k == "metrics" or k.startswith("metrics."))
     if chosen:
@@ -118,7 +130,7 @@ class Remote(Record):
 
 def remote_of(source: Source, patterns: list[str], remote: str | None) -> tuple[str | None, list[str]]:
     """``(remote, patterns)`` of ``show [REMOTE] [PATTERNS]`` / ``show --remote R``: the
-    first argument is a remote when it is a URL (``remotes.is_url``), or a configured
+    first argument is a remote when it is plainly a URL (``_plainly_url``), or a configured
     remote's name that no local experiment has (the experiment wins: ``--remote``
     says otherwise)."""
     if remote is not None or not patterns:
@@ -126,15 +138,24 @@ def remote_of(source: Source, patterns: list[str], remote: str | None) -> tuple[
     from git_exp import remotes
 
     first = patterns[0]
-    if remotes.is_url(first):
+    if remotes.is_url(first) and _plainly_url(first):
         return first, patterns[1:]
     if first in remotes.configured(source.repo) and source.repo.ref_sha(names.PREFIX + first) is None:
         return first, patterns[1:]
     return None, patterns
 
 
+def _plainly_url(text: str) -> bool:
+    """Whether a first argument of ``show`` is a URL beyond doubt: ``scheme://``, a path
+    (``/``, ``.``), or scp-like with a user (``git@host:path``).  ``a:model.txt`` or
+    ``HEAD:x`` is an experiment pattern (an error), never a host to contact;
+    ``--remote host:path`` says it is one."""
+    return "://" in text or text.startswith(("/", ".")) or "@" in text.partition(":")[0]
+
+
 def show_remote(repo: Repo, text: str, patterns: list[str], *, sort: str | None = None, where: str | None = None,
-                files=None, best: str | None = None) -> tuple[list[dict], list[str], Remote]:
+                files=None, best: str | None = None, limit: int | None = None,
+                reverse: bool = False) -> tuple[list[dict], list[str], Remote]:
     """``show REMOTE``: the rows of the remote's experiments ``patterns`` select (globs
     over their names), read from git-exp's store after fetching the commits and result
     files it lacks (``peek``): no ref and no local experiment is created."""
@@ -156,8 +177,12 @@ def show_remote(repo: Repo, text: str, patterns: list[str], *, sort: str | None 
         shown_names = chosen_names
     view, fetched = peek.fetch(repo, remote, [listed[n] for n in shown_names], peek.paths(files))
     found = peek.base_rows(view, remote.label, [(n, listed[n]) for n in shown_names])
-    table, columns = _table(view, found, files, parsed=parsed, sort=sort, chosen=chosen)
+    table, columns = _table(view, found, files, parsed=parsed, sort=sort, chosen=chosen, limit=limit, reverse=reverse)
     return table, columns, Remote(remote.label, fetched)
+
+
+def _created(row: dict) -> int:
+    return row["created"]
 
 
 def _selected(labels: list[str], patterns: list[str]) -> list[bool]:

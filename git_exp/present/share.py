@@ -31,14 +31,15 @@ ORDER = ("new", "updated", "forced", "deleted", "would be new", "would be update
          "would be deleted", "local is ahead", "skipped", "rejected", "diverged")
 
 
-def lines(results, width: int) -> None:
+def lines(results, width: int, palette: dict | None = None) -> None:
     """One line per experiment that changed, up to a screenful; the rest counted."""
     if QUIET:
         return
     changed = [r for r in results if r.status != "up to date"]
     limit = screenful()
     shown = changed if limit is None or len(changed) <= limit else changed[:limit - 1]
-    out("".join(f"{r.status:<{width}} {r.name}" + (f"  ({r.detail})" if r.detail else "") + "\n" for r in shown))
+    out("".join(f"{painted(r.status, width, palette)} {r.name}" + (f"  ({r.detail})" if r.detail else "") + "\n"
+                for r in shown))
     if len(shown) < len(changed):
         note(f"... and {len(changed) - len(shown)} more (-v lists them all)")
 
@@ -68,10 +69,17 @@ def named(names_: list[str], most: int = 5) -> str:
     return ", ".join(names_[:most]) + (f" and {len(names_) - most} more" if len(names_) > most else "")
 
 
-def pushed(results, remote: str) -> int:
+def painted(status: str, width: int, palette: dict | None) -> str:
+    """``status`` padded to ``width``, in its colour (``terminal``'s slots: rejected,
+    diverged) when ``palette`` is given."""
+    code = palette.get(status) if palette else None
+    return (code + status + "\033[m" if code else status) + " " * (width - len(status))
+
+
+def pushed(results, remote: str, palette: dict | None = None) -> int:
     """One line per experiment that changed (or was refused), the summary; exit 1 if any
-    was rejected, naming them."""
-    lines(results, 12)
+    was rejected, naming them.  ``palette``: colours for statuses (``terminal``)."""
+    lines(results, 12, palette)
     already = getattr(results, "already", 0)
     summary(results, already)
     rejected = [r.name for r in results if r.status == "rejected"]
@@ -91,10 +99,10 @@ def pushed(results, remote: str) -> int:
     return 0
 
 
-def pulled(results, remote: str) -> int:
+def pulled(results, remote: str, palette: dict | None = None) -> int:
     """One line per experiment that changed, the summary; exit 1 when some diverged or
-    could not be created, naming them."""
-    lines(results, 14)
+    could not be created, naming them.  ``palette``: colours for statuses (``terminal``)."""
+    lines(results, 14, palette)
     summary(results)
     blocked = [r.name for r in results if r.status == "rejected"]
     diverged = [r.name for r in results if r.status == "diverged"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from git_exp import cache, names, render, results
 from git_exp.present.common import out, warn
 from git_exp.present.rows import for_display, iso_created
-from git_exp.rows import labels
+from git_exp.rows import labels, limited
 
 LINES_VERSION = 1
 SHOWN_UNREADABLE = 3  # experiments named in the warning; the rest are counted
@@ -22,20 +22,60 @@ def rows(table: list[dict], columns: list[str], fmt: str, lines_cache: tuple | N
          everything: bool = False) -> None:
     """``show``'s rows in ``fmt``; for JSON every row key is a column, and ``lines_cache``
     (``commands.show.lines_cache``) keeps the lines for ``cached_json``."""
-    if fmt == "json":
-        out(json_text(table, lines_cache, everything=everything))
+    write(*shown(table, columns, fmt, lines_cache, everything=everything))
+
+
+def shown(table: list[dict], columns: list[str], fmt: str, lines_cache: tuple | None = None, *,
+          everything: bool = False, picked: bool = False, width: int | None = None,
+          palette: dict | None = None, ellipsis: str = "…", where: str | None = None,
+          limit: int | None = None) -> tuple[str, list]:
+    """``(text, notes)``: ``show``'s rows in ``fmt``, and what to say on stderr after them.
+    JSON rows hold every key, or (``picked``: --columns, --drop, --only-changed) their name,
+    remote and ``columns``; the text table fits ``width`` in ``palette``'s colours
+    (``present.table``) and notes the columns it hid."""
+    notes = [unreadable(table)]
+    if not table and fmt != "json" and limit != 0:  # JSON's [] says it
+        notes.append(empty(where))
+    if fmt == "json" and picked:  # not kept for cached_json: these rows are not whole
+        text = render.json_text([{k: row[k] for k in ("name", "remote", *columns) if k in row}
+                                 for row in iso_created(table)])
+    elif fmt == "json":
+        text = json_text(table, lines_cache, everything=everything)
+    elif fmt == "table":
+        from git_exp.present import table as terminal_table
+
+        done = terminal_table.render([for_display(r) for r in table], columns, width=width, palette=palette,
+                                     ellipsis=ellipsis)
+        text = done.text
+        if done.hidden:
+            notes.insert(0, terminal_table.hidden_note(done.hidden, width))
     else:
-        out(render.render([for_display(r) for r in table], columns, fmt))
-    warn(unreadable(table))
+        text = render.render([for_display(r) for r in table], columns, fmt)
+    return text, notes
+
+
+def empty(where: str | None) -> str:
+    """What to say when there is no row to show (patterns that match nothing are errors)."""
+    if where:
+        return f"no experiment matches --where {names.shown(where)} — `git exp show` without it lists them all"
+    return "no experiments yet — git exp save, or git exp ls origin"
+
+
+def write(text: str, notes: list) -> None:
+    """``text`` on stdout, then each note (None: nothing) on stderr."""
+    out(text)
+    for one in notes:
+        warn(one)
 
 
 def _head(encode, name: str, remote: str | None) -> str:
     return f'{{"name": {encode(name)}, "remote": {"null" if remote is None else encode(remote)}, '
 
 
-def cached_json(lines_cache: tuple, listed) -> bool:
-    """Write ``show --json`` from ``lines.marshal`` alone and say True, or False when a
-    listed commit is not there or the rows are too few to be written one per line.
+def cached_json(lines_cache: tuple, listed, limit: int | None = None, reverse: bool = False) -> str | None:
+    """``show --json`` from ``lines.marshal`` alone, newest first as ``commands.show.show``
+    orders (the time read from each line), ``limit`` and ``reverse`` as there; or None
+    when a listed commit is not there or the rows are too few to be written one per line.
     ``listed()`` gives ``commands.show.listed``'s columns (called once the cache is read,
     while git lists)."""
     where, key = lines_cache
@@ -43,12 +83,19 @@ def cached_json(lines_cache: tuple, listed) -> bool:
     shas, exp_names, owners = listed()
     tails = list(map(known.get, shas))
     if len(tails) < render.LINES_MIN or None in tails:
-        return False
+        return None
     encode = render.string_encoder()
-    text = render.json_lines([_head(encode, n, o) + t for n, o, t in zip(exp_names, owners, tails)])
-    out(text)
-    warn(unreadable_in_lines(text))
-    return True
+    lines = [_head(encode, n, o) + t for n, o, t in zip(exp_names, owners, tails)]
+    return render.json_lines(limited(sorted(lines, key=_iso_created, reverse=True), limit, reverse))
+
+
+CREATED = '"created": "'
+
+
+def _iso_created(line: str) -> str:
+    """The ISO time of a row's line: they sort as the times do (all UTC, one format)."""
+    at = line.find(CREATED) + len(CREATED)  # the row's own key: in a string a quote is escaped
+    return line[at:at + 25]
 
 
 def json_text(table: list[dict], lines_cache: tuple | None = None, *, everything: bool = False) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from tests.bench import dvc, report
-from tests.bench.env import BenchError, current_git, find_git_exp, hermetic_env, interpreter, pick_tmp, reftable_env, run
+from tests.bench.env import BenchError, Unavailable, current_git, find_git_exp, hermetic_env, interpreter, pick_tmp, reftable_env, run
 from tests.bench.fixtures import Fixture
 from tests.bench.ops import OPS, Ctx
 from tests.bench.report import Row
@@ -126,6 +126,9 @@ class Runner:
         try:
             case = case_of()
             a, b, runs = measure(case, (ctx or self.ctx).env, self.args.runs, self.args.warmup, budget)
+        except Unavailable as exc:
+            note(f"  {op:<16} N={n}{tag}: not measured — {exc}")
+            return
         except BenchError as exc:
             self.failed.append(f"{op} at N={n}{tag}")
             note(f"  {op:<16} N={n}{tag}: FAILED — {exc}")

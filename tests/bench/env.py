@@ -25,6 +25,11 @@ class BenchError(Exception):
     """A command the benchmark needs failed; the message says which and why."""
 
 
+class Unavailable(BenchError):
+    """An operation cannot be measured here (a program it needs is missing): its row is
+    left out with the reason, and the run does not fail for it."""
+
+
 @dataclass(frozen=True)
 class Cmd:
     """One command to time: argv run in cwd."""

@@ -34,6 +34,13 @@ def exp_files(i: int) -> dict[str, bytes]:
     return {"params.yaml": params.encode(), "metrics.json": (json.dumps(metrics) + "\n").encode()}
 
 
+def step_metrics(i: int, steps: int = 50) -> bytes:
+    """``metrics.jsonl`` of experiment i: loss and acc over ``steps`` steps."""
+    rate = 0.02 + (i % 17) / 200
+    return "".join(json.dumps({"step": s, "loss": round(2.3 / (1 + rate * s), 5), "acc": round(1 - 1 / (1 + rate * s), 5)})
+                   + "\n" for s in range(steps)).encode()
+
+
 def git_exp_message(i: int) -> str:
     command = f"python train.py --lr {0.0001 * (i + 1):.6f}"
     return (f"git exp run: {command}\n\nExp-Command: {command}\nExp-Exit-Code: 0\nExp-Status: ok\n"
@@ -126,6 +133,14 @@ def git_exp_commits(n: int) -> Callable[[str], Iterator[ExpCommit]]:
     return commits
 
 
+def report_commits(n: int) -> Callable[[str], Iterator[ExpCommit]]:
+    def commits(_base: str) -> Iterator[ExpCommit]:
+        for i in range(n):
+            yield (f"refs/exp/{exp_name(i, n)}", git_exp_message(i),
+                   {**exp_files(i + 1), "metrics.jsonl": step_metrics(i)})
+    return commits
+
+
 def bare(path: Path, env: Mapping[str, str]) -> Path:
     path.mkdir(parents=True)
     run(["git", "init", "-q", "--bare", "-b", "main"], path, env)
@@ -161,6 +176,14 @@ class Fixture:
         """The work tree with N experiments (remotes are added by the operations)."""
         path = self.dir / "main"
         build_repo(path, self.env, self.files, {}, git_exp_commits(self.n))
+        return self.checked(path)
+
+    @cached_property
+    def report_repo(self) -> Path:
+        """Like ``main``, each experiment with a ``metrics.jsonl`` of its steps too (for
+        the report's curves)."""
+        path = self.dir / "report"
+        build_repo(path, self.env, self.files, {}, report_commits(self.n))
         return self.checked(path)
 
     @cached_property

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
-from tests.bench.env import Cmd, copy_repo, run
+from tests.bench.browser import EMPTY_PAGE, browser_missing
+from tests.bench.env import Cmd, Unavailable, copy_repo, run
 from tests.bench.fixtures import Fixture
 from tests.bench.timing import Case
 
@@ -69,6 +70,39 @@ def ls(fx: Fixture, ctx: Ctx) -> Case:
 
 def show(fx: Fixture, ctx: Ctx) -> Case:
     return Case(Cmd((*EXP, "show", "--json"), fx.main), _sh(SHOW_BASELINE, fx.main))
+
+
+REPORT_BASELINE = ("git for-each-ref --format='%(objectname) %(objectname)~' refs/exp/ "
+                   "| git diff-tree --stdin -r -z --raw --numstat >/dev/null && "
+                   f"{SHOW_BASELINE} >/dev/null && "
+                   "git for-each-ref --format='%(objectname):metrics.jsonl' refs/exp/ | git cat-file --batch")
+
+
+def report(fx: Fixture, ctx: Ctx) -> Case:
+    """A: ``git exp report`` of every experiment (each with a ``metrics.jsonl`` of its
+    steps).  B: plain git reading the same: show's reads, every experiment's changes
+    against its baseline, the step files.  The target is A's own time."""
+    fx.runs.mkdir(parents=True, exist_ok=True)
+    return Case(Cmd((*EXP, "report", "-o", str(fx.runs / "report.html")), fx.report_repo),
+                _sh(REPORT_BASELINE, fx.report_repo))
+
+
+BROWSER = Path(__file__).resolve().parent / "browser.py"
+
+
+def report_open(fx: Fixture, ctx: Ctx) -> Case:
+    """A: a new headless Chromium opens the report of every experiment and draws it.
+    B: the same browser opens an empty page.  The target is A - B: the report's own
+    opening time, the browser's start-up left out."""
+    missing = browser_missing(ctx.python, ctx.env)
+    if missing:
+        raise Unavailable(missing)
+    fx.runs.mkdir(parents=True, exist_ok=True)
+    page, empty = fx.runs / "open.html", fx.runs / "empty.html"
+    run((*EXP, "report", "-o", str(page)), fx.report_repo, ctx.env)
+    empty.write_text(EMPTY_PAGE)
+    return Case(Cmd((ctx.python, str(BROWSER), str(page)), fx.runs),
+                Cmd((ctx.python, str(BROWSER), str(empty)), fx.runs))
 
 
 def _fresh_remotes(fx: Fixture, pairs: list[tuple[Path, str]]) -> tuple[Callable[[], None], list[Path]]:
@@ -226,5 +260,6 @@ def show_remote(fx: Fixture, ctx: Ctx) -> Case:
 OPS: dict[str, Callable[[Fixture, Ctx], Case]] = {
     "startup": startup, "save": save, "ls": ls, "show": show, "push": push, "push-subset": push_subset,
     "push-noop": push_noop, "pull": pull, "pull-noop": pull_noop, "ls-remote": ls_remote,
-    "fetch-installed": fetch_installed, "show-remote": show_remote,
+    "fetch-installed": fetch_installed, "report": report, "report-open": report_open,
+    "show-remote": show_remote,
 }

@@ -40,7 +40,10 @@ class Row:
     @property
     def ok_reftable(self) -> Optional[bool]:
         ratio = self.ratio_reftable
-        return None if ratio is None else targets.verdict(self.op, self.n, ratio)
+        if ratio is None:
+            return None
+        own = targets.own_seconds(self.op, self.gitexp_s_reftable, self.baseline_s_reftable)
+        return targets.verdict(self.op, self.n, ratio, own)
 
     @property
     def target(self) -> float:
@@ -48,7 +51,7 @@ class Row:
 
     @property
     def ok(self) -> Optional[bool]:
-        return targets.verdict(self.op, self.n, self.ratio)
+        return targets.verdict(self.op, self.n, self.ratio, targets.own_seconds(self.op, self.gitexp_s, self.baseline_s))
 
     def as_json(self) -> dict:
         out = {"op": self.op, "n": self.n, "gitexp_s": round(self.gitexp_s, 6),
