@@ -127,6 +127,9 @@ def test_show_remote_by_url_and_a_local_experiment_named_like_the_remote(file_re
     laptop = file_remote.clone(tmp_path / "laptop")
     by_url = rows(exp("show", file_remote.url, "--json", cwd=laptop))
     assert [(r["name"], r["remote"]) for r in by_url] == [("e1", file_remote.url)]
+    assert [r["name"] for r in rows(exp("show", str(file_remote.path), "--json", cwd=laptop))] == ["e1"]
+    for pattern in ("..", "e1:model.bin", "/nowhere"):  # no repository there: a pattern, never contacted
+        assert_error(exp("show", pattern, cwd=laptop), 2, repr(pattern))
     write(laptop, {"params.yaml": "lr: 5\n"})
     assert exp("save", "-n", "origin", cwd=laptop).code == 0
     local = rows(exp("show", "origin", "--json", cwd=laptop))

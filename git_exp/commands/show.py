@@ -146,11 +146,15 @@ def remote_of(source: Source, patterns: list[str], remote: str | None) -> tuple[
 
 
 def _plainly_url(text: str) -> bool:
-    """Whether a first argument of ``show`` is a URL beyond doubt: ``scheme://``, a path
-    (``/``, ``.``), or scp-like with a user (``git@host:path``).  ``a:model.txt`` or
-    ``HEAD:x`` is an experiment pattern (an error), never a host to contact;
-    ``--remote host:path`` says it is one."""
-    return "://" in text or text.startswith(("/", ".")) or "@" in text.partition(":")[0]
+    """Whether a first argument of ``show`` is a URL beyond doubt: ``scheme://``, the path
+    of a repository that exists (``/srv/x.git``, ``../x``), or scp-like with a user
+    (``git@host:path``).  ``a:model.txt``, ``HEAD:x`` or ``..`` is an experiment pattern
+    (an error), never a host or directory to contact; ``--remote`` takes any URL."""
+    import os
+
+    if "://" in text or "@" in text.partition(":")[0]:
+        return True
+    return os.path.isfile(os.path.join(text, "HEAD")) or os.path.exists(os.path.join(text, ".git"))
 
 
 def show_remote(repo: Repo, text: str, patterns: list[str], *, sort: str | None = None, where: str | None = None,
