@@ -193,7 +193,10 @@ def test_gc_deletes_the_store_and_show_fetches_again(file_remote, tmp_path, exp)
     producer(file_remote, tmp_path, exp, count=1)
     laptop = file_remote.clone(tmp_path / "laptop")
     seen = rows(exp("show", "origin", "--json", cwd=laptop))
-    assert packs(laptop)
+    stored = packs(laptop)
+    git(laptop, "gc", "-q", "--prune=now")  # git's own gc neither sees nor breaks the store
+    git(laptop, "fsck", "--no-progress")
+    assert packs(laptop) == stored and rows(exp("show", "origin", "--json", cwd=laptop)) == seen
     assert exp("gc", cwd=laptop).code == 0
     assert not (laptop / ".git" / "git-exp" / "peek").exists()
     assert rows(exp("show", "origin", "--json", cwd=laptop)) == seen and packs(laptop)
