@@ -98,6 +98,8 @@ def test_show_remote_fetches_only_what_the_table_needs(transport, filters, reque
     assert packs(laptop) == fetched
 
     assert exp("pull", "origin", "--all", cwd=laptop).code == 0
+    for cached in (laptop / ".git" / "git-exp").glob("*.marshal"):
+        cached.unlink()  # show -r reads the pulled experiments afresh, not what show origin cached
     pulled = [r for r in rows(exp("show", "-r", "--json", cwd=laptop)) if r["remote"] == "origin"]
     assert pulled == seen
     assert all(subprocess.run(["git", "cat-file", "-e", oid], cwd=laptop).returncode == 0 for oid in models.values())
