@@ -69,13 +69,31 @@ def save(
     force: bool = Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
     append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
+    allow_large: bool = Option(False, "--allow-large", help="Save untracked files over exp.largeFile (10 MiB) too."),
+    dvc: bool = Option(False, "--dvc", help="Save as DVC keeps experiments (refs/exps/, on HEAD), so `dvc exp "
+                                            "list/show/apply` see it; named dvc:NAME here."),
 ) -> None:
-    """Snapshot the work tree into refs/exp/NAME; print the name."""
+    """Snapshot the work tree into refs/exp/NAME; print the name.
+
+    Refuses untracked files over exp.largeFile (default 10 MiB) unless --allow-large."""
     from git_exp.commands.save import save as do_save
     from git_exp.present import manage
 
-    manage.saved(do_save(_repo(), name, message=message, force=force, append=append, untracked=not no_untracked),
-                 append)
+    manage.saved(do_save(_repo(), name, message=message, force=force, append=append, untracked=not no_untracked,
+                         allow_large=allow_large, dvc=dvc), append)
+
+
+@command("import-dvc")
+def import_dvc(
+    patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="DVC experiments (dvc:NAME or NAME; default all)."),
+    prefix: str = Option("", "--prefix", metavar="PREFIX", help="Name them PREFIX + the DVC name, e.g. dvc/."),
+) -> None:
+    """Turn DVC's experiments (refs/exps/) into git-exp experiments: a commit on top of each
+    (parents: its baseline, then DVC's commit, which becomes NAME~1) with git-exp's trailers."""
+    from git_exp.commands.import_dvc import import_dvc as do_import
+    from git_exp.present import dvc as present
+
+    present.imported(do_import(_repo(), list(patterns or []), prefix=prefix))
 
 
 @command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
@@ -86,7 +104,9 @@ def run(
     force: bool = Option(False, "--force", "-f", help="Replace an existing experiment of that name."),
     append: bool = Option(False, "--append", help="Add a new version on top of an existing experiment."),
     no_untracked: bool = Option(False, "--no-untracked", help="Leave out files git does not track."),
-    isolated: bool = Option(False, "--isolated", help="Run in a temporary worktree; your work tree is untouched."),
+    isolated: bool = Option(False, "--isolated", help="Run in a temporary worktree with your ignored inputs linked in "
+                                                      "(exp.isolate); your work tree is untouched."),
+    allow_large: bool = Option(False, "--allow-large", help="Save untracked files over exp.largeFile (10 MiB) too."),
     sets: list[str] = Option(None, "-S", "--set", metavar="[FILE:][+]KEY=VALUE[,VALUE...]",
                              help="Set a parameter in the params file for this run (restored after; +KEY adds a "
                                   "key). Several comma-separated values make a sweep: every combination runs."),
@@ -100,7 +120,11 @@ def run(
     """Run CMD, then save the work tree with its metadata (secrets in CMD recorded as $NAME or ***); exit with CMD's code.
 
     With -S KEY=V1,V2 ... it runs a sweep: every combination of the values, each in its own
-    temporary worktree, one line per run as it ends and a table at the end."""
+    temporary worktree, one line per run as it ends and a table at the end.
+
+    Before the command: refuses untracked files over exp.largeFile (10 MiB) unless
+    --allow-large.  After it, before saving: warns about large files it wrote, and when
+    it wrote no metrics file."""
     from git_exp.commands.run import Signals
     from git_exp.commands.run import run as do_run
     from git_exp.entry import failed
@@ -117,12 +141,14 @@ def run(
 
         parsed = overrides.parse_all(list(sets or []))
         if sweep.is_sweep(parsed, jobs, random_, name_prefix) or seed is not None:
-            _sweep(argv, parsed, name, message, force, append, not no_untracked, jobs, random_, seed, name_prefix)
+            _sweep(argv, parsed, name, message, force, append, not no_untracked, jobs, random_, seed, name_prefix,
+                   allow_large)
         edit = overrides.for_run(_repo(), argv, parsed)
     with Signals() as signals:  # from the start until all is said: saved or not
         try:
             ran = do_run(_repo(), argv, name, message=message, force=force, append=append,
-                         untracked=not no_untracked, isolated=isolated, signals=signals, edit=edit)
+                         untracked=not no_untracked, isolated=isolated, signals=signals, edit=edit,
+                         allow_large=allow_large, warn=present.warning)
         except ExpError as exc:
             code = failed(exc)
         else:
@@ -135,19 +161,53 @@ def run(
     raise Exit(code)
 
 
-def _sweep(argv, parsed, name, message, force, append, untracked, jobs, random_, seed, prefix) -> None:
+def _sweep(argv, parsed, name, message, force, append, untracked, jobs, random_, seed, prefix,
+           allow_large=False) -> None:
     """``run`` with several values (or --jobs, --random, --name-prefix): a sweep; always exits."""
     from git_exp.commands import sweep
     from git_exp.present import sweep as present
 
     repo = _repo()
     planned = sweep.prepare(repo, parsed, argv, jobs=jobs, random_=random_, seed=seed, prefix=prefix, name=name,
-                            force=force, append=append)
+                            force=force, append=append, check_large=untracked and not allow_large)
     present.opening(planned)
     done = sweep.run(repo, planned, argv, message=message, force=force, append=append, untracked=untracked,
                      started=present.started, finished=present.finished)
     present.summary(done)
     raise Exit(done.exit_code)
+
+
+@command(context_settings={})  # -S repeats (list[str]): typer parses rerun's command lines
+def rerun(
+    name: str = Argument(..., metavar="NAME", help="Experiment whose recorded command (Exp-Command) to run again."),
+    new: str | None = Option(None, "-n", "--name", help="Save the result under this name (default: NAME-rerun-N)."),
+    append: bool = Option(False, "--append", help="Save the result as a new version of NAME."),
+    overrides: list[str] = Option(None, "-S", "--set", metavar="[FILE:][+]KEY=VALUE",
+                                  help="Set a parameter in NAME's params file first (as run -S; one value)."),
+    allow_large: bool = Option(False, "--allow-large", help="No warning about large files the command wrote."),
+    json_: bool = Option(False, "--json", help="JSON output."),
+) -> None:
+    """Run NAME's recorded command again on NAME's tree in a temporary worktree, save the
+    result, and print the params and metrics that differ; exit with the command's code.
+
+    Secrets recorded as $VAR are taken from the environment; a masked one (***) is refused."""
+    from git_exp.commands.rerun import rerun as do_rerun
+    from git_exp.commands.run import Signals
+    from git_exp.entry import failed
+    from git_exp.errors import ExpError
+    from git_exp.present import rerun as present
+    from git_exp.present import run as present_run
+
+    with Signals() as signals:  # as for run: from the start until all is said
+        try:
+            result = do_rerun(_repo(), name, new=new, append=append, overrides=list(overrides or []),
+                              allow_large=allow_large, signals=signals, warn=present_run.warning)
+        except ExpError as exc:
+            code = failed(exc)
+        else:
+            code = present.rerun(result, json_)
+        signals.done = True
+    raise Exit(code)
 
 
 @command("ls")
@@ -540,6 +600,8 @@ def install(
     push: bool = Option(False, "--push", help="Write the push refspecs even where they change what plain git push "
                                               "does to branches (push.default, upstreams); says what changes."),
     force: bool = Option(False, "--force", help="Replace a conflicting experiment refspec (uninstall restores it)."),
+    dvc: bool = Option(False, "--dvc", help="Also fetch DVC's experiments (refs/exps/) into refs/remote-exps/REMOTE/; "
+                                            "`git exp pull REMOTE 'dvc:*'` creates the refs DVC sees."),
 ) -> None:
     """Make plain git fetch / git push carry experiments for REMOTE.
 
@@ -554,7 +616,7 @@ def install(
         raise UsageError("--fetch-only and --push contradict each other — choose one")
     repo = _repo(remotes=True)
     for remote in chosen_remotes(repo, list(names_ or []), all_):
-        report = do_install(repo, remote, pattern=pattern, fetch_only=fetch_only, push=push, force=force)
+        report = do_install(repo, remote, pattern=pattern, fetch_only=fetch_only, push=push, force=force, dvc=dvc)
         present.installed(remote.name, report, None if report.count is None else fetch_cost_ms(report.count))
 
 
@@ -562,7 +624,7 @@ def install(
 def uninstall(
     names_: list[str] = Argument(None, metavar="[REMOTE]...", help="Remotes (default: the push remote)."),
     all_: bool = Option(False, "--all", help="Uninstall from every remote."),
-    keep_refs: bool = Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/."),
+    keep_refs: bool = Option(False, "--keep-refs", help="Keep refs/remote-exp/REMOTE/ (and refs/remote-exps/REMOTE/)."),
 ) -> None:
     """Remove exactly what install added, and the remote-tracking experiments."""
     from git_exp.commands.install import uninstall as do_uninstall

@@ -243,8 +243,8 @@ def base_rows(view: View, label: str, listed: list[tuple[str, str]]) -> list[dic
 def find(repo: Repo, spec: str, files: dict):
     """``(View, revisions.Target)`` for ``REMOTE/NAME`` (or ``REMOTE/NAME~N``) of a
     configured remote whose experiment has not been fetched, fetched into the store;
-    None when ``spec`` names no configured remote.  UsageError when the remote has no
-    such experiment."""
+    None when ``spec`` names no configured remote or the remote has no such experiment
+    (one ``ls-remote`` of that name)."""
     from git_exp import names, remotes, revisions
     from git_exp.errors import UsageError
 
@@ -255,8 +255,7 @@ def find(repo: Repo, spec: str, files: dict):
     remote = remotes.get(repo, remote_name)
     sha = remotes.ls_remote(repo, remote, f"refs/exp/{name}").get(name)
     if sha is None:
-        raise UsageError(f"no experiment named {names.shown(base)}, local or remote-tracking, nor {names.shown(name)} "
-                         f"on {remote.label} — `git exp ls -r` and `git exp ls {remote.label}` list them")
+        return None  # the caller says there is no such experiment, as for any name
     view, _ = fetch(repo, remote, [sha], paths(files))
     if version:
         chain = revisions.versions(view, sha, version + 1)

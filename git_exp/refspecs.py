@@ -25,6 +25,16 @@ def fetch_spec(remote: str, pattern: str = "*") -> Spec:
     return Spec("fetch", f"+refs/exp/{pattern}:refs/remote-exp/{remote}/{pattern}")
 
 
+def dvc_fetch_spec(remote: str) -> Spec:
+    """``install --dvc``: DVC's experiments into a remote-tracking namespace DVC never
+    reads (``dvc``); ``git exp pull`` creates the real ``refs/exps/`` refs."""
+    return Spec("fetch", f"+refs/exps/*:refs/remote-exps/{remote}/*")
+
+
+def is_dvc_fetch(value: str) -> bool:
+    return value.startswith("+refs/exps/*:refs/remote-exps/")
+
+
 def push_spec(pattern: str = "*") -> Spec:
     return Spec("push", f"refs/exp/{pattern}:refs/exp/{pattern}")
 

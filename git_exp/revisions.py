@@ -137,6 +137,8 @@ def find(repo: Repo, spec: str) -> Target | None:
     base, suffix = _cut(spec)
     if not base:
         _version(spec, base, suffix)  # says what is missing
+    if _is_dvc(base):
+        return _find_dvc(repo, spec, base, suffix)
     try:
         options = candidates(base)
     except UsageError:
@@ -165,6 +167,59 @@ def find(repo: Repo, spec: str) -> Target | None:
                              f"`git exp log {label}` lists them")
         sha = chain[version]
     return Target(label_of(remote, name, version), name, remote, version, ref, sha)
+
+
+def _is_dvc(base: str) -> bool:
+    return base.startswith(("dvc:", "refs/exps/", "refs/remote-exps/")) or "/dvc:" in base
+
+
+def _find_dvc(repo: Repo, spec: str, base: str, suffix: str) -> Target | None:
+    """A DVC experiment (``dvc``): ``dvc:NAME``, ``REMOTE/dvc:NAME``, or its full ref
+    ``refs/exps/ab/cd.../NAME`` (``refs/remote-exps/REMOTE/ab/cd.../NAME``); the same
+    name on two baselines is refused, naming both refs."""
+    from git_exp import dvc
+
+    remote = None
+    if base.startswith(("refs/exps/", "refs/remote-exps/")):
+        prefix = dvc.PREFIX
+        if base.startswith(dvc.REMOTE_PREFIX):
+            remote, _, rest = base[len(dvc.REMOTE_PREFIX):].partition("/")
+            if names.remote_problem(remote):
+                raise UsageError(f"cannot read {shown(base)}: write refs/remote-exps/REMOTE/XX/HEX/NAME")
+            prefix = dvc.tracking_prefix(remote)
+        if dvc.name_of(dvc.PREFIX + base[len(prefix):], hexsz=repo.hexsz) is None:
+            raise UsageError(f"cannot read {shown(base)}: no DVC experiment ref (refs/exps/XX/HEX/NAME) — "
+                             "`git exp ls` lists them")
+        pattern, name = base, base.rpartition("/")[2]
+    else:
+        owner, _, name = base.partition("dvc:")
+        if owner:
+            remote = owner[:-1]
+            if names.remote_problem(remote):
+                raise UsageError(f"cannot read {shown(base)}: write dvc:NAME or REMOTE/dvc:NAME")
+        if "/" in name or names.problem(name):
+            raise UsageError(f"invalid DVC experiment name {shown(name)}: "
+                             f"{names.problem(name) or 'a DVC name holds no /'} — `git exp ls` lists them")
+        prefix = dvc.tracking_prefix(remote) if remote else dvc.PREFIX
+        pattern = f"{prefix}*/*/{name}"
+    found = {ref: sha for ref, sha in dvc.listed(repo, prefix).items()
+             if ref == pattern or ("*" in pattern and ref.rpartition("/")[2] == name)}
+    if not found:
+        return None
+    if len(found) > 1:
+        first, second = sorted(found)[:2]
+        raise UsageError(f"{shown(base)} is ambiguous: DVC has it on {len(found)} baselines — "
+                         f"write its ref, {first} or {second}")
+    version = _version(spec, base, suffix)
+    ref, sha = next(iter(found.items()))
+    label = (f"{remote}/" if remote else "") + dvc.label(name)
+    if version:
+        chain = versions(repo, sha, version + 1)
+        if len(chain) <= version:
+            raise UsageError(f"{shown(label)} has no version ~{version}: it has only this version — "
+                             f"`git exp log {label}` lists them")
+        sha = chain[version]
+    return Target(label + (f"~{version}" if version else ""), dvc.label(name), remote, version, ref, sha)
 
 
 def parents(repo: Repo, sha: str) -> list[str]:

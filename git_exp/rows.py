@@ -52,26 +52,43 @@ def start_listing(repo: Repo | None = None, *, remotes: bool = False) -> git.Run
     """Start the ref listing ``listed`` reads, in ``repo`` or here (before the repository
     has been looked at: it needs nothing from it): names and commits only, no object read
     (0.1 s at 100k)."""
+    from git_exp import dvc
+
     start = repo.start if repo is not None else git.start
-    return start(*refs_args(PREFIX, *([REMOTE_PREFIX] if remotes else [])))
+    return start(*refs_args(PREFIX, dvc.PREFIX, *([REMOTE_PREFIX, dvc.REMOTE_PREFIX] if remotes else [])))
 
 
 def listed(listing: git.Running) -> tuple[list[str], list[str]]:
-    """``(shas, refs)`` from ``start_listing``'s output, local refs first."""
-    flat = usable(listing.wait().out).replace("\n", "\t").split("\t")
+    """``(shas, refs)`` from ``start_listing``'s output, local refs first, then DVC's
+    (``refs/exps/``: only experiment refs, ``dvc.filter_listing``), then remote-tracking."""
+    text = usable(listing.wait().out)
+    flat = text.replace("\n", "\t").split("\t")
     flat.pop()  # what follows the last newline
-    return flat[0::2], flat[1::2]  # ref names hold no tab or newline (check-ref-format)
+    shas, refs = flat[0::2], flat[1::2]  # ref names hold no tab or newline (check-ref-format)
+    if "\trefs/exps/" in text or "\trefs/remote-exps/" in text:
+        from git_exp import dvc
+
+        shas, refs = dvc.filter_listing(shas, refs)
+    return shas, refs
 
 
 def split_names(refs: list[str], remotes: bool) -> tuple[list[str], list[str | None]]:
-    """``(names, remotes)`` of ``listed``'s refs: None for a local experiment."""
-    local = len(refs) if not remotes else sum(1 for ref in refs if ref.startswith(PREFIX))
+    """``(names, remotes)`` of ``listed``'s refs: None for a local experiment; a DVC
+    experiment is named ``dvc:NAME`` (``dvc``)."""
+    if not refs or (not remotes and refs[-1].startswith(PREFIX)):  # no DVC experiment: the quick way
+        return [ref[len(PREFIX):] for ref in refs], [None] * len(refs)
+    local = sum(1 for ref in refs if ref.startswith(PREFIX))
     names = [ref[len(PREFIX):] for ref in refs[:local]]
     owners: list[str | None] = [None] * local
     for ref in refs[local:]:
-        remote, _, name = ref[len(REMOTE_PREFIX):].partition("/")
+        if ref.startswith("refs/exps/"):
+            owners.append(None)
+            names.append("dvc:" + ref.rpartition("/")[2])
+            continue
+        dvc_ref = ref.startswith("refs/remote-exps/")
+        remote, _, name = ref[len("refs/remote-exps/" if dvc_ref else REMOTE_PREFIX):].partition("/")
         owners.append(remote)
-        names.append(name)
+        names.append("dvc:" + name.rpartition("/")[2] if dvc_ref else name)
     return names, owners
 
 
@@ -111,8 +128,32 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     for row in found:
         known[row["sha"]] = tuple(row[key] for key in CACHED)
     known.update(dict.fromkeys(others))  # no commit: a blob, tree or tag, and so for ever
+    unread = [sha for sha, ref in zip(shas, refs) if sha not in known and "/exps/" in ref[:17]]
+    if unread:  # DVC's experiments (refs/exps/, refs/remote-exps/): by id
+        _read_dvc(repo, unread, known)
     cache.save(where, CACHE_VERSION, known, listed=shas)
-    return found
+    if len(found) == len(shas):
+        return found
+    names, owners = split_names(refs, remotes)
+    return [{"name": name, "remote": owner, **dict(zip(CACHED, known[sha]))}
+            for name, owner, sha in zip(names, owners, shas) if known.get(sha) is not None]
+
+
+def _read_dvc(repo: Repo, shas: list[str], known: dict) -> None:
+    """Put the ``CACHED`` values of the commits ``shas`` in ``known`` (None for an object
+    that is no commit)."""
+    from git_exp.commands.pull import object_types
+    from git_exp.revisions import commits
+
+    kinds = object_types(repo, shas)
+    read = commits(repo, [sha for sha in dict.fromkeys(shas) if kinds.get(sha) == "commit"])
+    for sha in shas:
+        exp = read.get(sha)
+        if exp is None:
+            known[sha] = None
+        else:
+            row = base_row(exp)
+            known[sha] = tuple(row[key] for key in CACHED)
 
 
 def limited(items: list, limit: int | None, reverse: bool) -> list:

@@ -153,7 +153,9 @@ def test_diff_of_a_remote_experiment_not_fetched(http_remote, tmp_path, exp):
     assert {c["key"]: (c["a"], c["b"]) for c in json.loads(both.out)["changes"]}["params.lr"] == (0.2, 0.1)
     assert state(laptop) == before and not in_store(laptop, models["e2"])
     assert_error(exp("diff", "origin/e2", "--stat", cwd=laptop), 2, "--stat needs 'origin/e2'")
-    assert_error(exp("diff", "origin/ghost", cwd=laptop), 2, "nor 'ghost' on origin")
+    assert_error(exp("diff", "origin/ghost", cwd=laptop), 2, "no experiment named 'origin/ghost', local or remote-tracking")
+    assert exp("diff", "origin/e2", "origin/main", cwd=laptop).code == 0  # a branch: no remote asked
+    assert state(laptop) == before
 
 
 def test_show_remote_errors_are_one_line_and_leave_nothing(file_remote, tmp_path, exp):

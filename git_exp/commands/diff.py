@@ -38,11 +38,19 @@ def _target(repo: Repo, ref: str) -> tuple[str, str]:
         raise UsageError(f"no experiment or commit named {shown(ref)} — `git exp ls -r` lists experiments") from None
 
 
-def _unfetched(repo: Repo, spec: str, files: dict, stat: bool):
+def _unfetched(repo: Repo, spec: str, files: dict, stat: bool, *, commit_ok: bool = False):
     """``peek.find`` of ``spec`` (a configured remote's experiment not fetched yet), for
-    an experiment no local or remote-tracking ref names: ``(View, Target)`` or None."""
+    an experiment no local or remote-tracking ref names (and with ``commit_ok``, no
+    commit either: ``diff x origin/main`` compares with the branch, asking no remote):
+    ``(View, Target)`` or None."""
     if revisions.find(repo, spec) is not None:
         return None
+    if commit_ok:
+        try:
+            repo.resolve_commit(spec)
+            return None
+        except UsageError:
+            pass
     from git_exp import peek
 
     found = peek.find(repo, spec, files)
@@ -52,6 +60,17 @@ def _unfetched(repo: Repo, spec: str, files: dict, stat: bool):
     return found
 
 
+def _with_dvc(repo: Repo, shas: list[str], files: dict) -> dict:
+    """``files`` with what the ``dvc.yaml`` of either side declares (``dvc.files``): the
+    two sides are compared over the same files."""
+    from git_exp import dvc
+
+    declared = dvc.files(repo, shas, files["max_size"])
+    more = {kind: [p for sha in shas for p in declared.get(sha, {}).get(kind, ())] for kind in ("params", "metrics")}
+    return {**files, "params": tuple(dict.fromkeys([*files["params"], "params.yaml", *more["params"]])),
+            "metrics": tuple(dict.fromkeys([*files["metrics"], *more["metrics"]]))}
+
+
 def diff(repo: Repo, a: str, b: str | None = None, *, stat: bool = False) -> Diff:
     files = results.configured_files(repo)
     remote_a = _unfetched(repo, a, files, stat)
@@ -59,7 +78,7 @@ def diff(repo: Repo, a: str, b: str | None = None, *, stat: bool = False) -> Dif
         repo, exp = remote_a  # a View: the store and the user's objects
     else:
         exp = revisions.resolve(repo, a)
-    remote_b = _unfetched(repo, b, files, stat) if b is not None and "/" in b else None
+    remote_b = _unfetched(repo, b, files, stat, commit_ok=True) if b is not None and "/" in b else None
     if remote_b is not None:
         repo = remote_b[0]
     if b is None:
@@ -69,6 +88,8 @@ def diff(repo: Repo, a: str, b: str | None = None, *, stat: bool = False) -> Dif
         b_sha, b_label = above[0], "baseline"
     else:
         b_sha, b_label = (remote_b[1].sha, remote_b[1].label) if remote_b is not None else _target(repo, b)
+    if exp.name.startswith("dvc:") or b_label.startswith(("dvc:", "refs/exps/")) or "/dvc:" in b_label:
+        files = _with_dvc(repo, [exp.sha, b_sha], files)
     data = results.read(repo, [exp.sha, b_sha], files)
     left, right = data[exp.sha], data[b_sha]
     latest = history.summaries(repo, [exp.sha, b_sha], files)  # metrics no file gives: a history's last step

@@ -182,6 +182,9 @@ def _remote_findings(repo: Repo, name: str, remotes: dict[str, str], tracking: d
         shown = "<1 ms" if cost < 1 else f"{cost:.0f} ms"
         findings.append(Finding(name, "ok", f"installed; {count} experiment{plural} fetched, a no-op "
                                 f"`git fetch` costs about {shown} more for them"))
+        if any(refspecs.is_dvc_fetch(s.value) for s in ours):
+            findings.append(Finding(name, "info", f"DVC's experiments fetched too, into refs/remote-exps/{name}/ "
+                                    f"(`git exp pull {name} 'dvc:*'` makes them DVC's)"))
         if any(s.kind == "push" and s.value.startswith("refs/exp/") for s in ours):
             findings.append(Finding(name, "info", f"`git push --prune {name}` deletes experiments on {name} "
                                     "that you do not have locally"))

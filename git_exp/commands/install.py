@@ -99,7 +99,9 @@ def change_notes(plan: plainpush.Plan, remote: str, *, written: bool = False) ->
 
 
 def install(repo: Repo, remote: Remote, *, pattern: str | None = None, fetch_only: bool = False,
-            push: bool = False, force: bool = False, count: bool = True) -> Installed:
+            push: bool = False, force: bool = False, count: bool = True, dvc: bool = False) -> Installed:
+    """Write the refspecs for ``remote``; with ``dvc`` (or when an earlier ``--dvc`` did)
+    also the fetch refspec of DVC's experiments (``refspecs.dvc_fetch_spec``)."""
     if fetch_only and push:
         raise UsageError("--fetch-only and --push contradict each other — choose one")
     check_name(remote.name)
@@ -112,11 +114,14 @@ def install(repo: Repo, remote: Remote, *, pattern: str | None = None, fetch_onl
     user_pushes = [v for v in pushes if f"push={v}" not in ours]
     choice = choose_push(repo, remote.name, user_pushes, fetch_only=fetch_only, push=push)
     wanted = [refspecs.fetch_spec(remote.name, glob)]
+    dvc_spec = refspecs.dvc_fetch_spec(remote.name)
+    if dvc or dvc_spec in recorded:  # kept by a later install without --dvc: uninstall removes it
+        wanted.append(dvc_spec)
     if choice.branch:
         wanted.append(Spec("push", choice.branch))
     if choice.push:
-        wanted.append(refspecs.push_spec(glob))
-    exp_push = wanted[-1].value if choice.push else None
+        wanted.append(refspecs.push_spec(glob))  # exp_push
+    exp_push = refspecs.push_spec(glob).value if choice.push else None
     forced = push and choice.plan is not None and not choice.plan.spec
     conflicts = [Spec("fetch", v) for v in fetches if refspecs.touches_exp(v) and v != wanted[0].value]
     if choice.push:
@@ -207,7 +212,8 @@ def uninstall(repo: Repo, remote_name: str, *, keep_refs: bool = False) -> tuple
     name = names.RemoteName(remote_name)
     records = refspecs.recorded(repo, name)
     known = name in configured(repo)
-    refs = {} if keep_refs and (known or records) else leftovers.commit_refs(repo, name.tracking)
+    refs = {} if keep_refs and (known or records) else {
+        **leftovers.commit_refs(repo, name.tracking), **leftovers.commit_refs(repo, f"refs/remote-exps/{name}/")}
     if not known and not records and not refs:
         raise UsageError(f"no remote named {names.shown(name)} and nothing installed for it — "
                          "`git exp doctor` shows what is")

@@ -138,7 +138,9 @@ class Report(list):
 def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
          where: str | None = None) -> Report:
     """Bring the experiments ``patterns`` select (or all) from ``remote``; with ``where``
-    (all when no pattern is given) only those the ``--where`` query matches get local refs."""
+    (all when no pattern is given) only those the ``--where`` query matches get local refs.
+    DVC's experiments (``dvc:NAME`` patterns, and with ``--all``) come after git-exp's
+    (``dvc_share``); ``--where`` selects git-exp's only."""
     parsed = None
     if where is not None:
         from git_exp import query
@@ -150,6 +152,23 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
         all_ = all_ or not patterns
     if not patterns and not all_:
         raise UsageError("name the experiments to pull (names or globs), or use --all")
+    from git_exp import dvc_share
+
+    dvc_patterns, patterns = dvc_share.wants(patterns)
+    if dvc_patterns and parsed is not None:
+        raise UsageError("--where selects among git-exp's experiments — pull DVC's (dvc:NAME) without it")
+    if not dvc_patterns and (not all_ or parsed is not None):
+        return _pull_exp(repo, remote, patterns, all_, force, parsed)
+    listing = dvc_share.start_listing(repo, remote)  # beside git-exp's own listing
+    try:
+        done = _pull_exp(repo, remote, patterns, all_, force, parsed) if patterns or all_ else Report()
+        done.extend(dvc_share.pull(repo, remote, dvc_patterns, all_=all_, force=force, listing=listing))
+        return done
+    finally:
+        listing.wait(check=False)
+
+
+def _pull_exp(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, parsed) -> Report:
     for pattern in patterns:
         if not names.is_glob(pattern):
             names.ExpName(pattern)

@@ -75,7 +75,11 @@ STATUS = {"*": "new", " ": "updated", "+": "forced", "=": "up to date", "-": "de
 def outcomes(text: str, dry_run: bool) -> list[Outcome]:
     found = []
     for flag, _src, dst, summary in parse_porcelain(text):
-        if not dst.startswith(PREFIX):
+        if dst.startswith("refs/exps/"):  # a DVC experiment (dvc_share)
+            name = "dvc:" + dst.rpartition("/")[2]
+        elif dst.startswith(PREFIX):
+            name = dst[len(PREFIX):]
+        else:
             continue
         status = STATUS.get(flag, "rejected")
         if dry_run and status in ("new", "updated", "forced", "deleted"):
@@ -83,7 +87,7 @@ def outcomes(text: str, dry_run: bool) -> list[Outcome]:
         detail = summary.strip("[]") if status == "rejected" else ""
         if status == "rejected" and "(" in summary:
             detail = summary[summary.index("(") + 1:summary.rindex(")")] if ")" in summary else summary
-        found.append(Outcome(dst[len(PREFIX):], status, detail))
+        found.append(Outcome(name, status, detail))
     return found
 
 
@@ -128,9 +132,31 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     """Push the experiments ``patterns`` select (or all) to ``remote``; ``early`` are the
     listings ``remotes.start_early`` started for it, if any.  ``where``: only those the
     ``--where`` query matches (of all local experiments when no pattern is given);
-    ``Pushed.undecided`` then lists the rows it could not decide."""
+    ``Pushed.undecided`` then lists the rows it could not decide.  DVC's experiments
+    (``dvc:NAME`` patterns, and with ``--all``) go in a second push (``dvc_share``)."""
+    from git_exp import dvc_share
+
+    dvc_patterns, patterns = dvc_share.wants(patterns)
     if where is not None:
+        if dvc_patterns:
+            raise UsageError("--where selects among git-exp's experiments — push DVC's (dvc:NAME) without it")
         return _push_where(repo, remote, patterns, where, force=force, dry_run=dry_run)
+    if not dvc_patterns and not all_:
+        return _push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
+    done = Pushed()
+    if patterns or all_:
+        done = _push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
+    more = dvc_share.push(repo, remote, dvc_patterns, all_=all_, force=force, dry_run=dry_run)
+    if more or more.remote_says:
+        joined = Pushed([*done, *more])
+        joined.remote_says = [*done.remote_says, *more.remote_says]
+        joined.already = done.already
+        return joined
+    return done
+
+
+def _push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
+          dry_run: bool = False, early=None) -> Pushed:
     if (all_ or "*" in patterns) and not force:
         # Everything.  First the two listings side by side (~35 ms at 10k): when the remote
         # already has every experiment as we have it, there is nothing to send and no

@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import os
 import signal
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from git_exp import git, metadata
+from git_exp import cautions, git, isolate, metadata
 from git_exp.commands.save import Saved, check_can_save, prepare_name, save
 from git_exp.errors import ExpError, UsageError
 from git_exp.redact import redact
@@ -160,61 +159,64 @@ def run(
     signals: Signals | None = None,
     edit: Edit | None = None,
     start: tuple[str, str] | None = None,
+    allow_large: bool = False,
+    warn=None,
 ) -> Ran:
     """Run and save.  Give ``signals`` (entered) to keep them recorded while the caller
     reports the result; without it, they are recorded for the run alone.  ``edit``
     (``overrides.Edit``, from ``run -S``): params files written before the command starts
     (and, without ``isolated``, restored after the save) and its trailers recorded.
     ``start``: the (baseline, tree) of an isolated run, when the caller took them (a sweep's
-    runs share them)."""
+    runs share them).  ``warn(text)`` is called with each warning (``cautions``) before the
+    commit is written; without ``allow_large``, untracked files over ``exp.largeFile`` are
+    refused before the command starts."""
     if not argv:
         raise UsageError("no command to run — give one after --, e.g. `git exp run -- python train.py`")
     if signals is None:
         with Signals() as signals:
             return run(repo, argv, name, message=message, force=force, append=append, untracked=untracked,
-                       isolated=isolated, signals=signals, edit=edit, start=start)
-    ran = _run(repo, argv, name, message, force, append, untracked, isolated, signals, edit, start)
+                       isolated=isolated, signals=signals, edit=edit, start=start, allow_large=allow_large,
+                       warn=warn)
+    careful = cautions.Careful(untracked=untracked, allow_large=allow_large, warn=warn)
+    ran = _run(repo, argv, name, message, force, append, untracked, isolated, signals, edit, start, careful)
     signals.settle()
     if signals.after:
         ran.late_signal = signals.after[0]
     return ran
 
 
-def _run(repo, argv, name, message, force, append, untracked, isolated, signals, edit=None, start=None) -> Ran:
+def _run(repo, argv, name, message, force, append, untracked, isolated, signals, edit=None, start=None,
+         careful=None) -> Ran:
+    careful = careful or cautions.Careful()
     check_can_save(repo, "run")
     prepared = prepare_name(repo, name, force=force, append=append)
+    if not start:  # a sweep's runs share a start whose tree was taken (and checked) once
+        careful.before(repo, "run")
     baseline = start[0] if start else repo.head()
     relative = Path(os.getcwd()).resolve().relative_to(Path(repo.worktree).resolve()) if _inside(repo) else Path()
     extra = edit.pairs if edit else ()
     if not isolated:
         with edit.written(repo.worktree) if edit else _nothing():  # restored after the save
+            careful.starting(repo)
             code, status, seconds = _execute(argv, Path.cwd(), signals)
+            careful.after(repo, status)
             saved = _save(repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked,
                           extra)
         return Ran(saved, code, status, seconds)
     if baseline is None:
         raise UsageError("--isolated needs a commit to start from, and this repository has none — commit first")
     tree = start[1] if start else snapshot(repo, untracked=untracked)
-    from git_exp import leftovers
-
-    leftovers.drop_worktrees(repo, leftovers.stale_worktrees(repo))  # of killed runs
-    where = Path(tempfile.mkdtemp(prefix=f"{leftovers.RUN_WORKTREE}{os.getpid()}-"))
-    try:
-        repo.run("worktree", "add", "--detach", "--no-checkout", str(where), baseline)
-        isolated_repo = Repo(where)
-        isolated_repo.run("read-tree", "-u", "--reset", tree)
+    with isolate.Worktree(repo, baseline, tree) as where:  # the ignored inputs linked in
         if edit:
-            edit.write(where)
-        code, status, seconds = _execute(argv, where / relative, signals)
-        saved = _save(isolated_repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked,
+            edit.write(where.path)
+        careful.starting(where.repo)
+        here = Path(where.path) / relative
+        here.mkdir(parents=True, exist_ok=True)  # an empty directory is in no tree: the command still starts in it
+        code, status, seconds = _execute(argv, here, signals)
+        careful.after(where.repo, status, where.linked)
+        saved = _save(where.repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked,
                       extra)
         return Ran(saved, code, status, seconds)
-    finally:
-        repo.run("worktree", "remove", "--force", str(where), check=False)
-        if where.exists():
-            import shutil
-            shutil.rmtree(where, ignore_errors=True)
-            repo.run("worktree", "prune", check=False)
 
 
 def _inside(repo: Repo) -> bool:
@@ -253,3 +255,6 @@ def _record(repo, argv, prepared, baseline, code, status, seconds, message, forc
         repo, message=message or f"run: {command}", force=force, append=append, untracked=untracked,
         pairs=pairs, baseline=baseline or "", prepared=prepared, command="run",
     )
+
+
+execute = _execute  # for `rerun` (commands.rerun): the same command execution, signals and all

@@ -51,10 +51,25 @@ def save(
     baseline: str | None = None,
     prepared: tuple | None = None,
     command: str = "save",
+    allow_large: bool = True,
+    dvc: bool = False,
 ) -> Saved:
-    """Snapshot the work tree as an experiment; the baseline defaults to HEAD."""
+    """Snapshot the work tree as an experiment; the baseline defaults to HEAD.  Without
+    ``allow_large``, untracked files over ``exp.largeFile`` are refused (``cautions``).
+    With ``dvc``, as DVC keeps one (``save_dvc``)."""
     check_can_save(repo, command)
+    if dvc and untracked and not allow_large:
+        from git_exp import cautions
+
+        cautions.refuse_large(repo, command)
+    if dvc:
+        return save_dvc(repo, name, message=message, force=force, append=append, untracked=untracked,
+                        pairs=pairs, command=command)
     checked, old, existing = prepared or prepare_name(repo, name, force=force, append=append)
+    if untracked and not allow_large:
+        from git_exp import cautions
+
+        cautions.refuse_large(repo, command)
     tree = snapshot(repo, untracked=untracked)
     base = baseline if baseline is not None else repo.head()
     parents = [base] if base else []
@@ -78,3 +93,45 @@ def save(
             f"experiment {final!r} {what} ({exc}) — your snapshot is "
             f"commit {sha}; keep it with `git update-ref refs/exp/<other-name> {sha}`") from None
     return Saved(final, sha, old)
+
+
+def save_dvc(repo: Repo, name: str | None, *, message: str | None, force: bool, append: bool, untracked: bool,
+             pairs: list[tuple[str, str]] | None, command: str) -> Saved:
+    """``save --dvc``: the snapshot as DVC keeps an experiment, a commit on HEAD under
+    ``refs/exps/<2 hex of HEAD>/<the rest>/<name>`` (``dvc``), so ``dvc exp list/show/apply``
+    see it; git-exp's trailers are in its message (DVC ignores them).  The name is
+    ``dvc:NAME`` to git-exp."""
+    from git_exp import dvc
+
+    if append:
+        raise UsageError("--dvc and --append cannot be used together — DVC keeps one commit per experiment "
+                         "(save a new name, or --force to replace it)")
+    base = repo.head()
+    if not base:
+        raise UsageError("--dvc needs a commit to be the baseline (DVC files an experiment under it) — commit first")
+    if name is not None and dvc.is_label(name):
+        name = name[len(dvc.MARK):]
+    if name is not None and "/" in name:
+        raise UsageError(f"invalid DVC experiment name {names.shown(name)}: a DVC name holds no / — "
+                         "pick a name like 'lr-0.1'")
+    checked = names.ExpName(name) if name is not None else None
+    mine = {ref.rpartition("/")[2]: sha for ref, sha in dvc.listed(repo, under=dvc.ref_for(base, "")).items()}
+    old = None
+    if checked is not None and checked in mine:
+        if not force:
+            raise UsageError(f"DVC experiment {names.shown(dvc.label(checked))} already exists on this baseline — "
+                             "use --force to replace it")
+        old = mine[checked]
+    tree = snapshot(repo, untracked=untracked)
+    host, url = metadata.executor()
+    trailer_pairs = pairs if pairs is not None else metadata.trailers(executor=host, run_url=url)
+    text = metadata.message(message or f"git exp {command}", trailer_pairs)
+    sha = commit_tree(repo, tree, [base], text)
+    final = checked if checked is not None else names.generate(sha, mine)
+    ref = dvc.ref_for(base, final)
+    try:
+        repo.transaction([(ref, sha, old or repo.zero)], f"git exp {command} --dvc: {final}")
+    except RefMoved as exc:
+        raise ExpError(f"DVC experiment {names.shown(dvc.label(final))} could not be written ({exc}) — your snapshot "
+                       f"is commit {sha}; keep it with `git update-ref {ref} {sha}`") from None
+    return Saved(dvc.label(final), sha, old)

@@ -185,6 +185,35 @@ def show_remote(repo: Repo, text: str, patterns: list[str], *, sort: str | None 
     return table, columns, Remote(remote.label, fetched)
 
 
+def _dvc_files(repo: Repo, found: list[dict], files: dict, extra: dict) -> dict:
+    """Put in DVC experiments' rows the params and metrics their own ``dvc.yaml``
+    declares (``dvc.files``), their keys in ``extra``; ``files`` with the plots they
+    declare as histories."""
+    from git_exp import dvc
+
+    commits = {row["sha"]: row["baseline"] for row in found if row["name"].startswith("dvc:")}
+    declared = dvc.files(repo, list(commits), files["max_size"])
+    groups: dict[tuple, dict] = {}
+    for sha, baseline in commits.items():
+        mine = declared.get(sha, {"params": ["params.yaml"], "metrics": [], "plots": []})
+        key = (tuple(dict.fromkeys([*files["params"], *mine["params"]])),
+               tuple(dict.fromkeys([*files["metrics"], *mine["metrics"]])))
+        groups.setdefault(key, {})[sha] = baseline
+    fresh: dict[str, dict] = {}
+    for (params, metrics), group in groups.items():
+        if (params, metrics) != (tuple(files["params"]), tuple(files["metrics"])):
+            fresh.update(results.read(repo, group, {**files, "params": params, "metrics": metrics}))
+    for row in found:
+        values = fresh.get(row["sha"]) if row["name"].startswith("dvc:") else None
+        if values:
+            row.update(values)
+            extra.update(dict.fromkeys(values))
+    plots = [p for sha in commits for p in declared.get(sha, {}).get("plots", ())]
+    if not plots:
+        return files
+    return {**files, "history": tuple(dict.fromkeys([*history.entries(files), *plots]))}
+
+
 def _created(row: dict) -> int:
     return row["created"]
 
@@ -221,6 +250,8 @@ def read(repo: Repo, found: list[dict], files=None, *, complete: bool = False,
     git, the configured files, or None."""
     files = files if isinstance(files, dict) else results.configured_files(repo, files)
     extra = rows.with_files(repo, found, files, complete=complete)
+    if any(row["name"].startswith("dvc:") for row in found):  # DVC's experiments: files their dvc.yaml declares
+        files = _dvc_files(repo, found, files, extra)
     extra.update(add_history(repo, found, files, best=best, complete=complete))
     return extra
 

@@ -81,8 +81,9 @@ def is_sweep(overrides, jobs, random_, prefix) -> bool:
 
 
 def prepare(repo, overrides, argv: list[str], *, jobs: int | None, random_: int | None, seed: int | None, prefix: str | None,
-            name: str | None, force: bool, append: bool) -> Sweep:
-    """Check everything a sweep needs and plan its runs; UsageError before anything ran."""
+            name: str | None, force: bool, append: bool, check_large: bool = False) -> Sweep:
+    """Check everything a sweep needs and plan its runs; UsageError before anything ran.
+    ``check_large``: refuse untracked files over exp.largeFile, as run does (``cautions``)."""
     from git_exp import overrides as overrides_
     from git_exp.commands.save import check_can_save
 
@@ -100,6 +101,10 @@ def prepare(repo, overrides, argv: list[str], *, jobs: int | None, random_: int 
     if not overrides:
         raise UsageError("a sweep needs values to sweep over — give -S KEY=VALUE,VALUE...")
     check_can_save(repo, "run")
+    if check_large:
+        from git_exp import cautions
+
+        cautions.refuse_large(repo, "run")  # the sweep's one snapshot would put them in every run
     if repo.head() is None:
         raise UsageError("a sweep runs in isolated worktrees, which need a commit to start from, and this "
                          "repository has none — commit first")

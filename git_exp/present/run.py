@@ -15,3 +15,8 @@ def ran(ran) -> int:
 
     note(f"git-exp: {signal.Signals(ran.late_signal).name} arrived while saving; the save was finished first")
     return 128 + ran.late_signal
+
+
+def warning(text: str) -> None:
+    """A warning of the run (``cautions``), said before its commit is written."""
+    note(text)
