@@ -167,7 +167,7 @@ def test_show_remote_errors_are_one_line_and_leave_nothing(file_remote, tmp_path
     assert_error(exp("show", "--remote", "nope", cwd=laptop), 2, "no remote named 'nope'")
     assert_error(exp("show", "origin", "ghost", cwd=laptop), 2,
                  "origin has no experiment matching 'ghost' — `git exp ls origin` lists them")
-    assert_error(exp("show", "origin", "-r", cwd=laptop), 2, "-r shows fetched remote-tracking experiments")
+    assert_error(exp("show", "origin", "-r", cwd=laptop), 2, "-r shows experiments fetched or archived here")
     ran = exp("show", "dead", cwd=laptop)
     assert ran.code == 1 and ran.out == "" and "Traceback" not in ran.err
     first, *rest = ran.err.splitlines()

@@ -73,32 +73,24 @@ BEST_STEP = "best_step"
 
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
          where: str | None = None, remotes: bool = False, listing=None, files=None,
-         best: str | None = None, limit: int | None = None, reverse: bool = False) -> tuple[list[dict], list[str]]:
+         best: str | None = None, limit: int | None = None, reverse: bool = False,
+         found: list[dict] | None = None) -> tuple[list[dict], list[str]]:
     """Rows, newest first unless ``sort``, at most ``limit`` of them, then ``reverse``d if
     asked (as ``git log -n N --reverse``), and the ordered column list (base columns, then
     params.*, then metrics.*); ``listing`` is ``rows.start_listing``'s, ``files``
     ``results.start_files``'s git.  With ``where`` the rows are a ``query.Matched``:
     ``undecided`` holds those the query could not decide (their params or metrics file was
-    unreadable)."""
+    unreadable).  ``found``: these base rows instead of the experiment refs' (``show --archived``)."""
     if where is not None or sort:
         from git_exp import query  # only when asked to filter or sort
     parsed = query.parse(where) if where is not None else None  # a bad query fails before any work
     chosen = parse_best(best) if best else None
-    found = rows.load(repo, remotes=remotes, listing=listing)
+    given = found is not None
+    if not given:
+        found = rows.load(repo, remotes=remotes, listing=listing)
     if patterns:
         found = _pick(repo, found, patterns)
-    return _table(repo, found, files, parsed=parsed, sort=sort, chosen=chosen, complete=not patterns,
-                  limit=limit, reverse=reverse)
-
-
-def _table(repo: Repo, found: list[dict], files, *, parsed=None, sort: str | None = None,
-           chosen: tuple[str, bool] | None = None, complete: bool = False, limit: int | None = None,
-           reverse: bool = False) -> tuple[list[dict], list[str]]:
-    """``show``'s rows and columns: ``found``'s base rows with their params, metrics and
-    histories, selected by the parsed ``--where`` query, sorted and limited."""
-    if sort or limit is not None or reverse:
-        from git_exp import query
-    extra = read(repo, found, files, complete=complete, best=chosen)
+    extra = read(repo, found, files, complete=not patterns and not given, best=chosen)
     table = found
     if parsed:
         table = parsed.select(table)
@@ -165,10 +157,12 @@ def show_remote(repo: Repo, text: str, patterns: list[str], *, sort: str | None 
     files it lacks (``peek``): no ref and no local experiment is created."""
     from git_exp import peek, remotes
 
-    if where is not None or sort:
+    if where is not None:
         from git_exp import query
-    parsed = query.parse(where) if where is not None else None  # a bad query fails before any work
-    chosen = parse_best(best) if best else None
+
+        query.parse(where)  # a bad query fails before any network work
+    if best:
+        parse_best(best)
     remote = remotes.resolve(repo, text)
     files = results.configured_files(repo, files)
     listed = remotes.ls_remote(repo, remote)
@@ -181,7 +175,7 @@ def show_remote(repo: Repo, text: str, patterns: list[str], *, sort: str | None 
         shown_names = chosen_names
     view, fetched = peek.fetch(repo, remote, [listed[n] for n in shown_names], peek.paths(files))
     found = peek.base_rows(view, remote.label, [(n, listed[n]) for n in shown_names])
-    table, columns = _table(view, found, files, parsed=parsed, sort=sort, chosen=chosen, limit=limit, reverse=reverse)
+    table, columns = show(view, sort=sort, where=where, files=files, best=best, limit=limit, reverse=reverse, found=found)
     return table, columns, Remote(remote.label, fetched)
 
 

@@ -21,13 +21,18 @@ TARGETS: dict[str, dict[int, float]] = {
     "ls-remote": {10_000: 3},
     "fetch-installed": {10_000: 1.1},
     "show-remote": {1_000: 3},  # issue 13: vs ls-remote + fetch --filter=blob:none; and <= 1% of model bytes
+    # issue 14: against a remote with the same 1k live experiments and no archive
+    "fetch-installed-archived": {0: 1.5},
+    "push-branch-archived": {0: 1.5},
 }
+MLFLOW = {"mlflow-search": {10_000: 1.0}}  # issue 14: git-exp's listing at least as fast at 10k, cold
 DVC_SPEEDUP = 20  # git-exp at least this many times faster than DVC
 # Targets in seconds of git-exp's own time, not ratios (issue 12: a report of 1,000
 # experiments writes in under 2 s and opens in under 2 s), from the N stated on; below
 # it the row is informational.  ``report-open``'s own time is A - B: the browser opening
 # the report less the same browser opening an empty page.
-SECONDS: dict[str, tuple[int, float]] = {"report": (1_000, 2.0), "report-open": (1_000, 2.0)}
+SECONDS: dict[str, tuple[int, float]] = {"report": (1_000, 2.0), "report-open": (1_000, 2.0),
+                                         "show-archived": (0, 0.2)}  # issue 14: ≤ 200 ms
 OVER_BASELINE = ("report-open",)
 
 
@@ -40,6 +45,8 @@ def applicable(op: str, n: int) -> tuple[float, bool]:
     """``(target, binding)`` for ``op`` at ``n`` experiments."""
     if op.startswith("dvc-"):
         return 1 / DVC_SPEEDUP, True
+    if op.startswith("mlflow-"):
+        return MLFLOW.get(op, {}).get(n, 1.0), op in MLFLOW and n in MLFLOW[op]
     if op in SECONDS:
         size, limit = SECONDS[op]
         return limit, n >= size
@@ -54,6 +61,8 @@ def label(op: str, n: int) -> str:
     target, binding = applicable(op, n)
     if op.startswith("dvc-"):
         return f"≥ {DVC_SPEEDUP}×"
+    if op.startswith("mlflow-"):
+        return "≥ 1×" if binding else "(info)"
     if op in SECONDS:
         what = f"{'A − B' if op in OVER_BASELINE else 'A'} ≤ {target:g} s"
         return what if binding else f"({what} at {SECONDS[op][0] // 1000}k)"
