@@ -250,6 +250,9 @@ def show(
     where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
     archived: bool = Option(False, "--archived", help="Show archived experiments instead (git exp archive)."),
+    remote: str | None = Option(None, "--remote", metavar="REMOTE",
+                                help="Show REMOTE's experiments (a remote or a URL) without pulling them; "
+                                     "`show REMOTE` does the same unless an experiment has that name."),
     max_count: int | None = Option(None, "-n", "--max-count", metavar="N", help="Show at most N experiments."),
     reverse: bool = Option(False, "--reverse", help="Reverse the order (after -n, as git log does)."),
     columns: str | None = Option(None, "--columns", metavar="COL,...", help="Show these columns, in this order "
@@ -275,7 +278,10 @@ def show(
     (dvclive/, metrics.jsonl, exp.history) add their latest values. On a terminal the
     table fits its width (long text cut with …, columns that do not fit left out and
     named), with colour, through your pager (git's settings: GIT_PAGER, pager.exp,
-    core.pager, PAGER; --no-pager)."""
+    core.pager, PAGER; --no-pager).  `show REMOTE [GLOB...]` (or --remote REMOTE) shows a
+    remote's experiments without pulling them: only their commits and result files are
+    fetched (filtered, where the server allows it) into git-exp's own store, and no ref
+    or experiment is created."""
     from git_exp import columns as pick
     from git_exp import terminal
     from git_exp.commands import show as do
@@ -298,23 +304,38 @@ def show(
         raise UsageError("--archived shows the archives here — drop -r; "
                          "`git exp pull REMOTE --archived` fetches a remote's")
     source = do.start(remotes=remotes)  # git lists while the repository is looked at
+    remote, patterns = do.remote_of(source, patterns, remote)
+    if remote is not None and (remotes or archived):
+        from git_exp.errors import UsageError
+
+        raise UsageError(f"{'-r' if remotes else '--archived'} shows experiments fetched or archived here — "
+                         "drop it to show a remote's own")
     face = terminal.settings(config, color=when, paging=not no_pager, colored=fmt == "table")
-    lines = do.lines_cache(source) if fmt == "json" and not archived else None
+    lines = do.lines_cache(source) if fmt == "json" and not archived and remote is None else None
     text = None
     plain = not sort and where is None and not best and not picked and not any(map(do.needs_resolving, patterns))
     if lines and plain:
         text = present.cached_json(lines, lambda: do.listed(source, patterns), limit=max_count, reverse=reverse)
         notes = [present.unreadable_in_lines(text)] if text is not None else []
-    if text is None:
-        if archived:
-            from git_exp.commands import archive
+    fetched = None
+    if text is None and remote is not None:
+        from git_exp.present.peek import fetched as fetched_note
 
-            data, known = archive.show_rows(source.repo, patterns, sort=sort, where=where, best=best, limit=max_count,
-                                            reverse=reverse)
-        else:
-            data, known = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes,
-                                  listing=source.listing, files=source.files, best=best, limit=max_count,
-                                  reverse=reverse)
+        source.listing.wait(check=False)
+        data, known, answer = do.show_remote(source.repo, remote, patterns, sort=sort, where=where, files=source.files,
+                                             best=best, limit=max_count, reverse=reverse)
+        fetched = fetched_note(answer.label, answer.fetched)
+        if vs is not None:
+            present.write("", [fetched])
+    elif text is None and archived:
+        from git_exp.commands import archive
+
+        data, known = archive.show_rows(source.repo, patterns, sort=sort, where=where, best=best, limit=max_count,
+                                        reverse=reverse)
+    elif text is None:
+        data, known = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes, listing=source.listing,
+                              files=source.files, best=best, limit=max_count, reverse=reverse)
+    if text is None:
         if vs is not None:
             from git_exp.compare import baseline
             from git_exp.present.compare import show_vs
@@ -336,6 +357,10 @@ def show(
             from git_exp.present.query import undecided
 
             notes.append(undecided(list(getattr(data, "undecided", ()))))
+        if remote is not None:
+            from git_exp.present.peek import remote_notes
+
+            notes = remote_notes(answer.label, fetched, notes, present.empty(None))
     with terminal.paged(face if text else None):
         present.write(text, notes)
 

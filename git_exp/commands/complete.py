@@ -29,6 +29,7 @@ ARGUMENTS = {
     "ls": ("remote",),
     "push": ("remote names", "names"),
     "pull": ("remote names", "names"),
+    "show": ("remote names", "names"),  # show REMOTE [GLOB...]: a remote first, or names
     "install": ("remote",),
     "uninstall": ("remote",),
     "run": ("",),

@@ -1,5 +1,6 @@
 """``git exp gc [NAME|GLOB...]``: prune experiments by age, orphaned baseline, count or
-``--where`` query; sweep what killed commands left, pack refs, clear the caches."""
+``--where`` query; sweep what killed commands left, pack refs, clear the caches and ``show REMOTE``'s
+store."""
 from __future__ import annotations
 
 from git_exp import cache, pruning
@@ -37,6 +38,9 @@ def gc(repo: Repo, patterns: list[str] | None = None, *, older_than: str | None 
         cache.clear(repo.common_dir)
         gone = {e.name for e in doomed}
         drop_logs(repo, {e.name for e in exps} - gone)
+        from git_exp import peek
+
+        peek.forget(repo)  # what `show REMOTE` fetched: nothing points into it
     return doomed
 
 

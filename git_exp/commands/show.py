@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from git_exp import cache, git, history, names, notes, results, revisions, rows
 from git_exp.errors import UsageError
 from git_exp.names import shown
+from git_exp.record import Record
 from git_exp.repo import Repo
 
 COLUMNS = ("name", "created", "baseline", "status", "exit_code", "duration", "executor")
@@ -121,6 +122,72 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
     if chosen:
         metrics.insert(metrics.index(chosen[0]) + 1, BEST_STEP)
     return table, [*COLUMNS, *said, *params, *metrics]
+
+
+class Remote(Record):
+    """``show REMOTE``'s answer besides the rows: the remote's ``label``, and ``fetched``
+    (``peek.Fetched``: what was fetched, and whether whole)."""
+
+    __slots__ = ("label", "fetched")
+
+
+def remote_of(source: Source, patterns: list[str], remote: str | None) -> tuple[str | None, list[str]]:
+    """``(remote, patterns)`` of ``show [REMOTE] [PATTERNS]`` / ``show --remote R``: the
+    first argument is a remote when it is plainly a URL (``_plainly_url``), or a configured
+    remote's name that no local experiment has (the experiment wins: ``--remote``
+    says otherwise)."""
+    if remote is not None or not patterns:
+        return remote, patterns
+    from git_exp import remotes
+
+    first = patterns[0]
+    if remotes.is_url(first) and _plainly_url(first):
+        return first, patterns[1:]
+    if first in remotes.configured(source.repo) and source.repo.ref_sha(names.PREFIX + first) is None:
+        return first, patterns[1:]
+    return None, patterns
+
+
+def _plainly_url(text: str) -> bool:
+    """Whether a first argument of ``show`` is a URL beyond doubt: ``scheme://``, the path
+    of a repository that exists (``/srv/x.git``, ``../x``), or scp-like with a user
+    (``git@host:path``).  ``a:model.txt``, ``HEAD:x`` or ``..`` is an experiment pattern
+    (an error), never a host or directory to contact; ``--remote`` takes any URL."""
+    import os
+
+    if "://" in text or "@" in text.partition(":")[0]:
+        return True
+    return os.path.isfile(os.path.join(text, "HEAD")) or os.path.exists(os.path.join(text, ".git"))
+
+
+def show_remote(repo: Repo, text: str, patterns: list[str], *, sort: str | None = None, where: str | None = None,
+                files=None, best: str | None = None, limit: int | None = None,
+                reverse: bool = False) -> tuple[list[dict], list[str], Remote]:
+    """``show REMOTE``: the rows of the remote's experiments ``patterns`` select (globs
+    over their names), read from git-exp's store after fetching the commits and result
+    files it lacks (``peek``): no ref and no local experiment is created."""
+    from git_exp import peek, remotes
+
+    if where is not None:
+        from git_exp import query
+
+        query.parse(where)  # a bad query fails before any network work
+    if best:
+        parse_best(best)
+    remote = remotes.resolve(repo, text)
+    files = results.configured_files(repo, files)
+    listed = remotes.ls_remote(repo, remote)
+    shown_names = sorted(listed)
+    if patterns:
+        chosen_names, unmatched = names.select(shown_names, patterns)
+        if unmatched:
+            raise UsageError(f"{remote.label} has no experiment matching {shown(unmatched[0])} — "
+                             f"`git exp ls {remote.label}` lists them")
+        shown_names = chosen_names
+    view, fetched = peek.fetch(repo, remote, [listed[n] for n in shown_names], peek.paths(files))
+    found = peek.base_rows(view, remote.label, [(n, listed[n]) for n in shown_names])
+    table, columns = show(view, sort=sort, where=where, files=files, best=best, limit=limit, reverse=reverse, found=found)
+    return table, columns, Remote(remote.label, fetched)
 
 
 def _dvc_files(repo: Repo, found: list[dict], files: dict, extra: dict) -> dict:
