@@ -17,7 +17,8 @@ from __future__ import annotations
 import marshal
 import os
 
-FILES = ("rows.marshal", "heads.marshal", "lines.marshal", "commits.marshal", "history.marshal", "parsed.json")  # parsed.json: before 0.2
+FILES = ("rows.marshal", "heads.marshal", "lines.marshal", "commits.marshal", "history.marshal", "notes.marshal",
+         "parsed.json")  # parsed.json: before 0.2
 
 
 def path(common_dir: str, name: str) -> str:

@@ -76,8 +76,12 @@ def write(text: str, notes: list) -> None:
         warn(one)
 
 
-def _head(encode, name: str, remote: str | None) -> str:
-    return f'{{"name": {encode(name)}, "remote": {"null" if remote is None else encode(remote)}, '
+def _head(encode, name: str, remote: str | None, tags, note: str | None) -> str:
+    """The start of a row's JSON line: what does not come from its commit alone (its name,
+    remote, tags and note), so never kept in ``lines.marshal``."""
+    tags_json = "[" + ", ".join(map(encode, tags)) + "]"
+    return (f'{{"name": {encode(name)}, "remote": {"null" if remote is None else encode(remote)}, '
+            f'"tags": {tags_json}, "note": {"null" if note is None else encode(note)}, ')
 
 
 def cached_json(lines_cache: tuple, listed, limit: int | None = None, reverse: bool = False) -> str | None:
@@ -88,12 +92,12 @@ def cached_json(lines_cache: tuple, listed, limit: int | None = None, reverse: b
     while git lists)."""
     where, key = lines_cache
     known = cache.load(where, LINES_VERSION, key)
-    shas, exp_names, owners = listed()
+    shas, exp_names, owners, said = listed()
     tails = list(map(known.get, shas))
     if len(tails) < render.LINES_MIN or None in tails:
         return None
     encode = render.string_encoder()
-    lines = [_head(encode, n, o) + t for n, o, t in zip(exp_names, owners, tails)]
+    lines = [_head(encode, n, o, a.tags, a.note) + t for n, o, a, t in zip(exp_names, owners, said, tails)]
     return render.json_lines(limited(sorted(lines, key=_iso_created, reverse=True), limit, reverse))
 
 
@@ -119,7 +123,7 @@ def json_text(table: list[dict], lines_cache: tuple | None = None, *, everything
     lines, fresh = [], 0
     for row in table:
         line = encode_row(row)
-        head = _head(encode, row["name"], row["remote"])
+        head = _head(encode, row["name"], row["remote"], row.get("tags", ()), row.get("note"))
         if line.startswith(head) and row["sha"] not in known:
             known[row["sha"]] = line[len(head):]
             fresh += 1

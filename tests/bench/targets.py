@@ -20,6 +20,7 @@ TARGETS: dict[str, dict[int, float]] = {
     "pull-noop": {10_000: 1.5},
     "ls-remote": {10_000: 3},
     "fetch-installed": {10_000: 1.1},
+    "show-remote": {1_000: 3},  # issue 13: vs ls-remote + fetch --filter=blob:none; and <= 1% of model bytes
     # issue 14: against a remote with the same 1k live experiments and no archive
     "fetch-installed-archived": {0: 1.5},
     "push-branch-archived": {0: 1.5},
