@@ -498,7 +498,7 @@ def rm(
 
 @command()
 def tag(
-    name: str = Argument(..., help="Experiment."),
+    name: str = Argument(..., metavar="NAME", help="Experiment."),
     tags: list[str] = Argument(None, metavar="[TAG]...", help="Tags to add (none: list the experiment's tags)."),
     delete: bool = Option(False, "-d", "--delete", help="Remove the tags instead."),
     json_: bool = Option(False, "--json", help="JSON output."),
@@ -513,7 +513,7 @@ def tag(
 
 @command("note")
 def note_(
-    name: str = Argument(..., help="Experiment."),
+    name: str = Argument(..., metavar="NAME", help="Experiment."),
     text: str | None = Argument(None, metavar="[TEXT]", help="One line to add (none: print the notes)."),
     clear: bool = Option(False, "--clear", help="Hide the notes so far (they stay in the notes' history)."),
     json_: bool = Option(False, "--json", help="JSON output."),

@@ -192,3 +192,16 @@ def test_a_sweeps_table_fits_the_terminal_like_show(repo, exp, monkeypatch):
     monkeypatch.delenv("COLUMNS")  # piped, no $COLUMNS: whole, as scripts read it
     ran = exp(*sweep[:-4], "t/", "--", "sh", "t.sh")
     assert ran.code == 0 and "regularization_weight_decay" in ran.out.splitlines()[0] and "…" not in ran.out, ran
+
+
+def test_every_required_argument_is_named_as_help_names_it():
+    """A missing one is reported by that name (``missing argument 'NAME'``): no lower-case
+    parameter names of the code in messages."""
+    import typer
+
+    from git_exp.cli import build_app
+
+    group = typer.main.get_command(build_app())
+    unnamed = [f"{name} {param.name}" for name, command in group.commands.items() for param in command.params
+               if param.param_type_name == "argument" and param.required and not param.metavar]
+    assert not unnamed, unnamed
