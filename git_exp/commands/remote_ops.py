@@ -8,7 +8,7 @@ from git_exp.commands.rename import INTERIM, interim_name
 from git_exp.errors import UsageError
 from git_exp.interrupts import deferred
 from git_exp.names import PREFIX, shown
-from git_exp.remotes import Remote, listings, ls_remote_full
+from git_exp.remotes import Remote, TransportError, listings, ls_remote_full
 from git_exp.repo import Repo, sha_map
 
 
@@ -93,8 +93,37 @@ def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool 
         tombs = tombstones.make(repo, removed)
         refspecs += tombstone_refspecs(tombs, extras.tombstones)
         leases += [f"{tombstones.ref(n)}:{extras.tombstones.get(n, '')}" for n in tombs]
-    done = push_refspecs(repo, remote, refspecs, leases, dry_run=dry_run, what="deleting experiments on",
-                         atomic=True)
+    try:
+        done = push_refspecs(repo, remote, refspecs, leases, dry_run=dry_run, what="deleting experiments on",
+                             atomic=True)
+    except TransportError as exc:
+        if "does not support --atomic" not in str(exc):
+            raise
+        # A remote helper without atomic pushes (git-remote-s3): the tombstones first, so
+        # that a deletion is never without its tombstone; then the deletions, each leased.
+        deletions = [r for r in refspecs if r.startswith(f":{PREFIX}")]
+        graves = [r for r in refspecs if r not in deletions]
+        if graves:  # from local refs: a helper may bundle what it pushes, and a bundle needs a ref
+            import os
+
+            stage = f"refs/exp-staging/{os.getpid()}-{os.urandom(4).hex()}/"
+            staged = []  # (local ref, commit, refspec)
+            for spec in graves:
+                plus = "+" if spec.startswith("+") else ""
+                sha, _, dst = spec[len(plus):].partition(":")
+                ref = stage + dst[len("refs/"):]
+                staged.append((ref, sha, f"{plus}{ref}:{dst}"))
+            repo.transaction([(ref, sha, repo.zero) for ref, sha, _ in staged], "git exp rm --remote: staging",
+                             reflog=False)
+            try:
+                push_refspecs(repo, remote, [spec for _, _, spec in staged],
+                              [lease for lease in leases if not lease.startswith(PREFIX)],
+                              dry_run=dry_run, what="writing tombstones on")
+            finally:
+                repo.transaction([(ref, repo.zero, sha) for ref, sha, _ in staged], "git exp rm --remote: unstaging",
+                                 reflog=False)
+        done = push_refspecs(repo, remote, deletions, [lease for lease in leases if lease.startswith(PREFIX)],
+                             dry_run=dry_run, what="deleting experiments on")
     for outcome in done:  # the commit each deletion removed, to restore it with
         if outcome.status in ("deleted", "would be deleted") and outcome.name in theirs:
             outcome.detail = theirs[outcome.name]
