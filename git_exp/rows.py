@@ -48,14 +48,46 @@ def base_row(exp: Exp, remote: str | None = None) -> dict[str, Any]:
     }
 
 
-def start_listing(repo: Repo | None = None, *, remotes: bool = False) -> git.Running:
+def start_listing(repo: Repo | None = None, *, remotes: bool = False, refs: list[str] | None = None) -> git.Running:
     """Start the ref listing ``listed`` reads, in ``repo`` or here (before the repository
     has been looked at: it needs nothing from it): names and commits only, no object read
-    (0.1 s at 100k)."""
+    (0.1 s at 100k); ``refs``: ``narrowed``'s patterns instead of every experiment."""
     from git_exp import dvc
 
     start = repo.start if repo is not None else git.start
+    if refs is not None:
+        return start(*refs_args(*refs))
     return start(*refs_args(PREFIX, dvc.PREFIX, *([REMOTE_PREFIX, dvc.REMOTE_PREFIX] if remotes else [])))
+
+
+def narrowed(patterns: list[str], remotes: bool = False) -> list[str] | None:
+    """``for-each-ref`` patterns that list every local experiment ``patterns`` (globs or
+    names, as ``names.select`` reads them) may select, and few others; None when they
+    cannot be narrowed (no pattern, ``remotes``, a pattern starting with a glob character).
+
+    Each pattern's literal start ``L`` (up to its first ``*``, ``?`` or ``[``) becomes
+    ``refs/exp/L*`` and ``refs/exp/L*/**`` (git's ``*`` stops at ``/``, ours does not): git
+    seeks to ``refs/exp/L`` in packed refs or a reftable instead of reading every ref
+    (10 of 100k: 4 ms against 130 ms), and the listing is then matched as before.  DVC's
+    refs (``dvc:NAME``) are listed whole when a pattern may name one."""
+    from git_exp import dvc
+    from git_exp.names import GLOB_CHARS
+
+    if not patterns or remotes:
+        return None
+    refs: list[str] = []
+    for pattern in patterns:
+        literal = pattern
+        for at, char in enumerate(pattern):
+            if char in GLOB_CHARS:
+                literal = pattern[:at]
+                break
+        if not literal:
+            return None
+        refs += [f"{PREFIX}{literal}*", f"{PREFIX}{literal}*/**"] if literal != pattern else [PREFIX + literal]
+        if literal[:4] == "dvc:"[:len(literal[:4])] and dvc.PREFIX not in refs:
+            refs.append(dvc.PREFIX)
+    return sorted(refs, key=lambda ref: ref.startswith(dvc.PREFIX))  # local ones first, as ``listed`` says
 
 
 def listed(listing: git.Running) -> tuple[list[str], list[str]]:
@@ -98,16 +130,18 @@ def labels(names: list[str], owners: list[str | None]) -> list[str]:
     return [f"{owner}/{name}" if owner else name for name, owner in zip(names, owners)]
 
 
-def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = None) -> list[dict[str, Any]]:
+def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = None,
+         refs: list[str] | None = None) -> list[dict[str, Any]]:
     """Every experiment's ``base_row``, local ones first, then (with ``remotes``) the
-    remote-tracking ones, each sorted by name; ``listing`` is ``start_listing``'s.
+    remote-tracking ones, each sorted by name; ``listing`` is ``start_listing``'s (with
+    ``refs``, ``narrowed``'s patterns: only the experiments they list).
 
     The fields after name and remote come from the commit alone, so they are cached per
     commit (``heads.marshal``, as tuples: at 10k, 11 ms to read back where dicts took 25):
     when every listed commit is known, nothing else is read, where the listing of
     subjects and trailers reads every commit (10k: ~50 ms of git, ~30 ms to parse).
     """
-    listing = listing or start_listing(repo, remotes=remotes)
+    listing = listing or start_listing(repo, remotes=remotes, refs=refs)
     where = cache.of_commits(repo, "heads.marshal")
     known = cache.load(where, CACHE_VERSION)  # while git lists the refs
     shas, refs = listed(listing)
@@ -117,7 +151,8 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
                 for name, owner, sha in zip(names, owners, shas) if known[sha] is not None]
     found, others = [], []
     prefixes = (PREFIX, REMOTE_PREFIX)[:2 if remotes else 1]
-    started = [repo.start(*list_args(prefix)) for prefix in prefixes]  # side by side
+    local = [ref for ref in refs or () if ref.startswith(PREFIX)]
+    started = [repo.start(*list_args(prefix, patterns=local if prefix == PREFIX else ())) for prefix in prefixes]
     with git.stopped_on_error(*started):
         for prefix, running in zip(prefixes, started):
             for exp in repo.list(prefix, running=running, skipped=others):
@@ -131,7 +166,7 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     unread = [sha for sha, ref in zip(shas, refs) if sha not in known and "/exps/" in ref[:17]]
     if unread:  # DVC's experiments (refs/exps/, refs/remote-exps/): by id
         _read_dvc(repo, unread, known)
-    cache.save(where, CACHE_VERSION, known, listed=shas)
+    cache.save(where, CACHE_VERSION, known, listed=None if refs else shas)  # a narrowed listing: not all
     if len(found) == len(shas):
         return found
     names, owners = split_names(refs, remotes)

@@ -19,8 +19,6 @@ and the reasons under ``"errors"`` (``present.show.unreadable`` words the warnin
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from git_exp import cache, git, history, names, results, revisions, rows
 from git_exp.errors import UsageError
 from git_exp.names import shown
@@ -29,21 +27,27 @@ from git_exp.repo import Repo
 COLUMNS = ("name", "created", "baseline", "status", "exit_code", "duration", "executor")
 
 
-@dataclass
 class Source:
-    """What ``show`` reads: the repository, and the gits ``start`` set going before it."""
-    repo: Repo
-    remotes: bool
-    listing: git.Running
-    files: git.Running
+    """What ``show`` reads: the repository, and the gits ``start`` set going before it;
+    ``refs``: ``rows.narrowed``'s patterns when the listing holds only what the patterns
+    may select.  (No dataclass: importing ``dataclasses`` costs ~25 ms, ``inspect`` and ``ast``.)"""
+
+    __slots__ = ("repo", "remotes", "listing", "files", "refs")
+
+    def __init__(self, repo: Repo, remotes: bool, listing: git.Running, files: git.Running,
+                 refs: list[str] | None = None) -> None:
+        self.repo, self.remotes, self.listing, self.files, self.refs = repo, remotes, listing, files, refs
 
 
-def start(*, remotes: bool = False) -> Source:
-    """Start listing refs and reading the file list, then look at the repository."""
-    listing, files = rows.start_listing(remotes=remotes), results.start_files()
+def start(*, remotes: bool = False, patterns: list[str] | None = None) -> Source:
+    """Start listing refs and reading the file list, then look at the repository; with
+    ``patterns`` (globs and names, none read by ``revisions``), list only the experiments
+    they may select (``rows.narrowed``: a selection costs what it selects)."""
+    refs = rows.narrowed(patterns, remotes) if patterns and not any(map(needs_resolving, patterns)) else None
+    listing, files = rows.start_listing(remotes=remotes, refs=refs), results.start_files()
     with git.stopped_on_error(listing, files):
         repo = Repo()
-    return Source(repo, remotes, listing, files)
+    return Source(repo, remotes, listing, files, refs)
 
 
 def listed(source: Source, patterns: list[str]) -> tuple[list[str], list[str], list[str | None]]:
@@ -72,18 +76,19 @@ BEST_STEP = "best_step"
 
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
          where: str | None = None, remotes: bool = False, listing=None, files=None,
-         best: str | None = None, limit: int | None = None, reverse: bool = False) -> tuple[list[dict], list[str]]:
+         best: str | None = None, limit: int | None = None, reverse: bool = False,
+         refs: list[str] | None = None) -> tuple[list[dict], list[str]]:
     """Rows, newest first unless ``sort``, at most ``limit`` of them, then ``reverse``d if
     asked (as ``git log -n N --reverse``), and the ordered column list (base columns, then
     params.*, then metrics.*); ``listing`` is ``rows.start_listing``'s, ``files``
-    ``results.start_files``'s git.  With ``where`` the rows are a ``query.Matched``:
+    ``results.start_files``'s git, ``refs`` the listing's narrowing (``Source.refs``).  With ``where`` the rows are a ``query.Matched``:
     ``undecided`` holds those the query could not decide (their params or metrics file was
     unreadable)."""
     if where is not None or sort:
         from git_exp import query  # only when asked to filter or sort
     parsed = query.parse(where) if where is not None else None  # a bad query fails before any work
     chosen = parse_best(best) if best else None
-    found = rows.load(repo, remotes=remotes, listing=listing)
+    found = rows.load(repo, remotes=remotes, listing=listing, refs=refs)
     if patterns:
         found = _pick(repo, found, patterns)
     extra = read(repo, found, files, complete=not patterns, best=chosen)
