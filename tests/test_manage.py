@@ -115,3 +115,17 @@ def test_ls_json_after_gc_pack(repo, exp):
         exp("save", "-n", f"e{i}")
     exp("gc")
     assert len(json.loads(exp("ls", "--json").out)) == 3
+
+
+def test_gc_drops_the_logs_of_experiments_that_are_gone(repo, exp):
+    logs = repo / ".git" / "git-exp" / "logs"
+    for name in ("sweep/a", "sweep/b"):
+        assert exp("save", "-n", name).code == 0
+        (logs / "sweep").mkdir(parents=True, exist_ok=True)
+        (logs / f"{name}.log").write_text("output\n")
+    (logs / "run-1-1.log").write_text("a run that never got saved\n")
+    assert exp("rm", "sweep/a").code == 0
+    assert exp("gc").code == 0
+    assert sorted(str(p.relative_to(logs)) for p in logs.rglob("*.log")) == ["sweep/b.log"]
+    assert exp("gc", "sweep/*", "--keep", "0").code == 0
+    assert list(logs.rglob("*")) == []

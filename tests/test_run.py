@@ -153,3 +153,12 @@ def test_elapsed_is_measured(repo, exp):
     exp("run", "-n", "sleepy", "--", "sleep", "0.2")
     meta = trailers(repo, "refs/exp/sleepy")
     assert 0.2 <= float(meta["Exp-Duration"][:-1]) <= time.monotonic() - start
+
+
+def test_isolated_run_starts_in_an_empty_subdirectory(repo, exp, monkeypatch):
+    (repo / "fresh" / "deeper").mkdir(parents=True)  # no file in it: in no tree
+    monkeypatch.chdir(repo / "fresh" / "deeper")
+    ran = exp("run", "--isolated", "-n", "here", "--", "sh", "-c", "pwd > where.txt")
+    assert ran.code == 0, ran
+    where = git(repo, "show", "refs/exp/here:fresh/deeper/where.txt").strip()
+    assert where.endswith("/fresh/deeper") and not where.startswith(str(repo))

@@ -35,4 +35,25 @@ def gc(repo: Repo, patterns: list[str] | None = None, *, older_than: str | None 
         repo.transaction([(e.ref, repo.zero, e.sha) for e in doomed], "git exp gc")
         repo.pack_refs()
         cache.clear(repo.common_dir)
+        gone = {e.name for e in doomed}
+        drop_logs(repo, {e.name for e in exps} - gone)
     return doomed
+
+
+def drop_logs(repo: Repo, kept: set[str]) -> list[str]:
+    """Remove the output logs of sweep runs (``<git dir>/git-exp/logs/NAME.log``) whose
+    experiment no longer exists; return their names."""
+    import os
+
+    root = os.path.join(repo.common_dir, "git-exp", "logs")
+    dropped = []
+    for folder, _dirs, files in os.walk(root, topdown=False):
+        for file in files:
+            path = os.path.join(folder, file)
+            name = os.path.relpath(path, root)[:-len(".log")] if file.endswith(".log") else None
+            if name is not None and name not in kept:
+                os.remove(path)
+                dropped.append(name)
+        if folder != root and not os.listdir(folder):
+            os.rmdir(folder)
+    return dropped

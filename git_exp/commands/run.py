@@ -210,7 +210,9 @@ def _run(repo, argv, name, message, force, append, untracked, isolated, signals,
         if edit:
             edit.write(where.path)
         careful.starting(where.repo)
-        code, status, seconds = _execute(argv, Path(where.path) / relative, signals)
+        here = Path(where.path) / relative
+        here.mkdir(parents=True, exist_ok=True)  # an empty directory is in no tree: the command still starts in it
+        code, status, seconds = _execute(argv, here, signals)
         careful.after(where.repo, status, where.linked)
         saved = _save(where.repo, argv, prepared, baseline, code, status, seconds, message, force, append, untracked,
                       extra)
