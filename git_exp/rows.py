@@ -141,6 +141,7 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     when every listed commit is known, nothing else is read, where the listing of
     subjects and trailers reads every commit (10k: ~50 ms of git, ~30 ms to parse).
     """
+    narrow = [ref for ref in refs if ref.startswith(PREFIX)] if refs else []
     listing = listing or start_listing(repo, remotes=remotes, refs=refs)
     where = cache.of_commits(repo, "heads.marshal")
     known = cache.load(where, CACHE_VERSION)  # while git lists the refs
@@ -151,8 +152,7 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
                 for name, owner, sha in zip(names, owners, shas) if known[sha] is not None]
     found, others = [], []
     prefixes = (PREFIX, REMOTE_PREFIX)[:2 if remotes else 1]
-    local = [ref for ref in refs or () if ref.startswith(PREFIX)]
-    started = [repo.start(*list_args(prefix, patterns=local if prefix == PREFIX else ())) for prefix in prefixes]
+    started = [repo.start(*list_args(prefix, patterns=narrow if prefix == PREFIX else ())) for prefix in prefixes]
     with git.stopped_on_error(*started):
         for prefix, running in zip(prefixes, started):
             for exp in repo.list(prefix, running=running, skipped=others):
@@ -166,7 +166,7 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     unread = [sha for sha, ref in zip(shas, refs) if sha not in known and "/exps/" in ref[:17]]
     if unread:  # DVC's experiments (refs/exps/, refs/remote-exps/): by id
         _read_dvc(repo, unread, known)
-    cache.save(where, CACHE_VERSION, known, listed=None if refs else shas)  # a narrowed listing: not all
+    cache.save(where, CACHE_VERSION, known, listed=None if narrow else shas)  # a narrowed listing: not all
     if len(found) == len(shas):
         return found
     names, owners = split_names(refs, remotes)

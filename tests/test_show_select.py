@@ -85,3 +85,24 @@ def test_narrowed_patterns():
     assert rows.narrowed(["a*"], remotes=True) is None
     assert rows.narrowed(["d*"])[-1] == "refs/exps/"  # may name a DVC experiment, dvc:NAME
     assert "refs/exps/" not in rows.narrowed(["e*"])
+
+
+def test_the_commits_are_read_by_prefix_not_by_name(named, exp, monkeypatch):
+    """Cold, the rows are read by one ``for-each-ref`` of the prefix (or the narrowed
+    patterns), never by naming every listed ref (argv would overflow at 100k)."""
+    from git_exp import git
+
+    started = []
+    real = git.start
+
+    def start(*args, **kwargs):
+        started.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(git, "start", start)
+    for patterns in ([], ["a/1*"]):
+        started.clear()
+        _clear(named)
+        assert _rows(exp, *patterns)
+        listings = [args[args.index("--") + 1:] for args in started if args[0] == "for-each-ref"]
+        assert listings and all(len(refs) <= 4 for refs in listings), listings
