@@ -281,7 +281,7 @@ def show(
     picked = columns is not None or drop is not None or only_changed
     patterns = list(patterns or [])
     config = terminal.start_config() if terminal.needs_config(fmt == "table" and when is None, not no_pager) else None
-    source = do.start(remotes=remotes, patterns=patterns)  # git lists while the repository is looked at
+    source = do.start(remotes=remotes, patterns=patterns, trailers=True)  # git lists while the repository is looked at
     face = terminal.settings(config, color=when, paging=not no_pager, colored=fmt == "table")
     lines = do.lines_cache(source) if fmt == "json" else None
     text = None
@@ -291,7 +291,8 @@ def show(
         notes = [present.unreadable_in_lines(text)] if text is not None else []
     if text is None:
         data, known = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes, listing=source.listing,
-                              files=source.files, best=best, limit=max_count, reverse=reverse, refs=source.refs)
+                              files=source.files, best=best, limit=max_count, reverse=reverse, refs=source.refs,
+                              trailers=source.trailer_key())
         if vs is not None:
             from git_exp.compare import baseline
             from git_exp.present.compare import show_vs

@@ -53,7 +53,7 @@ MAX_FILES = 1_000  # history files in one experiment
 MAX_METRICS = 1_000  # metrics in one experiment
 MAX_POINTS = 1_000_000  # (step, value) points in one experiment
 MAX_DEPTH = 20  # directory levels below a configured directory
-CACHE_VERSION = 1  # of history.marshal; a change to the limits or to how files are read must bump it
+CACHE_VERSION = cache.version("history.py", "results.py", "plainyaml.py")  # of history.marshal
 
 def entries(files: dict | None) -> tuple[str, ...]:
     """The configured history paths (``results.configured_files``' ``history``), or the defaults."""

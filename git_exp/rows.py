@@ -11,8 +11,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing imports re (~12 ms)
     from typing import Any
 
 CACHED = ("sha", "baseline", "created", "status", "exit_code", "duration", "executor", "command", "run_url", "message")
-CACHE_VERSION = 1  # of heads.marshal: {commit: its base_row's CACHED values, or None for no commit};
-#                   a change to base_row or CACHED must bump it (show's lines.marshal is keyed by it too)
+CACHE_VERSION = cache.version("rows.py", "repo.py")  # of heads.marshal: {commit: its base_row's CACHED
+#                   values, or None for no commit}, keyed by the trailer settings (show's lines.marshal too)
 
 
 def _int(value: str | None) -> int | None:
@@ -131,10 +131,12 @@ def labels(names: list[str], owners: list[str | None]) -> list[str]:
 
 
 def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = None,
-         refs: list[str] | None = None) -> list[dict[str, Any]]:
+         refs: list[str] | None = None, trailers: str | None | git.Running = ...) -> list[dict[str, Any]]:
     """Every experiment's ``base_row``, local ones first, then (with ``remotes``) the
     remote-tracking ones, each sorted by name; ``listing`` is ``start_listing``'s (with
-    ``refs``, ``narrowed``'s patterns: only the experiments they list).
+    ``refs``, ``narrowed``'s patterns: only the experiments they list); ``trailers``: the
+    cache key of the trailer settings (``cache.trailer_key``), or the ``git config`` that
+    prints them (``cache.TRAILER_CONFIG``), started here if not given.
 
     The fields after name and remote come from the commit alone, so they are cached per
     commit (``heads.marshal``, as tuples: at 10k, 11 ms to read back where dicts took 25):
@@ -143,8 +145,12 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     """
     narrow = [ref for ref in refs if ref.startswith(PREFIX)] if refs else []
     listing = listing or start_listing(repo, remotes=remotes, refs=refs)
+    if trailers is ...:
+        trailers = repo.start(*cache.TRAILER_CONFIG)
+    if isinstance(trailers, git.Running):
+        trailers = cache.trailer_key(trailers.wait(check=False).out)
     where = cache.of_commits(repo, "heads.marshal")
-    known = cache.load(where, CACHE_VERSION)  # while git lists the refs
+    known = cache.load(where, CACHE_VERSION, trailers)  # while git lists the refs
     shas, refs = listed(listing)
     if all(sha in known for sha in shas):
         names, owners = split_names(refs, remotes)
@@ -166,7 +172,7 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     unread = [sha for sha, ref in zip(shas, refs) if sha not in known and "/exps/" in ref[:17]]
     if unread:  # DVC's experiments (refs/exps/, refs/remote-exps/): by id
         _read_dvc(repo, unread, known)
-    cache.save(where, CACHE_VERSION, known, listed=None if narrow else shas)  # a narrowed listing: not all
+    cache.save(where, CACHE_VERSION, known, trailers, listed=None if narrow else shas)  # a narrowed listing: not all
     if len(found) == len(shas):
         return found
     names, owners = split_names(refs, remotes)

@@ -32,22 +32,32 @@ class Source:
     ``refs``: ``rows.narrowed``'s patterns when the listing holds only what the patterns
     may select.  (No dataclass: importing ``dataclasses`` costs ~25 ms, ``inspect`` and ``ast``.)"""
 
-    __slots__ = ("repo", "remotes", "listing", "files", "refs")
+    __slots__ = ("repo", "remotes", "listing", "files", "refs", "trailers")
 
     def __init__(self, repo: Repo, remotes: bool, listing: git.Running, files: git.Running,
-                 refs: list[str] | None = None) -> None:
+                 refs: list[str] | None = None, trailers: git.Running | None = None) -> None:
         self.repo, self.remotes, self.listing, self.files, self.refs = repo, remotes, listing, files, refs
+        self.trailers: git.Running | str | None = trailers  # the trailer settings' git, then its cache key
+
+    def trailer_key(self) -> str | None:
+        """``cache.trailer_key`` of the trailer settings (rows read under others differ)."""
+        if isinstance(self.trailers, git.Running) or self.trailers is None:
+            running = self.trailers or self.repo.start(*cache.TRAILER_CONFIG)
+            self.trailers = cache.trailer_key(running.wait(check=False).out) or ""
+        return self.trailers or None
 
 
-def start(*, remotes: bool = False, patterns: list[str] | None = None) -> Source:
+def start(*, remotes: bool = False, patterns: list[str] | None = None, trailers: bool = False) -> Source:
     """Start listing refs and reading the file list, then look at the repository; with
     ``patterns`` (globs and names, none read by ``revisions``), list only the experiments
-    they may select (``rows.narrowed``: a selection costs what it selects)."""
+    they may select (``rows.narrowed``: a selection costs what it selects); ``trailers``:
+    start reading the trailer settings too (``Source.trailer_key`` waits for them)."""
     refs = rows.narrowed(patterns, remotes) if patterns and not any(map(needs_resolving, patterns)) else None
     listing, files = rows.start_listing(remotes=remotes, refs=refs), results.start_files()
-    with git.stopped_on_error(listing, files):
+    config = git.start(*cache.TRAILER_CONFIG) if trailers else None
+    with git.stopped_on_error(*(p for p in (listing, files, config) if p)):
         repo = Repo()
-    return Source(repo, remotes, listing, files, refs)
+    return Source(repo, remotes, listing, files, refs, config)
 
 
 def listed(source: Source, patterns: list[str]) -> tuple[list[str], list[str], list[str | None]]:
@@ -68,7 +78,7 @@ def lines_cache(source: Source) -> tuple[str | None, tuple]:
     files = results.configured_files(source.repo, source.files)
     return (cache.of_commits(source.repo, "lines.marshal"),
             (files["params"], files["metrics"], files["max_size"], results.RowCache.VERSION, rows.CACHE_VERSION,
-             files["history"], history.CACHE_VERSION))
+             files["history"], history.CACHE_VERSION, source.trailer_key()))
 
 
 BEST_STEP = "best_step"
@@ -77,18 +87,19 @@ BEST_STEP = "best_step"
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
          where: str | None = None, remotes: bool = False, listing=None, files=None,
          best: str | None = None, limit: int | None = None, reverse: bool = False,
-         refs: list[str] | None = None) -> tuple[list[dict], list[str]]:
+         refs: list[str] | None = None, trailers=...) -> tuple[list[dict], list[str]]:
     """Rows, newest first unless ``sort``, at most ``limit`` of them, then ``reverse``d if
     asked (as ``git log -n N --reverse``), and the ordered column list (base columns, then
     params.*, then metrics.*); ``listing`` is ``rows.start_listing``'s, ``files``
-    ``results.start_files``'s git, ``refs`` the listing's narrowing (``Source.refs``).  With ``where`` the rows are a ``query.Matched``:
+    ``results.start_files``'s git, ``refs`` the listing's narrowing (``Source.refs``),
+    ``trailers`` the trailer settings' key (``Source.trailer_key``).  With ``where`` the rows are a ``query.Matched``:
     ``undecided`` holds those the query could not decide (their params or metrics file was
     unreadable)."""
     if where is not None or sort:
         from git_exp import query  # only when asked to filter or sort
     parsed = query.parse(where) if where is not None else None  # a bad query fails before any work
     chosen = parse_best(best) if best else None
-    found = rows.load(repo, remotes=remotes, listing=listing, refs=refs)
+    found = rows.load(repo, remotes=remotes, listing=listing, refs=refs, trailers=trailers)
     if patterns:
         found = _pick(repo, found, patterns)
     extra = read(repo, found, files, complete=not patterns, best=chosen)

@@ -14,7 +14,7 @@ from git_exp.present.common import out, warn
 from git_exp.present.rows import for_display, iso_created
 from git_exp.rows import labels, limited
 
-LINES_VERSION = 1
+LINES_VERSION = cache.version("present/show.py", "present/rows.py", "render.py")  # and keyed by the rows' versions
 SHOWN_UNREADABLE = 3  # experiments named in the warning; the rest are counted
 
 
