@@ -214,6 +214,7 @@ def rerun(
 def ls_(
     remote: str | None = Argument(None, metavar="[REMOTE|URL]", help="List a remote's experiments live (no fetch)."),
     remotes: bool = Option(False, "-r", "--remotes", help="Also list remote-tracking experiments."),
+    archived: bool = Option(False, "--archived", help="List the archived experiments instead (git exp archive)."),
     where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     json_: bool = Option(False, "--json", help="JSON output."),
 ) -> None:
@@ -221,7 +222,16 @@ def ls_(
     from git_exp.commands import ls
     from git_exp.present import ls as present
 
-    if remote is not None:
+    if archived:
+        from git_exp.commands import archive
+
+        if remote is not None or remotes or where is not None:
+            from git_exp.errors import UsageError
+
+            raise UsageError("--archived lists the archives here, by name — drop REMOTE/-r/--where "
+                             "(`git exp show --archived --where` filters; `git exp pull REMOTE --archived` fetches)")
+        present.listing(archive.columns(archive.archived(_repo())), json_, archived=True)
+    elif remote is not None:
         present.remote(ls.ls_remote(remote, where=where), json_, remote)
     elif where is not None:
         from git_exp.present.query import warn_undecided
@@ -239,6 +249,7 @@ def show(
     sort: str | None = Option(None, "--sort", help="Sort by column; -COLUMN for descending (default: newest first)."),
     where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
+    archived: bool = Option(False, "--archived", help="Show archived experiments instead (git exp archive)."),
     max_count: int | None = Option(None, "-n", "--max-count", metavar="N", help="Show at most N experiments."),
     reverse: bool = Option(False, "--reverse", help="Reverse the order (after -n, as git log does)."),
     columns: str | None = Option(None, "--columns", metavar="COL,...", help="Show these columns, in this order "
@@ -281,18 +292,29 @@ def show(
     picked = columns is not None or drop is not None or only_changed
     patterns = list(patterns or [])
     config = terminal.start_config() if terminal.needs_config(fmt == "table" and when is None, not no_pager) else None
-    source = do.start(remotes=remotes, patterns=patterns, trailers=True)  # git lists while the repository is looked at
+    if archived and remotes:
+        from git_exp.errors import UsageError
+
+        raise UsageError("--archived shows the archives here — drop -r; "
+                         "`git exp pull REMOTE --archived` fetches a remote's")
+    source = do.start(remotes=remotes, patterns=patterns, trailers=not archived)  # git lists while the repository is looked at
     face = terminal.settings(config, color=when, paging=not no_pager, colored=fmt == "table")
-    lines = do.lines_cache(source) if fmt == "json" else None
+    lines = do.lines_cache(source) if fmt == "json" and not archived else None
     text = None
     plain = not sort and where is None and not best and not picked and not any(map(do.needs_resolving, patterns))
     if lines and plain:
         text = present.cached_json(lines, lambda: do.listed(source, patterns), limit=max_count, reverse=reverse)
         notes = [present.unreadable_in_lines(text)] if text is not None else []
     if text is None:
-        data, known = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes, listing=source.listing,
-                              files=source.files, best=best, limit=max_count, reverse=reverse, refs=source.refs,
-                              trailers=source.trailer_key())
+        if archived:
+            from git_exp.commands import archive
+
+            data, known = archive.show_rows(source.repo, patterns, sort=sort, where=where, best=best, limit=max_count,
+                                            reverse=reverse, refs=source.refs, trailers=source.trailer_key())
+        else:
+            data, known = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes,
+                                  listing=source.listing, files=source.files, best=best, limit=max_count,
+                                  reverse=reverse, refs=source.refs, trailers=source.trailer_key())
         if vs is not None:
             from git_exp.compare import baseline
             from git_exp.present.compare import show_vs
@@ -497,6 +519,38 @@ def gc(
     manage.collected(doomed, dry_run)
 
 
+@command()
+def archive(
+    patterns: list[str] = Argument(None, metavar="[NAME|GLOB]...", help="Only among these experiments (default: all)."),
+    older_than: str | None = Option(None, "--older-than", metavar="AGE", help="Archive experiments older than AGE (90d, 12w, 1y)."),
+    keep: int | None = Option(None, "--keep", metavar="N", help="Keep the N newest experiments live, archive the rest."),
+    where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
+    dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be archived."),
+) -> None:
+    """Move experiments off their own refs into a few archive refs (refs/exp-archive/).
+
+    They stay reachable and travel with `git exp push REMOTE --archived`; every plain
+    git fetch and git push stops paying for each of them. `ls --archived` and `show
+    --archived` read them; `unarchive` brings them back. Criteria combine with AND."""
+    from git_exp.commands.archive import archive as do_archive
+    from git_exp.present import archive as present
+
+    present.archived(do_archive(_repo(), list(patterns or []), older_than=older_than, keep=keep, where=where,
+                                dry_run=dry_run))
+
+
+@command()
+def unarchive(
+    patterns: list[str] = Argument(None, metavar="NAME|GLOB...", help="Archived experiments to bring back."),
+    dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be brought back."),
+) -> None:
+    """Bring archived experiments back to refs/exp/NAME (their archives are rewritten without them)."""
+    from git_exp.commands.archive import unarchive as do_unarchive
+    from git_exp.present import archive as present
+
+    present.archived(do_unarchive(_repo(), list(patterns or []), dry_run=dry_run), "unarchived")
+
+
 def _talking(verbose: bool, quiet: bool, progress: bool) -> None:
     """-v / -q / --progress of push and pull."""
     from git_exp import progress as progress_
@@ -519,6 +573,7 @@ def push(
     verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),
     quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
     progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
+    archived: bool = Option(False, "--archived", help="Push the archives, and delete there the experiments they hold."),
     where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME: of all."),
 ) -> None:
     """Push experiments to a remote in one git push."""
@@ -527,6 +582,9 @@ def push(
     from git_exp.terminal import colours
 
     _talking(verbose, quiet, progress)
+    if archived:
+        _archived_share("push", list(args or []), all_ or force or where is not None, dry_run)
+        return
     remote, pushed = push_here(list(args or []), all_=all_, force=force, dry_run=dry_run, where=where)
     if where is not None:
         from git_exp.present.query import selected
@@ -545,6 +603,7 @@ def pull(
     verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),
     quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
     progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
+    archived: bool = Option(False, "--archived", help="Fetch the remote's archives; unarchive the NAMEs given."),
     where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP + " Without NAME: of all the "
                                "remote's; all selected are fetched to refs/remote-exp/REMOTE/, the matching ones "
                                "become local."),
@@ -555,6 +614,9 @@ def pull(
     from git_exp.terminal import colours
 
     _talking(verbose, quiet, progress)
+    if archived:
+        _archived_share("pull", list(args or []), all_ or force or where is not None, False)
+        return
     remote, pulled = pull_here(list(args or []), all_=all_, force=force, where=where)
     if where is not None:
         from git_exp.present.query import unmatched_pulls, warn_undecided
@@ -564,6 +626,25 @@ def pull(
     code = share.pulled(pulled, remote, colours())
     if code:
         raise Exit(code)
+
+
+def _archived_share(verb: str, args: list[str], refused: bool, dry_run: bool) -> None:
+    """``push --archived`` / ``pull --archived``."""
+    from git_exp import remotes
+    from git_exp.commands import archive
+    from git_exp.errors import UsageError
+    from git_exp.present import archive as present
+
+    if refused:
+        raise UsageError(f"--archived {verb}es every archive; --all, --force and --where do not apply — drop them")
+    repo = _repo(remotes=True)
+    where, patterns = remotes.split_args(repo, args)
+    if verb == "push":
+        if patterns:
+            raise UsageError("push --archived sends every archive — drop the names")
+        present.pushed(archive.push_archived(repo, where, dry_run=dry_run), where.label, dry_run)
+    else:
+        present.pulled(archive.pull_archived(repo, where, patterns), where.label)
 
 
 @command()

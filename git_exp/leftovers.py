@@ -12,7 +12,7 @@ Three kinds, each with its own rule:
   rule (their ctime is when they were made).  ``sweep_indexes`` removes them on the way
   into the next save or run (one ``os.listdir``).
 - **Lock files** ``*.lock`` under ``refs/exp/``, ``refs/remote-exp/``,
-  ``refs/exp-staging/`` and ``packed-refs.lock`` (files ref backend), and reftable's
+  ``refs/exp-staging/``, ``refs/exp-archive/`` and ``packed-refs.lock`` (files ref backend), and reftable's
   ``reftable/tables.list.lock`` (its one lock for every ref): git creates them to write a ref and removes them itself, even on
   failure; one is left only when a git was killed (SIGKILL, power loss), and then every
   later update of that ref fails with "File exists".  A lock file does not say who holds
@@ -37,7 +37,7 @@ from git_exp.record import Record
 from git_exp.repo import Repo, decodable
 
 STAGING = "refs/exp-staging/"
-OUR_REFS = ("refs/exp", "refs/remote-exp", "refs/exp-staging")
+OUR_REFS = ("refs/exp", "refs/remote-exp", "refs/exp-staging", "refs/exp-archive")
 INDEX_PREFIX = "exp-index."
 LOCK_AGE = 600  # seconds: older locks are stale whatever runs
 

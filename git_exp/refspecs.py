@@ -39,6 +39,15 @@ def push_spec(pattern: str = "*") -> Spec:
     return Spec("push", f"refs/exp/{pattern}:refs/exp/{pattern}")
 
 
+def archive_spec(kind: str) -> Spec:
+    """The archives' refspec (``git_exp.archives``): fetched and pushed to the same names."""
+    return Spec(kind, "refs/exp-archive/*:refs/exp-archive/*")
+
+
+def is_archive_spec(spec: Spec) -> bool:
+    return spec.value == archive_spec(spec.kind).value
+
+
 HEAD_PUSH = Spec("push", "HEAD")
 
 

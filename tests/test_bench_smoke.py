@@ -88,3 +88,13 @@ def test_bench_no_reftable_keeps_the_files_table(tmp_path):
     assert "reftable column: skipped (--no-reftable)" in proc.stdout
     assert [r["op"] for r in rows] == ["startup"]
     assert all(rows[0][key] is None for key in REFTABLE_KEYS), rows
+
+
+@pytest.mark.once
+def test_bench_archive_rows(tmp_path):
+    """The archive rows of issue 14 (``--with-100k`` runs them at 100k), at 30 experiments."""
+    proc, rows = _bench(tmp_path, "--no-reftable", "--ops", "startup", "--archived-n", "30")
+    by_op = {row["op"]: row for row in rows}
+    for op in ("fetch-installed-archived", "push-branch-archived", "show-archived"):
+        assert by_op[op]["n"] == 30 and tuple(by_op[op])[:len(KEYS)] == KEYS, by_op
+        _numbers(by_op[op], ("gitexp_s", "baseline_s", "ratio"))

@@ -63,8 +63,13 @@ def heads(bare: Path) -> dict[str, str]:
     return dict(line.split(" ") for line in out.splitlines())
 
 
+ARCHIVES = "refs/exp-archive/*:refs/exp-archive/*"  # written beside the experiments' (test_archive.py)
+
+
 def pushes(work: Path, remote: str = "origin") -> list[str]:
-    return git(work, "config", "--get-all", f"remote.{remote}.push", check=False).splitlines()
+    """The push refspecs, but the archives' one (tests/test_archive.py checks it)."""
+    return [v for v in git(work, "config", "--get-all", f"remote.{remote}.push", check=False).splitlines()
+            if v != ARCHIVES]
 
 
 def twins(tmp_path: Path, mode: str, tracking: str) -> tuple[Path, Path]:
@@ -152,7 +157,7 @@ def test_the_issue_case_push_default_upstream_branch_tracking_main(tmp_path, exp
     assert ran.out.splitlines() == ["origin: removed push = HEAD", f"origin: removed push = {EXP_PUSH}"], ran
     assert pushes(without) == []
     assert git(without, "config", "--get-all", "exp.origin.installed").splitlines() == [
-        "fetch=+refs/exp/*:refs/remote-exp/origin/*"]
+        "fetch=+refs/exp/*:refs/remote-exp/origin/*", f"fetch={ARCHIVES}"]
 
 
 def test_push_and_fetch_only_together_are_refused(tmp_path, exp):
@@ -232,7 +237,7 @@ def test_doctor_rechecks_every_branch_after_install_and_fix_restores_plain_push(
     assert ran.code == 0, ran
     assert "removed the push refspecs" in ran.err
     assert pushes(work) == []
-    assert git(work, "config", "--get-all", "remote.origin.fetch").splitlines()[-1] == \
+    assert [v for v in git(work, "config", "--get-all", "remote.origin.fetch").splitlines() if v != ARCHIVES][-1] == \
         "+refs/exp/*:refs/remote-exp/origin/*"
     assert plain_push(work) != 0  # simple refuses, as it did before install
     assert heads(remote) == before

@@ -102,8 +102,13 @@ def has_object(repo: Path, sha: str) -> bool:
     return subprocess.run(["git", "cat-file", "-e", sha], cwd=repo, capture_output=True).returncode == 0
 
 
+ARCHIVES = "refs/exp-archive/*:refs/exp-archive/*"  # install writes it beside the experiments' (test_archive.py)
+
+
 def config_values(repo: Path, key: str) -> list[str]:
-    return git(repo, "config", "--get-all", key, check=False).splitlines()
+    """The values of ``key``, but the archives' refspec (tests/test_archive.py checks it)."""
+    values = git(repo, "config", "--get-all", key, check=False).splitlines()
+    return [v for v in values if v != ARCHIVES and v != f"fetch={ARCHIVES}" and v != f"push={ARCHIVES}"]
 
 
 def traced_commands(trace: Path) -> list[str]:

@@ -2,7 +2,9 @@
 
 After install, plain ``git fetch`` brings experiments into ``refs/remote-exp/<remote>/``
 and plain ``git push`` sends ``refs/exp/*`` (without ``+``: git refuses to overwrite an
-experiment that moved on the remote).
+experiment that moved on the remote).  Both also carry the archives
+(``refs/exp-archive/*`` to the same names, without ``+``: an archive's name is its
+commit id, so it never moves; see ``git_exp.archives``).
 
 Install never changes what a plain ``git push`` does to branches.  Any push refspec
 makes git ignore ``push.default`` for that remote, so when the remote has none of the
@@ -123,6 +125,9 @@ def install(repo: Repo, remote: Remote, *, pattern: str | None = None, fetch_onl
         wanted.append(refspecs.push_spec(glob))  # exp_push
     exp_push = refspecs.push_spec(glob).value if choice.push else None
     forced = push and choice.plan is not None and not choice.plan.spec
+    wanted.append(refspecs.archive_spec("fetch"))  # archives: a few refs, fetched and pushed as they are
+    if choice.push:
+        wanted.append(refspecs.archive_spec("push"))
     conflicts = [Spec("fetch", v) for v in fetches if refspecs.touches_exp(v) and v != wanted[0].value]
     if choice.push:
         conflicts += [Spec("push", v) for v in pushes if refspecs.touches_exp(v) and v != exp_push]

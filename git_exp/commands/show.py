@@ -87,22 +87,24 @@ BEST_STEP = "best_step"
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
          where: str | None = None, remotes: bool = False, listing=None, files=None,
          best: str | None = None, limit: int | None = None, reverse: bool = False,
-         refs: list[str] | None = None, trailers=...) -> tuple[list[dict], list[str]]:
+         refs: list[str] | None = None, trailers=..., found: list[dict] | None = None) -> tuple[list[dict], list[str]]:
     """Rows, newest first unless ``sort``, at most ``limit`` of them, then ``reverse``d if
     asked (as ``git log -n N --reverse``), and the ordered column list (base columns, then
     params.*, then metrics.*); ``listing`` is ``rows.start_listing``'s, ``files``
     ``results.start_files``'s git, ``refs`` the listing's narrowing (``Source.refs``),
     ``trailers`` the trailer settings' key (``Source.trailer_key``).  With ``where`` the rows are a ``query.Matched``:
     ``undecided`` holds those the query could not decide (their params or metrics file was
-    unreadable)."""
+    unreadable).  ``found``: these base rows instead of the experiment refs' (``show --archived``)."""
     if where is not None or sort:
         from git_exp import query  # only when asked to filter or sort
     parsed = query.parse(where) if where is not None else None  # a bad query fails before any work
     chosen = parse_best(best) if best else None
-    found = rows.load(repo, remotes=remotes, listing=listing, refs=refs, trailers=trailers)
+    given = found is not None
+    if not given:
+        found = rows.load(repo, remotes=remotes, listing=listing, refs=refs, trailers=trailers)
     if patterns:
         found = _pick(repo, found, patterns)
-    extra = read(repo, found, files, complete=not patterns, best=chosen)
+    extra = read(repo, found, files, complete=not patterns and not given, best=chosen)
     table = found
     if parsed:
         table = parsed.select(table)

@@ -10,9 +10,9 @@ def installed(remote: str, report, cost_ms: float | None) -> None:
     for spec in report.replaced:
         note(f"{remote}: replaced {spec.kind} = {spec.value} (uninstall puts it back)")
     for spec in report.removed:
-        out(f"{remote}: removed {spec.kind} = {spec.value}")
+        _line(remote, "removed", spec)
     for spec in report.added:
-        out(f"{remote}: added {spec.kind} = {spec.value}")
+        _line(remote, "added", spec)
     if not report.added and not report.removed:
         out(f"{remote}: already installed")
     for text in report.notes:
@@ -22,9 +22,20 @@ def installed(remote: str, report, cost_ms: float | None) -> None:
              f"{ms(cost_ms)} more for them (~30 µs each; --pattern narrows it)")
 
 
+def _line(remote: str, verb: str, spec) -> None:
+    """A refspec added or removed: on stdout, but the archives' on stderr (they come with
+    the experiments' refspecs; scripts read the experiments' lines)."""
+    from git_exp.refspecs import is_archive_spec
+
+    if is_archive_spec(spec):
+        note(f"{remote}: {verb} {spec.kind} = {spec.value} (archives: git exp archive)")
+    else:
+        out(f"{remote}: {verb} {spec.kind} = {spec.value}")
+
+
 def uninstalled(remote: str, removed, deleted: int) -> None:
     for spec in removed:
-        out(f"{remote}: removed {spec.kind} = {spec.value}")
+        _line(remote, "removed", spec)
     if not removed:
         out(f"{remote}: nothing was installed")
     if deleted:

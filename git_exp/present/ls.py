@@ -33,11 +33,14 @@ EMPTY_REMOTES = ("no experiments here and none fetched — `git exp save` makes 
                  "fetches a remote's")
 
 
-def listing(columns: dict[str, list], json_: bool, remotes: bool = False) -> None:
+EMPTY_ARCHIVED = "no archived experiments — `git exp archive --older-than 90d` makes some"
+
+
+def listing(columns: dict[str, list], json_: bool, remotes: bool = False, archived: bool = False) -> None:
     """``records``'s columns; ``json_``: one object per experiment, FIELDS as keys.  An
     empty table says what to do instead (on stderr; stdout stays empty for scripts)."""
     if not json_ and not columns["name"]:
-        note(EMPTY_REMOTES if remotes else EMPTY)
+        note(EMPTY_ARCHIVED if archived else EMPTY_REMOTES if remotes else EMPTY)
         return
     if json_:
         from git_exp.commands.ls import FIELDS, rows

@@ -12,7 +12,10 @@ repository made with reftable refs), the latter when that git is built and not
 Modules: ``env`` (processes, environment, temp dir), ``fixtures`` (repositories),
 ``timing`` (interleaved medians), ``ops`` (the operations and their baselines),
 ``targets`` (the targets and how they apply), ``report`` (markdown and JSON),
-``dvc`` (``--with-dvc``: DVC's experiment commands side by side), ``cli`` (options).
+``dvc`` (``--with-dvc``: DVC's experiment commands side by side), ``archive`` (issue 14:
+what archived experiments cost a plain fetch and push; ``--with-100k``, or ``--archived-n
+N``), ``mlflowcmp`` (``--with-mlflow``: MLflow's tracking store side by side), ``cli``
+(options).
 
 Decisions:
 - A target stated only "at 10k" applies at every N >= 10k; below it the row is

@@ -1,5 +1,5 @@
 """``python -m tests.bench [--sizes N...] [--runs N] [--json FILE] [--ops a,b] [--with-100k]
-[--no-reftable] [--strict] [--with-dvc] [--smoke]``: build fixtures, time every operation,
+[--archived-n N] [--no-reftable] [--strict] [--with-dvc] [--with-mlflow] [--smoke]``: build fixtures, time every operation,
 print the tables.
 
 Two columns: files (git on PATH, git's default files refs) and, when a current git is
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from tests.bench import dvc, report
+from tests.bench import archive, dvc, mlflowcmp, report
 from tests.bench.env import BenchError, Unavailable, current_git, find_git_exp, hermetic_env, interpreter, pick_tmp, reftable_env, run
 from tests.bench.fixtures import Fixture
 from tests.bench.ops import AT_100K, OPS, Ctx
@@ -39,8 +39,12 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000], metavar="N",
                    help="experiment counts (default: 1000 10000); 100000 or more measures ls and the *-100k rows only")
-    p.add_argument("--with-100k", action="store_true",
-                   help="also measure at 100000 experiments: ls and the *-100k rows (show/ls cold, memory, selection)")
+    p.add_argument("--with-100k", action="store_true", help="also measure at 100000 experiments: ls and the "
+                   "*-100k rows (show/ls cold, memory, selection), and the archive rows (" + ", ".join(archive.OPS)
+                   + ") at --archived-n")
+    p.add_argument("--archived-n", type=int, metavar="N",
+                   help="measure the archive rows with N experiments in the remote, all but 1000 (or half, below "
+                        "2000) archived (default with --with-100k: 100000)")
     p.add_argument("--runs", type=int, default=5, help="timed runs per command, after one warm-up (default 5)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     p.add_argument("--ops", help=f"comma-separated subset of: {','.join(OPS)}")
@@ -57,6 +61,15 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
                    "default: a new one in the temp dir)")
     p.add_argument("--dvc-ops", metavar="OPS", help="comma-separated subset of the DVC comparison: "
                    + ",".join(dvc.OPS))
+    p.add_argument("--with-mlflow", action="store_true",
+                   help="also compare with MLflow's tracking store (SQLite backend), installed from PyPI into "
+                        "--mlflow-venv when missing: " + ", ".join(mlflowcmp.OPS))
+    p.add_argument("--mlflow-sizes", type=int, nargs="*", default=[1000, 10000], metavar="N",
+                   help="runs for the mlflow-search rows (default 1000 10000; none: skip them)")
+    p.add_argument("--mlflow-log-n", type=int, default=1000, metavar="N",
+                   help="runs logged in the mlflow-log row (default 1000; 0 skips it)")
+    p.add_argument("--mlflow-venv", type=Path, metavar="DIR",
+                   help="venv with MLflow (made there if missing; default: ~/.cache/git-exp/mlflow-venv)")
     p.add_argument("--no-reftable", action="store_true",
                    help="skip the reftable column (by default measured when a current git is built: "
                         "make git-current)")
@@ -117,16 +130,20 @@ class Runner:
         self.dvc_rows: list[Row] = []
         self.failed: list[str] = []
         self.dvc_version = ""
+        self.mlflow_rows: list[Row] = []
+        self.mlflow_version = ""
+        self.mlflow_logged: dict[int, float] = {}
 
     def record(self, op: str, n: int, case_of, into: Optional[list[Row]], budget: Optional[float] = None,
-               column: str = FILES, ctx: Optional[Ctx] = None) -> None:
+               column: str = FILES, ctx: Optional[Ctx] = None, warmup: Optional[int] = None) -> None:
         """Measure one case; a files-column row goes into ``into``, a reftable one onto the
         files row of the same op and N (printed on stderr only when that row failed)."""
         start = time.perf_counter()
         tag = "" if column == FILES else f" [{column}]"
         try:
             case = case_of()
-            a, b, runs = measure(case, (ctx or self.ctx).env, self.args.runs, self.args.warmup, budget)
+            a, b, runs = measure(case, (ctx or self.ctx).env, self.args.runs,
+                                 self.args.warmup if warmup is None else warmup, budget)
             mb = peak_mb(case, runs)
         except Unavailable as exc:
             note(f"  {op:<16} N={n}{tag}: not measured — {exc}")
@@ -176,6 +193,44 @@ class Runner:
                                 column=column, ctx=ctx)
                 if not self.args.keep:
                     shutil.rmtree(fx.dir, ignore_errors=True)
+
+    def archived(self, n: int) -> None:
+        """The archive rows (tests/bench/archive.py), files column only."""
+        fx = archive.ArchiveFixture(self.root, n, self.args.files, self.ctx.env)
+        start = time.perf_counter()
+        try:
+            chosen = archive.cases(fx)
+        except BenchError as exc:
+            self.failed.append(f"archive fixture N={n}")
+            note(f"building the archive fixture N={n} failed — {exc}")
+            return
+        note(f"archive fixture N={n} ({fx.live} live) built in {time.perf_counter() - start:.1f}s: "
+             + ", ".join(f"{step} {seconds:.1f}s" for step, seconds in fx.steps.items()))
+        for op, case in chosen.items():
+            self.record(op, n, lambda case=case: case, self.rows)
+        if not self.args.keep:
+            shutil.rmtree(fx.dir, ignore_errors=True)
+
+    def mlflow(self) -> None:
+        """git-exp and MLflow (tests/bench/mlflowcmp.py); rows go with the DVC ones' table."""
+        venv = self.args.mlflow_venv or Path.home() / ".cache" / "git-exp" / "mlflow-venv"
+        try:
+            python = mlflowcmp.ensure_mlflow(venv)
+            self.mlflow_version = mlflowcmp.mlflow_version(python, self.ctx.env)
+        except (BenchError, subprocess.CalledProcessError) as exc:
+            self.failed.append("mlflow setup")
+            note(f"MLflow setup failed — {exc}")
+            return
+        note(f"MLflow {self.mlflow_version} from {venv}")
+        side = mlflowcmp.Side(self.root, self.ctx.env, python)
+        if self.args.mlflow_log_n:
+            n = self.args.mlflow_log_n
+            self.record("mlflow-log", n, lambda: mlflowcmp.log_case(side, n), self.mlflow_rows, budget=1, warmup=0)
+        for n in self.args.mlflow_sizes:
+            self.record("mlflow-search", n, lambda n=n: mlflowcmp.search_case(side, n), self.mlflow_rows)
+            if n in side.logged:
+                note(f"MLflow: logging {n} runs with the batch API took {side.logged[n]:.1f}s")
+                self.mlflow_logged[n] = side.logged[n]
 
     def dvc(self, n: int) -> None:
         """git-exp and DVC on fixtures of the same shape: N experiments, --dvc-files files."""
@@ -228,9 +283,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         header = describe(where, git_exp, ctx.python, args, env, reftable_says)
         note(header)
         runner.main_rows()
+        if args.archived_n or args.with_100k:
+            runner.archived(args.archived_n or LS_ONLY_FROM)
         if args.with_dvc:
             for n in args.dvc_sizes:
                 runner.dvc(n)
+        if args.with_mlflow:
+            runner.mlflow()
     except BenchError as exc:
         note(f"bench: error: {exc}")
         return 1
@@ -246,12 +305,18 @@ def main(argv: Optional[list[str]] = None) -> int:
               f"{args.dvc_files} ordinary files in both tools' repositories; DVC / git-exp = how many times "
               f"faster git-exp is; `runs` below --runs means --dvc-budget cut them\n")
         print(report.dvc_markdown(runner.dvc_rows))
+    if runner.mlflow_rows:
+        logged = "; ".join(f"{n} runs logged by MLflow's batch API in {s:.0f}s" for n, s in runner.mlflow_logged.items())
+        print(f"\nMLflow side by side: MLflow {runner.mlflow_version}, SQLite backend (mlflow.db); 10 params and "
+              f"5 metrics per run; search = a new process each (git-exp's caches removed); MLflow / git-exp = "
+              f"how many times faster git-exp is. {logged}\n")
+        print(report.dvc_markdown(runner.mlflow_rows, "MLflow"))
     if args.json:
-        report.write_json(args.json, runner.rows + runner.dvc_rows)
+        report.write_json(args.json, runner.rows + runner.dvc_rows + runner.mlflow_rows)
     if runner.failed:
         note(f"bench: error: could not measure {', '.join(runner.failed)} (see above)")
         return 1
-    missed = [f"{r.op} at N={r.n}" for r in runner.rows + runner.dvc_rows if r.ok is False]
+    missed = [f"{r.op} at N={r.n}" for r in runner.rows + runner.dvc_rows + runner.mlflow_rows if r.ok is False]
     if args.strict and missed:
         note(f"bench: error: missed the target (files column, --strict): {', '.join(missed)}")
         return 1
