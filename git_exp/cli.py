@@ -310,7 +310,7 @@ def show(
             from git_exp.commands import archive
 
             data, known = archive.show_rows(source.repo, patterns, sort=sort, where=where, best=best, limit=max_count,
-                                            reverse=reverse, refs=source.refs, trailers=source.trailer_key())
+                                            reverse=reverse)
         else:
             data, known = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes,
                                   listing=source.listing, files=source.files, best=best, limit=max_count,
