@@ -34,7 +34,8 @@ def documents(draw, tokens=tuple(TOKENS), odd=True):
         elif kind == "odd":
             lines.append(draw(st.sampled_from(["---", "...", "\tx: 1", "x: 1\r", "- a", "  y: 2", " z: 3", "k:v"])))
         elif kind == "open":
-            lines.append(" " * indent + draw(st.sampled_from(KEYS[:6] if not odd else KEYS)) + ":" + draw(st.sampled_from(["", " # c", " "])))
+            key = draw(st.sampled_from(KEYS[:6] if not odd else KEYS))
+            lines.append(" " * indent + key + ":" + draw(st.sampled_from(["", " # c", " "])))
             indents.append(indent + draw(st.sampled_from([1, 2, 4])))
         else:
             key, value = draw(st.sampled_from(KEYS[:6] if not odd else KEYS)), draw(st.sampled_from(tokens))
