@@ -103,7 +103,7 @@ def list_args(prefix: str = PREFIX, *, trailers: bool = True, pattern: str | Non
     or those ``pattern`` or ``patterns`` (for-each-ref patterns) match."""
     fields = [REFNAME, "%(objectname)", "%(objecttype)", "%(parent)", "%(committerdate:unix)", "%(contents:subject)"]
     if trailers:
-        fields.append("%(contents:trailers:only,unfold)")
+        fields.append("%(contents:trailers:only,unfold,key_value_separator=: )")  # ": " whatever trailer.separators
     return ["for-each-ref", f"--format={SEP.join(fields)}%00", "--", *(list(patterns) or [pattern or prefix])]
 
 
