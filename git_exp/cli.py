@@ -303,7 +303,8 @@ def show(
     text = None
     plain = not sort and where is None and not best and not picked and not any(map(do.needs_resolving, patterns))
     if lines and plain:
-        text = present.cached_json(lines, lambda: do.listed(source, patterns), limit=max_count, reverse=reverse)
+        text = present.cached_json(lines, lambda: do.listed(source, patterns), limit=max_count, reverse=reverse,
+                                   narrowed=source.refs is not None)
         notes = [present.unreadable_in_lines(text)] if text is not None else []
     if text is None:
         if archived:

@@ -277,14 +277,15 @@ UNKNOWN = "?"  # baseline marker: a commit given without its baseline
 
 
 def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None = None, *,
-         complete: bool = False) -> dict[str, dict[str, Any]]:
+         complete: bool = False, cached: bool = True) -> dict[str, dict[str, Any]]:
     """``{commit: {"params.lr": 0.1, "metrics.acc": 0.9, ...}}``; a file that cannot be read
     gives an error cell, ``"params": "error: <why>"``, and ``<why>`` in the row's ERRORS list.
 
     ``commits`` may map each commit to its baseline (None for a root commit): then the
     files are found from the baselines plus one ``diff-tree`` of every experiment
     against its baseline, instead of looking up every candidate path in every commit.
-    ``complete``: they are every experiment there is, so the row cache may drop others.
+    ``complete``: they are every experiment there is, so the row cache may drop others;
+    ``cached``: False to leave the row cache alone (a few of many: ``rows.FEW``).
     """
     if not hasattr(commits, "items"):
         commits = {c: UNKNOWN for c in commits}
@@ -292,7 +293,7 @@ def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None 
     max_size = files.get("max_size", MAX_SIZE)
     paths = [(kind, path) for kind in KINDS for path in files[kind]]
     names = [p for _, p in paths]
-    known = RowCache(repo, names, max_size) if len(commits) > CACHE_MIN else None
+    known = RowCache(repo, names, max_size) if cached and len(commits) > CACHE_MIN else None
     table = known.rows(commits) if known else {}
     todo = {c: b for c, b in commits.items() if c not in table}
     sizes: dict[str, int] = {}

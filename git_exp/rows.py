@@ -104,6 +104,10 @@ def listed(listing: git.Running) -> tuple[list[str], list[str]]:
     return shas, refs
 
 
+FEW = 1000  # a narrowed listing (``narrowed``) of at most this many experiments is read without the caches:
+#            reading them costs what they are (~20 ms for 1000), loading a cache file what every experiment is
+
+
 def split_names(refs: list[str], remotes: bool) -> tuple[list[str], list[str | None]]:
     """``(names, remotes)`` of ``listed``'s refs: None for a local experiment; a DVC
     experiment is named ``dvc:NAME`` (``dvc``)."""
@@ -150,8 +154,13 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     if isinstance(trailers, git.Running):
         trailers = cache.trailer_key(trailers.wait(check=False).out)
     where = cache.of_commits(repo, "heads.marshal")
+    if narrow:  # a few of many: the listing is instant, and loading every cached row is not
+        shas, refs = listed(listing)
+        if len(shas) <= FEW:
+            where = None  # neither read nor written: the rows of a few commits cost less than the file
     known = cache.load(where, CACHE_VERSION, trailers)  # while git lists the refs
-    shas, refs = listed(listing)
+    if not narrow:
+        shas, refs = listed(listing)
     if all(sha in known for sha in shas):
         names, owners = split_names(refs, remotes)
         return [{"name": name, "remote": owner, **dict(zip(CACHED, known[sha]))}
@@ -210,14 +219,15 @@ def limited(items: list, limit: int | None, reverse: bool) -> list:
     return items[::-1] if reverse else items
 
 
-def with_files(repo: Repo, found: list[dict[str, Any]], files=None, *, complete: bool = False) -> dict[str, None]:
+def with_files(repo: Repo, found: list[dict[str, Any]], files=None, *, complete: bool = False,
+               cached: bool = True) -> dict[str, None]:
     """Add each row's params and metrics (``results.read``) to ``found``; return the keys
     they brought, in order.  ``files`` is ``results.start_files``'s git or the configured
     files; ``complete``: ``found`` holds every experiment (the row cache may drop others)."""
     from git_exp import results
 
     files = files if isinstance(files, dict) else results.configured_files(repo, files)
-    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=complete)
+    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=complete, cached=cached)
     extra: dict[str, None] = {}
     for row in found:
         values = data.get(row["sha"])

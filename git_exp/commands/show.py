@@ -104,7 +104,8 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
         found = rows.load(repo, remotes=remotes, listing=listing, refs=refs, trailers=trailers)
     if patterns:
         found = _pick(repo, found, patterns)
-    extra = read(repo, found, files, complete=not patterns and not given, best=chosen)
+    few = refs is not None and len(found) <= rows.FEW  # a few of many: read without the caches
+    extra = read(repo, found, files, complete=not patterns and not given, best=chosen, cached=not few)
     table = found
     if parsed:
         table = parsed.select(table)
@@ -184,17 +185,17 @@ def parse_best(spec: str) -> tuple[str, bool]:
     return "metrics." + metric, maximise
 
 
-def read(repo: Repo, found: list[dict], files=None, *, complete: bool = False,
+def read(repo: Repo, found: list[dict], files=None, *, complete: bool = False, cached: bool = True,
          best: tuple[str, bool] | None = None) -> dict[str, None]:
     """Put in each row what ``show`` shows besides the commit's own fields: params and
     metrics (``rows.with_files``), then the latest values of metric histories
     (``add_history``); the columns they brought.  ``files``: ``results.start_files``'s
     git, the configured files, or None."""
     files = files if isinstance(files, dict) else results.configured_files(repo, files)
-    extra = rows.with_files(repo, found, files, complete=complete)
+    extra = rows.with_files(repo, found, files, complete=complete, cached=cached)
     if any(row["name"].startswith("dvc:") for row in found):  # DVC's experiments: files their dvc.yaml declares
         files = _dvc_files(repo, found, files, extra)
-    extra.update(add_history(repo, found, files, best=best, complete=complete))
+    extra.update(add_history(repo, found, files, best=best, complete=complete, cached=cached))
     return extra
 
 
@@ -214,12 +215,12 @@ def matching(repo: Repo, where, *, remotes: bool = False, keep=None, listing=Non
 
 
 def add_history(repo: Repo, table: list[dict], files: dict, *, best: tuple[str, bool] | None = None,
-                complete: bool = False) -> dict[str, None]:
+                complete: bool = False, cached: bool = True) -> dict[str, None]:
     """Put in each row the latest value of each history metric no metrics file gave, and
     with ``best`` that metric's best step (value and ``best_step``); the columns added.
     UsageError when ``best`` names a metric no row has a history of."""
     summaries = history.summaries(repo, [row["sha"] for row in table], files,
-                                  listed=[row["sha"] for row in table] if complete else None)
+                                  listed=[row["sha"] for row in table] if complete else None, cached=cached)
     added: dict[str, None] = {}
     had_best = False
     for row in table:
