@@ -26,7 +26,8 @@ import os
 
 FORMAT = 2  # how a file is laid out: {"version", "key", "data"}, marshal; part of every version
 TRAILER_CONFIG = ("config", "--get-regexp", r"^trailer\.")  # what git's %(trailers) parsing follows
-FILES = ("rows.marshal", "heads.marshal", "lines.marshal", "commits.marshal", "history.marshal", "parsed.json")  # parsed.json: before 0.2
+FILES = ("rows.marshal", "heads.marshal", "lines.marshal", "commits.marshal", "history.marshal", "notes.marshal",
+         "parsed.json")  # parsed.json: before 0.2
 
 
 def path(common_dir: str, name: str) -> str:

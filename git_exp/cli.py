@@ -152,7 +152,7 @@ def run(
         except ExpError as exc:
             code = failed(exc)
         else:
-            code = present.ran(ran)
+            code = present.ran(ran, append)
             if edit is not None:
                 from git_exp.present import sweep as present_sweep
 
@@ -250,6 +250,9 @@ def show(
     where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     remotes: bool = Option(False, "-r", "--remotes", help="Include remote-tracking experiments."),
     archived: bool = Option(False, "--archived", help="Show archived experiments instead (git exp archive)."),
+    remote: str | None = Option(None, "--remote", metavar="REMOTE",
+                                help="Show REMOTE's experiments (a remote or a URL) without pulling them; "
+                                     "`show REMOTE` does the same unless an experiment has that name."),
     max_count: int | None = Option(None, "-n", "--max-count", metavar="N", help="Show at most N experiments."),
     reverse: bool = Option(False, "--reverse", help="Reverse the order (after -n, as git log does)."),
     columns: str | None = Option(None, "--columns", metavar="COL,...", help="Show these columns, in this order "
@@ -275,7 +278,10 @@ def show(
     (dvclive/, metrics.jsonl, exp.history) add their latest values. On a terminal the
     table fits its width (long text cut with …, columns that do not fit left out and
     named), with colour, through your pager (git's settings: GIT_PAGER, pager.exp,
-    core.pager, PAGER; --no-pager)."""
+    core.pager, PAGER; --no-pager).  `show REMOTE [GLOB...]` (or --remote REMOTE) shows a
+    remote's experiments without pulling them: only their commits and result files are
+    fetched (filtered, where the server allows it) into git-exp's own store, and no ref
+    or experiment is created."""
     from git_exp import columns as pick
     from git_exp import terminal
     from git_exp.commands import show as do
@@ -297,25 +303,43 @@ def show(
 
         raise UsageError("--archived shows the archives here — drop -r; "
                          "`git exp pull REMOTE --archived` fetches a remote's")
-    source = do.start(remotes=remotes, patterns=patterns, trailers=not archived)  # git lists while the repository is looked at
+    source = do.start(remotes=remotes, patterns=patterns, trailers=not archived)  # git lists while
+    # the repository is looked at; only what the patterns may select
+    remote, patterns = do.remote_of(source, patterns, remote)
+    if remote is not None and (remotes or archived):
+        from git_exp.errors import UsageError
+
+        raise UsageError(f"{'-r' if remotes else '--archived'} shows experiments fetched or archived here — "
+                         "drop it to show a remote's own")
     face = terminal.settings(config, color=when, paging=not no_pager, colored=fmt == "table")
-    lines = do.lines_cache(source) if fmt == "json" and not archived else None
+    lines = do.lines_cache(source) if fmt == "json" and not archived and remote is None else None
     text = None
     plain = not sort and where is None and not best and not picked and not any(map(do.needs_resolving, patterns))
     if lines and plain:
         text = present.cached_json(lines, lambda: do.listed(source, patterns), limit=max_count, reverse=reverse,
                                    narrowed=source.refs is not None)
         notes = [present.unreadable_in_lines(text)] if text is not None else []
-    if text is None:
-        if archived:
-            from git_exp.commands import archive
+    fetched = None
+    if text is None and remote is not None:
+        from git_exp.present.peek import fetched as fetched_note
 
-            data, known = archive.show_rows(source.repo, patterns, sort=sort, where=where, best=best, limit=max_count,
-                                            reverse=reverse)
-        else:
-            data, known = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes,
-                                  listing=source.listing, files=source.files, best=best, limit=max_count,
-                                  reverse=reverse, refs=source.refs, trailers=source.trailer_key())
+        source.listing.wait(check=False)
+        source.trailer_key()  # not needed: reaped
+        data, known, answer = do.show_remote(source.repo, remote, patterns, sort=sort, where=where, files=source.files,
+                                             best=best, limit=max_count, reverse=reverse)
+        fetched = fetched_note(answer.label, answer.fetched)
+        if vs is not None:
+            present.write("", [fetched])
+    elif text is None and archived:
+        from git_exp.commands import archive
+
+        data, known = archive.show_rows(source.repo, patterns, sort=sort, where=where, best=best, limit=max_count,
+                                        reverse=reverse)
+    elif text is None:
+        data, known = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes, listing=source.listing,
+                              files=source.files, best=best, limit=max_count, reverse=reverse, refs=source.refs,
+                              trailers=source.trailer_key())
+    if text is None:
         if vs is not None:
             from git_exp.compare import baseline
             from git_exp.present.compare import show_vs
@@ -332,11 +356,15 @@ def show(
         text, notes = present.shown(data, chosen, fmt, lines, picked=picked, width=face.width, palette=face.palette,
                                     ellipsis=table.ellipsis(face.encoding),
                                     everything=not patterns and where is None and max_count is None,
-                                    where=where, limit=max_count)
+                                    where=where, limit=max_count, archived=archived)
         if where is not None:
             from git_exp.present.query import undecided
 
             notes.append(undecided(list(getattr(data, "undecided", ()))))
+        if remote is not None:
+            from git_exp.present.peek import remote_notes
+
+            notes = remote_notes(answer.label, fetched, notes, present.empty(None))
     with terminal.paged(face if text else None):
         present.write(text, notes)
 
@@ -408,7 +436,7 @@ def diff(
 
 @command()
 def apply(
-    name: str = Argument(..., help="Experiment to apply (NAME, REMOTE/NAME, NAME~N)."),
+    name: str = Argument(..., metavar="NAME", help="Experiment to apply (NAME, REMOTE/NAME, NAME~N)."),
     force: bool = Option(False, "--force", "-f", help="Save a dirty work tree as an experiment first."),
 ) -> None:
     """Put an experiment's files in the work tree; HEAD and the index stay as they are."""
@@ -420,7 +448,7 @@ def apply(
 
 @command()
 def branch(
-    name: str = Argument(..., help="Experiment (NAME, REMOTE/NAME, NAME~N)."),
+    name: str = Argument(..., metavar="NAME", help="Experiment (NAME, REMOTE/NAME, NAME~N)."),
     branch_name: str | None = Argument(None, metavar="[BRANCH]", help="Branch to create (default: the experiment's name)."),
 ) -> None:
     """Create a real branch at an experiment's commit."""
@@ -467,14 +495,44 @@ def rm(
     if where is not None:
         from git_exp.present.query import selected
 
-        selected(doomed, "nothing was deleted")
+        if not selected(doomed, "nothing was deleted"):
+            return
     manage.deleted(doomed, dry_run)
 
 
 @command()
+def tag(
+    name: str = Argument(..., metavar="NAME", help="Experiment."),
+    tags: list[str] = Argument(None, metavar="[TAG]...", help="Tags to add (none: list the experiment's tags)."),
+    delete: bool = Option(False, "-d", "--delete", help="Remove the tags instead."),
+    json_: bool = Option(False, "--json", help="JSON output."),
+) -> None:
+    """Add, remove (-d) or list an experiment's tags (kept in refs/notes/exp, shared by push/pull)."""
+    from git_exp.commands.tag import tag as do_tag
+    from git_exp.present import notes as present
+
+    present.tagged(do_tag(_repo(), name, list(tags or []), delete=delete), delete=delete, asked=bool(tags),
+                   json_=json_)
+
+
+@command("note")
+def note_(
+    name: str = Argument(..., metavar="NAME", help="Experiment."),
+    text: str | None = Argument(None, metavar="[TEXT]", help="One line to add (none: print the notes)."),
+    clear: bool = Option(False, "--clear", help="Hide the notes so far (they stay in the notes' history)."),
+    json_: bool = Option(False, "--json", help="JSON output."),
+) -> None:
+    """Add a note line to an experiment, print its notes, or --clear them (refs/notes/exp)."""
+    from git_exp.commands.note import note as do_note
+    from git_exp.present import notes as present
+
+    present.noted(do_note(_repo(), name, text, clear=clear), clear=clear, json_=json_)
+
+
+@command()
 def rename(
-    old: str = Argument(..., help="Current name."),
-    new: str = Argument(..., help="New name."),
+    old: str = Argument(..., metavar="OLD", help="Current name."),
+    new: str = Argument(..., metavar="NEW", help="New name."),
     remote: str | None = Option(None, "--remote", help="Rename on this remote too."),
 ) -> None:
     """Rename an experiment."""
@@ -508,12 +566,22 @@ def gc(
     where: str | None = Option(None, "--where", metavar="QUERY", help="Delete experiments matching QUERY, e.g. "
                                "'status == failed' (QUERIES in `man git-exp`)."),
     dry_run: bool = Option(False, "--dry-run", "-n", help="Say what would be deleted."),
+    tombstones: bool = Option(False, "--tombstones", help="Delete tombstones (records of experiments removed on a "
+                                                          "remote) instead: all, or those --older-than AGE."),
+    remote: str | None = Option(None, "--remote", metavar="REMOTE", help="With --tombstones: those on this remote."),
 ) -> None:
     """Prune experiments (criteria combine with AND), pack refs, clear the ls/show caches."""
     from git_exp.commands.gc import gc as do_gc
     from git_exp.present import manage
     from git_exp.present.query import warn_undecided
 
+    if tombstones or remote is not None:
+        from git_exp.commands.gc import gc_tombstones_here
+        from git_exp.present.tombstones import deleted
+
+        misused = bool(patterns) or orphaned or keep is not None or where is not None or not tombstones
+        deleted(*gc_tombstones_here(remote, older_than=older_than, dry_run=dry_run, misused=misused), dry_run)
+        return
     doomed = do_gc(_repo(), list(patterns or []), older_than=older_than, orphans=orphaned, keep=keep,
                    dry_run=dry_run, where=where)
     warn_undecided(doomed)
@@ -601,6 +669,8 @@ def pull(
                                help="Remote or URL (default: the push remote), then experiments."),
     all_: bool = Option(False, "--all", "-a", help="Pull every experiment."),
     force: bool = Option(False, "--force", "-f", help="Take the remote version of diverged experiments."),
+    prune: bool = Option(False, "--prune", "-p", help="Remove local experiments that were removed or renamed on "
+                                                      "the remote (their commits are printed, and kept)."),
     verbose: bool = Option(False, "--verbose", "-v", help="A line for every experiment (default: a screenful on a terminal)."),
     quiet: bool = Option(False, "--quiet", "-q", help="Errors only: no progress, no per-experiment lines, no summary."),
     progress: bool = Option(False, "--progress", help="Show git's progress even when stderr is not a terminal."),
@@ -609,16 +679,16 @@ def pull(
                                "remote's; all selected are fetched to refs/remote-exp/REMOTE/, the matching ones "
                                "become local."),
 ) -> None:
-    """Fetch experiments from a remote and create or fast-forward local ones."""
+    """Fetch experiments (and tags and notes) from a remote and create or fast-forward local ones."""
     from git_exp.commands.pull import pull_here
     from git_exp.present import share
     from git_exp.terminal import colours
 
     _talking(verbose, quiet, progress)
     if archived:
-        _archived_share("pull", list(args or []), all_ or force or where is not None, False)
+        _archived_share("pull", list(args or []), all_ or force or where is not None or prune, False)
         return
-    remote, pulled = pull_here(list(args or []), all_=all_, force=force, where=where)
+    remote, pulled = pull_here(list(args or []), all_=all_, force=force, where=where, prune=prune)
     if where is not None:
         from git_exp.present.query import unmatched_pulls, warn_undecided
 

@@ -52,7 +52,7 @@ def usage() -> int:
     from git_exp.cli import COMMANDS, HELP
     from git_exp.present.usage import usage as present
 
-    return present(HELP, [(name, (function.__doc__ or "").strip().partition("\n")[0])
+    return present(HELP, [(name, " ".join((function.__doc__ or "").strip().partition("\n\n")[0].split()))
                           for name, (function, options) in COMMANDS.items() if not options.get("hidden")])
 
 
@@ -144,6 +144,13 @@ def _main_guarded(args: list[str], runs: str | None) -> int:
         return 1
 
 
+def _sentence(message: str) -> str:
+    """click's ``Missing argument 'NAME'.`` as our errors read: ``missing argument 'NAME'``
+    (lower-case start, no full stop before the dash), on one line."""
+    message = " ".join(message.split()).rstrip(".")
+    return message[:1].lower() + message[1:] if message[1:2].islower() else message
+
+
 def _is_click_usage(exc: BaseException) -> bool:
     return hasattr(exc, "format_message") and getattr(exc, "exit_code", None) == 2
 
@@ -160,7 +167,7 @@ def _typer_main(args: list[str], runs: str | None) -> int:
         return exc.exit_code
     except Exception as exc:
         if _is_click_usage(exc):
-            note(f"git-exp: error: {exc.format_message()} — see `git exp {runs + ' ' if runs else ''}-h`")
+            note(f"git-exp: error: {_sentence(exc.format_message())} — see `git exp {runs + ' ' if runs else ''}-h`")
             return 2
         if type(exc).__name__ == "Abort":
             note("git-exp: interrupted")

@@ -79,6 +79,14 @@ def _ancestors() -> set[int]:
     return found
 
 
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _zombie(pid: int) -> bool:
     """Whether ``pid`` has ended and waits only to be reaped (Linux; False elsewhere)."""
     try:
@@ -264,6 +272,7 @@ def git_running_here(repo: Repo) -> bool | None:
         return None
     roots = _roots(repo)
     ours = _ancestors()  # `git exp ...` is git running git-exp: that git waits for us
+    me = os.getpid()
     for pid in pids:
         if pid in ours:
             continue
@@ -272,8 +281,8 @@ def git_running_here(repo: Repo) -> bool | None:
                 name = comm.read().strip()
         except OSError:
             continue  # gone meanwhile
-        if not name.startswith(b"git") or name == b"git-exp" or _zombie(pid):
-            continue
+        if not name.startswith(b"git") or name == b"git-exp" or _zombie(pid) or _parent(pid) == me:
+            continue  # our own gits (a listing started beside this check) hold no lock of before
         try:
             cwd = os.readlink(f"/proc/{pid}/cwd")
             places: list = [cwd]

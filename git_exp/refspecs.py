@@ -49,6 +49,19 @@ def is_archive_spec(spec: Spec) -> bool:
 
 
 HEAD_PUSH = Spec("push", "HEAD")
+NOTES_REF = "refs/notes/exp"  # tags and notes (git_exp.notes); the remote's land in notesync.TRACKING
+
+
+# Globs, though each matches one ref: a plain refspec whose source is missing makes git fail
+# (a fetch from a remote without notes, a push from a clone without any).
+
+
+def notes_fetch_spec(remote: str) -> Spec:
+    return Spec("fetch", f"+{NOTES_REF}*:refs/notes/remote-exp/{remote}*")
+
+
+def notes_push_spec() -> Spec:
+    return Spec("push", f"{NOTES_REF}*:{NOTES_REF}*")
 
 
 def normalize_pattern(pattern: str | None) -> str:

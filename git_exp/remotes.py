@@ -175,8 +175,49 @@ def start_ls_remote(repo: Repo, remote: Remote) -> Running:
     return _start_ls_remote(repo, remote)
 
 
+# Listed with the experiments, in the same ls-remote: the remote's tombstones (what was
+# removed there, ``git_exp.tombstones``) and its tags and notes (``git_exp.notesync``).
+TOMBSTONES = "refs/exp-tombstones/"  # + <name>/@removed (git_exp.tombstones)
+TOMBSTONE_LEAF = "/@removed"
+NOTES = "refs/notes/exp"
+EXTRA_PATTERNS = (TOMBSTONES + "*", NOTES)
+
+
 def _start_ls_remote(repo: Repo, remote: Remote, pattern: str = "refs/exp/*") -> Running:
-    return repo.start("ls-remote", "--refs", "--", remote.name, pattern)
+    extra = EXTRA_PATTERNS if pattern == "refs/exp/*" else ()
+    return repo.start("ls-remote", "--refs", "--", remote.name, pattern, *extra)
+
+
+class Extras(Record):
+    """What a remote's listing says besides its experiments: ``tombstones`` ({name: sha}
+    under ``refs/exp-tombstones/``) and ``notes`` (its ``refs/notes/exp``, or None)."""
+
+    __slots__ = ("tombstones", "notes")
+
+
+def split_extras(text: str) -> tuple[str, Extras]:
+    """``ls-remote`` output without the lines of ``EXTRA_PATTERNS``, and what they said.
+    Without any (the usual case) the text comes back as it was: two ``in`` tests."""
+    extras = Extras({}, None)
+    if "\t" + TOMBSTONES not in text and "\t" + NOTES not in text:
+        return text, extras
+    kept = []
+    for line in text.splitlines(keepends=True):
+        sha, _, ref = line.rstrip("\n").partition("\t")
+        if ref.startswith(TOMBSTONES):
+            if ref.endswith(TOMBSTONE_LEAF):
+                extras.tombstones[ref[len(TOMBSTONES):-len(TOMBSTONE_LEAF)]] = sha
+        elif ref == NOTES:
+            extras.notes = sha
+        elif ref.startswith("refs/exp/"):
+            kept.append(line)
+    return "".join(kept), extras
+
+
+def ls_remote_full(repo: Repo, remote: Remote, running: Running | None = None) -> tuple[dict[str, str], Extras]:
+    """``ls_remote`` and the remote's ``Extras``, from one ``git ls-remote``."""
+    text, extras = split_extras(_listed(remote, running or _start_ls_remote(repo, remote)).out)
+    return sha_map(text, PREFIX), extras
 
 
 def _listed(remote: Remote, running: Running) -> Result:
@@ -191,9 +232,16 @@ def listings(repo: Repo, remote: Remote, early: Running | None = None) -> tuple[
     """The remote's ``ls-remote`` and our ``for-each-ref`` of refs/exp/, both as
     ``<sha> TAB <refname>`` lines sorted by refname, listed side by side (the remote's
     taken from ``start_early`` when it started it)."""
+    theirs, ours, _extras = listings_full(repo, remote, early)
+    return theirs, ours
+
+
+def listings_full(repo: Repo, remote: Remote, early: Running | None = None) -> tuple[str, str, Extras]:
+    """``listings`` and the remote's ``Extras`` (its tombstones and notes)."""
     listing, local = early or _start_ls_remote(repo, remote), repo.start_refs()
     wait_all([listing, local])  # the local listing costs no extra time
-    return _listed(remote, listing).out, usable(local.wait().out)
+    theirs, extras = split_extras(_listed(remote, listing).out)
+    return theirs, usable(local.wait().out), extras
 
 
 PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
@@ -211,4 +259,4 @@ def start_early(name: str) -> Running | None:
     is not (``git.stopped_on_error``)."""
     if not name or name[0] == "-" or not PLAIN.issuperset(name):
         return None
-    return git.start("ls-remote", "--refs", "--", name, "refs/exp/*")
+    return git.start("ls-remote", "--refs", "--", name, "refs/exp/*", *EXTRA_PATTERNS)

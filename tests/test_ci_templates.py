@@ -326,7 +326,12 @@ def test_s3_recipe_push_pull_and_force(tmp_path, s3, monkeypatch):
         assert "rejected" in refused.stdout and why in refused.stdout, refused.stdout
     assert git(a, "ls-remote", "s3", "refs/exp/e1").split()[0] == git(a, "rev-parse", "refs/exp/e1").strip()
     # the recipe's way to replace it: remove it there, then push
-    assert exp(b, "rm", "--remote", "origin", "e1").returncode == 0
+    assert exp(b, "rm", "--remote", "origin", "e1").returncode == 0  # tombstone first, then the deletion
+    assert "refs/exp-tombstones/e1/@removed" in git(a, "ls-remote", "s3")
+    skipped = exp(b, "push", "origin", "e1")
+    assert skipped.returncode == 0 and "removed on origin" in skipped.stdout + skipped.stderr, skipped
+    aged = exp(b, "gc", "--tombstones", "--remote", "origin")
+    assert aged.returncode == 0, aged
     assert exp(b, "push", "origin", "e1").returncode == 0
     assert git(a, "ls-remote", "s3", "refs/exp/e1").split()[0] == git(b, "rev-parse", "refs/exp/e1").strip()
     # no atomic push through the helper: rename --remote fails and changes nothing

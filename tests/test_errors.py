@@ -28,9 +28,9 @@ def test_debug_shows_the_traceback(repo, monkeypatch):
 
 
 def test_usage_errors(repo, exp):
-    assert_error(exp("save", "--bogus"), 2, "No such option: --bogus", "git exp save -h")
-    assert_error(exp("frobnicate"), 2, "No such command")
-    assert_error(exp("diff"), 2, "Missing argument")
+    assert_error(exp("save", "--bogus"), 2, "no such option: --bogus", "git exp save -h")
+    assert_error(exp("frobnicate"), 2, "no such command")
+    assert_error(exp("diff"), 2, "missing argument 'A' — see")
     assert_error(exp("gc", "--keep", "many"), 2, "--keep")
 
 

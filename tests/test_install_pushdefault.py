@@ -19,6 +19,7 @@ from .conftest import assert_error, commit_all, git, write
 MODES = ("", "simple", "current", "upstream", "nothing", "matching")  # "": unset (git's default, simple)
 TRACKING = ("same", "other", "none")
 EXP_PUSH = "refs/exp/*:refs/exp/*"
+NOTES_PUSH = "refs/notes/exp*:refs/notes/exp*"  # tags and notes: install writes it beside EXP_PUSH
 # where install may write push refspecs: (mode, tracking) -> branch refspec written beside the experiments' one
 WRITES = {("current", t): "HEAD" for t in TRACKING} | {("matching", t): ":" for t in TRACKING} | {
     ("", "same"): "HEAD", ("simple", "same"): "HEAD", ("upstream", "same"): "HEAD"}
@@ -67,9 +68,14 @@ ARCHIVES = "refs/exp-archive/*:refs/exp-archive/*"  # written beside the experim
 
 
 def pushes(work: Path, remote: str = "origin") -> list[str]:
-    """The push refspecs, but the archives' one (tests/test_archive.py checks it)."""
-    return [v for v in git(work, "config", "--get-all", f"remote.{remote}.push", check=False).splitlines()
-            if v != ARCHIVES]
+    """The push refspecs, but the archives' one (tests/test_archive.py checks it) and the tags
+    and notes' one (tests/test_notes.py)."""
+    found = [v for v in git(work, "config", "--get-all", f"remote.{remote}.push", check=False).splitlines()
+             if v != ARCHIVES]
+    if NOTES_PUSH in found:
+        assert EXP_PUSH in found  # written together
+        found.remove(NOTES_PUSH)
+    return found
 
 
 def twins(tmp_path: Path, mode: str, tracking: str) -> tuple[Path, Path]:
@@ -98,7 +104,8 @@ def test_plain_push_does_to_branches_what_it_did_before_install(tmp_path, exp, m
         assert "wrote the fetch refspec only" not in ran.err
     else:
         assert pushes(installed) == [], ran
-        assert ran.out == "origin: added fetch = +refs/exp/*:refs/remote-exp/origin/*\n", ran
+        assert ran.out == ("origin: added fetch = +refs/exp/*:refs/remote-exp/origin/*\n"
+                           "origin: added fetch = +refs/notes/exp*:refs/notes/remote-exp/origin*\n"), ran
         assert "origin: wrote the fetch refspec only" in ran.err, ran
         assert "`git exp install origin --push` writes the push refspecs anyway" in ran.err
         if mode == "nothing":
@@ -135,8 +142,8 @@ def test_the_issue_case_push_default_upstream_branch_tracking_main(tmp_path, exp
 
     ran = exp("install", "--push", cwd=without)
     assert ran.code == 0, ran
-    assert ran.out.splitlines() == ["origin: added push = HEAD", f"origin: added push = {EXP_PUSH}"] or \
-        ran.out.splitlines()[-2:] == ["origin: added push = HEAD", f"origin: added push = {EXP_PUSH}"], ran
+    assert [line for line in ran.out.splitlines() if "added push" in line] == [
+        "origin: added push = HEAD", f"origin: added push = {EXP_PUSH}", f"origin: added push = {NOTES_PUSH}"], ran
     assert ("origin:   branch 'mywork': a plain push to origin updates origin's mywork (`push = HEAD`); "
             "without git-exp's push refspecs it goes to origin's main") in ran.err.splitlines(), ran
     assert "origin: (`git exp install origin` without --push puts it back)" in ran.err
@@ -154,10 +161,12 @@ def test_the_issue_case_push_default_upstream_branch_tracking_main(tmp_path, exp
     # install without --push puts plain git push back as it was
     ran = exp("install", cwd=without)
     assert ran.code == 0, ran
-    assert ran.out.splitlines() == ["origin: removed push = HEAD", f"origin: removed push = {EXP_PUSH}"], ran
+    assert ran.out.splitlines() == ["origin: removed push = HEAD", f"origin: removed push = {EXP_PUSH}",
+                                    f"origin: removed push = {NOTES_PUSH}"], ran
     assert pushes(without) == []
     assert git(without, "config", "--get-all", "exp.origin.installed").splitlines() == [
-        "fetch=+refs/exp/*:refs/remote-exp/origin/*", f"fetch={ARCHIVES}"]
+        "fetch=+refs/exp/*:refs/remote-exp/origin/*", "fetch=+refs/notes/exp*:refs/notes/remote-exp/origin*",
+        f"fetch={ARCHIVES}"]
 
 
 def test_push_and_fetch_only_together_are_refused(tmp_path, exp):
@@ -172,7 +181,8 @@ def test_fetch_only_after_a_full_install_removes_push_head_too(tmp_path, exp):
     assert exp("install", cwd=work).code == 0
     assert pushes(work) == ["HEAD", EXP_PUSH]
     ran = exp("install", "--fetch-only", cwd=work)
-    assert ran.out.splitlines() == ["origin: removed push = HEAD", f"origin: removed push = {EXP_PUSH}"], ran
+    assert ran.out.splitlines() == ["origin: removed push = HEAD", f"origin: removed push = {EXP_PUSH}",
+                                    f"origin: removed push = {NOTES_PUSH}"], ran
     assert pushes(work) == []
 
 
@@ -237,8 +247,8 @@ def test_doctor_rechecks_every_branch_after_install_and_fix_restores_plain_push(
     assert ran.code == 0, ran
     assert "removed the push refspecs" in ran.err
     assert pushes(work) == []
-    assert [v for v in git(work, "config", "--get-all", "remote.origin.fetch").splitlines() if v != ARCHIVES][-1] == \
-        "+refs/exp/*:refs/remote-exp/origin/*"
+    assert [v for v in git(work, "config", "--get-all", "remote.origin.fetch").splitlines() if v != ARCHIVES][-2:] == [
+        "+refs/exp/*:refs/remote-exp/origin/*", "+refs/notes/exp*:refs/notes/remote-exp/origin*"]
     assert plain_push(work) != 0  # simple refuses, as it did before install
     assert heads(remote) == before
     assert not [f for f in json.loads(exp("doctor", "--json", cwd=work).out) if f["level"] == "warning"]

@@ -174,7 +174,7 @@ def test_large_and_binary_changes_are_listed_not_shown(repo, exp):
 def test_an_empty_report_says_so(repo, exp):
     ran = exp("report", "-o", "r.html")
     assert ran.code == 0 and ran.out == "r.html\n"
-    assert "the report holds no experiments — git exp save" in ran.err
+    assert "the report holds no experiments — `git exp save`" in ran.err
     assert page_data((repo / "r.html").read_text())["rows"] == []
 
 

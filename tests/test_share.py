@@ -26,6 +26,8 @@ PY = sys.executable
 FILES = {"README": "hello\n", "params.yaml": "lr: 0.1\n"}
 EXP_FETCH = "+refs/exp/*:refs/remote-exp/origin/*"
 EXP_PUSH = "refs/exp/*:refs/exp/*"
+NOTES_FETCH = "+refs/notes/exp*:refs/notes/remote-exp/origin*"  # tags and notes (tests/test_notes.py)
+NOTES_PUSH = "refs/notes/exp*:refs/notes/exp*"
 REJECTED_HINT = "it changed on the remote: `git exp pull` and compare, then push again, or --force to overwrite"
 DIVERGED_HINT = "compare with `git exp diff`, or pull --force to take theirs"
 
@@ -222,11 +224,13 @@ def test_install_then_plain_git_fetch_and_push(any_remote, tmp_path, exp):
     ran = exp("install", "origin", cwd=laptop)
     assert ran.code == 0, ran
     assert ran.out.splitlines() == [f"origin: added fetch = {EXP_FETCH}", "origin: added push = HEAD",
-                                    f"origin: added push = {EXP_PUSH}"]
+                                    f"origin: added push = {EXP_PUSH}", f"origin: added fetch = {NOTES_FETCH}",
+                                    f"origin: added push = {NOTES_PUSH}"]
     assert "origin: added `push = HEAD`" in ran.err
     assert "origin: has 2 experiments;" in ran.err
-    assert config_values(laptop, "remote.origin.fetch") == ["+refs/heads/*:refs/remotes/origin/*", EXP_FETCH]
-    assert config_values(laptop, "remote.origin.push") == ["HEAD", EXP_PUSH]
+    assert config_values(laptop, "remote.origin.fetch") == ["+refs/heads/*:refs/remotes/origin/*", EXP_FETCH,
+                                                            NOTES_FETCH]
+    assert config_values(laptop, "remote.origin.push") == ["HEAD", EXP_PUSH, NOTES_PUSH]
 
     git(laptop, "fetch", "-q")  # plain git fetch
     assert git(laptop, "for-each-ref", "--format=%(refname) %(objectname)", "refs/remote-exp/").splitlines() == [
@@ -622,7 +626,7 @@ def test_remote_names_starting_with_a_dash_are_never_options(shared, exp):
                  ("install", "--", "-x"), ("uninstall", "--", "-x")):
         ran = exp(*args, cwd=runner)
         assert_error(ran, 2, "'-x'")
-    assert_error(exp("push", "-x", "a", cwd=runner), 2, "No such option: -x")
+    assert_error(exp("push", "-x", "a", cwd=runner), 2, "no such option: -x")
     assert all_refs(remote.path) == before
     assert (runner / ".git" / "config").read_bytes() == config
     assert set(exp_refs(runner)) == {"a", "sweep/1"}
@@ -632,7 +636,7 @@ def test_unreachable_remote_is_a_one_line_error(shared, exp):
     runner, _ = shared
     port = free_port()  # nothing listens there
     git(runner, "remote", "add", "dead", f"git://{HOST}:{port}/nowhere.git")
-    for args, what in ((("push", "dead", "a"), "pushing experiments to dead"),
+    for args, what in ((("push", "dead", "a"), "listing experiments on dead"),
                        (("push", "dead", "--force", "a"), "listing experiments on dead"),
                        (("pull", "dead", "--all"), "listing experiments on dead"),
                        (("ls", "dead"), "listing experiments on dead"),
@@ -690,24 +694,26 @@ def test_install_uninstall_leaves_the_config_byte_for_byte(hand, exp):
     ran = exp("install", "origin", cwd=repo)
     assert ran.code == 0, ran
     assert config_values(repo, "remote.origin.fetch") == [
-        "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*", EXP_FETCH]
-    assert config_values(repo, "remote.origin.push") == ["HEAD", EXP_PUSH]
+        "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*", EXP_FETCH, NOTES_FETCH]
+    assert config_values(repo, "remote.origin.push") == ["HEAD", EXP_PUSH, NOTES_PUSH]
     assert config_values(repo, "remote.other.push") == ["refs/heads/main:refs/heads/release"]
     text = config.read_text()
     assert "# my comment about the remotes below" in text and "    fetch   =   +refs/tags/*:refs/tags/*   ; odd" in text
     ran = exp("uninstall", "origin", cwd=repo)
     assert ran.code == 0, ran
     assert ran.out.splitlines() == [f"origin: removed fetch = {EXP_FETCH}", "origin: removed push = HEAD",
-                                    f"origin: removed push = {EXP_PUSH}"]
+                                    f"origin: removed push = {EXP_PUSH}", f"origin: removed fetch = {NOTES_FETCH}",
+                                    f"origin: removed push = {NOTES_PUSH}"]
     assert config.read_bytes() == original
 
     # a remote that has its own push refspec gets no `push = HEAD`
     ran = exp("install", "other", cwd=repo)
     assert ran.code == 0, ran
     assert "push = HEAD" not in ran.out + ran.err
-    assert config_values(repo, "remote.other.push") == ["refs/heads/main:refs/heads/release", EXP_PUSH]
+    assert config_values(repo, "remote.other.push") == ["refs/heads/main:refs/heads/release", EXP_PUSH, NOTES_PUSH]
     assert config_values(repo, "remote.other.fetch") == ["+refs/heads/*:refs/remotes/other/*",
-                                                         "+refs/exp/*:refs/remote-exp/other/*"]
+                                                         "+refs/exp/*:refs/remote-exp/other/*",
+                                                         "+refs/notes/exp*:refs/notes/remote-exp/other*"]
     assert exp("uninstall", "other", cwd=repo).code == 0
     assert config.read_bytes() == original
 
@@ -739,7 +745,7 @@ def test_install_fetch_only(local_remote, tmp_path, exp):
     original = (laptop / ".git" / "config").read_bytes()
     ran = exp("install", "--fetch-only", cwd=laptop)  # default remote: origin
     assert ran.code == 0, ran
-    assert ran.out == f"origin: added fetch = {EXP_FETCH}\n"
+    assert ran.out == f"origin: added fetch = {EXP_FETCH}\norigin: added fetch = {NOTES_FETCH}\n"
     assert config_values(laptop, "remote.origin.push") == []
     git(laptop, "fetch", "-q")
     assert tracking(laptop) == exp_refs(runner)
@@ -760,7 +766,8 @@ def test_install_pattern_narrows_plain_fetch(local_remote, tmp_path, exp):
     ran = exp("install", "origin", "--pattern", "ci/*", cwd=laptop)
     assert ran.code == 0, ran
     assert ran.out.splitlines() == ["origin: added fetch = +refs/exp/ci/*:refs/remote-exp/origin/ci/*",
-                                    "origin: added push = HEAD", "origin: added push = refs/exp/ci/*:refs/exp/ci/*"]
+                                    "origin: added push = HEAD", "origin: added push = refs/exp/ci/*:refs/exp/ci/*",
+                                    f"origin: added fetch = {NOTES_FETCH}", f"origin: added push = {NOTES_PUSH}"]
     assert "origin: has 2 experiments;" in ran.err
     git(laptop, "fetch", "-q")
     shas = exp_refs(runner)
@@ -788,7 +795,7 @@ def test_conflicting_user_refspec_needs_force_and_comes_back(hand, exp):
     assert ran.code == 0, ran
     assert "origin: replaced fetch = +refs/exp/*:refs/mine/* (uninstall puts it back)" in ran.err
     assert config_values(repo, "remote.origin.fetch") == [
-        "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*", EXP_FETCH]
+        "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*", EXP_FETCH, NOTES_FETCH]
     ran = exp("uninstall", "origin", cwd=repo)
     assert ran.code == 0, ran
     assert config_values(repo, "remote.origin.fetch") == [
@@ -882,7 +889,7 @@ def test_doctor_partly_installed_and_fix(fetched, exp):
     ran = exp("doctor", "--fix", cwd=laptop)
     assert ran.code == 0, ran
     assert "fixed: git exp install origin" in ran.err
-    assert config_values(laptop, "remote.origin.push") == ["HEAD", EXP_PUSH]
+    assert sorted(config_values(laptop, "remote.origin.push")) == sorted(["HEAD", EXP_PUSH, NOTES_PUSH])
     assert about(doctor(exp, laptop), "origin")[0][0] == "ok"
 
 
@@ -906,7 +913,8 @@ def test_doctor_stale_after_remote_rename_and_fix(fetched, exp):
     assert about(findings, "origin") == []
     assert git(laptop, "for-each-ref", "refs/remote-exp/origin/") == ""
     assert config_values(laptop, "remote.upstream.fetch") == [
-        "+refs/heads/*:refs/remotes/upstream/*", "+refs/exp/*:refs/remote-exp/upstream/*"]
+        "+refs/heads/*:refs/remotes/upstream/*", "+refs/exp/*:refs/remote-exp/upstream/*",
+        "+refs/notes/exp*:refs/notes/remote-exp/upstream*"]
     git(laptop, "fetch", "-q", "upstream")
     assert tracking(laptop, "upstream") == exp_refs(runner)
 

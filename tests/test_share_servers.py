@@ -55,7 +55,7 @@ def test_http_auth_failure_is_a_one_line_error_with_a_credentials_hint(http_auth
     else:
         remote.configure(runner, credentials=False)
     save(exp, runner, "x", files={"params.yaml": "lr: 0.2\n"})
-    for args, what in ((("push", "origin", "x"), "pushing experiments to origin"),
+    for args, what in ((("push", "origin", "x"), "listing experiments on origin"),
                        (("pull", "origin", "--all"), "listing experiments on origin"),
                        (("ls", "origin"), "listing experiments on origin"),
                        (("push", "origin", "--force", "x"), "listing experiments on origin")):

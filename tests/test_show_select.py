@@ -129,3 +129,9 @@ def test_a_few_selected_are_read_without_loading_the_cache_files(named, exp, mon
     assert opened == []
     _rows(exp)
     assert "heads.marshal" in opened  # the whole listing still reads the caches
+
+
+def test_a_tag_pattern_is_not_narrowed_to_names(named, exp):
+    assert exp("tag", "a/2", "best").code == 0
+    assert set(_rows(exp, "tag:best")) == {"a/2"}
+    assert set(_rows(exp, "tag:best", "b/*")) == {"a/2", "b/1"}

@@ -404,7 +404,8 @@ def test_default_pager_is_less_with_git_defaults_or_none_without_it(wide, tmp_pa
 
 def test_empty_states_say_what_to_do(repo, exp):
     ran = exp("show")
-    assert (ran.code, ran.out, ran.err) == (0, "", "no experiments yet — git exp save, or git exp ls origin\n")
+    assert (ran.code, ran.out, ran.err) == (0, "", "no experiments yet — `git exp save` or `git exp run -- CMD` makes one; "
+                                                "`git exp ls origin` lists a remote's\n")
     assert exp("show", "--md").err == ran.err
     assert (exp("show", "--json").out, exp("show", "--json").err) == ("[]\n", "")
     assert exp("save", "-n", "one").code == 0

@@ -77,7 +77,7 @@ def test_a_url_that_is_no_url_is_refused(local_remote, tmp_path, exp):
     before = all_refs(runner)
     assert_error(exp("push", "./x\x1b[2J", "a", cwd=runner), 2, "is not a URL git can use")
     assert_error(exp("pull", "/" + "x" * 3000, "a", cwd=runner), 2, "is not a URL git can use")
-    assert_failed(exp("push", "./nowhere.git", "a", cwd=runner), 1, "pushing experiments to ./nowhere.git failed")
+    assert_failed(exp("push", "./nowhere.git", "a", cwd=runner), 1, "listing experiments on ./nowhere.git failed")
     assert all_refs(runner) == before
 
 

@@ -69,7 +69,7 @@ def test_show_where_answers_or_refuses(scored, exp):
                  "metrics.acc, params.lr, params.opt, name, remote,")
     assert_error(exp("show", "--where", "duration > fast"), 2, "duration holds durations, and 'fast' is text")
     assert_error(exp("show", "--where", "acc >"), 2, "expected a value after '>'")
-    assert_error(exp("show", "--sort", "nope"), 2, "--sort: no column named 'nope' — known columns: metrics.acc")
+    assert_error(exp("show", "--sort", "zzz"), 2, "--sort: no column named 'zzz' — known columns: metrics.acc")
     assert [line.split()[0] for line in exp("show", "--sort", "-acc").out.splitlines()[2:5]] == ["good", "fine", "poor"]
 
 
@@ -138,7 +138,7 @@ def test_where_errors_change_nothing(scored, exp, tmp_path):
         assert exp_refs(scored) == before and exp_refs(remote) == theirs, args
         assert exp_refs(scored, "refs/remote-exp/") == {}, args  # pull fetched nothing
     # a column is known once the remote's rows are read: fetched as git fetch would, no local ref
-    assert_error(exp("pull", "origin", "--where", "tags contains x"), 2, "no column named 'tags'")
+    assert_error(exp("pull", "origin", "--where", "labels contains x"), 2, "no column named 'labels'")
     assert exp_refs(scored) == before and exp_refs(remote) == theirs
     assert exp_refs(scored, "refs/remote-exp/origin/") == theirs
 

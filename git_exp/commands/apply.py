@@ -29,6 +29,13 @@ def _tree(repo: Repo, commit: str) -> str:
     return repo.out("rev-parse", "--verify", commit + "^{tree}")
 
 
+def _changed(repo: Repo, old: str, new: str, shown_at_most: int = 3) -> str:
+    """The paths that differ between two trees, as git quotes them: a few, then a count."""
+    paths = repo.out("diff-tree", "-r", "--name-only", "--no-renames", old, new).splitlines()
+    more = len(paths) - shown_at_most
+    return ", ".join(paths[:shown_at_most]) + (f" and {more} more" if more > 0 else "")
+
+
 def apply(repo: Repo, name: str, *, force: bool = False) -> Applied:
     check_can_save(repo, "apply")
     exp = revisions.resolve(repo, name)
@@ -40,9 +47,9 @@ def apply(repo: Repo, name: str, *, force: bool = False) -> Applied:
         current = write_tree(repo, env)
         if current != head_tree:
             if not force:
-                raise ExpError(
-                    "the work tree has changes that are not committed — commit or stash them, "
-                    "or use --force to save them as an experiment first")
+                raise ExpError(f"the work tree has changes that are not committed ({_changed(repo, head_tree, current)})"
+                               " — commit or stash them (git stash -u), or use --force to save them as an "
+                               "experiment first")
             saved = save(repo, message=f"work tree before `git exp apply {name}`", command="apply")
         result = repo.run("read-tree", "-m", "-u", current, _tree(repo, exp.sha), env=env, check=False)
         if result.returncode:

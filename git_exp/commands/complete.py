@@ -29,11 +29,14 @@ ARGUMENTS = {
     "ls": ("remote",),
     "push": ("remote names", "names"),
     "pull": ("remote names", "names"),
+    "show": ("remote names", "names"),  # show REMOTE [GLOB...]: a remote first, or names
     "install": ("remote",),
     "uninstall": ("remote",),
     "run": ("",),
     "rename": ("names", ""),
     "branch": ("names", ""),
+    "tag": ("names", ""),
+    "note": ("names", ""),
 }
 
 

@@ -169,7 +169,7 @@ def _remote_findings(repo: Repo, name: str, remotes: dict[str, str], tracking: d
     ours = [s for s in records if s.kind in ("fetch", "push")]
     present = [s for s in ours if s.value in (fetches if s.kind == "fetch" else pushes)]
     stale = [v for v in fetches if v.startswith("+refs/exp/") and "refs/remote-exp/" in v
-             and f"refs/remote-exp/{name}/" not in v]
+             and f"refs/remote-exp/{name}/" not in v or _stale_notes(v, name)]
     if stale:
         findings.append(Finding(name, "warning",
             f"fetch refspec {stale[0]!r} still points at another remote's refs (after `git remote rename`?)",
@@ -185,6 +185,10 @@ def _remote_findings(repo: Repo, name: str, remotes: dict[str, str], tracking: d
         if any(refspecs.is_dvc_fetch(s.value) for s in ours):
             findings.append(Finding(name, "info", f"DVC's experiments fetched too, into refs/remote-exps/{name}/ "
                                     f"(`git exp pull {name} 'dvc:*'` makes them DVC's)"))
+        if refspecs.notes_fetch_spec(name) not in ours:
+            findings.append(Finding(name, "info", f"installed before tags and notes travelled: plain `git fetch` "
+                                    f"does not bring {name}'s refs/notes/exp (`git exp pull` does)",
+                                    f"git exp install {name}"))
         if any(s.kind == "push" and s.value.startswith("refs/exp/") for s in ours):
             findings.append(Finding(name, "info", f"`git push --prune {name}` deletes experiments on {name} "
                                     "that you do not have locally"))
@@ -203,6 +207,12 @@ def _remote_findings(repo: Repo, name: str, remotes: dict[str, str], tracking: d
         findings.append(Finding(name, "info", "not installed (plain `git fetch` does not bring experiments)",
                                 f"git exp install {name}"))
     return findings
+
+
+def _stale_notes(value: str, name: str) -> bool:
+    """A fetch refspec of tags and notes that names another remote's tracking ref."""
+    mine = refspecs.notes_fetch_spec(name).value
+    return value != mine and value.startswith(mine.partition(":")[0] + ":refs/notes/remote-exp/")
 
 
 def _push_findings(repo: Repo, name: str, pushes: list[str], records: list, remotes: dict[str, str]) -> list[Finding]:
@@ -312,6 +322,8 @@ def fix(repo: Repo, findings: list[Finding]) -> list[str]:
                 if value.startswith("+refs/exp/") and f"refs/remote-exp/{name}/" not in value:
                     refspecs.unset(repo, f"remote.{name}.fetch", value)
                     _adopt_records(repo, value.split("refs/remote-exp/", 1)[1].split("/", 1)[0], name, remotes)
+                elif _stale_notes(value, name):
+                    refspecs.unset(repo, f"remote.{name}.fetch", value)
             records = refspecs.recorded(repo, name)
             report = install(repo, Remote(name, remotes[name]), pattern=recorded_pattern(records),
                              push=FORCED_PUSH in records, count=False)

@@ -1,5 +1,6 @@
 """``git exp gc [NAME|GLOB...]``: prune experiments by age, orphaned baseline, count or
-``--where`` query; sweep what killed commands left, pack refs, clear the caches."""
+``--where`` query; sweep what killed commands left, pack refs, clear the caches and ``show REMOTE``'s
+store."""
 from __future__ import annotations
 
 from git_exp import cache, pruning
@@ -37,6 +38,9 @@ def gc(repo: Repo, patterns: list[str] | None = None, *, older_than: str | None 
         cache.clear(repo.common_dir)
         gone = {e.name for e in doomed}
         drop_logs(repo, {e.name for e in exps} - gone)
+        from git_exp import peek
+
+        peek.forget(repo)  # what `show REMOTE` fetched: nothing points into it
     return doomed
 
 
@@ -57,3 +61,46 @@ def drop_logs(repo: Repo, kept: set[str]) -> list[str]:
         if folder != root and not os.listdir(folder):
             os.rmdir(folder)
     return dropped
+
+
+def gc_tombstones(repo: Repo, *, older_than: str | None = None, dry_run: bool = False,
+                  now: float | None = None) -> list:
+    """Delete the tombstones here (all, or those older than ``older_than`` by the time of
+    the removal) in one transaction; the commits they kept reachable may then go with
+    git's own gc.  Returns the ``tombstones.Tombstone``s deleted."""
+    import time
+
+    from git_exp import tombstones
+
+    found = tombstones.local(repo)
+    about = tombstones.describe(repo, found.values())
+    doomed = []
+    cutoff = None if older_than is None else (time.time() if now is None else now) - parse_age(older_than)
+    for name, sha in sorted(found.items()):
+        info = about.get(sha) or tombstones.Tombstone(name, sha, "", 0, None)
+        if cutoff is None or info.when < cutoff:
+            info.name = name
+            doomed.append(info)
+    if not dry_run and doomed:
+        repo.transaction([(tombstones.ref(t.name), repo.zero, t.sha) for t in doomed], "git exp gc --tombstones")
+    return doomed
+
+
+def gc_tombstones_here(remote: str | None, *, older_than: str | None = None, dry_run: bool = False,
+                       misused: bool = False) -> tuple[list, str | None]:
+    """``git exp gc --tombstones [--remote REMOTE]`` in the repository here: the tombstones
+    deleted (or that would be), and the remote's label (None: here)."""
+    if misused:
+        raise UsageError("--tombstones takes only --older-than, --dry-run and --remote (which needs it) — "
+                         "e.g. `git exp gc --tombstones --older-than 90d`")
+    if older_than is not None:
+        parse_age(older_than)  # a usage error before anything is asked of a remote
+    if remote is None:
+        return gc_tombstones(Repo(), older_than=older_than, dry_run=dry_run), None
+    from git_exp import remotes
+    from git_exp.commands.remote_ops import gc_remote_tombstones
+
+    repo = Repo(remotes=True)
+    where = remotes.resolve(repo, remote)
+    doomed, _pushed = gc_remote_tombstones(repo, where, older_than=older_than, dry_run=dry_run)
+    return doomed, where.label

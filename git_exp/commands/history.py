@@ -42,7 +42,8 @@ def select(repo: Repo, specs: list[str]) -> list[revisions.Target]:
             try:
                 targets.append(revisions.resolve(repo, spec))
             except UsageError as exc:
-                if "." in spec and "no experiment named" in str(exc):  # `acc` for `metrics.acc`?
+                # `acc` or `train.acc` for `metrics.acc`? (a bare word after an experiment, as DVC's and the README's)
+                if ("." in spec or spec is not specs[0]) and "no experiment named" in str(exc):
                     raise UsageError(f"{exc} (a metric is written metrics.NAME, as in "
                                      f"`git exp history NAME metrics.{spec}`)") from None
                 raise

@@ -124,6 +124,11 @@ def install(repo: Repo, remote: Remote, *, pattern: str | None = None, fetch_onl
     if choice.push:
         wanted.append(refspecs.push_spec(glob))  # exp_push
     exp_push = refspecs.push_spec(glob).value if choice.push else None
+    # Tags and notes: plain `git fetch` brings the remote's refs/notes/exp beside ours (git exp
+    # pull merges them), plain `git push` sends ours when it is a fast-forward of theirs.
+    wanted.append(refspecs.notes_fetch_spec(remote.name))
+    if choice.push:
+        wanted.append(refspecs.notes_push_spec())
     forced = push and choice.plan is not None and not choice.plan.spec
     wanted.append(refspecs.archive_spec("fetch"))  # archives: a few refs, fetched and pushed as they are
     if choice.push:
@@ -219,16 +224,23 @@ def uninstall(repo: Repo, remote_name: str, *, keep_refs: bool = False) -> tuple
     known = name in configured(repo)
     refs = {} if keep_refs and (known or records) else {
         **leftovers.commit_refs(repo, name.tracking), **leftovers.commit_refs(repo, f"refs/remote-exps/{name}/")}
-    if not known and not records and not refs:
+    notes_refs = {} if keep_refs else leftovers.commit_refs(repo, tracking_notes(name))
+    if not known and not records and not refs and not notes_refs:
         raise UsageError(f"no remote named {names.shown(name)} and nothing installed for it — "
                          "`git exp doctor` shows what is")
     removed = remove_recorded(repo, name, records)
     deleted = 0
-    if not keep_refs and refs:
-        repo.transaction([(ref, repo.zero, sha) for ref, sha in refs.items()], f"git exp uninstall {name}",
-                         reflog=False)
+    if not keep_refs and (refs or notes_refs):
+        repo.transaction([(ref, repo.zero, sha) for ref, sha in {**refs, **notes_refs}.items()],
+                         f"git exp uninstall {name}", reflog=False)
         deleted = len(refs)
     return removed, deleted
+
+
+def tracking_notes(remote: str) -> str:
+    from git_exp.notesync import tracking
+
+    return tracking(remote)
 
 
 def remove_recorded(repo: Repo, remote_name: str, records: list[Spec]) -> list[Spec]:

@@ -39,7 +39,7 @@ from git_exp.errors import ExpError, UsageError
 from git_exp.git import wait_all
 from git_exp.names import PREFIX
 from git_exp.record import Record
-from git_exp.remotes import Remote, explain, start_ls_remote
+from git_exp.remotes import Extras, Remote, explain, split_extras, start_ls_remote
 from git_exp.repo import RefMoved, Repo, sha_map, symbolic
 
 PACK_AFTER = 100  # refs written, from which git packs them afterwards
@@ -129,16 +129,23 @@ def descendants(repo: Repo, pairs: list[tuple[str, str]]) -> set[tuple[str, str]
 
 class Report(list):
     """Pulled per experiment; with ``--where``, how many selected experiments it did not
-    match (fetched to the remote-tracking refs only) and the rows it could not decide."""
+    match (fetched to the remote-tracking refs only) and the rows it could not decide;
+    ``notes`` (what became of the tags and notes, in words), ``notes_error``, and
+    ``removed_there`` (local experiments the remote has tombstones for, when not pruned)."""
 
     unmatched = 0
     undecided: list = []
+    notes: str | None = None
+    notes_error: str | None = None
+    removed_there: list[str] = []
 
 
 def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
-         where: str | None = None) -> Report:
+         where: str | None = None, prune: bool = False) -> Report:
     """Bring the experiments ``patterns`` select (or all) from ``remote``; with ``where``
-    (all when no pattern is given) only those the ``--where`` query matches get local refs.
+    (all when no pattern is given) only those the ``--where`` query matches get local refs;
+    with ``prune``, remove the local copies of those removed on the remote
+    (``tombstones``); then merge the remote's tags and notes into ours (``notesync``).
     DVC's experiments (``dvc:NAME`` patterns, and with ``--all``) come after git-exp's
     (``dvc_share``); ``--where`` selects git-exp's only."""
     parsed = None
@@ -158,48 +165,70 @@ def pull(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     if dvc_patterns and parsed is not None:
         raise UsageError("--where selects among git-exp's experiments — pull DVC's (dvc:NAME) without it")
     if not dvc_patterns and (not all_ or parsed is not None):
-        return _pull_exp(repo, remote, patterns, all_, force, parsed)
+        return _pull_exp(repo, remote, patterns, all_, force, parsed, prune)
     listing = dvc_share.start_listing(repo, remote)  # beside git-exp's own listing
     try:
-        done = _pull_exp(repo, remote, patterns, all_, force, parsed) if patterns or all_ else Report()
+        done = _pull_exp(repo, remote, patterns, all_, force, parsed, prune) if patterns or all_ else Report()
         done.extend(dvc_share.pull(repo, remote, dvc_patterns, all_=all_, force=force, listing=listing))
         return done
     finally:
         listing.wait(check=False)
 
 
-def _pull_exp(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, parsed) -> Report:
+def _pull_exp(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, parsed,
+              prune: bool) -> Report:
+    from git_exp import notesync
+
     for pattern in patterns:
         if not names.is_glob(pattern):
             names.ExpName(pattern)
     # The remote's listing and ours, side by side.
     started = [start_ls_remote(repo, remote), repo.start_refs(remote.tracking), repo.start_refs()]
+    extras = Extras({}, None)
     try:
-        return _pull(repo, remote, patterns, all_, force, started, parsed)
+        report = _pull(repo, remote, patterns, all_, force, started, parsed, extras, prune)
     finally:
         wait_all(started)  # reaped whatever happened
         if not remote.configured:  # a URL: its stand-in for remote-tracking refs goes
             staged = repo.refs(remote.tracking)
             repo.transaction([(remote.tracking + n, repo.zero, sha) for n, sha in staged.items()],
                              "git exp pull: unstaging", reflog=False)
+    if extras.tombstones:
+        pruned, left = _prune(repo, remote, extras.tombstones, patterns, all_, prune)
+        report.extend(pruned)
+        report.removed_there = left
+    try:
+        report.notes = notesync.pull(repo, remote, extras.notes)
+    except ExpError as exc:
+        report.notes_error = str(exc)
+    return report
 
 
 def pull_here(args: list[str], *, all_: bool = False, force: bool = False,
-              where: str | None = None) -> tuple[str, Report]:
+              where: str | None = None, prune: bool = False) -> tuple[str, Report]:
     """``git exp pull [REMOTE] [NAME|GLOB]...`` in the repository here: the remote's name
     and what happened to each experiment."""
     from git_exp import remotes
 
     repo = Repo(remotes=True)
     remote, patterns = remotes.split_args(repo, args, all_=all_)
-    return remote.label, pull(repo, remote, patterns, all_=all_, force=force, where=where)
+    return remote.label, pull(repo, remote, patterns, all_=all_, force=force, where=where, prune=prune)
 
 
-def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, started, parsed) -> Report:
+def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, started, parsed,
+          extras: Extras, prune: bool) -> Report:
     listing = started[0].wait(check=False)
     if listing.returncode:
         raise explain(remote, listing, "listing experiments on")
-    theirs, skipped = advertised(listing.out)
+    text, said = split_extras(listing.out)
+    theirs, skipped = advertised(text)
+    extras.notes = said.notes  # and the tombstones of names the remote has not in use again:
+    extras.tombstones = {n: sha for n, sha in said.tombstones.items() if n not in theirs}
+    if prune and patterns and not (all_ or "*" in patterns):
+        # a name removed there is no unmatched pattern: pruning is what was asked for it
+        patterns = [p for p in patterns if not names.select(sorted(said.tombstones), [p])[0]]
+        if not patterns:
+            return Report()
     if all_ or "*" in patterns:
         wanted = sorted(theirs)
         glob = "*"
@@ -298,6 +327,12 @@ def _matching(repo: Repo, remote: Remote, selected: dict[str, str], parsed) -> t
     return chosen, matched.undecided
 
 
+def fetch_objects(repo: Repo, remote: Remote, todo: list[str], absent: set[str]) -> dict[str, str]:
+    """The objects of the remote's experiments ``todo`` (whose commits ``absent`` are not
+    here), no ref of ours written (``_fetch``)."""
+    return _fetch(repo, remote, todo, None, absent)
+
+
 def _fetch(repo: Repo, remote: Remote, todo: list[str], glob: str | None, absent: set[str]) -> dict[str, str]:
     """Bring the objects of the experiments ``todo`` with ``git fetch``, writing no ref
     of ours; return ``{name: sha}`` of those the remote has moved since it listed them.
@@ -391,3 +426,58 @@ def _plan_local(repo: Repo, remote: Remote, theirs: dict[str, str], ours: dict[s
             where = f"at {remote.tracking}{name}" if remote.configured else f"{sha[:7]}"
             report.append(Pulled(name, "diverged", sha, f"kept local {mine[:7]}; theirs is {where} — --force to take it"))
     return report, moves
+
+
+def _prune(repo: Repo, remote: Remote, tombs: dict[str, str], patterns: list[str], all_: bool,
+           prune: bool) -> tuple[list[Pulled], list[str]]:
+    """With ``prune``: remove each selected local experiment the remote has a tombstone for
+    (and no experiment of that name), when the tombstone's commit contains it (nothing
+    is lost: the tombstone is kept here as ``refs/exp-tombstones/<name>/@removed``, until
+    ``gc --tombstones``); one that has commits the tombstone lacks is kept and reported.
+    Without: only the names of those local experiments."""
+    from git_exp import tombstones
+
+    ours = repo.refs()
+    if not (all_ or "*" in patterns):
+        chosen, _ = names.select(sorted(tombs), patterns)
+        tombs = {n: tombs[n] for n in chosen}
+    here = {n: t for n, t in tombs.items() if n in ours}
+    if not prune:
+        return [], sorted(here)
+    zero = repo.zero
+    followed = repo.refs(remote.tracking)
+    moves = [(remote.tracking + n, zero, followed[n]) for n in sorted(tombs) if n in followed]  # as fetch --prune
+    if not here:
+        _write_pruned(repo, remote, moves)
+        return [], []
+    missing = missing_objects(repo, here.values())
+    if missing:
+        refspecs = [f"+{tombstones.ref(n)}:{tombstones.ref(n)}" for n in sorted(here) if here[n] in missing]
+        result = repo.run("fetch", "--no-tags", "--no-write-fetch-head", "--quiet", "--no-auto-gc", "--dry-run",
+                          "--", remote.name, *refspecs, check=False)
+        if result.returncode:
+            raise explain(remote, result, "fetching tombstones from")
+    about = tombstones.describe(repo, here.values())
+    contained = descendants(repo, [(ours[n], t) for n, t in here.items()])
+    kept_here = tombstones.local(repo)
+    report = []
+    for name, tomb in sorted(here.items()):
+        mine = ours[name]
+        if (mine, tomb) not in contained:
+            report.append(Pulled(name, "kept", mine, f"removed on {remote.label}, but yours has commits it lacks — "
+                                                     f"`git exp rm {name}`, or push --force to restore it there"))
+            continue
+        moves += [(PREFIX + name, zero, mine), (tombstones.ref(name), tomb, kept_here.get(name, zero))]
+        info = about.get(tomb)
+        why = f"renamed to {info.renamed_to} on {remote.label}" if info and info.renamed_to else f"removed on {remote.label}"
+        report.append(Pulled(name, "removed", mine, f"{why}; restore: git update-ref refs/exp/{name} {mine}"))
+    _write_pruned(repo, remote, moves)
+    return report, []
+
+
+def _write_pruned(repo: Repo, remote: Remote, moves: list) -> None:
+    try:
+        repo.transaction(moves, f"git exp pull --prune: {remote.label}")
+    except RefMoved as exc:
+        raise ExpError(f"git refused to remove the experiments removed on {remote.label}: {exc} — nothing of this "
+                       f"step was changed; run the pull again") from None

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import os
 
-from git_exp import names
+from git_exp import names, tombstones
 from git_exp.errors import UsageError
 from git_exp.git import Result
 from git_exp.names import PREFIX
 from git_exp.record import Record
-from git_exp.remotes import Remote, explain, listings, ls_remote
+from git_exp.remotes import Remote, explain, listings_full
 from git_exp.repo import Exp, Repo, sha_map, usable
 
 EXPLICIT_MAX = 16
@@ -98,6 +98,8 @@ class Pushed(list):
     remote_says: list[str] | tuple = ()
     already = 0  # experiments found up to date without asking git push
     undecided: list = []  # rows --where could not decide (query.Matched.undecided)
+    notes: str | None = None  # what became of the tags and notes (notesync), in words
+    notes_error: str | None = None  # why they could not be pushed
 
 
 def _remote_lines(stderr: str) -> list[str]:
@@ -129,81 +131,127 @@ def push_refspecs(repo: Repo, remote: Remote, refspecs: list[str], leases: list[
 
 def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
          dry_run: bool = False, early=None, where: str | None = None) -> Pushed:
-    """Push the experiments ``patterns`` select (or all) to ``remote``; ``early`` are the
-    listings ``remotes.start_early`` started for it, if any.  ``where``: only those the
-    ``--where`` query matches (of all local experiments when no pattern is given);
-    ``Pushed.undecided`` then lists the rows it could not decide.  DVC's experiments
-    (``dvc:NAME`` patterns, and with ``--all``) go in a second push (``dvc_share``)."""
+    """Push the experiments ``patterns`` select (or all) to ``remote``, then the tags and
+    notes (``notesync``); ``early`` are the listings ``remotes.start_early`` started for
+    it, if any.  ``where``: only those the ``--where`` query matches (of all local
+    experiments when no pattern is given); ``Pushed.undecided`` then lists the rows it
+    could not decide.  DVC's experiments (``dvc:NAME`` patterns, and with ``--all``) go
+    in a second push (``dvc_share``).
+
+    A name the remote has a tombstone for (``tombstones``: removed or renamed there) is
+    skipped, unless ``force``: then it is pushed and its tombstone deleted, in one atomic push.
+    """
     from git_exp import dvc_share
 
     dvc_patterns, patterns = dvc_share.wants(patterns)
-    if where is not None:
-        if dvc_patterns:
-            raise UsageError("--where selects among git-exp's experiments — push DVC's (dvc:NAME) without it")
-        return _push_where(repo, remote, patterns, where, force=force, dry_run=dry_run)
-    if not dvc_patterns and not all_:
-        return _push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
+    if where is not None and dvc_patterns:
+        raise UsageError("--where selects among git-exp's experiments — push DVC's (dvc:NAME) without it")
+    if not dvc_patterns and (not all_ or where is not None):
+        return _push_exp(repo, remote, patterns, all_, force, dry_run, early, where)
     done = Pushed()
     if patterns or all_:
-        done = _push(repo, remote, patterns, all_=all_, force=force, dry_run=dry_run, early=early)
+        done = _push_exp(repo, remote, patterns, all_, force, dry_run, early, where)
     more = dvc_share.push(repo, remote, dvc_patterns, all_=all_, force=force, dry_run=dry_run)
     if more or more.remote_says:
         joined = Pushed([*done, *more])
         joined.remote_says = [*done.remote_says, *more.remote_says]
         joined.already = done.already
+        joined.notes, joined.notes_error, joined.undecided = done.notes, done.notes_error, done.undecided
         return joined
     return done
 
 
-def _push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False, force: bool = False,
-          dry_run: bool = False, early=None) -> Pushed:
-    if (all_ or "*" in patterns) and not force:
-        # Everything.  First the two listings side by side (~35 ms at 10k): when the remote
-        # already has every experiment as we have it, there is nothing to send and no
-        # `git push` to run (a no-op push costs git 42 ms at 10k, and 10k lines to read).
-        their_text, our_text = listings(repo, remote, early)
-        if their_text == our_text or sha_map(our_text, PREFIX).items() <= sha_map(their_text, PREFIX).items():
-            done = Pushed()
-            done.already = usable(our_text).count("\n")
-            return done
-    exps, glob, odd = selection(repo, patterns, all_)
-    return _send(repo, remote, exps, glob, odd, force=force, dry_run=dry_run)
+def _push_exp(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, dry_run: bool, early,
+              where: str | None) -> Pushed:
+    """git-exp's own experiments (``push``), then the tags and notes."""
+    from git_exp import notesync
+    from git_exp.errors import ExpError
+
+    undecided = None
+    if where is not None:
+        chosen, undecided = _chosen_where(repo, patterns, where)
+    elif all_ or "*" in patterns:
+        chosen = None  # everything: selected after the listings, which may show nothing is to do
+    else:
+        chosen = selection(repo, patterns, all_)  # usage errors before the network
+    their_text, our_text, extras = listings_full(repo, remote, early)
+    pushed = _push(repo, remote, patterns, all_, force, dry_run, their_text, our_text, extras, chosen)
+    if undecided is not None:
+        pushed.undecided = undecided
+    try:
+        pushed.notes = notesync.push(repo, remote, extras.notes, dry_run=dry_run)
+    except ExpError as exc:
+        pushed.notes_error = str(exc)
+    return pushed
 
 
-def _push_where(repo: Repo, remote: Remote, patterns: list[str], where: str, *, force: bool, dry_run: bool) -> Pushed:
+def _chosen_where(repo: Repo, patterns: list[str], where: str):
+    """``selection``'s answer narrowed to what the ``--where`` query matches, and the rows
+    it could not decide."""
     from git_exp import query
     from git_exp.commands.show import matching
 
     parsed = query.parse(where)  # a bad query fails before anything is read
     exps, _glob, odd = selection(repo, patterns, not patterns)
-    chosen = {e.name for e in exps}
-    matched = matching(repo, parsed, keep=lambda row: row["name"] in chosen)
+    names_ = {e.name for e in exps}
+    matched = matching(repo, parsed, keep=lambda row: row["name"] in names_)
     exps = [Exp(row["name"], row["sha"], [], 0, "", ref=PREFIX + row["name"]) for row in matched]
-    pushed = _send(repo, remote, exps, None, odd, force=force, dry_run=dry_run)
-    pushed.undecided = matched.undecided
-    return pushed
+    return (exps, None, odd), matched.undecided
 
 
-def _send(repo: Repo, remote: Remote, exps: list[Exp], glob: str | None, odd: list[str], *, force: bool,
-          dry_run: bool) -> Pushed:
+def _push(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bool, dry_run: bool,
+          their_text: str, our_text: str, extras, chosen) -> Pushed:
+    if chosen is None and not force and not extras.tombstones:
+        # Everything.  The two listings came side by side (~35 ms at 10k): when the remote
+        # already has every experiment as we have it, there is nothing to send and no
+        # `git push` to run (a no-op push costs git 42 ms at 10k, and 10k lines to read).
+        if their_text == our_text or sha_map(our_text, PREFIX).items() <= sha_map(their_text, PREFIX).items():
+            done = Pushed()
+            done.already = usable(our_text).count("\n")
+            return done
+    theirs = sha_map(their_text, PREFIX)
+    exps, glob, odd = chosen or selection(repo, patterns, all_)
+    removed = {e.name for e in exps if e.name in extras.tombstones and e.name not in theirs}
+    skipped = Pushed()
+    if removed and not force:
+        skipped.extend(Outcome(e.name, "skipped", f"removed on {remote.label}; --force pushes it again")
+                       for e in exps if e.name in removed)
+        exps = [e for e in exps if e.name not in removed]
+        odd = odd + [PREFIX + name for name in sorted(removed)]
+        if not exps or not dry_run and all(theirs.get(e.name) == e.sha for e in exps):
+            skipped.already = len(exps)
+            return skipped
     if not exps:
-        return Pushed()
-    leases = []
+        return skipped
+    leases, extra, atomic = [], [], False
     if force:
-        theirs = ls_remote(repo, remote)
         leases = [f"{e.ref}:{theirs.get(e.name, '')}" for e in exps]
+        for name in sorted(removed):  # restored: its tombstone goes, in the same atomic push
+            extra.append(f":{tombstones.ref(name)}")
+            leases.append(f"{tombstones.ref(name)}:{extras.tombstones[name]}")
+            atomic = True
     if glob is not None:
         skip = [f"^{ref}" for ref in odd]
-        return push_refspecs(repo, remote, [f"{PREFIX}{glob}:{PREFIX}{glob}", *skip], leases, dry_run=dry_run)
-    if len(exps) <= EXPLICIT_MAX:
-        return push_refspecs(repo, remote, [f"{e.ref}:{e.ref}" for e in exps], leases, dry_run=dry_run)
+        found = push_refspecs(repo, remote, [f"{PREFIX}{glob}:{PREFIX}{glob}", *skip, *extra], leases,
+                              dry_run=dry_run, atomic=atomic)
+    elif len(exps) <= EXPLICIT_MAX:
+        found = push_refspecs(repo, remote, [f"{e.ref}:{e.ref}" for e in exps] + extra, leases, dry_run=dry_run,
+                              atomic=atomic)
+    else:
+        found = _push_staged(repo, remote, exps, leases, extra, dry_run, atomic)
+    found[:0] = skipped
+    return found
+
+
+def _push_staged(repo: Repo, remote: Remote, exps: list[Exp], leases: list[str], extra: list[str], dry_run: bool,
+                 atomic: bool) -> Pushed:
     drop_stale_staging(repo)
     stage = f"{STAGING}{os.getpid()}-{os.urandom(4).hex()}/"
     staged = [(stage + e.name, e.sha) for e in exps]
     zero = repo.zero
     repo.transaction([(ref, sha, zero) for ref, sha in staged], "git exp push: staging", reflog=False)
     try:
-        return push_refspecs(repo, remote, [f"{stage}*:{PREFIX}*"], leases, dry_run=dry_run)
+        return push_refspecs(repo, remote, [f"{stage}*:{PREFIX}*", *extra], leases, dry_run=dry_run, atomic=atomic)
     finally:
         repo.transaction([(ref, zero, sha) for ref, sha in staged], "git exp push: unstaging", reflog=False)
 

@@ -1,14 +1,14 @@
 """Remote-side operations that need no fetch: ``ls REMOTE``, ``rm --remote``, ``rename --remote``."""
 from __future__ import annotations
 
-from git_exp import names
+from git_exp import names, tombstones
 from git_exp.commands.pull import descendants, missing_objects
 from git_exp.commands.push import Outcome, Pushed, push_refspecs
 from git_exp.commands.rename import INTERIM, interim_name
 from git_exp.errors import UsageError
 from git_exp.interrupts import deferred
 from git_exp.names import PREFIX, shown
-from git_exp.remotes import Remote, listings, ls_remote
+from git_exp.remotes import Remote, TransportError, listings, ls_remote_full
 from git_exp.repo import Repo, sha_map
 
 
@@ -59,7 +59,9 @@ def compare(repo: Repo, remote: Remote, early=None) -> tuple[list[str], list[str
 
 def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool = False,
               where: str | None = None) -> Pushed:
-    """Delete experiments on ``remote`` in one push, each leased at the value it has there.
+    """Delete experiments on ``remote`` in one atomic push, each leased at the value it has
+    there, together with a tombstone for each (``tombstones``: another clone's push then
+    skips the name, its pull --prune removes its copy).
 
     ``where``: only those the ``--where`` query matches (of all when no pattern is given),
     decided on their remote-tracking refs, which must be current: an experiment not
@@ -72,7 +74,7 @@ def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool 
         parsed = query.parse(where)  # a bad query fails before anything is read
     if not patterns and parsed is None:
         raise UsageError(f"name the experiments to delete on {remote.label}")
-    theirs = ls_remote(repo, remote)
+    theirs, extras = ls_remote_full(repo, remote)
     chosen, unmatched = names.select(sorted(theirs), patterns) if patterns else (sorted(theirs), [])
     if unmatched:
         raise UsageError(f"{remote.label} has no experiment matching {shown(unmatched[0])} — nothing was deleted")
@@ -83,9 +85,45 @@ def rm_remote(repo: Repo, remote: Remote, patterns: list[str], *, dry_run: bool 
             done = Pushed()
             done.undecided = undecided
             return done
+    removed = {n: theirs[n] for n in chosen}
+    refspecs = [f":{PREFIX}{n}" for n in chosen]
     leases = [f"{PREFIX}{n}:{theirs[n]}" for n in chosen]
-    done = push_refspecs(repo, remote, [f":{PREFIX}{n}" for n in chosen], leases, dry_run=dry_run,
-                         what="deleting experiments on")
+    if not dry_run:
+        fetch_objects(repo, remote, removed)
+        tombs = tombstones.make(repo, removed)
+        refspecs += tombstone_refspecs(tombs, extras.tombstones)
+        leases += [f"{tombstones.ref(n)}:{extras.tombstones.get(n, '')}" for n in tombs]
+    try:
+        done = push_refspecs(repo, remote, refspecs, leases, dry_run=dry_run, what="deleting experiments on",
+                             atomic=True)
+    except TransportError as exc:
+        if "does not support --atomic" not in str(exc):
+            raise
+        # A remote helper without atomic pushes (git-remote-s3): the tombstones first, so
+        # that a deletion is never without its tombstone; then the deletions, each leased.
+        deletions = [r for r in refspecs if r.startswith(f":{PREFIX}")]
+        graves = [r for r in refspecs if r not in deletions]
+        if graves:  # from local refs: a helper may bundle what it pushes, and a bundle needs a ref
+            import os
+
+            stage = f"refs/exp-staging/{os.getpid()}-{os.urandom(4).hex()}/"
+            staged = []  # (local ref, commit, refspec)
+            for spec in graves:
+                plus = "+" if spec.startswith("+") else ""
+                sha, _, dst = spec[len(plus):].partition(":")
+                ref = stage + dst[len("refs/"):]
+                staged.append((ref, sha, f"{plus}{ref}:{dst}"))
+            repo.transaction([(ref, sha, repo.zero) for ref, sha, _ in staged], "git exp rm --remote: staging",
+                             reflog=False)
+            try:
+                push_refspecs(repo, remote, [spec for _, _, spec in staged],
+                              [lease for lease in leases if not lease.startswith(PREFIX)],
+                              dry_run=dry_run, what="writing tombstones on")
+            finally:
+                repo.transaction([(ref, repo.zero, sha) for ref, sha, _ in staged], "git exp rm --remote: unstaging",
+                                 reflog=False)
+        done = push_refspecs(repo, remote, deletions, [lease for lease in leases if lease.startswith(PREFIX)],
+                             dry_run=dry_run, what="deleting experiments on")
     for outcome in done:  # the commit each deletion removed, to restore it with
         if outcome.status in ("deleted", "would be deleted") and outcome.name in theirs:
             outcome.detail = theirs[outcome.name]
@@ -113,10 +151,26 @@ def _matching_remote(repo: Repo, remote: Remote, chosen: list[str], theirs: dict
     return [labels[f"{row['remote']}/{row['name']}"] for row in matched], matched.undecided
 
 
+def tombstone_refspecs(tombs: dict[str, str], existing: dict[str, str]) -> list[str]:
+    """Refspecs that write ``{name: tombstone commit}`` on the remote; one that replaces an
+    older tombstone of the name is forced (its lease, beside it, says which one)."""
+    return [f"{'+' if n in existing else ''}{sha}:{tombstones.ref(n)}" for n, sha in tombs.items()]
+
+
+def fetch_objects(repo: Repo, remote: Remote, wanted: dict[str, str]) -> None:
+    """Bring the commits of ``{name: sha}`` that are not here (a tombstone needs its
+    removed commit here), with a ``git fetch --dry-run`` (objects only, no ref)."""
+    from git_exp.commands.pull import fetch_objects as fetch
+
+    missing = missing_objects(repo, wanted.values())
+    if missing:
+        fetch(repo, remote, sorted(n for n, sha in wanted.items() if sha in missing), missing)
+
+
 def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bool = False) -> Pushed:
     """Create NEW and delete OLD on ``remote`` in one atomic push, OLD leased at its value."""
     target = names.ExpName(new)
-    theirs = ls_remote(repo, remote)
+    theirs, extras = ls_remote_full(repo, remote)
     if old not in theirs:
         finished = _finish_interrupted(repo, remote, old, target, theirs, dry_run)
         if finished is not None:
@@ -128,6 +182,16 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
     if sha in missing_objects(repo, [sha]):
         raise UsageError(f"{shown(old)} on {remote.label} is not fetched here — `git exp pull {remote.label} {old}` first")
     what = "renaming an experiment on"
+    # A tombstone records the old name as renamed (another clone's push skips it, its
+    # pull --prune removes its copy); one the new name had goes: it is in use again.
+    tomb_specs, tomb_leases = [], []
+    if not dry_run:
+        tombs = tombstones.make(repo, {old: sha}, {old: target})
+        tomb_specs = tombstone_refspecs(tombs, extras.tombstones)
+        tomb_leases = [f"{tombstones.ref(old)}:{extras.tombstones.get(old, '')}"]
+        if target in extras.tombstones:
+            tomb_specs.append(f":{tombstones.ref(target)}")
+            tomb_leases.append(f"{tombstones.ref(target)}:{extras.tombstones[target]}")
     if names.conflict(target, [old]):
         # 'a' -> 'a/b': the remote cannot hold both names, so go through a visible interim
         # name, each step one atomic push leased at what the remote has.
@@ -136,8 +200,10 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
         done = Pushed()
         with deferred():
             for i, (src, dst) in enumerate(steps):
-                step = push_refspecs(repo, remote, [f"{sha}:{PREFIX}{dst}", f":{PREFIX}{src}"],
-                                     [f"{PREFIX}{src}:{sha}", f"{PREFIX}{dst}:"], dry_run=dry_run, what=what, atomic=True)
+                more, more_leases = (tomb_specs, tomb_leases) if i == 1 else ([], [])
+                step = push_refspecs(repo, remote, [f"{sha}:{PREFIX}{dst}", f":{PREFIX}{src}", *more],
+                                     [f"{PREFIX}{src}:{sha}", f"{PREFIX}{dst}:", *more_leases], dry_run=dry_run,
+                                     what=what, atomic=True)
                 done.extend(r for r in step if r.name in (old, target))
                 done.remote_says = [*done.remote_says, *step.remote_says]
                 if dry_run:
@@ -149,8 +215,8 @@ def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bo
                                       atomic=True)
                     break
         return done
-    leases = [f"{PREFIX}{old}:{sha}", f"{PREFIX}{target}:"]
-    return push_refspecs(repo, remote, [f"{sha}:{PREFIX}{target}", f":{PREFIX}{old}"], leases,
+    leases = [f"{PREFIX}{old}:{sha}", f"{PREFIX}{target}:", *tomb_leases]
+    return push_refspecs(repo, remote, [f"{sha}:{PREFIX}{target}", f":{PREFIX}{old}", *tomb_specs], leases,
                          dry_run=dry_run, what=what, atomic=True)
 
 
@@ -173,3 +239,40 @@ def _finish_interrupted(repo: Repo, remote: Remote, old: str, target: str, their
     return push_refspecs(repo, remote, [f"{local}:{PREFIX}{target}", f":{PREFIX}{interim}"],
                          [f"{PREFIX}{interim}:{local}", f"{PREFIX}{target}:"], dry_run=dry_run,
                          what="renaming an experiment on", atomic=True)
+
+
+def gc_remote_tombstones(repo: Repo, remote: Remote, *, older_than: str | None = None, dry_run: bool = False,
+                         now: float | None = None) -> tuple[list, Pushed]:
+    """Delete ``remote``'s tombstones (all, or those older than ``older_than``) in one
+    push, each leased at its value there.  Returns the tombstones and the push's outcomes."""
+    import time
+
+    from git_exp.commands.gc import parse_age
+
+    cutoff = None if older_than is None else (time.time() if now is None else now) - parse_age(older_than)
+    _theirs, extras = ls_remote_full(repo, remote)
+    tombs = extras.tombstones
+    if not tombs:
+        return [], Pushed()
+    missing = missing_objects(repo, tombs.values())
+    if missing and cutoff is not None:
+        refspecs = [f"+{tombstones.ref(n)}:{tombstones.ref(n)}" for n, sha in sorted(tombs.items()) if sha in missing]
+        result = repo.run("fetch", "--no-tags", "--no-write-fetch-head", "--quiet", "--no-auto-gc", "--dry-run",
+                          "--", remote.name, *refspecs, check=False)
+        if result.returncode:
+            from git_exp.remotes import explain
+
+            raise explain(remote, result, "fetching tombstones from")
+    about = tombstones.describe(repo, tombs.values())
+    doomed = []
+    for name, sha in sorted(tombs.items()):
+        info = about.get(sha) or tombstones.Tombstone(name, sha, "", 0, None)
+        info.name = name
+        if cutoff is None or info.when < cutoff:
+            doomed.append(info)
+    if not doomed:
+        return [], Pushed()
+    pushed = push_refspecs(repo, remote, [f":{tombstones.ref(t.name)}" for t in doomed],
+                           [f"{tombstones.ref(t.name)}:{t.sha}" for t in doomed], dry_run=dry_run,
+                           what="deleting tombstones on")
+    return doomed, pushed

@@ -19,12 +19,15 @@ and the reasons under ``"errors"`` (``present.show.unreadable`` words the warnin
 """
 from __future__ import annotations
 
-from git_exp import cache, git, history, names, results, revisions, rows
+from git_exp import cache, git, history, names, notes, results, revisions, rows
 from git_exp.errors import UsageError
 from git_exp.names import shown
+from git_exp.record import Record
 from git_exp.repo import Repo
 
 COLUMNS = ("name", "created", "baseline", "status", "exit_code", "duration", "executor")
+NOTE_COLUMNS = ("tags", "note")  # shown in tables when some experiment has tags or notes
+TAG_PATTERN = "tag:"  # `git exp show tag:best`: the experiments tagged best (':' is in no name)
 
 
 class Source:
@@ -52,7 +55,8 @@ def start(*, remotes: bool = False, patterns: list[str] | None = None, trailers:
     ``patterns`` (globs and names, none read by ``revisions``), list only the experiments
     they may select (``rows.narrowed``: a selection costs what it selects); ``trailers``:
     start reading the trailer settings too (``Source.trailer_key`` waits for them)."""
-    refs = rows.narrowed(patterns, remotes) if patterns and not any(map(needs_resolving, patterns)) else None
+    plain = patterns and not any(needs_resolving(p) or p.startswith(TAG_PATTERN) for p in patterns)
+    refs = rows.narrowed(patterns, remotes) if plain else None  # tag:T may be any experiment
     listing, files = rows.start_listing(remotes=remotes, refs=refs), results.start_files()
     config = git.start(*cache.TRAILER_CONFIG) if trailers else None
     with git.stopped_on_error(*(p for p in (listing, files, config) if p)):
@@ -60,15 +64,20 @@ def start(*, remotes: bool = False, patterns: list[str] | None = None, trailers:
     return Source(repo, remotes, listing, files, refs, config)
 
 
-def listed(source: Source, patterns: list[str]) -> tuple[list[str], list[str], list[str | None]]:
-    """``(shas, names, remotes)`` of the experiments ``patterns`` select (all for none),
-    from the listing alone; UsageError for a pattern matching none."""
+def listed(source: Source, patterns: list[str]) -> tuple[list[str], list[str], list[str | None], list]:
+    """``(shas, names, remotes, annotations)`` of the experiments ``patterns`` select (all
+    for none), from the listing and the tags and notes (``notes.read_all``: cached per
+    notes commit); UsageError for a pattern matching none."""
+    notes_head = notes.start_head(source.repo)
     shas, refs = rows.listed(source.listing)
     exp_names, owners = rows.split_names(refs, source.remotes)
+    by_commit = notes.read_all(source.repo, notes.finish_head(notes_head))
+    said = [by_commit.get(sha, notes.EMPTY) for sha in shas]
     if patterns:
-        keep = _selected(rows.labels(exp_names, owners), patterns)
-        shas, exp_names, owners = ([v for v, kept in zip(column, keep) if kept] for column in (shas, exp_names, owners))
-    return shas, exp_names, owners
+        keep = _selected(rows.labels(exp_names, owners), patterns, [a.tags for a in said])
+        shas, exp_names, owners, said = ([v for v, kept in zip(column, keep) if kept]
+                                         for column in (shas, exp_names, owners, said))
+    return shas, exp_names, owners, said
 
 
 def lines_cache(source: Source) -> tuple[str | None, tuple]:
@@ -98,12 +107,15 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
     if where is not None or sort:
         from git_exp import query  # only when asked to filter or sort
     parsed = query.parse(where) if where is not None else None  # a bad query fails before any work
+    notes_head = notes.start_head(repo)
     chosen = parse_best(best) if best else None
     given = found is not None
     if not given:
         found = rows.load(repo, remotes=remotes, listing=listing, refs=refs, trailers=trailers)
+    by_commit = notes.read_all(repo, notes.finish_head(notes_head))
+    found = annotated(found, by_commit)
     if patterns:
-        found = _pick(repo, found, patterns)
+        found = _pick(repo, found, patterns, by_commit)
     few = refs is not None and len(found) <= rows.FEW  # a few of many: read without the caches
     extra = read(repo, found, files, complete=not patterns and not given, best=chosen, cached=not few)
     table = found
@@ -123,9 +135,76 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
             table.undecided = undecided
     params = sorted(k for k in extra if k == "params" or k.startswith("params."))
     metrics = sorted(k for k in extra if k == "metrics" or k.startswith("metrics."))
+    said = NOTE_COLUMNS if any(row["tags"] or row["note"] for row in table) else ()
     if chosen:
         metrics.insert(metrics.index(chosen[0]) + 1, BEST_STEP)
-    return table, [*COLUMNS, *params, *metrics]
+    return table, [*COLUMNS, *said, *params, *metrics]
+
+
+class Remote(Record):
+    """``show REMOTE``'s answer besides the rows: the remote's ``label``, and ``fetched``
+    (``peek.Fetched``: what was fetched, and whether whole)."""
+
+    __slots__ = ("label", "fetched")
+
+
+def remote_of(source: Source, patterns: list[str], remote: str | None) -> tuple[str | None, list[str]]:
+    """``(remote, patterns)`` of ``show [REMOTE] [PATTERNS]`` / ``show --remote R``: the
+    first argument is a remote when it is plainly a URL (``_plainly_url``), or a configured
+    remote's name that no local experiment has (the experiment wins: ``--remote``
+    says otherwise)."""
+    if remote is not None or not patterns:
+        return remote, patterns
+    from git_exp import remotes
+
+    first = patterns[0]
+    if remotes.is_url(first) and _plainly_url(first):
+        return first, patterns[1:]
+    if first in remotes.configured(source.repo) and source.repo.ref_sha(names.PREFIX + first) is None:
+        return first, patterns[1:]
+    return None, patterns
+
+
+def _plainly_url(text: str) -> bool:
+    """Whether a first argument of ``show`` is a URL beyond doubt: ``scheme://``, the path
+    of a repository that exists (``/srv/x.git``, ``../x``), or scp-like with a user
+    (``git@host:path``).  ``a:model.txt``, ``HEAD:x`` or ``..`` is an experiment pattern
+    (an error), never a host or directory to contact; ``--remote`` takes any URL."""
+    import os
+
+    if "://" in text or "@" in text.partition(":")[0]:
+        return True
+    return os.path.isfile(os.path.join(text, "HEAD")) or os.path.exists(os.path.join(text, ".git"))
+
+
+def show_remote(repo: Repo, text: str, patterns: list[str], *, sort: str | None = None, where: str | None = None,
+                files=None, best: str | None = None, limit: int | None = None,
+                reverse: bool = False) -> tuple[list[dict], list[str], Remote]:
+    """``show REMOTE``: the rows of the remote's experiments ``patterns`` select (globs
+    over their names), read from git-exp's store after fetching the commits and result
+    files it lacks (``peek``): no ref and no local experiment is created."""
+    from git_exp import peek, remotes
+
+    if where is not None:
+        from git_exp import query
+
+        query.parse(where)  # a bad query fails before any network work
+    if best:
+        parse_best(best)
+    remote = remotes.resolve(repo, text)
+    files = results.configured_files(repo, files)
+    listed = remotes.ls_remote(repo, remote)
+    shown_names = sorted(listed)
+    if patterns:
+        chosen_names, unmatched = names.select(shown_names, patterns)
+        if unmatched:
+            raise UsageError(f"{remote.label} has no experiment matching {shown(unmatched[0])} — "
+                             f"`git exp ls {remote.label}` lists them")
+        shown_names = chosen_names
+    view, fetched = peek.fetch(repo, remote, [listed[n] for n in shown_names], peek.paths(files))
+    found = peek.base_rows(view, remote.label, [(n, listed[n]) for n in shown_names])
+    table, columns = show(view, sort=sort, where=where, files=files, best=best, limit=limit, reverse=reverse, found=found)
+    return table, columns, Remote(remote.label, fetched)
 
 
 def _dvc_files(repo: Repo, found: list[dict], files: dict, extra: dict) -> dict:
@@ -161,12 +240,36 @@ def _created(row: dict) -> int:
     return row["created"]
 
 
-def _selected(labels: list[str], patterns: list[str]) -> list[bool]:
-    """Whether each label matches one of ``patterns``; UsageError for a pattern matching none."""
-    chosen, unmatched = names.select(labels, patterns)
-    if unmatched:
-        raise UsageError(f"no experiment matches {shown(unmatched[0])} — `git exp ls` lists them")
-    keep = set(chosen)
+def annotated(found: list[dict], by_commit: dict) -> list[dict]:
+    """``found`` with each row's ``tags`` (a list) and ``note`` (a string or None) right
+    after its name and remote (``notes``: they are not facts of the commit, so they stay
+    out of the per-commit caches)."""
+    empty = notes.EMPTY
+    result = []
+    for row in found:
+        said = by_commit.get(row["sha"], empty)
+        result.append({"name": row["name"], "remote": row["remote"], "tags": list(said.tags), "note": said.note,
+                       **row})
+    return result
+
+
+def _selected(labels: list[str], patterns: list[str], tags: list) -> list[bool]:
+    """Whether each label matches one of ``patterns`` (``tag:T``: has tag T); UsageError for
+    a pattern matching none."""
+    keep: set = set()
+    plain = [p for p in patterns if not p.startswith(TAG_PATTERN)]
+    for pattern in patterns:
+        if pattern.startswith(TAG_PATTERN):
+            wanted = notes.check_tag(pattern[len(TAG_PATTERN):])
+            hits = {label for label, have in zip(labels, tags) if wanted in have}
+            if not hits:
+                raise UsageError(f"no experiment is tagged {shown(wanted)} — `git exp show` lists the tags")
+            keep |= hits
+    if plain:
+        chosen, unmatched = names.select(labels, plain)
+        if unmatched:
+            raise UsageError(f"no experiment matches {shown(unmatched[0])} — `git exp ls` lists them")
+        keep.update(chosen)
     return [label in keep for label in labels]
 
 
@@ -207,7 +310,9 @@ def matching(repo: Repo, where, *, remotes: bool = False, keep=None, listing=Non
     from git_exp import query
 
     parsed = query.parse(where) if isinstance(where, str) else where
+    notes_head = notes.start_head(repo)
     found = rows.load(repo, remotes=remotes, listing=listing)
+    found = annotated(found, notes.read_all(repo, notes.finish_head(notes_head)))  # tags and note too
     if keep is not None:
         found = [row for row in found if keep(row)]
     read(repo, found)
@@ -251,16 +356,16 @@ def add_history(repo: Repo, table: list[dict], files: dict, *, best: tuple[str, 
     return added
 
 
-def _pick(repo: Repo, found: list[dict], patterns: list[str]) -> list[dict]:
+def _pick(repo: Repo, found: list[dict], patterns: list[str], by_commit: dict) -> list[dict]:
     """The rows ``patterns`` select: globs and plain names among ``found``; a name with a
     version or a ``/`` read by ``revisions`` (one row each)."""
     labels = rows.labels([row["name"] for row in found], [row["remote"] for row in found])
     exact = [p for p in patterns if needs_resolving(p)]
     plain = [p for p in patterns if p not in exact]
-    keep = _selected(labels, plain) if plain else [False] * len(found)
+    keep = _selected(labels, plain, [row["tags"] for row in found]) if plain else [False] * len(found)
     picked = [row for row, kept in zip(found, keep) if kept]
     seen = {(row["remote"], row["name"]) for row in picked}
-    for row in revisions.rows(repo, [revisions.resolve(repo, p) for p in exact]):
+    for row in annotated(revisions.rows(repo, [revisions.resolve(repo, p) for p in exact]), by_commit):
         if (row["remote"], row["name"]) not in seen:
             seen.add((row["remote"], row["name"]))
             picked.append(row)
@@ -269,4 +374,6 @@ def _pick(repo: Repo, found: list[dict], patterns: list[str]) -> list[dict]:
 
 def needs_resolving(pattern: str) -> bool:
     """Whether a ``show`` pattern is read by ``revisions`` rather than matched as a glob."""
+    if pattern.startswith(TAG_PATTERN):
+        return False
     return revisions.has_version(pattern) or (not names.is_glob(pattern) and "/" in pattern)

@@ -18,14 +18,23 @@ def archived(result, verb: str = "archived") -> None:
          + ("; `git exp unarchive NAME` brings one back" if verb == "archived" and not result.dry_run else ""))
 
 
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def pushed(shared, remote: str, dry_run: bool) -> None:
+    """One line: what was sent and deleted, only the parts that happened; or that nothing was."""
     would = "would " if dry_run else ""
-    note(f"{remote}: {would}send {len(shared.archives)} archive ref(s); {would}delete {count(len(shared.deleted))} "
-         f"now archived there and {len(shared.replaced)} replaced archive(s)")
+    parts = [f"{would}send {plural(len(shared.archives), 'archive ref')}"] if shared.archives else []
+    if shared.deleted:
+        parts.append(f"{would}delete {count(len(shared.deleted))} now archived there")
+    if shared.replaced:
+        parts.append(f"{would}delete {plural(len(shared.replaced), 'replaced archive')}")
+    note(f"{remote}: " + "; ".join(parts) if parts else f"nothing to push: {remote} has every archive")
 
 
 def pulled(shared, remote: str) -> None:
     for name in shared.unarchived:
         out(f"unarchived {name}")
-    note(f"{remote}: fetched {len(shared.archives)} new archive ref(s)"
+    note(f"{remote}: fetched {plural(len(shared.archives), 'new archive ref')}"
          + (f"; unarchived {count(len(shared.unarchived))}" if shared.unarchived else ""))

@@ -29,6 +29,11 @@ def error(exc: BaseException) -> None:
     note(f"git-exp: error: {exc}")
 
 
+# What every listing says when there is no experiment at all (ls, show, report): how to make one.
+NO_EXPERIMENTS = ("no experiments yet — `git exp save` or `git exp run -- CMD` makes one; `git exp ls origin` "
+                  "lists a remote's")
+
+
 def count(n: int) -> str:
     return f"{n} experiment" + ("" if n == 1 else "s")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from git_exp import render
-from git_exp.present.common import note, out
+from git_exp.present.common import NO_EXPERIMENTS, note, out
 from git_exp.present.rows import age, iso_created
 from git_exp.rows import labels
 
@@ -28,7 +28,7 @@ def table(columns: dict[str, list], now: float | None = None) -> list[list[str]]
             list(map(ages.__getitem__, columns["created"])), list(map(codes.__getitem__, columns["exit_code"]))]
 
 
-EMPTY = "no experiments yet — `git exp save` or `git exp run -- CMD` makes one; `git exp ls origin` lists a remote's"
+EMPTY = NO_EXPERIMENTS
 EMPTY_REMOTES = ("no experiments here and none fetched — `git exp save` makes one; `git exp pull origin --all` "
                  "fetches a remote's")
 

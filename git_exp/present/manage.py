@@ -21,9 +21,12 @@ def branched(target: str, sha: str, name: str) -> None:
     out(target)
 
 
-def deleted(doomed, dry_run: bool) -> None:
-    """Each deleted experiment with its commit, and how to restore one."""
+def deleted(doomed, dry_run: bool, kept_all: bool = True) -> None:
+    """Each deleted experiment with its commit, and how to restore one; ``kept_all``: say
+    so when none was (``rm`` selects by name, then --keep/--older-than may keep all)."""
     verb = "would delete" if dry_run else "deleted"
+    if not doomed and kept_all:
+        note("nothing to delete: every experiment named is kept (--keep, --older-than)")
     for exp in doomed:
         out(f"{verb} {exp.name} ({exp.sha})")
     if doomed and not dry_run:
@@ -33,7 +36,7 @@ def deleted(doomed, dry_run: bool) -> None:
 
 def collected(doomed, dry_run: bool) -> None:
     """``gc``: ``deleted``, then the count."""
-    deleted(doomed, dry_run)
+    deleted(doomed, dry_run, kept_all=False)
     note(f"{'would delete' if dry_run else 'deleted'} {count(len(doomed))}" + ("" if dry_run else "; refs packed"))
 
 

@@ -143,8 +143,9 @@ def written(report, output: str, version: str, *, recorded: bool = False) -> Non
     from git_exp.present.show import unreadable
 
     if not report.rows:
-        note("git-exp: the report holds no experiments — git exp save or git exp run makes one, "
-             "git exp pull brings a remote's")
+        from git_exp.present.common import NO_EXPERIMENTS
+
+        note("git-exp: the report holds " + NO_EXPERIMENTS.replace("no experiments yet", "no experiments", 1))
     page = html(report, version)
     if output == "-":
         sys.stdout.write(page)

@@ -40,4 +40,8 @@ def for_display(row: dict[str, Any], now: float | None = None) -> dict[str, Any]
     if row["duration"] is not None:
         shown["duration"] = f"{row['duration']:.1f}s"
     shown["name"] = labels([row["name"]], [row.get("remote")])[0]
+    if "tags" in row:  # show's rows: a list of tags, note lines (git_exp.notes)
+        shown["tags"] = ", ".join(row["tags"])
+        if row["note"]:
+            shown["note"] = row["note"].replace("\n", "; ")
     return shown

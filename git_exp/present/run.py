@@ -4,10 +4,12 @@ from __future__ import annotations
 from git_exp.present.common import note
 
 
-def ran(ran) -> int:
-    """Say how ``commands.run.Ran`` ended; the exit code: the command's, or 128+N for a
-    signal N that arrived while saving."""
-    note(f"git-exp: {ran.status} (exit {ran.exit_code}, {ran.duration:.1f}s); saved experiment "
+def ran(ran, append: bool = False) -> int:
+    """Say how ``commands.run.Ran`` ended and where it went (saved, appended to or replaced,
+    the words ``save`` uses); the exit code: the command's, or 128+N for a signal N that
+    arrived while saving."""
+    verb = "saved" if not ran.saved.old else ("appended to" if append else "replaced")
+    note(f"git-exp: {ran.status} (exit {ran.exit_code}, {ran.duration:.1f}s); {verb} experiment "
          f"{ran.saved.name} ({ran.saved.sha[:7]})")
     if ran.late_signal is None:
         return ran.exit_code

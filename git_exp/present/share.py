@@ -94,8 +94,19 @@ def pushed(results, remote: str, palette: dict | None = None) -> int:
                   if moved else f"{remote} refused {them}; its reasons are above")
         note(f"git-exp: error: {remote} rejected {count(len(rejected))}: {named(rejected)} — {advice}")
         return 1
-    if not results and not already and not QUIET:
+    if not results and not already and not QUIET and not getattr(results, "notes", None):
         note("nothing to push")
+    return said_about_notes(results)
+
+
+def said_about_notes(results) -> int:
+    """What became of the tags and notes (``notesync``) after push or pull: a line, or the
+    one-line error (exit 1) when they could not be moved though the experiments were."""
+    if getattr(results, "notes", None) and not QUIET:
+        note(results.notes)
+    if getattr(results, "notes_error", None):
+        note(f"git-exp: error: {results.notes_error}")
+        return 1
     return 0
 
 
@@ -104,6 +115,8 @@ def pulled(results, remote: str, palette: dict | None = None) -> int:
     could not be created, naming them.  ``palette``: colours for statuses (``terminal``)."""
     lines(results, 14, palette)
     summary(results)
+    if not results and not getattr(results, "unmatched", 0) and not getattr(results, "undecided", ()) and not QUIET:
+        note(f"nothing to pull: {remote} has no experiments — `git exp push {remote} NAME` shares one")
     blocked = [r.name for r in results if r.status == "rejected"]
     diverged = [r.name for r in results if r.status == "diverged"]
     if diverged:
@@ -113,7 +126,13 @@ def pulled(results, remote: str, palette: dict | None = None) -> int:
     if blocked:
         note(f"git-exp: error: {count(len(blocked))} could not be created because a local name is in the way: "
              f"{named(blocked)} — rename or remove the local experiment, then pull again")
-    return 1 if diverged or blocked else 0
+    left = getattr(results, "removed_there", [])
+    if left and not QUIET:
+        one = len(left) == 1
+        note(f"{count(len(left))} here {'was' if one else 'were'} removed on {remote}: {named(left)} — "
+             f"`git exp pull --prune` removes {'it' if one else 'them'} here")
+    failed = 1 if diverged or blocked else 0
+    return said_about_notes(results) or failed
 
 
 def removed(results, remote: str, target: str) -> int:

@@ -28,14 +28,14 @@ def rows(table: list[dict], columns: list[str], fmt: str, lines_cache: tuple | N
 def shown(table: list[dict], columns: list[str], fmt: str, lines_cache: tuple | None = None, *,
           everything: bool = False, picked: bool = False, width: int | None = None,
           palette: dict | None = None, ellipsis: str = "…", where: str | None = None,
-          limit: int | None = None) -> tuple[str, list]:
+          limit: int | None = None, archived: bool = False) -> tuple[str, list]:
     """``(text, notes)``: ``show``'s rows in ``fmt``, and what to say on stderr after them.
     JSON rows hold every key, or (``picked``: --columns, --drop, --only-changed) their name,
     remote and ``columns``; the text table fits ``width`` in ``palette``'s colours
     (``present.table``) and notes the columns it hid."""
     notes = [unreadable(table)]
     if not table and fmt != "json" and limit != 0:  # JSON's [] says it
-        notes.append(empty(where))
+        notes.append(empty(where, archived))
     if fmt == "json" and picked:  # not kept for cached_json: these rows are not whole
         text = render.json_text([{k: row[k] for k in ("name", "remote", *columns) if k in row}
                                  for row in iso_created(table)])
@@ -54,11 +54,19 @@ def shown(table: list[dict], columns: list[str], fmt: str, lines_cache: tuple | 
     return text, notes
 
 
-def empty(where: str | None) -> str:
-    """What to say when there is no row to show (patterns that match nothing are errors)."""
+def empty(where: str | None, archived: bool = False) -> str:
+    """What to say when there is no row to show (patterns that match nothing are errors);
+    ``archived``: of the archives (``show --archived``), as ``ls --archived`` says it."""
     if where:
-        return f"no experiment matches --where {names.shown(where)} — `git exp show` without it lists them all"
-    return "no experiments yet — git exp save, or git exp ls origin"
+        again = "git exp show --archived" if archived else "git exp show"
+        return f"no experiment matches --where {names.shown(where)} — `{again}` without it lists them all"
+    if archived:
+        from git_exp.present.ls import EMPTY_ARCHIVED
+
+        return EMPTY_ARCHIVED
+    from git_exp.present.common import NO_EXPERIMENTS
+
+    return NO_EXPERIMENTS
 
 
 def write(text: str, notes: list) -> None:
@@ -68,8 +76,12 @@ def write(text: str, notes: list) -> None:
         warn(one)
 
 
-def _head(encode, name: str, remote: str | None) -> str:
-    return f'{{"name": {encode(name)}, "remote": {"null" if remote is None else encode(remote)}, '
+def _head(encode, name: str, remote: str | None, tags, note: str | None) -> str:
+    """The start of a row's JSON line: what does not come from its commit alone (its name,
+    remote, tags and note), so never kept in ``lines.marshal``."""
+    tags_json = "[" + ", ".join(map(encode, tags)) + "]"
+    return (f'{{"name": {encode(name)}, "remote": {"null" if remote is None else encode(remote)}, '
+            f'"tags": {tags_json}, "note": {"null" if note is None else encode(note)}, ')
 
 
 def cached_json(lines_cache: tuple, listed, limit: int | None = None, reverse: bool = False, *,
@@ -82,17 +94,17 @@ def cached_json(lines_cache: tuple, listed, limit: int | None = None, reverse: b
     small for lines is shown without reading the file)."""
     where, key = lines_cache
     if narrowed:
-        shas, exp_names, owners = listed()
+        shas, exp_names, owners, said = listed()
         if len(shas) < render.LINES_MIN or len(shas) <= FEW:
             return None  # a few of many: ``commands.show`` reads them without the caches
     known = cache.load(where, LINES_VERSION, key)
     if not narrowed:
-        shas, exp_names, owners = listed()
+        shas, exp_names, owners, said = listed()
     tails = list(map(known.get, shas))
     if len(tails) < render.LINES_MIN or None in tails:
         return None
     encode = render.string_encoder()
-    lines = [_head(encode, n, o) + t for n, o, t in zip(exp_names, owners, tails)]
+    lines = [_head(encode, n, o, a.tags, a.note) + t for n, o, a, t in zip(exp_names, owners, said, tails)]
     return render.json_lines(limited(sorted(lines, key=_iso_created, reverse=True), limit, reverse))
 
 
@@ -120,7 +132,7 @@ def json_text(table: list[dict], lines_cache: tuple | None = None, *, everything
     lines, fresh = [], 0
     for row in table:
         line = encode_row(row)
-        head = _head(encode, row["name"], row["remote"])
+        head = _head(encode, row["name"], row["remote"], row.get("tags", ()), row.get("note"))
         if line.startswith(head) and row["sha"] not in known:
             known[row["sha"]] = line[len(head):]
             fresh += 1

@@ -48,14 +48,44 @@ def line(sweep, index: int, outcome) -> str:
 
 
 def summary(sweep) -> None:
-    out(table(sweep))
+    text, hidden = fitted(sweep)
+    out(text)
+    if hidden:
+        note(hidden)
     note(closing(sweep))
 
 
 def table(sweep) -> str:
-    """The sweep's runs: name, status, duration, the params that vary, the metrics."""
-    from git_exp.render import table as render
+    return fitted(sweep)[0]
 
+
+def fitted(sweep) -> tuple[str, str | None]:
+    """``(table, note on the columns left out, or None)``: the sweep's runs (name, status,
+    duration, the params that vary, the metrics); on a terminal (or with ``$COLUMNS``)
+    fitted to its width as ``show`` fits its table, the params under a ``params`` header."""
+    from git_exp import terminal
+
+    width = terminal.width(terminal.stdout_is_tty())
+    rows, columns = _rows(sweep)
+    if width is None:
+        from git_exp.render import table as render
+
+        return render(rows, columns), None
+    from git_exp.present import table as terminal_table
+
+    grouped = {key: key if key.startswith(("params.", "metrics.")) or ":" in key else "params." + key
+               for key in sweep.varying}
+    done = terminal_table.render([{grouped.get(k, k): v for k, v in row.items()} for row in rows],
+                                 [grouped.get(c, c) for c in columns], width=width)
+    if not done.hidden:
+        return done.text, None
+    names = ", ".join(done.hidden[:5]) + (f" and {len(done.hidden) - 5} more" if len(done.hidden) > 5 else "")
+    count = f"{len(done.hidden)} column{'' if len(done.hidden) == 1 else 's'}"
+    return done.text, (f"{count} hidden to fit {width} characters: {names} — `git exp show` with the runs' "
+                       "names shows them")
+
+
+def _rows(sweep) -> tuple[list[dict], list[str]]:
     varying = sweep.varying
     metrics: dict[str, None] = {}
     rows = []
@@ -67,7 +97,7 @@ def table(sweep) -> str:
             metrics.setdefault(f"metrics.{key}", None)
             row[f"metrics.{key}"] = value
         rows.append(row)
-    return render(rows, ["name", "status", "duration", *varying, *metrics])
+    return rows, ["name", "status", "duration", *varying, *metrics]
 
 
 def closing(sweep) -> str:

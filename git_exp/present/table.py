@@ -199,8 +199,8 @@ def _group_row(columns: list[str], widths: list[int], rule: str) -> str:
             text = ""
         elif span >= len(group) + 2:
             text = group + " " + rule * (span - len(group) - 1)
-        else:
-            text = group[:span]
+        else:  # cut as every cell is: visibly (``par…``), where the terminal has ``…``
+            text = group[:span - 1] + "…" if rule == "─" and span > 1 else group[:span]
         parts.append(text + " " * (span - display_width(text)))
         i = j
     return (" " * GAP).join(parts)

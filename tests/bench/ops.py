@@ -5,6 +5,8 @@ copied from templates in ``prepare``, outside the timed region.
 """
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -242,11 +244,93 @@ def fetch_installed(fx: Fixture, ctx: Ctx) -> Case:
     return Case(Cmd(("git", "fetch"), a), Cmd(("git", "fetch"), b))
 
 
+MODEL_MAX = 1 << 20  # bytes of each experiment's model file in show-remote (10 MB of issue 13: 10 GB at 1k)
+MODELS_MAX = 1 << 30  # bytes of models in all: at 10k each model is 100 KiB
+PEEK_STORE = (".git", "git-exp", "peek", "objects", "pack")
+
+
+MODEL_SMALL = 64 << 10  # below 1k (informational rows, --smoke): the harness keeps working, quickly
+
+
+def model_bytes(n: int) -> int:
+    """Each model's size: 1 MiB from 1k experiments on (less when N models would pass
+    1 GiB), 64 KiB below; the environment's GIT_EXP_BENCH_MODEL_BYTES, if set, instead
+    (10485760 for the 10 MB of issue 13)."""
+    given = os.environ.get("GIT_EXP_BENCH_MODEL_BYTES")
+    if given:
+        return int(given)
+    return min(MODEL_MAX, MODELS_MAX // n) if n >= 1000 else MODEL_SMALL
+
+
+def _models_stream(n: int, size: int):
+    """The baseline, then N experiments each with params, metrics and a distinct
+    incompressible model file (fast-import into a bare repository, stored uncompressed)."""
+    from tests.bench.fixtures import EPOCH, _data, _ident, exp_files, exp_name, git_exp_message
+
+    yield b"commit refs/heads/main\n" + _ident(EPOCH) + _data(b"baseline")
+    for path, payload in exp_files(0).items():
+        yield b"M 100644 inline " + path.encode() + b"\n" + _data(payload)
+    yield b"\n"
+    for i in range(n):
+        yield (b"commit refs/exp/" + exp_name(i, n).encode() + b"\n" + _ident(EPOCH + 60 + i)
+               + _data(git_exp_message(i).encode()) + b"from refs/heads/main\n")
+        for path, payload in {**exp_files(i + 1), "model.bin": os.urandom(size)}.items():
+            yield b"M 100644 inline " + path.encode() + b"\n" + _data(payload)
+        yield b"\n"
+    yield b"done\n"
+
+
+def downloaded(clone: Path) -> int:
+    """Bytes of the packs ``show REMOTE`` fetched into git-exp's store."""
+    where = clone.joinpath(*PEEK_STORE)
+    return sum(f.stat().st_size for f in where.iterdir() if f.suffix == ".pack") if where.exists() else 0
+
+
+def show_remote(fx: Fixture, ctx: Ctx) -> Case:
+    """Issue 13: A: ``git exp show models --json`` of N remote experiments, each with its
+    own model file, in a fresh clone of the baseline, over file:// (upload-pack, protocol
+    v2) from a repository that allows filters.  B: ``git ls-remote`` + ``git fetch
+    --filter=blob:none`` of the same refs.  Also checked (BenchError otherwise): A
+    fetched at most 1% of the model bytes."""
+    from tests.bench.env import BenchError
+    from tests.bench.fixtures import bare, fast_import
+
+    size = model_bytes(fx.n)
+    remote = bare(fx.dir / "models.git", fx.env)
+    fx.git(remote, "config", "core.compression", "0")  # incompressible anyway: do not spend minutes on zlib
+    fast_import(remote, fx.env, _models_stream(fx.n, size))
+    fx.git(remote, "config", "uploadpack.allowFilter", "true")
+    fx.git(remote, "config", "uploadpack.allowAnySHA1InWant", "true")
+    fx.git(remote, "pack-refs", "--all")
+    template = fx.dir / "models-clone"
+    run(["git", "clone", "-q", "--no-checkout", remote.as_uri(), str(template)], fx.dir, fx.env)
+    fx.git(template, "remote", "rename", "origin", "models")
+    a, b = fx.runs / "peek-a", fx.runs / "peek-b"
+
+    def prepare() -> None:
+        copy_repo(template, a)
+        copy_repo(template, b)
+
+    prepare()
+    run((*EXP, "show", "models", "--json"), a, ctx.env)
+    got, models = downloaded(a), fx.n * size
+    print(f"  show-remote      N={fx.n}: fetched {got} bytes into the store for {fx.n} models of {size} bytes "
+          f"({100 * got / models:.3f}% of {models} model bytes)", file=sys.stderr, flush=True)
+    from tests.bench.targets import applicable
+
+    if got > models / 100 and applicable("show-remote", fx.n)[1]:  # with 64 KiB models (below 1k) ~1% is the commits
+        raise BenchError(f"show models fetched {got} bytes, more than 1% of the {models} bytes of models")
+    plain = ("git ls-remote models 'refs/exp/*' >/dev/null && "
+             "git fetch -q --filter=blob:none models '+refs/exp/*:refs/remote-exp/models/*'")
+    return Case(Cmd((*EXP, "show", "models", "--json"), a), _sh(plain, b), prepare)
+
+
 OPS: dict[str, Callable[[Fixture, Ctx], Case]] = {
     "startup": startup, "save": save, "ls": ls, "show": show, "push": push, "push-subset": push_subset,
     "push-noop": push_noop, "pull": pull, "pull-noop": pull_noop, "ls-remote": ls_remote,
     "fetch-installed": fetch_installed, "report": report, "report-open": report_open,
     "show-cold-100k": show_cold, "show-rss-100k": show_rss, "show-select-100k": show_select,
     "show-select-warm-100k": show_select_warm, "ls-cold-100k": ls_cold,
+    "show-remote": show_remote,
 }
 AT_100K = ("ls", "show-cold-100k", "show-rss-100k", "show-select-100k", "show-select-warm-100k", "ls-cold-100k")

@@ -24,6 +24,7 @@ TARGETS: dict[str, dict[int, float]] = {
     "show-cold-100k": {100_000: 3},  # cold show --json / for-each-ref | cat-file --batch of the same files
     "show-select-100k": {100_000: 3},  # cold show PATTERN (10 rows) / the same for a for-each-ref of PATTERN
     "ls-cold-100k": {100_000: 1.0},  # cold ls / for-each-ref printing the same fields, trailers included
+    "show-remote": {1_000: 3},  # issue 13: vs ls-remote + fetch --filter=blob:none; and <= 1% of model bytes
     # issue 14: against a remote with the same 1k live experiments and no archive
     "fetch-installed-archived": {0: 1.5},
     "push-branch-archived": {0: 1.5},

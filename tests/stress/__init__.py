@@ -11,8 +11,9 @@ names and files, secrets), and checks the same invariants after every round
 - **corrupt**: ``git fsck``, ``for-each-ref`` or ``rev-list --all`` fails, a name and a
   name below it (``a`` and ``a/b``) both exist, or a ref under our namespaces is symbolic
   or names something other than a commit (unless the scenario put it there);
-- **outside**: a ref outside ``refs/exp/``, ``refs/exp-staging/``, ``refs/remote-exp/``
-  (on a remote: outside ``refs/exp/``) changed, ``HEAD`` included;
+- **outside**: a ref outside ``refs/exp/``, ``refs/exp-staging/``, ``refs/remote-exp/``,
+  ``refs/exp-tombstones/``, ``refs/notes/exp`` and ``refs/notes/remote-exp/`` (on a remote:
+  outside ``refs/exp/``, ``refs/exp-tombstones/`` and ``refs/notes/exp``) changed, ``HEAD`` included;
 - **unhooked**: a ref changed without git's ``reference-transaction`` hook hearing of it
   (a write behind git's back), or changed although the hook refused it;
 - **litter**: after the rerun, ``*.lock`` files, ``exp-index.*``, ``pack-*.keep``, refs

@@ -16,8 +16,11 @@ from tests.stress.env import Repo, Result, Sandbox
 
 KINDS = ("lost", "corrupt", "outside", "unhooked", "litter", "secrets", "crashes", "unclear", "failed")
 OURS = ("refs/exp/", "refs/remote-exp/")                        # where experiments live
-ALLOWED = ("refs/exp/", "refs/exp-staging/", "refs/remote-exp/")  # what we may write locally
-ALLOWED_ON_REMOTE = ("refs/exp/",)
+# what we may write locally: experiments, staging, remote-tracking ones, tombstones kept by
+# pull --prune, tags and notes and the remote's as last fetched (git_exp.notes, notesync)
+ALLOWED = ("refs/exp/", "refs/exp-staging/", "refs/remote-exp/", "refs/exp-tombstones/", "refs/notes/exp",
+           "refs/notes/remote-exp/")
+ALLOWED_ON_REMOTE = ("refs/exp/", "refs/exp-tombstones/", "refs/notes/exp")  # rm/rename --remote leave tombstones
 MAX_FINDINGS = 40
 MESSAGE_MAX = 512  # one bounded line: a full sha and advice fit, a 10 kB name does not
 
