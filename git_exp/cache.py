@@ -9,7 +9,14 @@ of another version or key, damaged or unreadable, reads as empty; writes go to a
 temporary file renamed over the old one, so readers see the old file or the new, and
 a cache that cannot be written only makes the next run slower.  Entries of deleted
 experiments are dropped once they outnumber the live ones; ``git exp gc`` removes every
-file (``FILES``).  A shallow repository keeps no cache of what git says of commits
+file (``FILES``).
+
+No version is a number a person must remember to bump: ``version`` computes each from
+FORMAT and the source of the modules whose code decides what an entry holds (how git
+is asked, how its answer is parsed, the limits), so any change to them is a new
+version; what the repository's configuration changes in an entry (the file lists and
+size limit, ``trailer.*``: ``trailer_key``) is the file's ``key``.  tests/test_cache.py
+pins which modules each cache depends on.  A shallow repository keeps no cache of what git says of commits
 (``of_commits``); a ``git replace`` of a commit already cached is not seen until then.
 """
 from __future__ import annotations
@@ -17,12 +24,40 @@ from __future__ import annotations
 import marshal
 import os
 
+FORMAT = 2  # how a file is laid out: {"version", "key", "data"}, marshal; part of every version
+TRAILER_CONFIG = ("config", "--get-regexp", r"^trailer\.")  # what git's %(trailers) parsing follows
 FILES = ("rows.marshal", "heads.marshal", "lines.marshal", "commits.marshal", "history.marshal", "notes.marshal",
          "parsed.json")  # parsed.json: before 0.2
 
 
 def path(common_dir: str, name: str) -> str:
     return os.path.join(common_dir, "git-exp", name)
+
+
+def version(*modules: str) -> int:
+    """The version of a cache whose entries the code of ``modules`` (paths below the
+    ``git_exp`` package, ``"results.py"``) decides: a CRC-32 of FORMAT and their source.
+    A module whose source cannot be read counts by its name and git-exp's version."""
+    import zlib
+
+    from git_exp import __version__
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    crc = zlib.crc32(f"format {FORMAT}".encode())
+    for name in modules:
+        try:
+            with open(os.path.join(here, name), "rb") as f:
+                crc = zlib.crc32(f.read(), crc)
+        except OSError:
+            crc = zlib.crc32(f"{name} {__version__}".encode(), crc)
+    return crc
+
+
+def trailer_key(output: str) -> str | None:
+    """The cache ``key`` for what ``TRAILER_CONFIG`` printed: git parses trailers as
+    ``trailer.separators`` and ``trailer.<token>.key`` say, so entries read under other
+    settings are not these (None: no trailer setting, the usual case)."""
+    return output or None
 
 
 def of_commits(repo, name: str) -> str | None:

@@ -303,7 +303,8 @@ def show(
 
         raise UsageError("--archived shows the archives here — drop -r; "
                          "`git exp pull REMOTE --archived` fetches a remote's")
-    source = do.start(remotes=remotes)  # git lists while the repository is looked at
+    source = do.start(remotes=remotes, patterns=patterns, trailers=not archived)  # git lists while
+    # the repository is looked at; only what the patterns may select
     remote, patterns = do.remote_of(source, patterns, remote)
     if remote is not None and (remotes or archived):
         from git_exp.errors import UsageError
@@ -315,13 +316,15 @@ def show(
     text = None
     plain = not sort and where is None and not best and not picked and not any(map(do.needs_resolving, patterns))
     if lines and plain:
-        text = present.cached_json(lines, lambda: do.listed(source, patterns), limit=max_count, reverse=reverse)
+        text = present.cached_json(lines, lambda: do.listed(source, patterns), limit=max_count, reverse=reverse,
+                                   narrowed=source.refs is not None)
         notes = [present.unreadable_in_lines(text)] if text is not None else []
     fetched = None
     if text is None and remote is not None:
         from git_exp.present.peek import fetched as fetched_note
 
         source.listing.wait(check=False)
+        source.trailer_key()  # not needed: reaped
         data, known, answer = do.show_remote(source.repo, remote, patterns, sort=sort, where=where, files=source.files,
                                              best=best, limit=max_count, reverse=reverse)
         fetched = fetched_note(answer.label, answer.fetched)
@@ -334,7 +337,8 @@ def show(
                                         reverse=reverse)
     elif text is None:
         data, known = do.show(source.repo, patterns, sort=sort, where=where, remotes=remotes, listing=source.listing,
-                              files=source.files, best=best, limit=max_count, reverse=reverse)
+                              files=source.files, best=best, limit=max_count, reverse=reverse, refs=source.refs,
+                              trailers=source.trailer_key())
     if text is None:
         if vs is not None:
             from git_exp.compare import baseline

@@ -53,7 +53,7 @@ MAX_FILES = 1_000  # history files in one experiment
 MAX_METRICS = 1_000  # metrics in one experiment
 MAX_POINTS = 1_000_000  # (step, value) points in one experiment
 MAX_DEPTH = 20  # directory levels below a configured directory
-CACHE_VERSION = 1  # of history.marshal; a change to the limits or to how files are read must bump it
+CACHE_VERSION = cache.version("history.py", "results.py", "plainyaml.py")  # of history.marshal
 
 def entries(files: dict | None) -> tuple[str, ...]:
     """The configured history paths (``results.configured_files``' ``history``), or the defaults."""
@@ -411,13 +411,13 @@ def _summary(points: list[tuple[Any, Any]]) -> tuple:
 
 
 def summaries(repo: Repo, shas: list[str], files: dict | None = None, *,
-              listed: list[str] | None = None) -> dict[str, dict]:
+              listed: list[str] | None = None, cached: bool = True) -> dict[str, dict]:
     """``{sha: {"series": {metric: _summary}, "latest": {metric: value}, "errors": [...]}}``
     — ``latest`` from DVCLive's summary where it has the metric, else the last step —
     cached per commit; ``listed``: every commit an experiment names now (``cache.save``)."""
     files = files or results.configured_files(repo)
     key = (entries(files), files.get("max_size", results.MAX_SIZE))
-    where = cache.path(repo.common_dir, "history.marshal")
+    where = cache.path(repo.common_dir, "history.marshal") if cached else None
     known = cache.load(where, CACHE_VERSION, key)
     todo = [sha for sha in dict.fromkeys(shas) if sha not in known]
     if todo:

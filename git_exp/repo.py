@@ -97,12 +97,14 @@ def decodable(text: str) -> bool:
         return False
 
 
-def list_args(prefix: str = PREFIX, *, trailers: bool = True, pattern: str | None = None) -> list[str]:
-    """The ``for-each-ref`` command line ``Repo.list`` reads."""
+def list_args(prefix: str = PREFIX, *, trailers: bool = True, pattern: str | None = None,
+              patterns: Iterable[str] = ()) -> list[str]:
+    """The ``for-each-ref`` command line ``Repo.list`` reads: the refs under ``prefix``,
+    or those ``pattern`` or ``patterns`` (for-each-ref patterns) match."""
     fields = [REFNAME, "%(objectname)", "%(objecttype)", "%(parent)", "%(committerdate:unix)", "%(contents:subject)"]
     if trailers:
-        fields.append("%(contents:trailers:only,unfold)")
-    return ["for-each-ref", f"--format={SEP.join(fields)}%00", "--", pattern or prefix]
+        fields.append("%(contents:trailers:only,unfold,key_value_separator=: )")  # ": " whatever trailer.separators
+    return ["for-each-ref", f"--format={SEP.join(fields)}%00", "--", *(list(patterns) or [pattern or prefix])]
 
 
 class Repo:

@@ -247,7 +247,7 @@ def versions(repo: Repo, sha: str, limit: int | None = None) -> list[str]:
     return chain
 
 
-LOG_FIELDS = ("%H", "%P", "%ct", "%s", "%(trailers:only,unfold)")
+LOG_FIELDS = ("%H", "%P", "%ct", "%s", "%(trailers:only,unfold,key_value_separator=: )")  # as repo.list_args
 
 
 def commits(repo: Repo, shas: list[str]) -> dict[str, Exp]:

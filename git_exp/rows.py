@@ -11,8 +11,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing imports re (~12 ms)
     from typing import Any
 
 CACHED = ("sha", "baseline", "created", "status", "exit_code", "duration", "executor", "command", "run_url", "message")
-CACHE_VERSION = 1  # of heads.marshal: {commit: its base_row's CACHED values, or None for no commit};
-#                   a change to base_row or CACHED must bump it (show's lines.marshal is keyed by it too)
+CACHE_VERSION = cache.version("rows.py", "repo.py")  # of heads.marshal: {commit: its base_row's CACHED
+#                   values, or None for no commit}, keyed by the trailer settings (show's lines.marshal too)
 
 
 def _int(value: str | None) -> int | None:
@@ -48,14 +48,46 @@ def base_row(exp: Exp, remote: str | None = None) -> dict[str, Any]:
     }
 
 
-def start_listing(repo: Repo | None = None, *, remotes: bool = False) -> git.Running:
+def start_listing(repo: Repo | None = None, *, remotes: bool = False, refs: list[str] | None = None) -> git.Running:
     """Start the ref listing ``listed`` reads, in ``repo`` or here (before the repository
     has been looked at: it needs nothing from it): names and commits only, no object read
-    (0.1 s at 100k)."""
+    (0.1 s at 100k); ``refs``: ``narrowed``'s patterns instead of every experiment."""
     from git_exp import dvc
 
     start = repo.start if repo is not None else git.start
+    if refs is not None:
+        return start(*refs_args(*refs))
     return start(*refs_args(PREFIX, dvc.PREFIX, *([REMOTE_PREFIX, dvc.REMOTE_PREFIX] if remotes else [])))
+
+
+def narrowed(patterns: list[str], remotes: bool = False) -> list[str] | None:
+    """``for-each-ref`` patterns that list every local experiment ``patterns`` (globs or
+    names, as ``names.select`` reads them) may select, and few others; None when they
+    cannot be narrowed (no pattern, ``remotes``, a pattern starting with a glob character).
+
+    Each pattern's literal start ``L`` (up to its first ``*``, ``?`` or ``[``) becomes
+    ``refs/exp/L*`` and ``refs/exp/L*/**`` (git's ``*`` stops at ``/``, ours does not): git
+    seeks to ``refs/exp/L`` in packed refs or a reftable instead of reading every ref
+    (10 of 100k: 4 ms against 130 ms), and the listing is then matched as before.  DVC's
+    refs (``dvc:NAME``) are listed whole when a pattern may name one."""
+    from git_exp import dvc
+    from git_exp.names import GLOB_CHARS
+
+    if not patterns or remotes:
+        return None
+    refs: list[str] = []
+    for pattern in patterns:
+        literal = pattern
+        for at, char in enumerate(pattern):
+            if char in GLOB_CHARS:
+                literal = pattern[:at]
+                break
+        if not literal:
+            return None
+        refs += [f"{PREFIX}{literal}*", f"{PREFIX}{literal}*/**"] if literal != pattern else [PREFIX + literal]
+        if literal[:4] == "dvc:"[:len(literal[:4])] and dvc.PREFIX not in refs:
+            refs.append(dvc.PREFIX)
+    return sorted(refs, key=lambda ref: ref.startswith(dvc.PREFIX))  # local ones first, as ``listed`` says
 
 
 def listed(listing: git.Running) -> tuple[list[str], list[str]]:
@@ -70,6 +102,10 @@ def listed(listing: git.Running) -> tuple[list[str], list[str]]:
 
         shas, refs = dvc.filter_listing(shas, refs)
     return shas, refs
+
+
+FEW = 1000  # a narrowed listing (``narrowed``) of at most this many experiments is read without the caches:
+#            reading them costs what they are (~20 ms for 1000), loading a cache file what every experiment is
 
 
 def split_names(refs: list[str], remotes: bool) -> tuple[list[str], list[str | None]]:
@@ -98,26 +134,40 @@ def labels(names: list[str], owners: list[str | None]) -> list[str]:
     return [f"{owner}/{name}" if owner else name for name, owner in zip(names, owners)]
 
 
-def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = None) -> list[dict[str, Any]]:
+def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = None,
+         refs: list[str] | None = None, trailers: str | None | git.Running = ...) -> list[dict[str, Any]]:
     """Every experiment's ``base_row``, local ones first, then (with ``remotes``) the
-    remote-tracking ones, each sorted by name; ``listing`` is ``start_listing``'s.
+    remote-tracking ones, each sorted by name; ``listing`` is ``start_listing``'s (with
+    ``refs``, ``narrowed``'s patterns: only the experiments they list); ``trailers``: the
+    cache key of the trailer settings (``cache.trailer_key``), or the ``git config`` that
+    prints them (``cache.TRAILER_CONFIG``), started here if not given.
 
     The fields after name and remote come from the commit alone, so they are cached per
     commit (``heads.marshal``, as tuples: at 10k, 11 ms to read back where dicts took 25):
     when every listed commit is known, nothing else is read, where the listing of
     subjects and trailers reads every commit (10k: ~50 ms of git, ~30 ms to parse).
     """
-    listing = listing or start_listing(repo, remotes=remotes)
+    narrow = [ref for ref in refs if ref.startswith(PREFIX)] if refs else []
+    listing = listing or start_listing(repo, remotes=remotes, refs=refs)
+    if trailers is ...:
+        trailers = repo.start(*cache.TRAILER_CONFIG)
+    if isinstance(trailers, git.Running):
+        trailers = cache.trailer_key(trailers.wait(check=False).out)
     where = cache.of_commits(repo, "heads.marshal")
-    known = cache.load(where, CACHE_VERSION)  # while git lists the refs
-    shas, refs = listed(listing)
+    if narrow:  # a few of many: the listing is instant, and loading every cached row is not
+        shas, refs = listed(listing)
+        if len(shas) <= FEW:
+            where = None  # neither read nor written: the rows of a few commits cost less than the file
+    known = cache.load(where, CACHE_VERSION, trailers)  # while git lists the refs
+    if not narrow:
+        shas, refs = listed(listing)
     if all(sha in known for sha in shas):
         names, owners = split_names(refs, remotes)
         return [{"name": name, "remote": owner, **dict(zip(CACHED, known[sha]))}
                 for name, owner, sha in zip(names, owners, shas) if known[sha] is not None]
     found, others = [], []
     prefixes = (PREFIX, REMOTE_PREFIX)[:2 if remotes else 1]
-    started = [repo.start(*list_args(prefix)) for prefix in prefixes]  # side by side
+    started = [repo.start(*list_args(prefix, patterns=narrow if prefix == PREFIX else ())) for prefix in prefixes]
     with git.stopped_on_error(*started):
         for prefix, running in zip(prefixes, started):
             for exp in repo.list(prefix, running=running, skipped=others):
@@ -131,7 +181,7 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     unread = [sha for sha, ref in zip(shas, refs) if sha not in known and "/exps/" in ref[:17]]
     if unread:  # DVC's experiments (refs/exps/, refs/remote-exps/): by id
         _read_dvc(repo, unread, known)
-    cache.save(where, CACHE_VERSION, known, listed=shas)
+    cache.save(where, CACHE_VERSION, known, trailers, listed=None if narrow else shas)  # a narrowed listing: not all
     if len(found) == len(shas):
         return found
     names, owners = split_names(refs, remotes)
@@ -169,14 +219,15 @@ def limited(items: list, limit: int | None, reverse: bool) -> list:
     return items[::-1] if reverse else items
 
 
-def with_files(repo: Repo, found: list[dict[str, Any]], files=None, *, complete: bool = False) -> dict[str, None]:
+def with_files(repo: Repo, found: list[dict[str, Any]], files=None, *, complete: bool = False,
+               cached: bool = True) -> dict[str, None]:
     """Add each row's params and metrics (``results.read``) to ``found``; return the keys
     they brought, in order.  ``files`` is ``results.start_files``'s git or the configured
     files; ``complete``: ``found`` holds every experiment (the row cache may drop others)."""
     from git_exp import results
 
     files = files if isinstance(files, dict) else results.configured_files(repo, files)
-    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=complete)
+    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=complete, cached=cached)
     extra: dict[str, None] = {}
     for row in found:
         values = data.get(row["sha"])

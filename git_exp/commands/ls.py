@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 
 from git_exp import cache
-from git_exp.git import Running, stopped_on_error, wait_all
+from git_exp.git import Running, start, stopped_on_error, wait_all
 from git_exp.repo import SEP, Repo
 from git_exp.rows import listed, split_names, start_listing
 
@@ -32,9 +32,9 @@ FIELDS = ("name", "remote", "sha", "baseline", "created", "exit_code")
 COMMIT_FORMAT = SEP.join(["%H", "%P", "%ct", "%(trailers:key=Exp-Exit-Code,valueonly,unfold,separator=%x2c)"])
 PARTS = min(4, os.cpu_count() or 1)
 PART_MIN = 100  # commits per log, at least (two logs of 50 each: no quicker than one of 100 here)
-CACHE_VERSION = 1  # of commits.marshal: {commit: (first parent or None, committer time, exit code or None),
-#                                           or () for an object that is no commit}; bump it when
-#                                           COMMIT_FORMAT or how it is read changes
+CACHE_VERSION = cache.version("commands/ls.py")  # of commits.marshal: {commit: (first parent or None,
+#                 committer time, exit code or None), or () for an object that is no commit}, keyed by
+#                 the trailer settings
 
 
 def ls(*, remotes: bool = False, where: str | None = None) -> dict[str, list]:
@@ -46,11 +46,12 @@ def ls(*, remotes: bool = False, where: str | None = None) -> dict[str, list]:
 
         query.parse(where)  # a bad query fails before anything is read
     listing = start_listing(remotes=remotes)
-    with stopped_on_error(listing):
+    trailers = start(*cache.TRAILER_CONFIG) if where is None else None
+    with stopped_on_error(*(p for p in (listing, trailers) if p)):
         repo = Repo()
     if where is not None:
         return records_where(repo, where, remotes=remotes, listing=listing)
-    return records(repo, remotes=remotes, listing=listing)
+    return records(repo, remotes=remotes, listing=listing, trailers=trailers)
 
 
 def ls_remote(remote: str, where: str | None = None) -> tuple[list[str], list[str], list[str | None], list[str | None]]:
@@ -72,12 +73,15 @@ def ls_remote(remote: str, where: str | None = None) -> tuple[list[str], list[st
     return compare(repo, chosen, early)
 
 
-def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None) -> dict[str, list]:
+def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None,
+            trailers: Running | None = None) -> dict[str, list]:
     """Columns ``FIELDS`` (``{field: [value per experiment]}``), sorted by name within
-    each namespace, local first, then remote-tracking; ``listing`` is ``start_listing``'s."""
+    each namespace, local first, then remote-tracking; ``listing`` is ``start_listing``'s,
+    ``trailers`` the ``git config`` of the trailer settings (``cache.TRAILER_CONFIG``)."""
     listing = listing or start_listing(repo, remotes=remotes)
+    key = cache.trailer_key((trailers or repo.start(*cache.TRAILER_CONFIG)).wait(check=False).out)
     where = cache.of_commits(repo, "commits.marshal")
-    known = cache.load(where, CACHE_VERSION)  # while git lists the refs
+    known = cache.load(where, CACHE_VERSION, key)  # while git lists the refs
     shas, refs = listed(listing)
     missing = [sha for sha in shas if sha not in known]
     if missing:
@@ -85,7 +89,7 @@ def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None
         baseline, created, exit_code = _commits(repo, missing)
         known.update((sha, (base, when, code) if when is not None else ())  # (): no commit, for ever
                      for sha, base, when, code in zip(missing, baseline, created, exit_code))
-        cache.save(where, CACHE_VERSION, known, listed=shas)
+        cache.save(where, CACHE_VERSION, known, key, listed=shas)
     facts = list(map(known.__getitem__, shas))
     if () in facts:  # refs to blobs, trees or tags
         kept = [i for i, fact in enumerate(facts) if fact]

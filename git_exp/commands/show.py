@@ -19,8 +19,6 @@ and the reasons under ``"errors"`` (``present.show.unreadable`` words the warnin
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from git_exp import cache, git, history, names, notes, results, revisions, rows
 from git_exp.errors import UsageError
 from git_exp.names import shown
@@ -32,21 +30,38 @@ NOTE_COLUMNS = ("tags", "note")  # shown in tables when some experiment has tags
 TAG_PATTERN = "tag:"  # `git exp show tag:best`: the experiments tagged best (':' is in no name)
 
 
-@dataclass
 class Source:
-    """What ``show`` reads: the repository, and the gits ``start`` set going before it."""
-    repo: Repo
-    remotes: bool
-    listing: git.Running
-    files: git.Running
+    """What ``show`` reads: the repository, and the gits ``start`` set going before it;
+    ``refs``: ``rows.narrowed``'s patterns when the listing holds only what the patterns
+    may select.  (No dataclass: importing ``dataclasses`` costs ~25 ms, ``inspect`` and ``ast``.)"""
+
+    __slots__ = ("repo", "remotes", "listing", "files", "refs", "trailers")
+
+    def __init__(self, repo: Repo, remotes: bool, listing: git.Running, files: git.Running,
+                 refs: list[str] | None = None, trailers: git.Running | None = None) -> None:
+        self.repo, self.remotes, self.listing, self.files, self.refs = repo, remotes, listing, files, refs
+        self.trailers: git.Running | str | None = trailers  # the trailer settings' git, then its cache key
+
+    def trailer_key(self) -> str | None:
+        """``cache.trailer_key`` of the trailer settings (rows read under others differ)."""
+        if isinstance(self.trailers, git.Running) or self.trailers is None:
+            running = self.trailers or self.repo.start(*cache.TRAILER_CONFIG)
+            self.trailers = cache.trailer_key(running.wait(check=False).out) or ""
+        return self.trailers or None
 
 
-def start(*, remotes: bool = False) -> Source:
-    """Start listing refs and reading the file list, then look at the repository."""
-    listing, files = rows.start_listing(remotes=remotes), results.start_files()
-    with git.stopped_on_error(listing, files):
+def start(*, remotes: bool = False, patterns: list[str] | None = None, trailers: bool = False) -> Source:
+    """Start listing refs and reading the file list, then look at the repository; with
+    ``patterns`` (globs and names, none read by ``revisions``), list only the experiments
+    they may select (``rows.narrowed``: a selection costs what it selects); ``trailers``:
+    start reading the trailer settings too (``Source.trailer_key`` waits for them)."""
+    plain = patterns and not any(needs_resolving(p) or p.startswith(TAG_PATTERN) for p in patterns)
+    refs = rows.narrowed(patterns, remotes) if plain else None  # tag:T may be any experiment
+    listing, files = rows.start_listing(remotes=remotes, refs=refs), results.start_files()
+    config = git.start(*cache.TRAILER_CONFIG) if trailers else None
+    with git.stopped_on_error(*(p for p in (listing, files, config) if p)):
         repo = Repo()
-    return Source(repo, remotes, listing, files)
+    return Source(repo, remotes, listing, files, refs, config)
 
 
 def listed(source: Source, patterns: list[str]) -> tuple[list[str], list[str], list[str | None], list]:
@@ -72,7 +87,7 @@ def lines_cache(source: Source) -> tuple[str | None, tuple]:
     files = results.configured_files(source.repo, source.files)
     return (cache.of_commits(source.repo, "lines.marshal"),
             (files["params"], files["metrics"], files["max_size"], results.RowCache.VERSION, rows.CACHE_VERSION,
-             files["history"], history.CACHE_VERSION))
+             files["history"], history.CACHE_VERSION, source.trailer_key()))
 
 
 BEST_STEP = "best_step"
@@ -81,11 +96,12 @@ BEST_STEP = "best_step"
 def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = None,
          where: str | None = None, remotes: bool = False, listing=None, files=None,
          best: str | None = None, limit: int | None = None, reverse: bool = False,
-         found: list[dict] | None = None) -> tuple[list[dict], list[str]]:
+         refs: list[str] | None = None, trailers=..., found: list[dict] | None = None) -> tuple[list[dict], list[str]]:
     """Rows, newest first unless ``sort``, at most ``limit`` of them, then ``reverse``d if
     asked (as ``git log -n N --reverse``), and the ordered column list (base columns, then
     params.*, then metrics.*); ``listing`` is ``rows.start_listing``'s, ``files``
-    ``results.start_files``'s git.  With ``where`` the rows are a ``query.Matched``:
+    ``results.start_files``'s git, ``refs`` the listing's narrowing (``Source.refs``),
+    ``trailers`` the trailer settings' key (``Source.trailer_key``).  With ``where`` the rows are a ``query.Matched``:
     ``undecided`` holds those the query could not decide (their params or metrics file was
     unreadable).  ``found``: these base rows instead of the experiment refs' (``show --archived``)."""
     if where is not None or sort:
@@ -95,12 +111,13 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
     chosen = parse_best(best) if best else None
     given = found is not None
     if not given:
-        found = rows.load(repo, remotes=remotes, listing=listing)
+        found = rows.load(repo, remotes=remotes, listing=listing, refs=refs, trailers=trailers)
     by_commit = notes.read_all(repo, notes.finish_head(notes_head))
     found = annotated(found, by_commit)
     if patterns:
         found = _pick(repo, found, patterns, by_commit)
-    extra = read(repo, found, files, complete=not patterns and not given, best=chosen)
+    few = refs is not None and len(found) <= rows.FEW  # a few of many: read without the caches
+    extra = read(repo, found, files, complete=not patterns and not given, best=chosen, cached=not few)
     table = found
     if parsed:
         table = parsed.select(table)
@@ -271,17 +288,17 @@ def parse_best(spec: str) -> tuple[str, bool]:
     return "metrics." + metric, maximise
 
 
-def read(repo: Repo, found: list[dict], files=None, *, complete: bool = False,
+def read(repo: Repo, found: list[dict], files=None, *, complete: bool = False, cached: bool = True,
          best: tuple[str, bool] | None = None) -> dict[str, None]:
     """Put in each row what ``show`` shows besides the commit's own fields: params and
     metrics (``rows.with_files``), then the latest values of metric histories
     (``add_history``); the columns they brought.  ``files``: ``results.start_files``'s
     git, the configured files, or None."""
     files = files if isinstance(files, dict) else results.configured_files(repo, files)
-    extra = rows.with_files(repo, found, files, complete=complete)
+    extra = rows.with_files(repo, found, files, complete=complete, cached=cached)
     if any(row["name"].startswith("dvc:") for row in found):  # DVC's experiments: files their dvc.yaml declares
         files = _dvc_files(repo, found, files, extra)
-    extra.update(add_history(repo, found, files, best=best, complete=complete))
+    extra.update(add_history(repo, found, files, best=best, complete=complete, cached=cached))
     return extra
 
 
@@ -303,12 +320,12 @@ def matching(repo: Repo, where, *, remotes: bool = False, keep=None, listing=Non
 
 
 def add_history(repo: Repo, table: list[dict], files: dict, *, best: tuple[str, bool] | None = None,
-                complete: bool = False) -> dict[str, None]:
+                complete: bool = False, cached: bool = True) -> dict[str, None]:
     """Put in each row the latest value of each history metric no metrics file gave, and
     with ``best`` that metric's best step (value and ``best_step``); the columns added.
     UsageError when ``best`` names a metric no row has a history of."""
     summaries = history.summaries(repo, [row["sha"] for row in table], files,
-                                  listed=[row["sha"] for row in table] if complete else None)
+                                  listed=[row["sha"] for row in table] if complete else None, cached=cached)
     added: dict[str, None] = {}
     had_best = False
     for row in table:

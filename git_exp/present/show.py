@@ -12,9 +12,9 @@ from __future__ import annotations
 from git_exp import cache, names, render, results
 from git_exp.present.common import out, warn
 from git_exp.present.rows import for_display, iso_created
-from git_exp.rows import labels, limited
+from git_exp.rows import FEW, labels, limited
 
-LINES_VERSION = 1
+LINES_VERSION = cache.version("present/show.py", "present/rows.py", "render.py")  # and keyed by the rows' versions
 SHOWN_UNREADABLE = 3  # experiments named in the warning; the rest are counted
 
 
@@ -84,15 +84,22 @@ def _head(encode, name: str, remote: str | None, tags, note: str | None) -> str:
             f'"tags": {tags_json}, "note": {"null" if note is None else encode(note)}, ')
 
 
-def cached_json(lines_cache: tuple, listed, limit: int | None = None, reverse: bool = False) -> str | None:
+def cached_json(lines_cache: tuple, listed, limit: int | None = None, reverse: bool = False, *,
+                narrowed: bool = False) -> str | None:
     """``show --json`` from ``lines.marshal`` alone, newest first as ``commands.show.show``
     orders (the time read from each line), ``limit`` and ``reverse`` as there; or None
     when a listed commit is not there or the rows are too few to be written one per line.
     ``listed()`` gives ``commands.show.listed``'s columns (called once the cache is read,
-    while git lists)."""
+    while git lists; ``narrowed``: first, as that listing is instant, and a selection too
+    small for lines is shown without reading the file)."""
     where, key = lines_cache
+    if narrowed:
+        shas, exp_names, owners, said = listed()
+        if len(shas) < render.LINES_MIN or len(shas) <= FEW:
+            return None  # a few of many: ``commands.show`` reads them without the caches
     known = cache.load(where, LINES_VERSION, key)
-    shas, exp_names, owners, said = listed()
+    if not narrowed:
+        shas, exp_names, owners, said = listed()
     tails = list(map(known.get, shas))
     if len(tails) < render.LINES_MIN or None in tails:
         return None
@@ -118,6 +125,8 @@ def json_text(table: list[dict], lines_cache: tuple | None = None, *, everything
     if len(table) < render.LINES_MIN:
         return render.json_text(table)
     where, key = lines_cache or (None, None)
+    if not everything and len(table) <= FEW:
+        where = None  # a few of many: encoding them costs less than loading every experiment's line
     known = cache.load(where, LINES_VERSION, key)
     encode_row, encode = render.row_encoder(), render.string_encoder()
     lines, fresh = [], 0

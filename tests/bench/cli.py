@@ -26,11 +26,11 @@ from typing import Optional
 from tests.bench import archive, dvc, mlflowcmp, report
 from tests.bench.env import BenchError, Unavailable, current_git, find_git_exp, hermetic_env, interpreter, pick_tmp, reftable_env, run
 from tests.bench.fixtures import Fixture
-from tests.bench.ops import OPS, Ctx
+from tests.bench.ops import AT_100K, OPS, Ctx
 from tests.bench.report import Row
-from tests.bench.timing import measure
+from tests.bench.timing import measure, peak_mb
 
-LS_ONLY_FROM = 100_000  # at this N and above only `ls` is measured
+LS_ONLY_FROM = 100_000  # at this N and above only `ls` and issue 14's rows (ops.AT_100K) are measured
 STARTUP_N = 10
 SMOKE = {"sizes": [50], "runs": 1, "files": 200, "warmup": 0}
 
@@ -38,9 +38,10 @@ SMOKE = {"sizes": [50], "runs": 1, "files": 200, "warmup": 0}
 def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000], metavar="N",
-                   help="experiment counts (default: 1000 10000); 100000 or more measures ls only")
-    p.add_argument("--with-100k", action="store_true", help="also measure ls at 100000 experiments, and the "
-                   "archive rows (" + ", ".join(archive.OPS) + ") at --archived-n")
+                   help="experiment counts (default: 1000 10000); 100000 or more measures ls and the *-100k rows only")
+    p.add_argument("--with-100k", action="store_true", help="also measure at 100000 experiments: ls and the "
+                   "*-100k rows (show/ls cold, memory, selection), and the archive rows (" + ", ".join(archive.OPS)
+                   + ") at --archived-n")
     p.add_argument("--archived-n", type=int, metavar="N",
                    help="measure the archive rows with N experiments in the remote, all but 1000 (or half, below "
                         "2000) archived (default with --with-100k: 100000)")
@@ -143,6 +144,7 @@ class Runner:
             case = case_of()
             a, b, runs = measure(case, (ctx or self.ctx).env, self.args.runs,
                                  self.args.warmup if warmup is None else warmup, budget)
+            mb = peak_mb(case, runs)
         except Unavailable as exc:
             note(f"  {op:<16} N={n}{tag}: not measured — {exc}")
             return
@@ -150,10 +152,11 @@ class Runner:
             self.failed.append(f"{op} at N={n}{tag}")
             note(f"  {op:<16} N={n}{tag}: FAILED — {exc}")
             return
-        note(f"  {op:<16} N={n}{tag}: git-exp {report.seconds(a)}, other {report.seconds(b)}, "
+        memory = f", peak {mb:.0f} MB" if mb is not None else ""
+        note(f"  {op:<16} N={n}{tag}: git-exp {report.seconds(a)}{memory}, other {report.seconds(b)}, "
              f"ratio {a / b:.2f} ({time.perf_counter() - start:.1f}s)")
         if column == FILES:
-            row = Row(op, n, a, b, runs)
+            row = Row(op, n, a, b, runs, gitexp_mb=mb)
             into.append(row)
             self.by_key[(op, n)] = row
         elif (op, n) in self.by_key:
@@ -171,7 +174,7 @@ class Runner:
                 self.record("startup", STARTUP_N, lambda fx=fx, ctx=ctx: OPS["startup"](fx, ctx), self.rows,
                             column=column, ctx=ctx)
         for n in self.args.sizes:
-            chosen = [op for op in ops if op != "startup" and (n < LS_ONLY_FROM or op == "ls")]
+            chosen = [op for op in ops if op != "startup" and (n < LS_ONLY_FROM or op in AT_100K)]
             if not chosen:
                 continue
             for column, root, ctx in self.columns:

@@ -72,6 +72,66 @@ def show(fx: Fixture, ctx: Ctx) -> Case:
     return Case(Cmd((*EXP, "show", "--json"), fx.main), _sh(SHOW_BASELINE, fx.main))
 
 
+def _no_cache(fx: Fixture) -> Callable[[], None]:
+    """``prepare`` for a cold run: git-exp's caches removed (``git exp gc`` removes them too)."""
+    def prepare() -> None:
+        import shutil
+
+        shutil.rmtree(fx.main / ".git" / "git-exp", ignore_errors=True)
+    return prepare
+
+
+def show_cold(fx: Fixture, ctx: Ctx) -> Case:
+    """``show --json`` with no cache against plain git reading the same files."""
+    return Case(Cmd((*EXP, "show", "--json"), fx.main), _sh(SHOW_BASELINE, fx.main), _no_cache(fx))
+
+
+PEAK = Path(__file__).resolve().parent / "peak.py"
+
+
+def show_rss(fx: Fixture, ctx: Ctx) -> Case:
+    """``show_cold``, each run's peak memory appended to ``Case.peaks`` (KiB, ``peak.py``)."""
+    fx.runs.mkdir(parents=True, exist_ok=True)
+    peaks = fx.runs / "show-rss.kib"
+    peaks.unlink(missing_ok=True)
+    return Case(Cmd((ctx.python, str(PEAK), str(peaks), *EXP, "show", "--json"), fx.main),
+                _sh(SHOW_BASELINE, fx.main), _no_cache(fx), peaks=peaks)
+
+
+def select_pattern(n: int) -> str:
+    """A glob selecting 10 experiments (5 at N < 20) by its literal start, as ``sweep/1*``
+    would: ``sweep/lr-<i>`` for i = 0, 2, ..., 18 (``fixtures.exp_name``)."""
+    width = len(str(max(n - 1, 1)))
+    return f"sweep/lr-{'0' * (width - 2)}[01]*" if width >= 2 else "sweep/lr-*"
+
+
+def _select_baseline(pattern: str) -> str:
+    queries = SHOW_QUERIES
+    return (f"git for-each-ref --format='{queries}' 'refs/exp/{pattern}' "
+            "| git cat-file --batch='%(objectname) %(objecttype) %(objectsize) %(rest)'")
+
+
+def show_select(fx: Fixture, ctx: Ctx) -> Case:
+    """Cold ``show PATTERN`` of 10 experiments against a ``for-each-ref`` of the same
+    pattern reading the same files."""
+    pattern = select_pattern(fx.n)
+    return Case(Cmd((*EXP, "show", "--json", pattern), fx.main), _sh(_select_baseline(pattern), fx.main),
+                _no_cache(fx))
+
+
+def show_select_warm(fx: Fixture, ctx: Ctx) -> Case:
+    """The same, warm (caches filled by a whole ``show`` first); its target is seconds."""
+    run((*EXP, "show", "--json"), fx.main, ctx.env)
+    pattern = select_pattern(fx.n)
+    return Case(Cmd((*EXP, "show", "--json", pattern), fx.main), _sh(_select_baseline(pattern), fx.main))
+
+
+def ls_cold(fx: Fixture, ctx: Ctx) -> Case:
+    """``ls`` with no cache against a ``for-each-ref`` printing the same fields, trailers included."""
+    return Case(Cmd((*EXP, "ls"), fx.main), Cmd(("git", "for-each-ref", f"--format={LS_FORMAT}", "refs/exp/"), fx.main),
+                _no_cache(fx))
+
+
 REPORT_BASELINE = ("git for-each-ref --format='%(objectname) %(objectname)~' refs/exp/ "
                    "| git diff-tree --stdin -r -z --raw --numstat >/dev/null && "
                    f"{SHOW_BASELINE} >/dev/null && "
@@ -269,5 +329,8 @@ OPS: dict[str, Callable[[Fixture, Ctx], Case]] = {
     "startup": startup, "save": save, "ls": ls, "show": show, "push": push, "push-subset": push_subset,
     "push-noop": push_noop, "pull": pull, "pull-noop": pull_noop, "ls-remote": ls_remote,
     "fetch-installed": fetch_installed, "report": report, "report-open": report_open,
+    "show-cold-100k": show_cold, "show-rss-100k": show_rss, "show-select-100k": show_select,
+    "show-select-warm-100k": show_select_warm, "ls-cold-100k": ls_cold,
     "show-remote": show_remote,
 }
+AT_100K = ("ls", "show-cold-100k", "show-rss-100k", "show-select-100k", "show-select-warm-100k", "ls-cold-100k")

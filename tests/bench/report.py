@@ -26,6 +26,7 @@ class Row:
     runs: int = 0
     gitexp_s_reftable: Optional[float] = None  # the reftable column, when measured
     baseline_s_reftable: Optional[float] = None
+    gitexp_mb: Optional[float] = None  # peak memory of git-exp (MEGABYTES rows: show-rss-100k)
 
     @property
     def ratio(self) -> float:
@@ -43,7 +44,7 @@ class Row:
         if ratio is None:
             return None
         own = targets.own_seconds(self.op, self.gitexp_s_reftable, self.baseline_s_reftable)
-        return targets.verdict(self.op, self.n, ratio, own)
+        return targets.verdict(self.op, self.n, ratio, own, self.gitexp_mb)
 
     @property
     def target(self) -> float:
@@ -51,7 +52,8 @@ class Row:
 
     @property
     def ok(self) -> Optional[bool]:
-        return targets.verdict(self.op, self.n, self.ratio, targets.own_seconds(self.op, self.gitexp_s, self.baseline_s))
+        return targets.verdict(self.op, self.n, self.ratio, targets.own_seconds(self.op, self.gitexp_s, self.baseline_s),
+                               self.gitexp_mb)
 
     def as_json(self) -> dict:
         out = {"op": self.op, "n": self.n, "gitexp_s": round(self.gitexp_s, 6),
@@ -61,6 +63,8 @@ class Row:
             out.update(gitexp_s_reftable=_round(self.gitexp_s_reftable, 6),
                        baseline_s_reftable=_round(self.baseline_s_reftable, 6),
                        ratio_reftable=_round(self.ratio_reftable, 4), ok_reftable=self.ok_reftable)
+        if self.op in targets.MEGABYTES:
+            out["gitexp_mb"] = _round(self.gitexp_mb, 1)
         return out
 
 
@@ -89,7 +93,8 @@ def _mark(ok: Optional[bool]) -> str:
 def markdown(rows: list[Row]) -> str:
     """The files column; then the reftable column when any row has it ("-" where not)."""
     header = ["operation", "N", "git-exp median", "plain-git median", "ratio", "target", "pass/fail"]
-    lines = [[r.op, str(r.n), seconds(r.gitexp_s), seconds(r.baseline_s), f"{r.ratio:.2f}",
+    lines = [[r.op, str(r.n), seconds(r.gitexp_s) + (f", {r.gitexp_mb:.0f} MB" if r.gitexp_mb is not None else ""),
+              seconds(r.baseline_s), f"{r.ratio:.2f}",
               targets.label(r.op, r.n), _verdict(r.ok)] for r in rows]
     if any(r.ratio_reftable is not None for r in rows):
         header += ["reftable git-exp", "reftable plain git", "reftable ratio", "reftable vs target"]

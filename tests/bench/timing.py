@@ -5,6 +5,7 @@ import statistics
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Mapping, Optional
 
 from tests.bench.env import BenchError, Cmd
@@ -19,6 +20,15 @@ class Case:
     b: Cmd
     prepare: Optional[Callable[[], None]] = None
     cleanup: Optional[Callable[[], None]] = None
+    peaks: Optional[Path] = None  # A appends its peak memory (KiB) here each run (``peak.py``)
+
+
+def peak_mb(case: Case, runs: int) -> Optional[float]:
+    """The median peak memory of A's last ``runs`` runs, in MB (10^6 bytes), if measured."""
+    if case.peaks is None or not case.peaks.exists():
+        return None
+    kib = [int(line) for line in case.peaks.read_text().split()][-runs:]
+    return statistics.median(kib) * 1024 / 1e6 if kib else None
 
 
 def timed(cmd: Cmd, env: Mapping[str, str]) -> float:
