@@ -34,6 +34,9 @@ def interrupted_rename(repo: Repo, old: str, new: str) -> list[str]:
 
 
 def rename(repo: Repo, old: str, new: str) -> tuple[str, str]:
+    from git_exp import leftovers
+
+    leftovers.clear_stale_locks(repo)  # what a killed git left (a killed rename's own, on its rerun)
     try:
         exp = repo.get(old)
     except UsageError:

@@ -36,6 +36,9 @@ def rm(repo: Repo, patterns: list[str], *, dry_run: bool = False, older_than: st
     else:
         doomed = select(repo, patterns)
     if not dry_run:
+        from git_exp import leftovers
+
+        leftovers.clear_stale_locks(repo)  # what a killed git left (a killed rm's own, on its rerun)
         repo.transaction([(e.ref, repo.zero, e.sha) for e in doomed], "git exp rm")
         if len(doomed) >= 100:
             repo.pack_refs()
