@@ -85,15 +85,12 @@ def volumes(repo: Repo, heads: list[str] | None = None) -> list[Volume]:
     heads = list(tips(repo)) if heads is None else heads
     if not heads:
         return []
-    query = "".join(f"{sha}\n{sha}:{CATALOG}\n" for sha in heads)
-    data = repo.run("cat-file", "--batch", input=query).stdout
+    got = repo.objects([spec for sha in heads for spec in (sha, f"{sha}:{CATALOG}")])
     chains = []
-    at = 0
-    for head in heads:
-        commit, at = _object(data, at, head)
-        catalog, at = _object(data, at, f"{head}:{CATALOG}")
-        date = _committer_date(commit)
-        chains.append((date, head, catalog.decode("utf-8", "surrogateescape")))
+    for i, head in enumerate(heads):
+        commit = _object(got[2 * i], head)
+        catalog = _object(got[2 * i + 1], f"{head}:{CATALOG}")
+        chains.append((_committer_date(commit), head, catalog.decode("utf-8", "surrogateescape")))
     found: dict[str, Volume] = {}
     for _date, head, text in sorted(chains):
         for line in text.splitlines():
@@ -107,15 +104,11 @@ def volumes(repo: Repo, heads: list[str] | None = None) -> list[Volume]:
     return list(found.values())
 
 
-def _object(data: bytes, at: int, what: str) -> tuple[bytes, int]:
-    """The object ``cat-file --batch`` printed at ``at``, and where the next one starts."""
-    end = data.index(b"\n", at)
-    header = data[at:end].split()
-    if len(header) != 3 or int(header[2]) > MAX_INDEX:
-        raise ExpError(f"archive {what[:12]} cannot be read (git says: {data[at:end].decode(errors='replace')}) — "
-                       f"`git show {what[:12]}` shows what it holds")
-    size = int(header[2])
-    return data[end + 1:end + 1 + size], end + 1 + size + 1
+def _object(got: tuple[str, bytes] | None, what: str) -> bytes:
+    """The content ``Repo.objects`` gave for ``what``; ExpError when git has none or it is too large."""
+    if got is None or len(got[1]) > MAX_INDEX:
+        raise ExpError(f"archive {what[:12]} cannot be read — `git show {what[:12]}` shows what it holds")
+    return got[1]
 
 
 def _committer_date(commit: bytes) -> int:
@@ -146,18 +139,12 @@ def replay(repo: Repo, chosen: list[Volume]) -> dict[str, Entry]:
     in turn, a ``-`` line taking its name out; one cat-file for all indexes."""
     if not chosen:
         return {}
-    data = repo.run("cat-file", "--batch", input="".join(f"{v.sha}:{INDEX}\n" for v in chosen)).stdout
     state: dict[str, Entry] = {}
-    at = 0
-    for volume in chosen:
-        end = data.index(b"\n", at)
-        header = data[at:end].split()
-        if len(header) != 3 or header[1] != b"blob" or int(header[2]) > MAX_INDEX:
+    for volume, got in zip(chosen, repo.objects([f"{v.sha}:{INDEX}" for v in chosen])):
+        if got is None or got[0] != "blob" or len(got[1]) > MAX_INDEX:
             raise ExpError(f"archive volume {volume.sha[:12]} has no readable {INDEX} — "
                            f"`git show {volume.sha[:12]}` shows what it holds")
-        size = int(header[2])
-        text = data[end + 1:end + 1 + size].decode("utf-8", "surrogateescape")
-        at = end + 1 + size + 1
+        text = got[1].decode("utf-8", "surrogateescape")
         for entry in parse_index(text, volume.sha):
             if entry.sha == DROPPED:
                 state.pop(entry.name, None)

@@ -252,18 +252,12 @@ def _read_trees(repo: Repo, trees: list[str]) -> dict[str, list[tuple[str, str, 
     not UTF-8 are left out)."""
     if not trees:
         return {}
-    raw = repo.run("cat-file", "--batch", input="".join(f"{t}\n" for t in trees)).stdout
     rawsz = repo.hexsz // 2
     found: dict[str, list] = {}
-    pos = 0
-    for tree in trees:
-        end = raw.index(b"\n", pos)
-        head = raw[pos:end].split(b" ")
-        if len(head) != 3:  # missing
-            pos = end + 1
+    for tree, got in zip(trees, repo.objects(trees)):
+        if got is None:
             continue
-        size = int(head[2])
-        data, pos = raw[end + 1:end + 1 + size], end + 2 + size
+        data = got[1]
         entries_, i = [], 0
         while i < len(data):
             space = data.index(b" ", i)

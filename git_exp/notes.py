@@ -221,20 +221,11 @@ def _read_tree(repo: Repo, notes_commit: str) -> dict[str, Annotation]:
     if not blobs:
         return {}
     order = list(blobs)
-    raw = repo.run("cat-file", "--batch", input="".join(f"{b}\n" for b in order)).stdout
     found: dict[str, Annotation] = {}
-    at = 0
-    for blob in order:
-        end = raw.index(b"\n", at)
-        header = raw[at:end].split()
-        if len(header) < 3:  # "<oid> missing"
-            at = end + 1
+    for blob, got in zip(order, repo.objects(order)):
+        if got is None or len(got[1]) > NOTE_MAX_BYTES:
             continue
-        size = int(header[2])
-        body = raw[end + 1:end + 1 + size]
-        at = end + 1 + size + 1
-        if size > NOTE_MAX_BYTES:
-            continue
+        body = got[1]
         annotation = parse(body.decode("utf-8", "replace"))
         if annotation.tags or annotation.notes:
             found[blobs[blob]] = annotation

@@ -151,6 +151,26 @@ class Repo:
         kw.setdefault("cwd", self.worktree or self.git_dir)
         return git.start(*args, **kw)
 
+    def objects(self, specs: list[str]) -> list[tuple[str, bytes] | None]:
+        """``(type, content)`` of each object ``specs`` name (``sha``, ``sha:path``), in
+        order, from one ``git cat-file --batch``; None for one git does not have."""
+        if not specs:
+            return []
+        raw = self.run("cat-file", "--batch", input="".join(f"{spec}\n" for spec in specs)).stdout
+        found: list = []
+        at = 0
+        for _ in specs:
+            end = raw.index(b"\n", at)
+            header = raw[at:end].split(b" ")
+            if len(header) != 3 or not header[2].isdigit():  # "<spec> missing", "ambiguous", ...
+                found.append(None)
+                at = end + 1
+                continue
+            size = int(header[2])
+            found.append((header[1].decode(), raw[end + 1:end + 1 + size]))
+            at = end + 1 + size + 1
+        return found
+
     def out(self, *args: str, **kw) -> str:
         return self.run(*args, **kw).out.rstrip("\n")
 

@@ -477,14 +477,6 @@ def _read_blobs(repo: Repo, oids: Iterable[str], sizes: dict[str, int], max_size
         while order and (not chunk or total + sizes[order[-1]] <= READ_CHUNK):
             chunk.append(order.pop())
             total += sizes[chunk[-1]]
-        raw = repo.run("cat-file", "--batch", input="".join(f"{o}\n" for o in chunk)).stdout
-        pos = 0
-        for _ in chunk:
-            end = raw.index(b"\n", pos)
-            oid, _kind, size = (raw[pos:end].decode().split(" ") + ["", ""])[:3]
-            if not size:  # "<oid> missing": gone since the batch-check
-                pos = end + 1
-                continue
-            start = end + 1
-            yield oid, raw[start:start + int(size)]
-            pos = start + int(size) + 1
+        for oid, got in zip(chunk, repo.objects(chunk)):
+            if got is not None:  # else gone since the batch-check
+                yield oid, got[1]
