@@ -1,41 +1,66 @@
-"""What git-exp remembers between runs, in ``<git common dir>/git-exp/``.
+"""What git-exp remembers between runs: one file of facts about commits,
+``<git common dir>/git-exp/facts``.
 
 Only facts about commits are kept, keyed by commit id: a commit never changes, so an
 entry never goes stale, and a listing of the refs (no object read) says which entries
-a command needs.  Each file is one ``marshal`` dump, ``{"version": V, "key": K, "data":
-...}``: marshal reads back without importing anything (``json`` costs ~12 ms to import,
-its decoder imports ``re``), ~7 ms for 10k entries and ~70 ms for 100k here.  A file
-of another version or key, damaged or unreadable, reads as empty; writes go to a
-temporary file renamed over the old one, so readers see the old file or the new, and
-a cache that cannot be written only makes the next run slower.  Entries of deleted
-experiments are dropped once they outnumber the live ones; ``git exp gc`` removes every
-file (``FILES``).
+a command needs.  The file holds one *section* per kind of fact, each a ``{commit: ...}``
+dict read and written by one module:
 
-No version is a number a person must remember to bump: ``version`` computes each from
-FORMAT and the source of the modules whose code decides what an entry holds (how git
-is asked, how its answer is parsed, the limits), so any change to them is a new
-version; what the repository's configuration changes in an entry (the file lists and
-size limit, ``trailer.*``: ``trailer_key``) is the file's ``key``.  tests/test_cache.py
-pins which modules each cache depends on.  A shallow repository keeps no cache of what git says of commits
-(``of_commits``); a ``git replace`` of a commit already cached is not seen until then.
+======== ================================================== =========================
+section  what it holds per commit                           keyed by (``key``)
+======== ================================================== =========================
+heads    ``rows.base_row``'s fields (subject, trailers...)  ``trailer.*`` settings
+commits  ``ls``'s fields (first parent, time, exit code)    ``trailer.*`` settings
+files    params and metrics, flattened (``results``)        file lists, size limit
+history  metric histories' summaries (``history``)          history paths, size limit
+lines    ``show --json``'s line after name and remote       all of the above
+notes    tags and notes of one notes commit (``notes``)     that notes commit
+======== ================================================== =========================
+
+The file starts with ``MAGIC``, the length of a ``marshal``-ed header and the header:
+``{"version": VERSION, "sections": {name: (key, offset, length)}}``; each section is one
+``marshal`` dump after it.  A command reads the header and only the sections it needs
+(``ls`` reads ``commits`` alone, however large ``files`` is): marshal reads back without
+importing anything (``json`` costs ~12 ms to import), ~70 ms for 100k entries here.
+``save`` keeps what a command learnt in memory, already dumped; ``flush`` (once, when the
+command ends: ``entry.main``) writes a new file with those sections and the other
+sections of the old file copied as bytes, to a temporary file renamed over the old one,
+so readers see the old file or the new.  A file of another VERSION, damaged or
+unreadable, reads as empty; a section of another key is empty; a cache that cannot be
+written only makes the next run slower, and two commands finishing at once may lose one
+of their updates the same way.  Entries of deleted experiments are dropped once they
+outnumber the live ones; ``git exp gc`` removes the file (``clear``).
+
+VERSION is no number a person must remember to bump: it is computed (``version``) from
+FORMAT and the source of every module whose code decides what an entry holds (how git is
+asked, how its answer is parsed, the limits, the JSON written), so any change to them is
+a new version; what the repository's configuration changes in an entry is its section's
+``key``.  tests/test_cache.py pins the module list.  A shallow repository keeps no facts
+of what git says of commits (``of_commits``); a ``git replace`` of a commit already
+cached is not seen until ``gc``.
 """
 from __future__ import annotations
 
 import marshal
 import os
 
-FORMAT = 2  # how a file is laid out: {"version", "key", "data"}, marshal; part of every version
+FORMAT = 3  # how the file is laid out (MAGIC, header, sections); part of VERSION
+MAGIC = b"git-exp facts\n\0\0"
+NAME = "facts"
+MODULES = ("cache.py", "rows.py", "repo.py", "commands/ls.py", "results.py", "plainyaml.py", "history.py",
+           "notes.py", "present/show.py", "present/rows.py", "render.py")  # what decides the entries
 TRAILER_CONFIG = ("config", "--get-regexp", r"^trailer\.")  # what git's %(trailers) parsing follows
-FILES = ("rows.marshal", "heads.marshal", "lines.marshal", "commits.marshal", "history.marshal", "notes.marshal",
-         "parsed.json")  # parsed.json: before 0.2
+FILES = (NAME, "rows.marshal", "heads.marshal", "lines.marshal", "commits.marshal", "history.marshal",
+         "notes.marshal", "parsed.json")  # NAME, and the files of releases before it: gc removes them all
+HEADER_MAX = 1 << 20  # bytes: a longer header is damage
 
 
-def path(common_dir: str, name: str) -> str:
+def path(common_dir: str, name: str = NAME) -> str:
     return os.path.join(common_dir, "git-exp", name)
 
 
 def version(*modules: str) -> int:
-    """The version of a cache whose entries the code of ``modules`` (paths below the
+    """The version of facts whose entries the code of ``modules`` (paths below the
     ``git_exp`` package, ``"results.py"``) decides: a CRC-32 of FORMAT and their source.
     A module whose source cannot be read counts by its name and git-exp's version."""
     import zlib
@@ -53,57 +78,176 @@ def version(*modules: str) -> int:
     return crc
 
 
+VERSION = version(*MODULES)
+
+
 def trailer_key(output: str) -> str | None:
-    """The cache ``key`` for what ``TRAILER_CONFIG`` printed: git parses trailers as
+    """The ``key`` for what ``TRAILER_CONFIG`` printed: git parses trailers as
     ``trailer.separators`` and ``trailer.<token>.key`` say, so entries read under other
     settings are not these (None: no trailer setting, the usual case)."""
     return output or None
 
 
-def of_commits(repo, name: str) -> str | None:
-    """``path`` for a cache of what git says of commits, their parents included, or None
+class Where:
+    """A section of the facts file at ``file``."""
+
+    __slots__ = ("file", "section")
+
+    def __init__(self, file: str, section: str) -> None:
+        self.file, self.section = file, section
+
+    def __repr__(self) -> str:
+        return f"Where({self.file!r}, {self.section!r})"
+
+
+def at(common_dir: str, section: str) -> Where:
+    """The ``section`` of the facts file of the repository whose common dir is ``common_dir``."""
+    return Where(path(common_dir), section)
+
+
+def of_commits(repo, section: str) -> Where | None:
+    """``at`` for a section of what git says of commits, their parents included, or None
     (no cache) in a shallow repository: there git hides the parents of the commits at
     its boundary, and shows them once it deepens, so the answer for a commit can change."""
-    return None if repo.shallow else path(repo.common_dir, name)
+    return None if repo.shallow else at(repo.common_dir, section)
 
 
-def load(where: str | None, version: int, key: object = None) -> dict:
-    """The data saved at ``where`` by ``save`` with the same ``version`` and ``key``, or {}."""
+_pending: dict[str, dict[str, tuple[object, bytes]]] = {}  # file -> section -> (key, its dump), not yet written
+
+
+def _sections(f) -> tuple[dict, int] | None:
+    """The sections the header of the open facts file ``f`` lists, and where the first
+    starts; None for another VERSION or damage."""
+    start = f.read(len(MAGIC) + 8)
+    if len(start) != len(MAGIC) + 8 or not start.startswith(MAGIC):
+        return None
+    size = int.from_bytes(start[len(MAGIC):], "little")
+    if size > HEADER_MAX:
+        return None
+    header = marshal.loads(f.read(size))
+    if type(header) is not dict or header.get("version") != VERSION or type(header.get("sections")) is not dict:
+        return None
+    return header["sections"], len(MAGIC) + 8 + size
+
+
+def _read_section(file: str, section: str, key: object) -> bytes | None:
+    """The dump of ``section`` in the facts file ``file`` if its key is ``key``."""
+    try:
+        with open(file, "rb") as f:
+            found = _sections(f)
+            if found is None:
+                return None
+            said = found[0].get(section)
+            if not said or said[0] != key:
+                return None
+            _, offset, length = said
+            f.seek(found[1] + offset)
+            data = f.read(length)
+            return data if len(data) == length else None
+    except (OSError, ValueError, EOFError, KeyError, TypeError):
+        return None
+
+
+def load(where: Where | None, key: object = None) -> dict:
+    """The data ``save`` saved at ``where`` under the same ``key`` (and VERSION), or {}."""
     if where is None:
         return {}
+    pending = _pending.get(where.file, {}).get(where.section)
+    data = pending[1] if pending and pending[0] == key else None
+    if data is None:
+        data = _read_section(where.file, where.section, key)
+    if data is None:
+        return {}
     try:
-        with open(where, "rb") as f:
-            saved = marshal.loads(f.read())
-        if saved.get("version") == version and saved.get("key") == key and type(saved["data"]) is dict:
-            return saved["data"]
-    except (OSError, ValueError, EOFError, KeyError, AttributeError, TypeError):
-        pass
-    return {}
+        loaded = marshal.loads(data)
+    except (ValueError, EOFError, TypeError):
+        return {}
+    return loaded if type(loaded) is dict else {}
 
 
-def save(where: str | None, version: int, data: dict, key: object = None, *, listed: list | None = None) -> None:
-    """Replace the file at ``where``; errors are ignored (a missing cache costs time only).
+def save(where: Where | None, data: dict, key: object = None, *, listed: list | None = None) -> None:
+    """Replace the section at ``where`` by ``data`` when the command ends (``flush``);
+    errors are ignored (a missing cache costs time only).
 
-    ``listed`` are the commits the refs name now: when the file holds more than twice as
+    ``listed`` are the commits the refs name now: when ``data`` holds more than twice as
     many entries (and 1000 more), the rest, for deleted experiments, are dropped."""
     if where is None:
         return
     if listed is not None and len(data) > 2 * len(listed) + 1000:
         data = {sha: data[sha] for sha in listed if sha in data}
-    tmp = f"{where}.{os.getpid()}.tmp"
     try:
-        os.makedirs(os.path.dirname(where), exist_ok=True)
+        dump = marshal.dumps(data)
+    except ValueError:  # a value marshal cannot write
+        return
+    if not _pending:
+        import atexit
+
+        atexit.register(flush)  # for programs that call git-exp's functions; ``entry.main`` flushes first
+    _pending.setdefault(where.file, {})[where.section] = (key, dump)
+
+
+def flush() -> None:
+    """Write what ``save`` kept: one new file per facts file, the sections not saved
+    copied from the old one."""
+    while _pending:
+        file, sections = _pending.popitem()
+        _write(file, sections)
+
+
+def _write(file: str, sections: dict[str, tuple[object, bytes]]) -> None:
+    kept: dict[str, tuple[object, bytes]] = {}
+    try:
+        with open(file, "rb") as f:
+            found = _sections(f)
+            if found is not None:
+                listed, base = found
+                for name, (key, offset, length) in listed.items():
+                    if name not in sections:
+                        f.seek(base + offset)
+                        data = f.read(length)
+                        if len(data) == length:
+                            kept[name] = (key, data)
+    except (OSError, ValueError, EOFError, KeyError, TypeError):
+        kept = {}
+    kept.update(sections)
+    layout, offset = {}, 0
+    for name, (key, data) in kept.items():
+        layout[name] = (key, offset, len(data))
+        offset += len(data)
+    tmp = f"{file}.{os.getpid()}.tmp"
+    try:
+        dumped = marshal.dumps({"version": VERSION, "sections": layout})
+        os.makedirs(os.path.dirname(file), exist_ok=True)
         with open(tmp, "wb") as f:
-            f.write(marshal.dumps({"version": version, "key": key, "data": data}))
-        os.replace(tmp, where)
-    except (OSError, ValueError):  # ValueError: a value marshal cannot write
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
+            f.write(MAGIC + len(dumped).to_bytes(8, "little") + dumped)
+            for _, data in kept.values():
+                f.write(data)
+        os.replace(tmp, file)
+        tmp = None
+    except (OSError, ValueError):  # ValueError: a key marshal cannot write
+        pass
+    finally:  # interrupted too: no temporary file is left
+        if tmp is not None:
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+
+
+def sections(common_dir: str) -> list[str]:
+    """The sections the facts file of ``common_dir`` holds now, in order (for ``doctor`` and tests)."""
+    try:
+        with open(path(common_dir), "rb") as f:
+            found = _sections(f)
+    except (OSError, ValueError, EOFError, TypeError):
+        return []
+    return list(found[0]) if found else []
 
 
 def clear(common_dir: str) -> None:
+    """Forget every fact (``git exp gc``): the file, what this command was to write, and
+    the files of earlier releases."""
+    _pending.pop(path(common_dir), None)
     for name in FILES:
         try:
             os.remove(path(common_dir, name))

@@ -34,7 +34,22 @@ def main(argv: list[str] | None = None) -> int:
     if runs in OPTIONAL_COLOR:
         args = optional_color(args)
     with guarded():  # SIGTERM unwinds like Ctrl-C; no git we started is left running
-        return _main_guarded(args, runs)
+        code = _main_guarded(args, runs)
+        return remembered(code)
+
+
+def remembered(code: int) -> int:
+    """``code``, once the facts the command learnt are written (``cache.flush``); an
+    interrupt while writing leaves the old file, and exits as interrupted."""
+    from git_exp import cache
+
+    try:
+        cache.flush()
+    except KeyboardInterrupt:
+        return code or 130
+    except Terminated as exc:
+        return code or exc.exit_code
+    return code
 
 
 OPTIONAL_COLOR = ("show",)  # commands whose --color takes an optional =WHEN, as git's do

@@ -29,7 +29,7 @@ Reading N commits costs a fixed number of git processes: one ``cat-file
 --batch-check`` of every configured path in every commit, one ``cat-file --batch`` per
 directory level of the distinct trees found, then the distinct blobs (``results``).
 ``summaries`` keeps what ``show`` needs per commit (last, best and worst values and their
-steps) in ``history.marshal`` (``cache``): a commit never changes.
+steps) in the facts' ``history`` section (``cache``): a commit never changes.
 
 ``read(repo, shas, metrics=None)`` is the interface for other readers (the report's
 curves): ``{sha: {metric: [(step, value), ...]}}``.
@@ -53,7 +53,6 @@ MAX_FILES = 1_000  # history files in one experiment
 MAX_METRICS = 1_000  # metrics in one experiment
 MAX_POINTS = 1_000_000  # (step, value) points in one experiment
 MAX_DEPTH = 20  # directory levels below a configured directory
-CACHE_VERSION = cache.version("history.py", "results.py", "plainyaml.py")  # of history.marshal
 
 def entries(files: dict | None) -> tuple[str, ...]:
     """The configured history paths (``results.configured_files``' ``history``), or the defaults."""
@@ -411,8 +410,8 @@ def summaries(repo: Repo, shas: list[str], files: dict | None = None, *,
     cached per commit; ``listed``: every commit an experiment names now (``cache.save``)."""
     files = files or results.configured_files(repo)
     key = (entries(files), files.get("max_size", results.MAX_SIZE))
-    where = cache.path(repo.common_dir, "history.marshal") if cached else None
-    known = cache.load(where, CACHE_VERSION, key)
+    where = cache.at(repo.common_dir, "history") if cached else None
+    known = cache.load(where, key)
     todo = [sha for sha in dict.fromkeys(shas) if sha not in known]
     if todo:
         series, errors, dvclive = _load(repo, todo, None, files, dvclive=True)
@@ -421,7 +420,7 @@ def summaries(repo: Repo, shas: list[str], files: dict | None = None, *,
             latest = {metric: s[0] for metric, s in summary.items()}
             latest.update(dvclive.get(sha, {}))  # metrics logged without a plot too
             known[sha] = {"series": summary, "latest": latest, "errors": errors.get(sha, [])}
-        cache.save(where, CACHE_VERSION, known, key, listed=listed)
+        cache.save(where, known, key, listed=listed)
     return {sha: known[sha] for sha in shas}
 
 

@@ -24,7 +24,7 @@ times keep notes in order whatever the sort does.  A clone with a clock far off 
 win or lose a race between a tag and its removal made at the same time elsewhere.
 
 Reading every note at once (``show``): one ``rev-parse`` of the notes ref, then, unless
-``notes.marshal`` already holds the answer for that notes commit, one ``ls-tree -r``
+the facts' ``notes`` section (``cache``) already holds the answer for that notes commit, one ``ls-tree -r``
 and one ``cat-file --batch`` of the note blobs.  The result is keyed by the notes
 commit, never mixed into the caches keyed by experiment commit (a tag changes while the
 experiment's commit stays).
@@ -46,8 +46,6 @@ REF = "refs/notes/exp"
 TAG_MAX = 64  # characters of a tag
 TEXT_MAX = 500  # characters of one note line
 NOTE_MAX_BYTES = 1 << 20  # a note blob larger than this is not read (shown as no tags, a warning note)
-CACHE = "notes.marshal"
-CACHE_VERSION = 1
 KINDS = ("tag", "untag", "note", "clear")
 # Characters a tag or a note line may not hold: C0 and C1 controls, DEL, and the marks that
 # reorder text on screen (bidi), as for names; a tag also no white space, no comma (tables
@@ -196,13 +194,12 @@ def read_all(repo: Repo, notes_commit: str | None = None) -> dict[str, Annotatio
         notes_commit = head(repo)
     if notes_commit is None:
         return {}
-    where = cache.path(repo.common_dir, CACHE)
-    known = cache.load(where, CACHE_VERSION, notes_commit)
+    where = cache.at(repo.common_dir, "notes")
+    known = cache.load(where, notes_commit)
     if known:
         return {sha: Annotation(tags, notes) for sha, (tags, notes) in known.items() if sha}
     found = _read_tree(repo, notes_commit)
-    cache.save(where, CACHE_VERSION, {sha: (a.tags, a.notes) for sha, a in found.items()} or {"": ((), ())},
-               notes_commit)
+    cache.save(where, {sha: (a.tags, a.notes) for sha, a in found.items()} or {"": ((), ())}, notes_commit)
     return found
 
 
@@ -270,10 +267,3 @@ def failure(result, what: str) -> ExpError:
                           f"`git config user.name ...` and `git config user.email ...`")
     reason = lines[-1] if lines else f"git notes exited with {result.returncode}"
     return ExpError(f"could not {what}: {reason} — nothing was written; check the repository with `git fsck`")
-
-
-def clear_cache(repo: Repo) -> None:
-    try:
-        os.remove(cache.path(repo.common_dir, CACHE))
-    except OSError:
-        pass

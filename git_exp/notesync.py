@@ -72,9 +72,6 @@ def merge(repo: Repo, remote: Remote) -> None:
                       check=False)
     if result.returncode:
         raise failure(result, f"merge the tags and notes of {remote.label}")
-    from git_exp import notes
-
-    notes.clear_cache(repo)
 
 
 def pull(repo: Repo, remote: Remote, theirs: str | None) -> str | None:

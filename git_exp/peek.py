@@ -125,13 +125,13 @@ def needed(view: View, commits: list[str], paths: tuple[str, ...]) -> list[str]:
     return list(oids)
 
 
-RECORD_VERSION = 1  # of fetched.marshal: {commit: None} for each commit fetched with its result files
+def _record(view: View):
+    """Where the store remembers which commits it holds with their result files,
+    ``{commit: None}``: the ``fetched`` section of a facts file (``cache``) inside it, so
+    that deleting the store forgets them too."""
+    from git_exp import cache
 
-
-def _record(view: View) -> str:
-    """Where the store remembers which commits it holds with their result files: inside
-    it, so that deleting the store forgets them too."""
-    return os.path.join(os.path.dirname(view.store), "fetched.marshal")
+    return cache.Where(os.path.join(os.path.dirname(view.store), cache.NAME), "fetched")
 
 
 def _missing(view: View, commits: list[str]) -> list[str]:
@@ -143,7 +143,7 @@ def _missing(view: View, commits: list[str]) -> list[str]:
     from git_exp import cache
     from git_exp.repo import sha_map
 
-    recorded = cache.load(_record(view), RECORD_VERSION)
+    recorded = cache.load(_record(view))
     left = [sha for sha in dict.fromkeys(commits) if sha not in recorded]
     if left:
         named = set(sha_map(view.start_refs("refs/").wait().out, "refs/").values())
@@ -162,10 +162,10 @@ def fetch(repo: Repo, remote, commits: list[str], paths: tuple[str, ...]) -> tup
     missing = _missing(view, commits)
     if not missing:
         return view, done
-    record = cache.load(_record(view), RECORD_VERSION)
+    record = cache.load(_record(view))
     _store(view, remote, missing, paths, done)
     record.update(dict.fromkeys(missing))
-    cache.save(_record(view), RECORD_VERSION, record)
+    cache.save(_record(view), record)
     return view, done
 
 
@@ -222,12 +222,12 @@ def paths(files: dict) -> tuple[str, ...]:
 
 def base_rows(view: View, label: str, listed: list[tuple[str, str]]) -> list[dict]:
     """``rows.base_row`` of each ``(name, sha)`` of remote ``label``, sorted by name, from
-    the commit cache ``rows.load`` keeps (``heads.marshal``) and one ``git log`` of the
+    the commit facts ``rows.load`` keeps (``heads``) and one ``git log`` of the
     commits it lacks."""
     from git_exp import cache, revisions, rows
 
-    where = cache.of_commits(view, "heads.marshal")
-    known = cache.load(where, rows.CACHE_VERSION)
+    where = cache.of_commits(view, "heads")
+    known = cache.load(where)
     fresh = [sha for _, sha in listed if sha not in known]
     if fresh:
         read = revisions.commits(view, fresh)
@@ -235,7 +235,7 @@ def base_rows(view: View, label: str, listed: list[tuple[str, str]]) -> list[dic
             exp = read.get(sha)
             row = None if exp is None else rows.base_row(exp)
             known[sha] = None if row is None else tuple(row[key] for key in rows.CACHED)
-        cache.save(where, rows.CACHE_VERSION, known)
+        cache.save(where, known)
     return [{"name": name, "remote": label, **dict(zip(rows.CACHED, known[sha]))}
             for name, sha in sorted(listed) if known.get(sha) is not None]
 

@@ -418,12 +418,10 @@ class RowCache:
     back as the text ``--json`` prints.
     """
 
-    VERSION = cache.version("results.py", "plainyaml.py")  # the key: the file list and size limit
-
     def __init__(self, repo: Repo, paths: list[str], max_size: int = MAX_SIZE):
-        self.path = cache_path(repo)
+        self.where = where(repo)
         self.paths = list(paths) if max_size == MAX_SIZE else [*paths, max_size]  # the cache key
-        self.known: dict[str, dict[str, Any]] = cache.load(self.path, self.VERSION, self.paths)
+        self.known: dict[str, dict[str, Any]] = cache.load(self.where, self.paths)
 
     def rows(self, commits) -> dict[str, dict[str, Any]]:
         known = self.known
@@ -434,7 +432,7 @@ class RowCache:
         if not fresh:
             return
         self.known.update({commit: _as_json(row) for commit, row in fresh.items()})
-        cache.save(self.path, self.VERSION, self.known, self.paths, listed=listed)
+        cache.save(self.where, self.known, self.paths, listed=listed)
 
 
 _SCALARS = frozenset((str, int, float, bool, type(None)))
@@ -451,8 +449,10 @@ def _as_json(row: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(row, default=str))
 
 
-def cache_path(repo: Repo) -> str:
-    return cache.path(repo.common_dir, "rows.marshal")
+def where(repo: Repo) -> cache.Where:
+    """The facts' section of params and metrics (a commit's files are its tree's: the same
+    in a shallow clone)."""
+    return cache.at(repo.common_dir, "files")
 
 
 def read_blobs(repo: Repo, oids: Iterable[str], sizes: dict[str, int], max_size: int) -> Iterator[tuple[str, bytes]]:

@@ -11,8 +11,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing imports re (~12 ms)
     from typing import Any
 
 CACHED = ("sha", "baseline", "created", "status", "exit_code", "duration", "executor", "command", "run_url", "message")
-CACHE_VERSION = cache.version("rows.py", "repo.py")  # of heads.marshal: {commit: its base_row's CACHED
-#                   values, or None for no commit}, keyed by the trailer settings (show's lines.marshal too)
+# the facts' "heads" section (``cache``): {commit: its base_row's CACHED values, or None for no commit},
+# keyed by the trailer settings
 
 
 def _int(value: str | None) -> int | None:
@@ -143,7 +143,7 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     prints them (``cache.TRAILER_CONFIG``), started here if not given.
 
     The fields after name and remote come from the commit alone, so they are cached per
-    commit (``heads.marshal``, as tuples: at 10k, 11 ms to read back where dicts took 25):
+    commit (the facts' ``heads``, as tuples: at 10k, 11 ms to read back where dicts took 25):
     when every listed commit is known, nothing else is read, where the listing of
     subjects and trailers reads every commit (10k: ~50 ms of git, ~30 ms to parse).
     """
@@ -153,12 +153,12 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
         trailers = repo.start(*cache.TRAILER_CONFIG)
     if isinstance(trailers, git.Running):
         trailers = cache.trailer_key(trailers.wait(check=False).out)
-    where = cache.of_commits(repo, "heads.marshal")
+    where = cache.of_commits(repo, "heads")
     if narrow:  # a few of many: the listing is instant, and loading every cached row is not
         shas, refs = listed(listing)
         if len(shas) <= FEW:
             where = None  # neither read nor written: the rows of a few commits cost less than the file
-    known = cache.load(where, CACHE_VERSION, trailers)  # while git lists the refs
+    known = cache.load(where, trailers)  # while git lists the refs
     if not narrow:
         shas, refs = listed(listing)
     if all(sha in known for sha in shas):
@@ -181,7 +181,7 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     unread = [sha for sha, ref in zip(shas, refs) if sha not in known and "/exps/" in ref[:17]]
     if unread:  # DVC's experiments (refs/exps/, refs/remote-exps/): by id
         _read_dvc(repo, unread, known)
-    cache.save(where, CACHE_VERSION, known, trailers, listed=None if narrow else shas)  # a narrowed listing: not all
+    cache.save(where, known, trailers, listed=None if narrow else shas)  # a narrowed listing: not all
     if len(found) == len(shas):
         return found
     names, owners = split_names(refs, remotes)

@@ -1,7 +1,7 @@
-"""The caches' versions are computed, not bumped by hand: from ``cache.FORMAT`` and the
-source of the modules that decide what an entry holds (pinned here: a cache that comes
-to depend on another module must name it), keyed by the configuration that changes
-entries (file lists, size limit, ``trailer.*``)."""
+"""One file of commit facts whose version is computed, not bumped by hand: from
+``cache.FORMAT`` and the source of the modules that decide what an entry holds (pinned
+here: a fact that comes to depend on another module must name it), each section keyed by
+the configuration that changes its entries (file lists, size limit, ``trailer.*``)."""
 import json
 import os
 
@@ -12,12 +12,51 @@ from git_exp.present import show as present_show
 from .conftest import git
 
 
-def test_each_cache_names_the_code_it_depends_on():
-    assert rows.CACHE_VERSION == cache.version("rows.py", "repo.py")  # heads.marshal
-    assert ls.CACHE_VERSION == cache.version("commands/ls.py")  # commits.marshal
-    assert results.RowCache.VERSION == cache.version("results.py", "plainyaml.py")  # rows.marshal
-    assert history.CACHE_VERSION == cache.version("history.py", "results.py", "plainyaml.py")  # history.marshal
-    assert present_show.LINES_VERSION == cache.version("present/show.py", "present/rows.py", "render.py")
+def test_one_version_names_the_code_every_fact_depends_on():
+    assert cache.MODULES == ("cache.py", "rows.py", "repo.py", "commands/ls.py", "results.py", "plainyaml.py",
+                             "history.py", "notes.py", "present/show.py", "present/rows.py", "render.py")
+    assert cache.VERSION == cache.version(*cache.MODULES)
+    from git_exp import cache as again  # every reader and writer shares it: nothing else keeps a version
+
+    assert not [name for name in dir(rows) + dir(results) + dir(history) + dir(ls) + dir(present_show)
+                if "VERSION" in name and name != "FORMAT"] and again.VERSION == cache.VERSION
+
+
+def test_the_facts_are_one_file_each_section_read_alone(tmp_path):
+    """Sections are written together at the end (``flush``), read one at a time, and a
+    section saved again replaces only itself; another key reads as empty."""
+    heads, files = cache.at(str(tmp_path), "heads"), cache.at(str(tmp_path), "files")
+    cache.save(heads, {"a" * 40: (1, "x")}, "k1")
+    cache.save(files, {"a" * 40: {"params.lr": 0.1}}, ("params.yaml",))
+    assert cache.load(heads, "k1") == {"a" * 40: (1, "x")}  # before the write too
+    assert not os.path.exists(cache.path(str(tmp_path)))
+    cache.flush()
+    assert os.listdir(tmp_path / "git-exp") == [cache.NAME] and cache.sections(str(tmp_path)) == ["heads", "files"]
+    cache.save(heads, {"b" * 40: (2, "y")}, "k2")
+    cache.flush()
+    assert cache.load(heads, "k1") == {} and cache.load(heads, "k2") == {"b" * 40: (2, "y")}
+    assert cache.load(files, ("params.yaml",)) == {"a" * 40: {"params.lr": 0.1}}  # copied as it was
+    assert cache.load(files, ("params.yml",)) == {}
+    cache.clear(str(tmp_path))
+    assert cache.sections(str(tmp_path)) == [] and os.listdir(tmp_path / "git-exp") == []
+
+
+def test_a_facts_file_of_another_version_or_damaged_reads_as_empty(tmp_path, monkeypatch):
+    where = cache.at(str(tmp_path), "heads")
+    cache.save(where, {"a" * 40: 1})
+    cache.flush()
+    monkeypatch.setattr(cache, "VERSION", cache.VERSION + 1)
+    assert cache.load(where) == {} and cache.sections(str(tmp_path)) == []
+    monkeypatch.undo()
+    assert cache.load(where) == {"a" * 40: 1}
+    raw = open(cache.path(str(tmp_path)), "rb").read()
+    for damaged in (raw[:-3], raw[:len(cache.MAGIC) + 3], b"x" + raw[1:], raw[:len(cache.MAGIC)] + b"\xff" * 8 + raw[24:]):
+        with open(cache.path(str(tmp_path)), "wb") as f:
+            f.write(damaged)
+        assert cache.load(where) == {}
+        cache.save(cache.at(str(tmp_path), "files"), {"b" * 40: 2})
+        cache.flush()  # written afresh, the damaged section left out
+        assert cache.load(where) == {} and cache.load(cache.at(str(tmp_path), "files")) == {"b" * 40: 2}
 
 
 def test_a_version_changes_with_the_source_and_the_format(tmp_path, monkeypatch):
@@ -63,3 +102,4 @@ def test_gc_clears_every_cache_file(repo, exp):
     assert os.listdir(where)
     exp("gc")
     assert not [name for name in os.listdir(where) if name in cache.FILES]
+    assert cache.NAME in cache.FILES and "heads.marshal" in cache.FILES  # and those of earlier releases

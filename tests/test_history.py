@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from git_exp import history
+from git_exp import cache, history
 from git_exp.repo import Repo
 
 from .conftest import assert_error, exp_refs, git, write
@@ -164,7 +164,7 @@ def test_limits(repo, exp, monkeypatch):
     write(repo, {"metrics.jsonl": "".join(json.dumps({"step": i, "x": i / 10}) + "\n" for i in range(50))})
     exp("save", "-n", "long")
     monkeypatch.setattr(history, "MAX_ROWS", 20)
-    monkeypatch.setattr(history, "CACHE_VERSION", history.CACHE_VERSION + 100)  # limits changed: cache anew
+    monkeypatch.setattr(cache, "VERSION", cache.VERSION + 100)  # limits changed: cache anew
     ran = exp("history", "long")
     assert "metrics.jsonl holds more than 20 steps" in ran.err and "no metric history in long" in ran.err
     git(repo, "config", "exp.maxFileSize", "100")
@@ -205,5 +205,5 @@ def test_metrics_files_win_over_history_and_the_cache_gives_the_same(repo, exp):
     exp("save", "-n", "both")
     first = exp("show", "--json").out
     assert json.loads(first)[0]["metrics.acc"] == 0.99
-    assert (repo / ".git" / "git-exp" / "history.marshal").exists()
-    assert exp("show", "--json").out == first  # from history.marshal
+    assert "history" in cache.sections(str(repo / ".git"))
+    assert exp("show", "--json").out == first  # from the facts' history

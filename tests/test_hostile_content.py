@@ -188,9 +188,9 @@ def test_max_file_size_config_and_the_caches_follow_it(repo, exp):
     cold = exp("show", "--json")
     assert cold.err.startswith("git-exp: warning: 1 experiment has unreadable files, shown as error cells: "
                                "'big': metrics.json is too large (1048588 bytes > 1048576 bytes, exp.maxFileSize)")
-    warm = exp("show", "--json")  # lines.marshal
+    warm = exp("show", "--json")  # the facts' lines
     assert (warm.out, warm.err) == (cold.out, cold.err)
-    assert exp("show").err == cold.err  # rows.marshal
+    assert exp("show").err == cold.err  # the facts' files
     git(repo, "config", "exp.maxFileSize", "2M")
     rows = by_name(json.loads(exp("show", "--json").out))
     assert rows["big"]["metrics.size"] == "x" * (1 << 20) and "errors" not in rows["big"]

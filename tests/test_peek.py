@@ -98,7 +98,7 @@ def test_show_remote_fetches_only_what_the_table_needs(transport, filters, reque
     assert packs(laptop) == fetched
 
     assert exp("pull", "origin", "--all", cwd=laptop).code == 0
-    for cached in (laptop / ".git" / "git-exp").glob("*.marshal"):
+    for cached in (laptop / ".git" / "git-exp").glob("facts"):
         cached.unlink()  # show -r reads the pulled experiments afresh, not what show origin cached
     pulled = [r for r in rows(exp("show", "-r", "--json", cwd=laptop)) if r["remote"] == "origin"]
     assert pulled == seen

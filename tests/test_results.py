@@ -47,13 +47,15 @@ def test_cache_gives_the_same_answers_and_follows_config(repo, exp, monkeypatch)
     r = make_many(repo, exp, n=80)
     exps = {e.sha: e.baseline for e in r.list()}
     first = results.read(r, exps)
-    assert os.path.exists(results.cache_path(r))
+    cache.flush()
+    assert "files" in cache.sections(r.common_dir)
     assert results.read(r, exps) == first  # warm
     git(repo, "config", "--add", "exp.params", "params.toml")
     only_toml = results.read(r, exps)  # the file list changed: located anew
     assert all({k for k in row if k.startswith("params")} <= {"params.opt.momentum"} for row in only_toml.values())
     assert any("params.opt.momentum" in row for row in only_toml.values())
-    Path(results.cache_path(r)).write_text("{not json")  # a damaged cache is ignored
+    cache.flush()
+    Path(cache.path(r.common_dir)).write_text("{not json")  # a damaged cache is ignored
     git(repo, "config", "--unset-all", "exp.params")
     assert results.read(r, exps) == first
 
@@ -62,11 +64,11 @@ def test_gc_clears_the_caches(repo, exp):
     r = make_many(repo, exp, n=40)
     exp("show", "--json")
     exp("ls")
-    exp("show", "--json")  # warm: heads.marshal is read
-    made = [cache.path(r.common_dir, name) for name in ("rows.marshal", "heads.marshal", "commits.marshal")]
-    assert all(os.path.exists(path) for path in made)
+    exp("show", "--json")  # warm: the heads are read
+    assert {"heads", "commits", "files", "history"} <= set(cache.sections(r.common_dir))
+    assert os.listdir(os.path.dirname(cache.path(r.common_dir))) == [cache.NAME]  # one file
     exp("gc")
-    assert not any(os.path.exists(path) for path in made)
+    assert not os.path.exists(cache.path(r.common_dir)) and cache.sections(r.common_dir) == []
 
 
 @pytest.mark.parametrize("damage", [b"", b"\xff\x00garbage", b"N", "marshal-list"])
@@ -75,23 +77,25 @@ def test_a_damaged_or_foreign_commit_cache_is_ignored_and_rewritten(repo, exp, d
 
     make_many(repo, exp, n=6)
     cold = exp("ls", "--json").out
-    where = os.path.join(repo, ".git", "git-exp", "commits.marshal")
+    where = os.path.join(repo, ".git", "git-exp", cache.NAME)
     Path(where).write_bytes(marshal.dumps([1, 2]) if damage == "marshal-list" else damage)
     assert exp("ls", "--json").out == cold
-    assert cache.load(where, ls.CACHE_VERSION) != {}  # rewritten
+    assert cache.load(cache.at(os.path.join(repo, ".git"), "commits")) != {}  # rewritten
     assert exp("ls", "--json").out == cold
 
 
 def test_cache_files_drop_deleted_experiments_once_they_outnumber_the_live(tmp_path):
-    where = str(tmp_path / "git-exp" / "x.marshal")
+    where = cache.at(str(tmp_path), "x")
     data = {f"{i:040x}": (i,) for i in range(1300)}
     live = [f"{i:040x}" for i in range(0, 1300, 13)]  # 100
-    cache.save(where, 1, dict(data), "k", listed=live[:-1] + ["f" * 40])
-    assert cache.load(where, 1, "k") == {sha: data[sha] for sha in live[:-1]}
-    cache.save(where, 1, dict(data), "k", listed=live * 2)  # 1300 <= 2 * 200 + 1000: kept whole
-    assert cache.load(where, 1, "k") == data
-    assert cache.load(where, 2, "k") == {} and cache.load(where, 1, "other") == {}
-    assert os.listdir(tmp_path / "git-exp") == ["x.marshal"]  # no temporary file left
+    cache.save(where, dict(data), "k", listed=live[:-1] + ["f" * 40])
+    cache.flush()
+    assert cache.load(where, "k") == {sha: data[sha] for sha in live[:-1]}
+    cache.save(where, dict(data), "k", listed=live * 2)  # 1300 <= 2 * 200 + 1000: kept whole
+    cache.flush()
+    assert cache.load(where, "k") == data
+    assert cache.load(where, "other") == {} and cache.load(cache.at(str(tmp_path), "y"), "k") == {}
+    assert os.listdir(tmp_path / "git-exp") == [cache.NAME]  # no temporary file left
 
 
 def test_a_cache_that_cannot_be_written_costs_time_only(repo, exp):
@@ -115,8 +119,7 @@ def test_a_shallow_clone_keeps_no_commit_cache_and_shows_parents_once_it_deepens
     git(shallow, "fetch", "-q", "--depth", "1", "origin", "refs/exp/x:refs/exp/x")
     assert json.loads(exp("ls", "--json", cwd=shallow).out)[0]["baseline"] is None
     assert exp("show", "--json", cwd=shallow).code == 0
-    assert not os.path.exists(shallow / ".git" / "git-exp" / "commits.marshal")
-    assert not os.path.exists(shallow / ".git" / "git-exp" / "heads.marshal")
+    assert not {"commits", "heads", "lines"} & set(cache.sections(str(shallow / ".git")))
     git(shallow, "fetch", "-q", "--unshallow", "origin", "refs/exp/x:refs/exp/x")
     assert json.loads(exp("ls", "--json", cwd=shallow).out)[0]["baseline"] == head
     assert json.loads(exp("show", "--json", cwd=shallow).out)[0]["baseline"] == head
@@ -135,8 +138,7 @@ def test_cached_rows_read_back_as_json_wrote_them(repo, exp):
     cold = exp("show", "--json").out
     row = {r["name"]: r for r in json.loads(cold)}["e03"]
     assert row["params.when"] == "2024-01-04" and row["params.layers"] == [1, 3]
-    stored = cache.load(results.cache_path(Repo(repo)), results.RowCache.VERSION,
-                        [*results.DEFAULT_PARAMS, *results.DEFAULT_METRICS])
+    stored = cache.load(results.where(Repo(repo)), [*results.DEFAULT_PARAMS, *results.DEFAULT_METRICS])
     assert sorted(row["params.when"] for row in stored.values())[:2] == ["2024-01-01", "2024-01-01"]
     assert exp("show", "--json").out == cold
     assert results._as_json({"a": 1, "b": "x", "c": None, "d": 1.5, "e": True}) == {"a": 1, "b": "x", "c": None, "d": 1.5, "e": True}
@@ -146,9 +148,10 @@ def test_a_full_show_drops_rows_of_deleted_experiments_a_selective_one_keeps_the
     r = make_many(repo, exp, n=40)
     paths = [*results.DEFAULT_PARAMS, *results.DEFAULT_METRICS]
     dead = {f"{i:040x}": {"params.lr": i} for i in range(1200)}  # rows of experiments long deleted
-    cache.save(results.cache_path(r), results.RowCache.VERSION, dict(dead), paths)
+    cache.save(results.where(r), dict(dead), paths)
+    cache.flush()
     assert exp("show", "--json", "e[0-3]*").code == 0  # 34 of 40, a selection: the dead rows stay
-    assert dead.keys() <= cache.load(results.cache_path(r), results.RowCache.VERSION, paths).keys()
+    assert dead.keys() <= cache.load(results.where(r), paths).keys()
     assert exp("show", "--json").code == 0  # every experiment: only theirs are kept
-    kept = cache.load(results.cache_path(r), results.RowCache.VERSION, paths)
+    kept = cache.load(results.where(r), paths)
     assert kept.keys() == set(git(repo, "for-each-ref", "--format=%(objectname)", "refs/exp/").split())

@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from git_exp import cache
+
 from .conftest import assert_error, git, write
 
 
@@ -151,7 +153,8 @@ def test_ls_records_match_what_git_says_of_each_ref(repo, exp, monkeypatch, part
         assert remote is None and sha == (made.get(name) or made["ok"])
         assert baseline == (truth[0] if len(truth) > 1 else None), name
         assert created == int(truth[-1]) and code == want[name], name
-    assert os.path.exists(os.path.join(repo, ".git", "git-exp", "commits.marshal"))
+    cache.flush()  # what a command does as it ends
+    assert "commits" in cache.sections(os.path.join(repo, ".git"))
     read_again = []
     monkeypatch.setattr(ls, "_commits", lambda _repo, shas: read_again.append(shas))
     assert ls.rows(ls.records(Repo(repo))) == rows and read_again == []  # every object from the cache
@@ -163,7 +166,7 @@ def test_ls_records_match_what_git_says_of_each_ref(repo, exp, monkeypatch, part
 
 
 def test_show_rows_from_the_commit_cache_are_the_rows_read_from_git(three, exp, monkeypatch):
-    """A second show reads the commits' fields from heads.marshal, not from git, and gets
+    """A second show reads the commits' fields from the facts' heads, not from git, and gets
     the same rows, for local and remote-tracking experiments alike; a ref to an object
     that is no commit stays out either way; a new experiment is read and added."""
     from git_exp import rows as rows_
@@ -187,7 +190,7 @@ def test_show_rows_from_the_commit_cache_are_the_rows_read_from_git(three, exp, 
 
 
 def test_show_json_from_the_lines_cache_is_what_the_rows_give(repo, exp, monkeypatch):
-    """From 101 rows on, a second show --json writes each row's line from lines.marshal
+    """From 101 rows on, a second show --json writes each row's line from the facts' lines
     without building rows: byte for byte what the long way wrote, with -r (patterns that
     select a few, ``rows.FEW``, read those alone, and write the same);
     a new experiment, or another file list, sends show the long way again."""

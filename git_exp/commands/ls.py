@@ -4,7 +4,7 @@
 
 1. one ``for-each-ref`` of names and commits only (0.1 s at 100k: no object is read),
 2. each commit's first parent, committer time and exit-code trailer: from the commit
-   cache (``cache``, ``commits.marshal``) when an earlier ``ls`` read that commit, and
+   cache (``cache``, the facts' ``commits``) when an earlier ``ls`` read that commit, and
    for the others from ``git log --no-walk=unsorted --stdin``, split over one log per
    core (100k commits: 1.23 s in one log, 0.70 s in two side by side; 1k: 20 against
    12 ms, 200: 6.7 against 4.4 ms), each commit once however many refs name it.  log passes over blobs and trees and prints a tag's
@@ -32,9 +32,8 @@ FIELDS = ("name", "remote", "sha", "baseline", "created", "exit_code")
 COMMIT_FORMAT = SEP.join(["%H", "%P", "%ct", "%(trailers:key=Exp-Exit-Code,valueonly,unfold,separator=%x2c)"])
 PARTS = min(4, os.cpu_count() or 1)
 PART_MIN = 100  # commits per log, at least (two logs of 50 each: no quicker than one of 100 here)
-CACHE_VERSION = cache.version("commands/ls.py")  # of commits.marshal: {commit: (first parent or None,
-#                 committer time, exit code or None), or () for an object that is no commit}, keyed by
-#                 the trailer settings
+# the facts' "commits" section (``cache``): {commit: (first parent or None, committer time, exit code or
+# None), or () for an object that is no commit}, keyed by the trailer settings
 
 
 def ls(*, remotes: bool = False, where: str | None = None) -> dict[str, list]:
@@ -80,8 +79,8 @@ def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None
     ``trailers`` the ``git config`` of the trailer settings (``cache.TRAILER_CONFIG``)."""
     listing = listing or start_listing(repo, remotes=remotes)
     key = cache.trailer_key((trailers or repo.start(*cache.TRAILER_CONFIG)).wait(check=False).out)
-    where = cache.of_commits(repo, "commits.marshal")
-    known = cache.load(where, CACHE_VERSION, key)  # while git lists the refs
+    where = cache.of_commits(repo, "commits")
+    known = cache.load(where, key)  # while git lists the refs
     shas, refs = listed(listing)
     missing = [sha for sha in shas if sha not in known]
     if missing:
@@ -89,7 +88,7 @@ def records(repo: Repo, *, remotes: bool = False, listing: Running | None = None
         baseline, created, exit_code = _commits(repo, missing)
         known.update((sha, (base, when, code) if when is not None else ())  # (): no commit, for ever
                      for sha, base, when, code in zip(missing, baseline, created, exit_code))
-        cache.save(where, CACHE_VERSION, known, key, listed=shas)
+        cache.save(where, known, key, listed=shas)
     facts = list(map(known.__getitem__, shas))
     if () in facts:  # refs to blobs, trees or tags
         kept = [i for i, fact in enumerate(facts) if fact]

@@ -85,9 +85,8 @@ def lines_cache(source: Source) -> tuple[str | None, tuple]:
     of that file: the file list, and the versions of the caches the rows come from (a
     change in either changes the rows)."""
     files = results.configured_files(source.repo, source.files)
-    return (cache.of_commits(source.repo, "lines.marshal"),
-            (files["params"], files["metrics"], files["max_size"], results.RowCache.VERSION, rows.CACHE_VERSION,
-             files["history"], history.CACHE_VERSION, source.trailer_key()))
+    return (cache.of_commits(source.repo, "lines"),
+            (files["params"], files["metrics"], files["max_size"], files["history"], source.trailer_key()))
 
 
 BEST_STEP = "best_step"

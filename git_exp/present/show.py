@@ -1,7 +1,7 @@
 """``git exp show``: rows as a table, Markdown, CSV or JSON, and the warnings for unreadable files.
 
 Everything in a row but its name and remote comes from the commit and its files, so
-``--json`` keeps each row's JSON after those two in ``lines.marshal`` (``cache``; where
+``--json`` keeps each row's JSON after those two in the facts' ``lines`` section (``cache``; where
 and under which key: ``commands.show.lines_cache``): a warm ``show --json`` then lists
 names and commits, reads that file and writes: at 1k 36 ms where building and encoding
 the rows took 60 ms here, at 10k 85 against 320 ms.  Any listed commit missing there
@@ -14,7 +14,6 @@ from git_exp.present.common import out, warn
 from git_exp.present.rows import for_display, iso_created
 from git_exp.rows import FEW, labels, limited
 
-LINES_VERSION = cache.version("present/show.py", "present/rows.py", "render.py")  # and keyed by the rows' versions
 SHOWN_UNREADABLE = 3  # experiments named in the warning; the rest are counted
 
 
@@ -78,7 +77,7 @@ def write(text: str, notes: list) -> None:
 
 def _head(encode, name: str, remote: str | None, tags, note: str | None) -> str:
     """The start of a row's JSON line: what does not come from its commit alone (its name,
-    remote, tags and note), so never kept in ``lines.marshal``."""
+    remote, tags and note), so never kept in ``lines``."""
     tags_json = "[" + ", ".join(map(encode, tags)) + "]"
     return (f'{{"name": {encode(name)}, "remote": {"null" if remote is None else encode(remote)}, '
             f'"tags": {tags_json}, "note": {"null" if note is None else encode(note)}, ')
@@ -86,7 +85,7 @@ def _head(encode, name: str, remote: str | None, tags, note: str | None) -> str:
 
 def cached_json(lines_cache: tuple, listed, limit: int | None = None, reverse: bool = False, *,
                 narrowed: bool = False) -> str | None:
-    """``show --json`` from ``lines.marshal`` alone, newest first as ``commands.show.show``
+    """``show --json`` from the facts' ``lines`` alone, newest first as ``commands.show.show``
     orders (the time read from each line), ``limit`` and ``reverse`` as there; or None
     when a listed commit is not there or the rows are too few to be written one per line.
     ``listed()`` gives ``commands.show.listed``'s columns (called once the cache is read,
@@ -97,7 +96,7 @@ def cached_json(lines_cache: tuple, listed, limit: int | None = None, reverse: b
         shas, exp_names, owners, said = listed()
         if len(shas) < render.LINES_MIN or len(shas) <= FEW:
             return None  # a few of many: ``commands.show`` reads them without the caches
-    known = cache.load(where, LINES_VERSION, key)
+    known = cache.load(where, key)
     if not narrowed:
         shas, exp_names, owners, said = listed()
     tails = list(map(known.get, shas))
@@ -127,7 +126,7 @@ def json_text(table: list[dict], lines_cache: tuple | None = None, *, everything
     where, key = lines_cache or (None, None)
     if not everything and len(table) <= FEW:
         where = None  # a few of many: encoding them costs less than loading every experiment's line
-    known = cache.load(where, LINES_VERSION, key)
+    known = cache.load(where, key)
     encode_row, encode = render.row_encoder(), render.string_encoder()
     lines, fresh = [], 0
     for row in table:
@@ -138,7 +137,7 @@ def json_text(table: list[dict], lines_cache: tuple | None = None, *, everything
             fresh += 1
         lines.append(line)
     if fresh:
-        cache.save(where, LINES_VERSION, known, key, listed=[row["sha"] for row in table] if everything else None)
+        cache.save(where, known, key, listed=[row["sha"] for row in table] if everything else None)
     return render.json_lines(lines)
 
 
