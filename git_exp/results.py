@@ -306,13 +306,18 @@ def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None 
         for path, oid in found.items():
             wanted.setdefault(oid, set()).add(path)
     parsed: dict[tuple[str, str], Any] = {}  # (blob, path) -> its value, or Unreadable
+    flat: dict[tuple[str, str, str], Any] = {}  # (blob, path, kind) -> its flattened keys, or Unreadable
+    kinds: dict[str, list[str]] = {}
+    for kind, path in paths:
+        kinds.setdefault(path, []).append(kind)
     for oid, data in _read_blobs(repo, wanted, sizes, max_size):
         for path in wanted[oid]:
+            if path.endswith((".yaml", ".yml")) and _plain_cells(oid, path, kinds[path], data, flat):
+                continue
             try:
                 parsed[(oid, path)] = parse(path, data)
             except Unreadable as exc:
                 parsed[(oid, path)] = exc
-    flat: dict[tuple[str, str, str], Any] = {}  # (blob, path, kind) -> its flattened keys, or Unreadable
     fresh: dict[str, dict[str, Any]] = {}
     for commit, found in located.items():
         row = fresh[commit] = {}
@@ -333,6 +338,25 @@ def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None 
         known.put(fresh, listed=list(commits) if complete else None)
     table.update(fresh)
     return table
+
+
+def _plain_cells(oid: str, path: str, kinds: list[str], data: bytes, flat: dict) -> bool:
+    """Put in ``flat`` the cells of a YAML file that ``plainyaml.load_flat`` reads (most
+    params files: flattened as read, no nested value built); False for any other file."""
+    from git_exp import plainyaml
+
+    if len(data) > YAML_PLAIN_MAX:
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    cells = [plainyaml.load_flat(text, kind, MAX_VALUES, MAX_DEPTH) for kind in kinds]
+    if any(got is plainyaml.NOT_PLAIN for got in cells):
+        return False
+    for kind, got in zip(kinds, cells):
+        flat[(oid, path, kind)] = got
+    return True
 
 
 def _cells(kind: str, path: str, oid: str, parsed: dict, sizes: dict[str, int], max_size: int) -> Any:

@@ -97,3 +97,45 @@ def test_plain_yaml_reads_the_usual_params_files():
 def test_results_parse_gives_the_same_either_way():
     for text in ("a: 1e-05\n", "lr: 0.1\nopt: adam\n", "a: 1\na: 2\n"):
         assert results.parse("params.yaml", text.encode()) == yaml.load(text, Loader=LOADER)
+
+
+def _flat_same(text):
+    """``load_flat`` gives what ``results.flatten`` makes of ``load``, or NOT_PLAIN when
+    ``load`` does; types included."""
+    whole = plainyaml.load(text)
+    flat = plainyaml.load_flat(text, "params", results.MAX_VALUES, results.MAX_DEPTH)
+    if whole is plainyaml.NOT_PLAIN:
+        assert flat is plainyaml.NOT_PLAIN, text
+        return False
+    expected: dict = {}
+    results.flatten(whole, "params", expected)
+    assert flat is not plainyaml.NOT_PLAIN, text
+    assert list(flat.items()) == list(expected.items()) and _typed(flat) == _typed(expected), text
+    return True
+
+
+def test_flat_reading_is_load_then_flatten():
+    read = []
+
+    @settings(max_examples=600, deadline=None)
+    @given(st.one_of(documents(), documents(tuple(PLAIN), odd=False)))
+    def compare(text):
+        read.append(_flat_same(text))
+        read.append(_flat_same(text))  # the second time from the remembered lines
+
+    compare()
+    assert sum(read) > len(read) / 10  # not vacuous
+
+
+def test_flat_reading_leaves_documents_past_the_limits_to_pyyaml():
+    deep = "".join(" " * i + f"k{i}:\n" for i in range(5)) + " " * 5 + "x: 1\n"
+    assert plainyaml.load_flat(deep, "p", 100, 6) == {"p.k0.k1.k2.k3.k4.x": 1}
+    assert plainyaml.load_flat(deep, "p", 100, 5) is plainyaml.NOT_PLAIN
+    many = "".join(f"k{i}: {i}\n" for i in range(10))
+    assert len(plainyaml.load_flat(many, "p", 10, 100)) == 10
+    assert plainyaml.load_flat(many, "p", 9, 100) is plainyaml.NOT_PLAIN
+    over = "".join(f"k{i}: 1\n" for i in range(results.MAX_VALUES + 1)).encode()
+    flat: dict = {}
+    assert not results._plain_cells("oid", "params.yaml", ["params"], over, flat) and not flat  # PyYAML's way says why
+    assert results._plain_cells("oid", "params.yaml", ["params"], many.encode(), flat)
+    assert flat[("oid", "params.yaml", "params")]["params.k9"] == 9
