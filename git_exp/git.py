@@ -217,6 +217,7 @@ class Running:
         self.args, self.data, self.proc, self.pid = args, data, None, None
         self.result: Result | None = None
         self.echo = None
+        self.thread = None  # collecting it in the background (``background``)
         self.shielded = bool(_shielded)
         self.sent = 0
         self.started = time.perf_counter()
@@ -270,6 +271,24 @@ class Running:
         if check and self.result.returncode:
             raise GitError(["git", *self.args], self.result.returncode, self.result.stdout, self.result.stderr)
         return self.result
+
+    def background(self) -> Running:
+        """Feed git and read what it says in a thread from now on, so that git works while
+        Python does (a pipe holds 64 KiB: git stops once it is full, until someone reads);
+        ``wait`` joins the thread.  For output read whole; an interrupt in the main thread
+        stops git as for any other (``guarded``), which ends the thread."""
+        if self.thread is None and self.result is None:
+            import threading
+
+            self.thread = threading.Thread(target=self._collect, name=f"git {self.args[0]}", daemon=True)
+            self.thread.start()
+        return self
+
+    def _collect(self) -> None:
+        try:
+            wait_all([self], joined=False)
+        except BaseException:  # pragma: no cover - the main thread stopped git; its wait says so
+            pass
 
     def kill(self) -> None:
         """Stop git if it still runs, and reap it."""
@@ -335,10 +354,17 @@ class stopped_on_error:
                     one.kill()
 
 
-def wait_all(running: list[Running]) -> None:
+def wait_all(running: list[Running], joined: bool = True) -> None:
     """Collect several started gits at once, reading all their pipes in one ``poll`` loop,
     so that none of them stalls on a full pipe while we wait for another.  Interrupted
     (KeyboardInterrupt, ``Terminated``), it stops and reaps every git of the batch."""
+    if joined:  # those collected in the background (``Running.background``): their thread's
+        for one in running:
+            if one.thread is not None:
+                one.thread.join()
+                if one.result is None:  # pragma: no cover - the thread died: say so as git
+                    one._done(-1, b"", b"git-exp: lost the thread reading git\n")
+        running = [one for one in running if one.thread is None]
     try:
         for one in running:
             if one.proc is not None and one.result is None:

@@ -135,12 +135,15 @@ def labels(names: list[str], owners: list[str | None]) -> list[str]:
 
 
 def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = None,
-         refs: list[str] | None = None, trailers: str | None | git.Running = ...) -> list[dict[str, Any]]:
+         refs: list[str] | None = None, trailers: str | None | git.Running = ...,
+         unknown=None) -> list[dict[str, Any]]:
     """Every experiment's ``base_row``, local ones first, then (with ``remotes``) the
     remote-tracking ones, each sorted by name; ``listing`` is ``start_listing``'s (with
     ``refs``, ``narrowed``'s patterns: only the experiments they list); ``trailers``: the
     cache key of the trailer settings (``cache.trailer_key``), or the ``git config`` that
-    prints them (``cache.TRAILER_CONFIG``), started here if not given.
+    prints them (``cache.TRAILER_CONFIG``), started here if not given; ``unknown``: called
+    with the listed commits the facts do not know before they are read (``show`` starts
+    what it will need of them, to run while git and Python read the commits).
 
     The fields after name and remote come from the commit alone, so they are cached per
     commit (the facts' ``heads``, as tuples: at 10k, 11 ms to read back where dicts took 25):
@@ -169,6 +172,8 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
     prefixes = (PREFIX, REMOTE_PREFIX)[:2 if remotes else 1]
     started = [repo.start(*list_args(prefix, patterns=narrow if prefix == PREFIX else ())) for prefix in prefixes]
     with git.stopped_on_error(*started):
+        if unknown is not None:
+            unknown([sha for sha in shas if sha not in known])
         for prefix, running in zip(prefixes, started):
             for exp in repo.list(prefix, running=running, skipped=others):
                 remote = None
@@ -220,14 +225,16 @@ def limited(items: list, limit: int | None, reverse: bool) -> list:
 
 
 def with_files(repo: Repo, found: list[dict[str, Any]], files=None, *, complete: bool = False,
-               cached: bool = True) -> dict[str, None]:
+               cached: bool = True, changes=None) -> dict[str, None]:
     """Add each row's params and metrics (``results.read``) to ``found``; return the keys
     they brought, in order.  ``files`` is ``results.start_files``'s git or the configured
-    files; ``complete``: ``found`` holds every experiment (the row cache may drop others)."""
+    files; ``complete``: ``found`` holds every experiment (the row cache may drop others);
+    ``changes``: a ``results.Changes`` to share."""
     from git_exp import results
 
     files = files if isinstance(files, dict) else results.configured_files(repo, files)
-    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=complete, cached=cached)
+    data = results.read(repo, {row["sha"]: row["baseline"] for row in found}, files, complete=complete, cached=cached,
+                        changes=changes)
     extra: dict[str, None] = {}
     for row in found:
         values = data.get(row["sha"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 import pytest
 
@@ -207,3 +208,89 @@ def test_metrics_files_win_over_history_and_the_cache_gives_the_same(repo, exp):
     assert json.loads(first)[0]["metrics.acc"] == 0.99
     assert "history" in cache.sections(str(repo / ".git"))
     assert exp("show", "--json").out == first  # from the facts' history
+
+
+def _history_repo(repo):
+    """A baseline with history files of each kind, and experiments changing them every
+    way git can: edits, deletions, additions, links, a file turned directory, files that
+    are no history, directories past MAX_DEPTH, a merge and a root commit."""
+    from tests.bench.fixtures import fast_import
+
+    def data(text):
+        raw = text.encode()
+        return b"data %d\n" % len(raw) + raw + b"\n"
+
+    ident = b"author A <a@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\n"
+    tsv = "step\tacc\n0\t0.1\n1\t0.2\n"
+    base = {"params.yaml": "lr: 1\n", "metrics.jsonl": '{"loss": 1}\n{"loss": 0.5}\n',
+            "dvclive/plots/metrics/acc.tsv": tsv, "dvclive/plots/metrics/loss.tsv": "step\tloss\n0\t3\n",
+            "dvclive/plots/metrics/notes.txt": "no history"}
+    deep = "dvclive/plots/metrics/" + "/".join(f"d{i}" for i in range(history.MAX_DEPTH)) + "/z.tsv"
+    variants = [
+        {"M dvclive/plots/metrics/acc.tsv": "step\tacc\n0\t0.7\n"},
+        {"D dvclive/plots/metrics/loss.tsv": None},
+        {"M dvclive/plots/metrics/sub/x.tsv": "step\tx\n0\t1\n"},
+        {"L dvclive/plots/metrics/acc.tsv": "elsewhere.tsv"},
+        {"D metrics.jsonl": None},
+        {"M metrics.jsonl": '{"loss": 0.25}\n'},
+        {"M dvclive/plots/metrics/readme.md": "hi"},
+        {"D metrics.jsonl": None, "M metrics.jsonl/x.tsv": "step\tq\n0\t1\n"},
+        {"M dvclive/metrics.json": '{"acc": 0.9, "step": 3}'},
+        {f"M {deep}": "step\tz\n0\t1\n"},
+        {"M params.yaml": "lr: 2\n"},
+        {"D dvclive/plots/metrics/acc.tsv": None, "D dvclive/plots/metrics/loss.tsv": None,
+         "D dvclive/plots/metrics/notes.txt": None},
+        {"M dvclive/plots/metrics/deeper/a/b.csv": "step,b\n0,1\n", "M metrics.jsonl": "not json\n"},
+    ]
+    stream = [b"commit refs/heads/hist-base\nmark :1\n" + ident + data("baseline")]
+    stream += [b"M 100644 inline " + p.encode() + b"\n" + data(t) for p, t in base.items()]
+    for k in range(24):
+        changes = variants[k % len(variants)]
+        if k == 20:
+            changes = {**variants[0], **variants[5]}
+        stream.append(b"\ncommit refs/exp/h%02d\nmark :%d\n" % (k, k + 2) + ident + data(f"e{k}"))
+        if k != 21:  # a root commit: every file its own
+            stream.append(b"from :1\n")
+        if k == 22:  # a merge: its first parent is the baseline
+            stream.append(b"merge :3\n")
+        for spec, text in changes.items():
+            op, path = spec.split(" ", 1)
+            if op == "D":
+                stream.append(b"D " + path.encode() + b"\n")
+            else:
+                mode = b"120000" if op == "L" else b"100644"
+                stream.append(b"M " + mode + b" inline " + path.encode() + b"\n" + data(text))
+    stream.append(b"\ndone\n")
+    fast_import(repo, os.environ, stream)
+    return Repo(repo)
+
+
+def test_history_found_from_one_diff_tree_is_what_looking_up_every_path_finds(repo, monkeypatch):
+    """``show`` finds history files from the baselines' and one ``diff-tree`` of every
+    experiment (``results.Changes``); what it finds, and so the series and the errors, is
+    what ``_locate`` finds by looking every path up in every experiment."""
+    from git_exp import results
+
+    r = _history_repo(repo)
+    exps = r.list()
+    assert len(exps) == 24 > results.DIRECT_MAX
+    shas = [e.sha for e in exps]
+    files = results.configured_files(r)
+    looked = history.paths(files, dvclive=True)
+    changes = results.Changes(r, [*results.DEFAULT_PARAMS, *looked])
+    changes.start(shas)
+    changes.baselines = {e.sha: e.baseline for e in exps}
+    assert changes.covers(shas)
+    direct = history._locate(r, shas, looked)
+    asked = []
+    real = history._locate
+    monkeypatch.setattr(history, "_locate", lambda repo_, some, paths: asked.append(len(some)) or real(repo_, some, paths))
+    found = history._locate_changed(r, shas, looked, changes)
+    monkeypatch.undo()
+    assert asked[0] == 1 and sum(asked[1:]) <= 6  # the baseline, then the few it leaves to _locate
+    assert {sha: [(p, o) for p, o, _ in got] for sha, got in found[0].items()} == \
+        {sha: [(p, o) for p, o, _ in got] for sha, got in direct[0].items()}
+    assert found[1] == direct[1] and any(direct[1].values())  # the deep directory's error, both ways
+    assert any(len(got) >= 3 for got in direct[0].values())  # not vacuous
+    assert history._load(r, shas, None, files, dvclive=True, changes=changes) == \
+        history._load(r, shas, None, files, dvclive=True)

@@ -109,14 +109,21 @@ def show(repo: Repo, patterns: list[str] | None = None, *, sort: str | None = No
     notes_head = notes.start_head(repo)
     chosen = parse_best(best) if best else None
     given = found is not None
-    if not given:
-        found = rows.load(repo, remotes=remotes, listing=listing, refs=refs, trailers=trailers)
+    files = files if isinstance(files, dict) else results.configured_files(repo, files)
+    changes = results.Changes(repo, read_paths(files))
+    if not given:  # commits not read before: what they changed is read beside them
+        found = rows.load(repo, remotes=remotes, listing=listing, refs=refs, trailers=trailers,
+                          unknown=lambda shas: changes.start(shas) if len(shas) > results.DIRECT_MAX else None)
     by_commit = notes.read_all(repo, notes.finish_head(notes_head))
     found = annotated(found, by_commit)
     if patterns:
         found = _pick(repo, found, patterns, by_commit)
     few = refs is not None and len(found) <= rows.FEW  # a few of many: read without the caches
-    extra = read(repo, found, files, complete=not patterns and not given, best=chosen, cached=not few)
+    try:
+        extra = read(repo, found, files, complete=not patterns and not given, best=chosen, cached=not few,
+                     changes=changes)
+    finally:
+        changes.close()
     table = found
     if parsed:
         table = parsed.select(table)
@@ -287,17 +294,25 @@ def parse_best(spec: str) -> tuple[str, bool]:
     return "metrics." + metric, maximise
 
 
+def read_paths(files: dict) -> list[str]:
+    """Every path ``read`` looks at: the params and metrics files, then the histories'."""
+    return [*(path for kind in results.KINDS for path in files[kind]), *history.paths(files, dvclive=True)]
+
+
 def read(repo: Repo, found: list[dict], files=None, *, complete: bool = False, cached: bool = True,
-         best: tuple[str, bool] | None = None) -> dict[str, None]:
+         best: tuple[str, bool] | None = None, changes: results.Changes | None = None) -> dict[str, None]:
     """Put in each row what ``show`` shows besides the commit's own fields: params and
     metrics (``rows.with_files``), then the latest values of metric histories
     (``add_history``); the columns they brought.  ``files``: ``results.start_files``'s
-    git, the configured files, or None."""
+    git, the configured files, or None; ``changes``: a ``results.Changes`` of (at least)
+    ``read_paths``, maybe started for these commits already."""
     files = files if isinstance(files, dict) else results.configured_files(repo, files)
-    extra = rows.with_files(repo, found, files, complete=complete, cached=cached)
+    changes = changes or results.Changes(repo, read_paths(files))  # one diff-tree for both
+    changes.baselines = {row["sha"]: row["baseline"] for row in found}
+    extra = rows.with_files(repo, found, files, complete=complete, cached=cached, changes=changes)
     if any(row["name"].startswith("dvc:") for row in found):  # DVC's experiments: files their dvc.yaml declares
         files = _dvc_files(repo, found, files, extra)
-    extra.update(add_history(repo, found, files, best=best, complete=complete, cached=cached))
+    extra.update(add_history(repo, found, files, best=best, complete=complete, cached=cached, changes=changes))
     return extra
 
 
@@ -319,12 +334,13 @@ def matching(repo: Repo, where, *, remotes: bool = False, keep=None, listing=Non
 
 
 def add_history(repo: Repo, table: list[dict], files: dict, *, best: tuple[str, bool] | None = None,
-                complete: bool = False, cached: bool = True) -> dict[str, None]:
+                complete: bool = False, cached: bool = True, changes=None) -> dict[str, None]:
     """Put in each row the latest value of each history metric no metrics file gave, and
     with ``best`` that metric's best step (value and ``best_step``); the columns added.
     UsageError when ``best`` names a metric no row has a history of."""
     summaries = history.summaries(repo, [row["sha"] for row in table], files,
-                                  listed=[row["sha"] for row in table] if complete else None, cached=cached)
+                                  listed=[row["sha"] for row in table] if complete else None, cached=cached,
+                                  changes=changes)
     added: dict[str, None] = {}
     had_best = False
     for row in table:
