@@ -33,7 +33,7 @@ SEP = "\x1f"  # unit separator between fields; records end with NUL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Iterable
+    from typing import Iterable, Iterator
 
 
 class Exp(Record):
@@ -208,11 +208,23 @@ class Repo:
         sorted by name; ``running`` is the same listing already started (``list_args``);
         ``skipped`` gets the ids of the objects other refs there point at.  Symbolic refs
         and names that are not UTF-8 are left out (``odd`` lists them)."""
+        return list(self.each(prefix, trailers=trailers, pattern=pattern, running=running, skipped=skipped))
+
+    def each(self, prefix: str = PREFIX, *, trailers: bool = True, pattern: str | None = None,
+             running: git.Running | None = None, skipped: list[str] | None = None) -> Iterator[Exp]:
+        """``list``, one experiment at a time: at 100k, the listing's text is the only
+        thing held whole (its bytes are let go once decoded)."""
         running = running or self.start(*list_args(prefix, trailers=trailers, pattern=pattern))
-        raw = running.wait().stdout.decode("utf-8", "surrogateescape")
-        exps = []
-        for record in raw.split("\0\n"):
-            record = record.strip("\n\0")
+        result = running.wait()
+        raw = result.stdout.decode("utf-8", "surrogateescape")
+        result.stdout = b""  # read once: not held twice
+        at, end = 0, len(raw)
+        while at < end:
+            stop = raw.find("\0\n", at)
+            if stop < 0:
+                stop = end
+            record = raw[at:stop].strip("\n\0")
+            at = stop + 2
             if not record:
                 continue
             parts = record.split(SEP)
@@ -226,8 +238,7 @@ class Repo:
             exp = Exp(ref[len(prefix):], sha, parents.split(), int(created or 0), subject, ref=ref)
             if trailers and len(parts) > 6:
                 exp.trailers = parse_trailers(parts[6])
-            exps.append(exp)
-        return exps
+            yield exp
 
     def odd(self, *prefixes: str) -> list[tuple[str, str]]:
         """``(refname, what it is)`` for each ref under ``prefixes`` that git-exp leaves alone:

@@ -35,6 +35,7 @@ MAX_VALUES = 10_000  # dict entries and list items in one file, counted as flatt
 MAX_DEPTH = 100  # levels of nesting in one file
 YAML_PLAIN_MAX = 32 << 10  # a YAML file this small and without aliases is read by the plain loader
 READ_CHUNK = 64 << 20  # bytes of blobs read by one `cat-file --batch` (files of 10k experiments: ~3 MB)
+READ_COMMITS = 10_000  # commits whose files are found, read and parsed together (what is held meanwhile)
 DIRECT_MAX = 16  # up to this many commits, look every path up directly
 CACHE_MIN = 32  # from this many commits on, use the row cache
 
@@ -297,11 +298,26 @@ def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None 
     known = RowCache(repo, names, max_size) if cached and len(commits) > CACHE_MIN else None
     table = known.rows(commits) if known else {}
     todo = {c: b for c, b in commits.items() if c not in table}
-    sizes: dict[str, int] = {}
+    fresh: dict[str, dict[str, Any]] = {}
     if len(todo) > DIRECT_MAX and all(b != UNKNOWN for b in todo.values()):
-        located = _via_baselines(repo, todo, names, sizes, changes)
+        order = list(todo)
+        for start in range(0, len(order), READ_COMMITS):  # what is read of each part is let go before the next
+            part = {commit: todo[commit] for commit in order[start:start + READ_COMMITS]}
+            sizes: dict[str, int] = {}
+            _rows(repo, _via_baselines(repo, part, names, sizes, changes), paths, sizes, max_size, fresh)
     else:
-        located = _direct(repo, list(todo), names, sizes)
+        sizes = {}
+        _rows(repo, _direct(repo, list(todo), names, sizes), paths, sizes, max_size, fresh)
+    if known:
+        known.put(fresh, listed=list(commits) if complete else None)
+    table.update(fresh)
+    return table
+
+
+def _rows(repo: Repo, located: dict[str, dict[str, str]], paths: list[tuple[str, str]], sizes: dict[str, int],
+          max_size: int, fresh: dict[str, dict[str, Any]]) -> None:
+    """Put in ``fresh`` the row of each commit ``located`` finds files of (``{commit:
+    {path: blob}}``): its files read (each distinct blob once) and flattened."""
     wanted: dict[str, set[str]] = {}  # blob -> the paths it is found at
     for found in located.values():
         for path, oid in found.items():
@@ -319,7 +335,6 @@ def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None 
                 parsed[(oid, path)] = parse(path, data)
             except Unreadable as exc:
                 parsed[(oid, path)] = exc
-    fresh: dict[str, dict[str, Any]] = {}
     plans: dict[tuple, list[tuple[str, str]]] = {}  # the paths a commit has -> (kind, path) in ``paths`` order
     for commit, found in located.items():
         row = fresh[commit] = {}
@@ -338,10 +353,6 @@ def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None 
             prior = row.get(kind)
             row[kind] = f"{prior}; {cells}" if ERRORS in row and str(prior).startswith("error: ") else f"error: {cells}"
             row.setdefault(ERRORS, []).append(str(cells))
-    if known:
-        known.put(fresh, listed=list(commits) if complete else None)
-    table.update(fresh)
-    return table
 
 
 def _plain_cells(oid: str, path: str, kinds: list[str], data: bytes, flat: dict) -> bool:
@@ -459,14 +470,17 @@ class Changes:
         return self.commits is not None and self.commits.issuperset(commits)
 
     def close(self) -> None:
-        """Stop git if nobody asked for what it says."""
+        """Stop git if nobody asked for what it says; forget what it said."""
         if self.running is not None:
             self.running.kill()
             self.running = None
+        self._parsed = None
 
     def parsed(self) -> dict[str, dict[str, Optional[tuple[str, str]]]]:
         if self._parsed is None:
-            raw = self.running.wait().stdout.decode("utf-8", "surrogateescape")
+            result = self.running.wait()
+            raw = result.stdout.decode("utf-8", "surrogateescape")
+            result.stdout = b""  # read once: not held twice
             self.running = None
             changes: dict[str, dict[str, Optional[tuple[str, str]]]] = {}
             current: dict[str, Optional[tuple[str, str]]] = {}

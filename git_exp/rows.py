@@ -175,7 +175,7 @@ def load(repo: Repo, *, remotes: bool = False, listing: git.Running | None = Non
         if unknown is not None:
             unknown([sha for sha in shas if sha not in known])
         for prefix, running in zip(prefixes, started):
-            for exp in repo.list(prefix, running=running, skipped=others):
+            for exp in repo.each(prefix, running=running, skipped=others):
                 remote = None
                 if prefix == REMOTE_PREFIX:
                     remote, _, exp.name = exp.name.partition("/")

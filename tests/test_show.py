@@ -179,7 +179,7 @@ def test_show_rows_from_the_commit_cache_are_the_rows_read_from_git(three, exp, 
     assert [r["name"] for r in cold[False]] == ["lr-0.01", "lr-0.1", "lr-0.5"]
     assert [(r["remote"], r["name"]) for r in cold[True]][-1] == ("origin", "lr-0.1")
     with monkeypatch.context() as patched:
-        patched.setattr(Repo, "list", lambda *a, **k: pytest.fail("read the commits again"))
+        patched.setattr(Repo, "each", lambda *a, **k: pytest.fail("read the commits again"))
         for remotes in (False, True):
             assert rows_.load(Repo(three), remotes=remotes) == cold[remotes]
     write(three, {"params.yaml": "lr: 0.7\n"})

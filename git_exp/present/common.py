@@ -4,8 +4,15 @@ from __future__ import annotations
 import sys
 
 
-def out(text: str) -> None:
-    """``text`` on stdout, ending in a newline; nothing for no text."""
+def out(text) -> None:
+    """``text`` on stdout, ending in a newline; nothing for no text.  ``text`` may be
+    pieces of text to write as they come (``present.show.Streamed``), the last ending
+    in a newline."""
+    if text and not isinstance(text, str):
+        for piece in text:
+            sys.stdout.write(piece)
+        sys.stdout.flush()
+        return
     if text:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
