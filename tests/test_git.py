@@ -23,6 +23,29 @@ def test_large_input_and_output_at_once_do_not_deadlock(repo):
     assert result.stderr == b""
 
 
+def test_a_git_collected_in_the_background_finishes_while_nobody_waits(repo):
+    """``background``: a thread feeds git and reads it, so git gets past the 64 KiB a pipe
+    holds and ends with no one in ``wait``; ``wait`` then gives all it said, and a
+    background git stopped by ``kill`` is reaped as any other."""
+    import time
+
+    write(repo, {f"f{i}": f"{i}\n" for i in range(200)})
+    head = commit_all(repo)
+    query = "".join(f"{head}:f{i % 200}\n" for i in range(40_000)).encode()
+    running = git.start("cat-file", "--batch-check", input=query, cwd=repo).background()
+    deadline = time.monotonic() + 60
+    while running.result is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert running.result is not None  # done before anyone waited: ~2 MB went through the pipes
+    assert len(running.wait().out.splitlines()) == 40_000
+    assert running.background() is running and running.thread is not None  # once only
+    sleeper = git.start("cat-file", "--batch", input=b"", cwd=repo)
+    never = git.start("hash-object", "--stdin-paths", input=b"f0\n" * 10, cwd=repo).background()
+    never.kill()
+    assert never.result is not None and sleeper.wait().returncode == 0
+    git.wait_all([git.start("rev-parse", "HEAD", cwd=repo).background(), git.start("rev-parse", "HEAD", cwd=repo)])
+
+
 def test_failure_keeps_code_and_stderr(repo):
     result = git.run("rev-parse", "--verify", "no-such-thing", cwd=repo, check=False)
     assert result.returncode == 128 and result.stdout == b"" and result.stderr.startswith(b"fatal: ")

@@ -208,6 +208,14 @@ def test_show_json_from_the_lines_cache_is_what_the_rows_give(repo, exp, monkeyp
     assert [row["created"] for row in rows] == sorted((row["created"] for row in rows), reverse=True)
     assert cold[("-r",)].count("\n") == 253 and len(json.loads(cold[("sweep/*",)])) == 125
 
+    from git_exp import cache as cache_
+    from git_exp.present import show as present_show
+
+    with monkeypatch.context() as patched:  # written in pieces of 7 rows: the same text, the same lines kept
+        patched.setattr(present_show, "STREAM_ROWS", 7)
+        cache_.clear(os.path.join(repo, ".git"))
+        assert exp("show", "--json", "-r").out == cold[("-r",)]
+
     def long_way(*args, **kwargs):
         raise AssertionError("show built the rows")
 
