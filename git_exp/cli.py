@@ -278,7 +278,10 @@ def show(
     (dvclive/, metrics.jsonl, exp.history) add their latest values. On a terminal the
     table fits its width (long text cut with …, columns that do not fit left out and
     named), with colour, through your pager (git's settings: GIT_PAGER, pager.exp,
-    core.pager, PAGER; --no-pager).  `show REMOTE [GLOB...]` (or --remote REMOTE) shows a
+    core.pager, PAGER; --no-pager), and comes as it is read, newest rows first: its
+    layout is that of the first rows, and older rows that bring a column or a wider
+    value come under a new header (--sort, --where, --best, --reverse, --columns,
+    --drop, --only-changed and patterns lay out every row first).  `show REMOTE [GLOB...]` (or --remote REMOTE) shows a
     remote's experiments without pulling them: only their commits and result files are
     fetched (filtered, where the server allows it) into git-exp's own store, and no ref
     or experiment is created."""
