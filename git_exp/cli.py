@@ -278,13 +278,17 @@ def show(
     (dvclive/, metrics.jsonl, exp.history) add their latest values. On a terminal the
     table fits its width (long text cut with …, columns that do not fit left out and
     named), with colour, through your pager (git's settings: GIT_PAGER, pager.exp,
-    core.pager, PAGER; --no-pager).  `show REMOTE [GLOB...]` (or --remote REMOTE) shows a
+    core.pager, PAGER; --no-pager), and comes as it is read, newest rows first: its
+    layout is that of the first rows, and older rows that bring a column or a wider
+    value come under a new header (--sort, --where, --best, --reverse, --columns,
+    --drop, --only-changed and patterns lay out every row first).  `show REMOTE [GLOB...]` (or --remote REMOTE) shows a
     remote's experiments without pulling them: only their commits and result files are
     fetched (filtered, where the server allows it) into git-exp's own store, and no ref
     or experiment is created."""
     from git_exp import columns as pick
     from git_exp import terminal
     from git_exp.commands import show as do
+    from git_exp.commands import show_stream as stream
     from git_exp.present import show as present
     from git_exp.present import table
     from git_exp.present.common import chosen_format
@@ -312,6 +316,15 @@ def show(
         raise UsageError(f"{'-r' if remotes else '--archived'} shows experiments fetched or archived here — "
                          "drop it to show a remote's own")
     face = terminal.settings(config, color=when, paging=not no_pager, colored=fmt == "table")
+    if stream.streams(terminal=terminal.stdout_is_tty(), fmt=fmt, patterns=patterns, sort=sort, where=where,
+                      best=best, reverse=reverse, picked=picked, archived=archived, remote=remote, vs=vs):
+        shown = present.Streamed(stream.chunks(source, remotes=remotes, limit=max_count), width=face.width,
+                                 palette=face.palette, ellipsis=table.ellipsis(face.encoding), limit=max_count)
+        blocks = shown.blocks()
+        first = next(blocks, "")  # read before the pager starts: nothing to show starts none
+        with terminal.paged(face if first else None):
+            present.write_blocks(first, blocks, shown.notes)
+        return
     lines = do.lines_cache(source) if fmt == "json" and not archived and remote is None else None
     text = None
     plain = not sort and where is None and not best and not picked and not any(map(do.needs_resolving, patterns))

@@ -75,6 +75,16 @@ def write(text: str, notes: list) -> None:
         warn(one)
 
 
+def write_blocks(first: str, blocks, notes) -> None:
+    """``first`` and each of ``blocks`` on stdout as they come (flushed each), then
+    ``notes()`` on stderr (``Streamed``)."""
+    out(first)
+    for block in blocks:
+        out(block)
+    for one in notes():
+        warn(one)
+
+
 def _head(encode, name: str, remote: str | None, tags, note: str | None) -> str:
     """The start of a row's JSON line: what does not come from its commit alone (its name,
     remote, tags and note), so never kept in ``lines``."""
@@ -190,3 +200,38 @@ def unreadable_in_lines(text: str) -> str | None:
     import json
 
     return unreadable([json.loads(line.rstrip(",")) for line in text.splitlines() if marker in line])
+
+
+class Streamed:
+    """``show``'s table on a terminal, chunk by chunk (``commands.show_stream.chunks``):
+    ``blocks()`` gives the text of each chunk as it is read (``present.table.Stream``: the
+    layout of the first chunk, a new header where later ones widen it), ``notes()`` then
+    what ``shown`` says on stderr after the whole table (hidden columns, unreadable files,
+    nothing to show)."""
+
+    def __init__(self, chunks, *, width: int | None = None, palette: dict | None = None, ellipsis: str = "…",
+                 limit: int | None = None) -> None:
+        from git_exp.present.table import Stream
+
+        self.chunks, self.limit = chunks, limit
+        self.table = Stream(width=width, palette=palette, ellipsis=ellipsis)
+        self.bad: list[dict] = []
+        self.count = 0
+
+    def blocks(self):
+        for chunk, columns in self.chunks:
+            from git_exp.present.table import terminal_order
+
+            self.count += len(chunk)
+            self.bad += [row for row in chunk if results.ERRORS in row]
+            yield self.table.add([for_display(r) for r in chunk], terminal_order(columns))
+
+    def notes(self) -> list:
+        notes = [unreadable(self.bad)]
+        if not self.count and self.limit != 0:
+            notes.append(empty(None))
+        if self.table.hidden:
+            from git_exp.present.table import hidden_note
+
+            notes.insert(0, hidden_note(self.table.hidden, self.table.width))
+        return notes

@@ -104,38 +104,125 @@ def _fit(natural: list[int], floors: list[int], room: int) -> list[int] | None:
 def render(rows: list[dict], columns: list[str], *, width: int | None = None,
            palette: dict | None = None, ellipsis: str = "…") -> Table:
     """``rows`` (display rows: ``present``'s short forms, numbers as numbers) as a table of
-    ``columns`` fit to ``width`` (None: no limit), coloured from ``palette`` (None: none).
+    ``columns`` fit to ``width`` (None: no limit), coloured from ``palette`` (None: none):
+    one block of a ``Stream``.
 
     Built column by column, a column of ASCII text measured with ``len`` and padded by
     ``str.ljust``: 10k rows of 14 columns in ~0.2 s here, as ``render.grid``'s plain table
     (a loop over rows and cells, as first written, took ~0.35 s more)."""
     if not rows or not columns:
         return Table("", [])
-    raw = {c: [row.get(c) for row in rows] for c in columns}
-    cells, plain, numeric = {}, {}, {}
-    for c in columns:
-        kinds = set(map(type, raw[c]))
-        numeric[c] = bool(kinds - {type(None)}) and kinds <= NUMBERS
-        if kinds == {str}:
-            texts = raw[c]
-        elif numeric[c]:  # cell() inlined: its call per value was a third of the time
-            texts = ["-" if v is None else f"{v:.6g}" if type(v) is float else str(v) for v in raw[c]]
-        else:
-            texts = [v if type(v) is str else cell(v) for v in raw[c]]
-        joined = "".join(texts)
-        if not joined.isprintable():
-            texts = list(map(clean, texts))
-        cells[c], plain[c] = texts, joined.isascii()
-    labels = {c: clean(c[len(_group(c)) + 1:] if _group(c) else c) for c in columns}
-    measure = {c: len if plain[c] else display_width for c in columns}
-    values = [max(map(measure[c], cells[c])) for c in columns]
-    natural = [max(display_width(labels[c]), size) for c, size in zip(columns, values)]
-    floors = []
-    for c, size, most in zip(columns, natural, values):
-        if numeric[c] or c in WHOLE:
-            floors.append(min(size, max(most, min(display_width(labels[c]), HEADER_MIN))))
-        else:
-            floors.append(min(size, NAME_MIN if c == "name" else TEXT_MIN))
+    stream = Stream(width=width, palette=palette, ellipsis=ellipsis)
+    return Table(stream.add(rows, columns), stream.hidden)
+
+
+class Stream:
+    """One table written in blocks of rows as they come (``show`` on a terminal writes the
+    newest rows at once, then the older ones as they are read): ``add(rows, columns)`` is
+    the text of the next block; one block is exactly ``render``'s table.
+
+    The first block decides the layout as ``render`` does for its rows: the columns, their
+    widths and alignment, fit to ``width``.  A later block continues the table under the
+    same header when the layout of every row so far is the same.  When it is not — the
+    block brings a column not seen before (a param only older experiments have: never
+    dropped), a cell wider than its column, text in a column of numbers — the layout of
+    every row so far is made again (widths only grow, columns are only added, as
+    ``render`` of all those rows would lay them out) and the block is written under a new
+    header.  Rows above keep their layout: that text is gone to the terminal.  ``hidden``
+    names every column left out to fit the width in some block.  The best value of a
+    metric (colour) is that of every row so far: a block marks the values no row above
+    it, nor in it, beats — the best of the whole table is always marked."""
+
+    def __init__(self, *, width: int | None = None, palette: dict | None = None, ellipsis: str = "…") -> None:
+        self.width, self.palette, self.ellipsis = width, palette, ellipsis
+        self.most: dict[str, int] = {}  # column -> widest cell so far
+        self.kinds: dict[str, set] = {}  # column -> the types of its values so far
+        self.numbers: dict[str, set] = {}  # metric column -> two of its distinct numbers (many or one)
+        self.best: dict = {}  # metric column -> its best number so far
+        self.layout: tuple | None = None  # (columns, shown, widths, numeric flags of those shown)
+        self.hidden: list[str] = []
+
+    def add(self, rows: list[dict], columns: list[str]) -> str:
+        if not rows or not columns:
+            return ""
+        raw = {c: [row.get(c) for row in rows] for c in columns}
+        cells, plain = {}, {}
+        for c in columns:
+            kinds = set(map(type, raw[c]))
+            self.kinds.setdefault(c, set()).update(kinds)
+            if kinds == {str}:
+                texts = raw[c]
+            elif kinds <= NUMBERS:  # cell() inlined: its call per value was a third of the time
+                texts = ["-" if v is None else f"{v:.6g}" if type(v) is float else str(v) for v in raw[c]]
+            else:
+                texts = [v if type(v) is str else cell(v) for v in raw[c]]
+            joined = "".join(texts)
+            if not joined.isprintable():
+                texts = list(map(clean, texts))
+            cells[c], plain[c] = texts, joined.isascii()
+            most = max(map(len if plain[c] else display_width, texts))
+            if most > self.most.get(c, -1):
+                self.most[c] = most
+        numeric = {c: bool(self.kinds[c] - {type(None)}) and self.kinds[c] <= NUMBERS for c in columns}
+        labels = {c: clean(c[len(_group(c)) + 1:] if _group(c) else c) for c in columns}
+        natural = [max(display_width(labels[c]), self.most[c]) for c in columns]
+        floors = []
+        for c, size in zip(columns, natural):
+            if numeric[c] or c in WHOLE:
+                floors.append(min(size, max(self.most[c], min(display_width(labels[c]), HEADER_MIN))))
+            else:
+                floors.append(min(size, NAME_MIN if c == "name" else TEXT_MIN))
+        shown, widths = _laid_out(columns, natural, floors, self.width)
+        layout = (list(columns), shown, widths, [numeric[c] for c in shown])
+        header = layout != self.layout
+        self.layout = layout
+        self.hidden += [c for c in columns[len(shown):] if c not in self.hidden]
+        best = self._best(raw, columns) if self.palette else {}
+        parts = []
+        for i, (c, size) in enumerate(zip(shown, widths)):
+            texts = [cut(labels[c], size, self.ellipsis), *cells[c]] if header else cells[c]
+            measure = len if plain[c] else display_width
+            if size < natural[i]:
+                texts = [text if measure(text) <= size else cut(text, size, self.ellipsis) for text in texts]
+            last = i == len(shown) - 1 and not numeric[c]
+            codes = _codes(c, raw[c], best, self.palette) if self.palette else None
+            if codes and not header:
+                codes = codes[1:]
+            if codes or not (plain[c] and (not header or labels[c].isascii())):
+                parts.append(_padded(texts, size, numeric[c], last, codes))
+            elif last:
+                parts.append(texts)
+            elif numeric[c]:  # ASCII (and the one-character ellipsis): a character is a column
+                parts.append([text.rjust(size) for text in texts])
+            else:
+                parts.append([text.ljust(size) for text in texts])
+        gap = " " * GAP
+        lines = list(map(gap.join, zip(*parts)))
+        if header and any(_group(c) for c in shown):
+            lines.insert(0, _group_row(shown, widths, "─" if self.ellipsis == "…" else "-"))
+        return "".join(line.rstrip(" ") + "\n" for line in lines)
+
+    def _best(self, raw: dict, columns: list[str]) -> dict:
+        """``{column: best value of every row so far}`` for metric columns that have had two
+        or more different numbers (``_best`` over all the blocks)."""
+        for column in columns:
+            if _group(column) != "metrics":
+                continue
+            numbers = {v for v in raw[column] if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v}
+            if not numbers:
+                continue
+            seen = self.numbers.setdefault(column, set())
+            if len(seen) < 2:
+                seen.update(sorted(numbers)[:2])
+            if column in self.best:
+                numbers.add(self.best[column])
+            self.best[column] = min(numbers) if lower_is_better(column) else max(numbers)
+        return {c: self.best[c] for c in columns if len(self.numbers.get(c, ())) > 1}
+
+
+def _laid_out(columns: list[str], natural: list[int], floors: list[int], width: int | None) -> tuple[list, list]:
+    """``(shown, widths)``: the columns that fit ``width`` (dropped from the right) and
+    their widths (``_fit``); every column at its natural width when there is no limit."""
     shown = list(columns)
     widths = None if width else natural
     while widths is None:
@@ -145,28 +232,7 @@ def render(rows: list[dict], columns: list[str], *, width: int | None = None,
                 widths = [min(natural[0], width)]
             else:
                 shown.pop()
-    hidden = list(columns[len(shown):])
-    best = _best(raw, shown) if palette else {}
-    parts = []
-    for i, (c, size) in enumerate(zip(shown, widths)):
-        texts = [cut(labels[c], size, ellipsis), *cells[c]]
-        if size < natural[i]:
-            texts = [text if measure[c](text) <= size else cut(text, size, ellipsis) for text in texts]
-        last = i == len(shown) - 1 and not numeric[c]
-        codes = _codes(c, raw[c], best, palette) if palette else None
-        if codes or not (plain[c] and labels[c].isascii()):
-            parts.append(_padded(texts, size, numeric[c], last, codes))
-        elif last:
-            parts.append(texts)
-        elif numeric[c]:  # ASCII (and the one-character ellipsis): a character is a column
-            parts.append([text.rjust(size) for text in texts])
-        else:
-            parts.append([text.ljust(size) for text in texts])
-    gap = " " * GAP
-    lines = list(map(gap.join, zip(*parts)))
-    if any(_group(c) for c in shown):
-        lines.insert(0, _group_row(shown, widths, "─" if ellipsis == "…" else "-"))
-    return Table("".join(line.rstrip(" ") + "\n" for line in lines), hidden)
+    return shown, list(widths)
 
 
 def _padded(texts: list[str], size: int, right: bool, last: bool, codes: list | None = None) -> list[str]:
@@ -204,18 +270,6 @@ def _group_row(columns: list[str], widths: list[int], rule: str) -> str:
         parts.append(text + " " * (span - display_width(text)))
         i = j
     return (" " * GAP).join(parts)
-
-
-def _best(raw: dict, columns: list[str]) -> dict:
-    """``{column: best value}`` for metric columns with two or more different numbers."""
-    best = {}
-    for column in columns:
-        if _group(column) != "metrics":
-            continue
-        numbers = {v for v in raw[column] if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v}
-        if len(numbers) > 1:
-            best[column] = min(numbers) if lower_is_better(column) else max(numbers)
-    return best
 
 
 def _color(column: str, value, best: dict, palette: dict) -> str | None:

@@ -9,7 +9,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Optional
 
 from tests.bench.browser import EMPTY_PAGE, browser_missing
 from tests.bench.env import Cmd, Unavailable, copy_repo, run
@@ -130,6 +130,35 @@ def ls_cold(fx: Fixture, ctx: Ctx) -> Case:
     """``ls`` with no cache against a ``for-each-ref`` printing the same fields, trailers included."""
     return Case(Cmd((*EXP, "ls"), fx.main), Cmd(("git", "for-each-ref", f"--format={LS_FORMAT}", "refs/exp/"), fx.main),
                 _no_cache(fx))
+
+
+FIRSTROW = Path(__file__).resolve().parent / "firstrow.py"
+
+
+def _first_row(fx: Fixture, ctx: Ctx, name: str, prepare: Optional[Callable[[], None]] = None) -> Case:
+    """A: the seconds until the first row of ``show``'s table reaches a terminal (a pty,
+    through the default pager ``less`` with git's ``LESS=FRX``; then ``q``, as a person
+    who saw the first screen).  B: the seconds until plain git's first line of
+    ``SHOW_BASELINE`` (the same listing and files) reaches the same terminal.  Both
+    measured by ``firstrow.py``; the target is A's seconds."""
+    fx.runs.mkdir(parents=True, exist_ok=True)
+    own = (fx.runs / f"{name}.a", fx.runs / f"{name}.b")
+    for path in own:
+        path.unlink(missing_ok=True)
+    return Case(Cmd((ctx.python, str(FIRSTROW), "--out", str(own[0]), *EXP, "show"), fx.main),
+                Cmd((ctx.python, str(FIRSTROW), "--lines", "1", "--hangup", "--out", str(own[1]),
+                     "sh", "-c", SHOW_BASELINE), fx.main), prepare, own=own)
+
+
+def show_first_row(fx: Fixture, ctx: Ctx) -> Case:
+    """``_first_row`` warm: caches filled by a whole ``show --json`` first (issue 14: ≤ 200 ms)."""
+    run((*EXP, "show", "--json"), fx.main, ctx.env)
+    return _first_row(fx, ctx, "show-first-row")
+
+
+def show_first_row_cold(fx: Fixture, ctx: Ctx) -> Case:
+    """``_first_row`` with no cache (issue 14: ≤ 200 ms)."""
+    return _first_row(fx, ctx, "show-first-row-cold", _no_cache(fx))
 
 
 REPORT_BASELINE = ("git for-each-ref --format='%(objectname) %(objectname)~' refs/exp/ "
@@ -331,6 +360,7 @@ OPS: dict[str, Callable[[Fixture, Ctx], Case]] = {
     "fetch-installed": fetch_installed, "report": report, "report-open": report_open,
     "show-cold-100k": show_cold, "show-rss-100k": show_rss, "show-select-100k": show_select,
     "show-select-warm-100k": show_select_warm, "ls-cold-100k": ls_cold,
-    "show-remote": show_remote,
+    "show-remote": show_remote, "show-first-row-100k": show_first_row, "show-first-row-cold-100k": show_first_row_cold,
 }
-AT_100K = ("ls", "show-cold-100k", "show-rss-100k", "show-select-100k", "show-select-warm-100k", "ls-cold-100k")
+AT_100K = ("ls", "show-cold-100k", "show-rss-100k", "show-select-100k", "show-select-warm-100k", "ls-cold-100k",
+           "show-first-row-100k", "show-first-row-cold-100k")

@@ -21,6 +21,9 @@ class Case:
     prepare: Optional[Callable[[], None]] = None
     cleanup: Optional[Callable[[], None]] = None
     peaks: Optional[Path] = None  # A appends its peak memory (KiB) here each run (``peak.py``)
+    # A and B append their own seconds here each run (``firstrow.py``: to the first row on a
+    # terminal), which count instead of their wall times
+    own: Optional[tuple[Path, Path]] = None
 
 
 def peak_mb(case: Case, runs: int) -> Optional[float]:
@@ -56,6 +59,8 @@ def measure(case: Case, env: Mapping[str, str], runs: int, warmup: int = 1,
                 case.prepare()
             a = timed(case.a, env)
             b = timed(case.b, env)
+            if case.own:
+                a, b = (float(path.read_text().split()[-1]) for path in case.own)
             if k >= warmup:
                 times_a.append(a)
                 times_b.append(b)
