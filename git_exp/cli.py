@@ -318,7 +318,7 @@ def show(
     face = terminal.settings(config, color=when, paging=not no_pager, colored=fmt == "table")
     if stream.streams(terminal=terminal.stdout_is_tty(), fmt=fmt, patterns=patterns, sort=sort, where=where,
                       best=best, reverse=reverse, picked=picked, archived=archived, remote=remote, vs=vs):
-        shown = present.Streamed(stream.chunks(source, remotes=remotes, limit=max_count), width=face.width,
+        shown = present.StreamedTable(stream.chunks(source, remotes=remotes, limit=max_count), width=face.width,
                                  palette=face.palette, ellipsis=table.ellipsis(face.encoding), limit=max_count)
         blocks = shown.blocks()
         first = next(blocks, "")  # read before the pager starts: nothing to show starts none

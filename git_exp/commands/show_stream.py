@@ -1,5 +1,5 @@
 """``git exp show`` on a terminal: the rows in chunks, newest first, so the first screen
-comes at once (``present.show.Streamed`` writes them, ``present.table.Stream`` lays them out).
+comes at once (``present.show.StreamedTable`` writes them, ``present.table.Stream`` lays them out).
 
 The order (newest first, as ``commands.show.show`` sorts) needs only each experiment's
 commit time, which ``rows.load`` gives from the listing (and its cache, warm); the params,

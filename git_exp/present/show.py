@@ -77,7 +77,7 @@ def write(text: str, notes: list) -> None:
 
 def write_blocks(first: str, blocks, notes) -> None:
     """``first`` and each of ``blocks`` on stdout as they come (flushed each), then
-    ``notes()`` on stderr (``Streamed``)."""
+    ``notes()`` on stderr (``StreamedTable``)."""
     out(first)
     for block in blocks:
         out(block)
@@ -202,7 +202,7 @@ def unreadable_in_lines(text: str) -> str | None:
     return unreadable([json.loads(line.rstrip(",")) for line in text.splitlines() if marker in line])
 
 
-class Streamed:
+class StreamedTable:
     """``show``'s table on a terminal, chunk by chunk (``commands.show_stream.chunks``):
     ``blocks()`` gives the text of each chunk as it is read (``present.table.Stream``: the
     layout of the first chunk, a new header where later ones widen it), ``notes()`` then
