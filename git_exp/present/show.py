@@ -94,7 +94,7 @@ def _head(encode, name: str, remote: str | None, tags, note: str | None) -> str:
 
 
 def cached_json(lines_cache: tuple, listed, limit: int | None = None, reverse: bool = False, *,
-                narrowed: bool = False) -> str | None:
+                narrowed: bool = False) -> Streamed | None:
     """``show --json`` from the facts' ``lines`` alone, newest first as ``commands.show.show``
     orders (the time read from each line), ``limit`` and ``reverse`` as there; or None
     when a listed commit is not there or the rows are too few to be written one per line.
@@ -114,7 +114,17 @@ def cached_json(lines_cache: tuple, listed, limit: int | None = None, reverse: b
         return None
     encode = render.string_encoder()
     lines = [_head(encode, n, o, a.tags, a.note) + t for n, o, a, t in zip(exp_names, owners, said, tails)]
-    return render.json_lines(limited(sorted(lines, key=_iso_created, reverse=True), limit, reverse))
+    del tails, known
+    lines = limited(sorted(lines, key=_iso_created, reverse=True), limit, reverse)
+    return Streamed(_line_pieces(lines), lines)
+
+
+def _line_pieces(lines: list[str]):
+    """``render.json_lines`` of ``lines``, in pieces of STREAM_ROWS lines."""
+    yield "[\n"
+    for start in range(0, len(lines), STREAM_ROWS):
+        yield ("" if not start else ",\n") + ",\n".join(lines[start:start + STREAM_ROWS])
+    yield "\n]\n"
 
 
 CREATED = '"created": "'
@@ -129,12 +139,13 @@ def _iso_created(line: str) -> str:
 class Streamed:
     """Text written piece by piece as it is made (``common.out`` writes each piece): the
     JSON of many rows, so that neither the whole text nor its bytes are ever held (at
-    100k rows, ~90 MB of the cold ``show --json``)."""
+    100k rows, ~90 MB of the cold ``show --json``); ``lines``: the rows' lines, when
+    they are known before (``cached_json``)."""
 
-    __slots__ = ("pieces",)
+    __slots__ = ("pieces", "lines")
 
-    def __init__(self, pieces) -> None:
-        self.pieces = pieces
+    def __init__(self, pieces, lines: list[str] | None = None) -> None:
+        self.pieces, self.lines = pieces, lines
 
     def __bool__(self) -> bool:
         return True
@@ -192,14 +203,17 @@ def unreadable(table: list[dict]) -> str | None:
     return f"git-exp: warning: {count} unreadable files, shown as error cells: {'; '.join(named)}"
 
 
-def unreadable_in_lines(text: str) -> str | None:
-    """``unreadable`` for ``show --json`` text written one row per line (``cached_json``)."""
+def unreadable_in_lines(text) -> str | None:
+    """``unreadable`` for ``show --json`` text written one row per line (``cached_json``:
+    a ``Streamed`` of its lines, or the text)."""
     marker = f'"{results.ERRORS}": ['  # only a row's own key: in a string a quote is escaped
-    if marker not in text:
+    lines = text.lines if isinstance(text, Streamed) else text.splitlines()
+    bad = [line for line in lines if marker in line]
+    if not bad:
         return None
     import json
 
-    return unreadable([json.loads(line.rstrip(",")) for line in text.splitlines() if marker in line])
+    return unreadable([json.loads(line.rstrip(",")) for line in bad])
 
 
 class StreamedTable:
