@@ -964,3 +964,34 @@ def test_doctor_warns_when_lfs_files_would_be_pushed_without_the_lfs_hook(repo, 
     hook = repo / ".git" / "hooks" / "pre-push"
     hook.write_text("#!/bin/sh\ngit lfs pre-push \"$@\"\n")
     assert not [f for f in json.loads(exp("doctor", "--json").out) if "git-lfs" in f["what"]]
+
+
+def test_a_big_pull_leaves_refs_loose_rather_than_run_a_reference_transaction_hook_per_ref(local_remote, tmp_path,
+                                                                                            exp):
+    """After a pull writes many refs git packs them, unless (files refs) a
+    reference-transaction hook would run twice for every loose ref pruned: then they stay
+    loose, and ``doctor`` says to pack them.  Without the hook they are packed."""
+    runner, laptop = pair(local_remote, tmp_path)
+    sha = save(exp, runner, "first", files={"params.yaml": "lr: 0.2\n"})
+    git(runner, "update-ref", "--stdin", input="".join(f"create refs/exp/many/{i:03d} {sha}\n" for i in range(150)))
+    assert exp("push", "origin", "--all", cwd=runner).code == 0
+    log = tmp_path / "hook.log"
+    hook = Path(git(laptop, "rev-parse", "--git-path", "hooks/reference-transaction").strip())
+    hook = hook if hook.is_absolute() else laptop / hook
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text(f"#!/bin/sh\necho \"$1\" >> '{log}'\ncat >/dev/null\n")
+    hook.chmod(0o755)
+    assert exp("pull", "origin", "--all", cwd=laptop).code == 0
+    assert len(exp_refs(laptop)) == 151
+    calls = log.read_text().splitlines()
+    assert 0 < calls.count("committed") <= 4, calls  # the pull's own transactions, no prune of each ref
+    reftable = (laptop / ".git" / "reftable").is_dir()
+    doctor = exp("doctor", cwd=laptop)
+    assert ("loose experiment refs" in doctor.out + doctor.err) != reftable
+    hook.unlink()
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(laptop), str(other))
+    git(other, "remote", "set-url", "origin", git(laptop, "remote", "get-url", "origin").strip())
+    assert exp("pull", "origin", "--all", cwd=other).code == 0
+    doctor = exp("doctor", cwd=other)
+    assert "loose experiment refs" not in doctor.out + doctor.err

@@ -19,7 +19,8 @@
    and plan again, as a second ``git fetch`` would simply find them up to date.  A
    diverged experiment is reported and left alone unless ``--force``; both versions
    stay reachable.  After many new refs, ``git pack-refs`` packs them: 20k loose refs
-   made every later no-op ``git fetch`` 2.3x slower (bench row fetch-installed).
+   made every later no-op ``git fetch`` 2.3x slower (bench row fetch-installed) — unless
+   a ``reference-transaction`` hook would run for each of them (``Repo.pack_refs``).
 
 ``--where`` needs the remote's params and metrics, which are in the commits: after step
 2 the remote-tracking refs of every selected experiment are written (as ``git fetch``
