@@ -58,8 +58,9 @@ def mixed(repo):
     head = git(repo, "rev-parse", "HEAD").strip()
     import_commits(repo, os.environ, head, git_exp_commits(130)(head))
     tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
-    root = git(repo, "commit-tree", tree, "-m", "root\n\nExp-Exit-Code: 3").strip()
-    merge = git(repo, "commit-tree", tree, "-p", head, "-p", root, "-m", "merge\n\nExp-Exit-Code: 2").strip()
+    dated = {"GIT_COMMITTER_DATE": "1700000000 +0000"}  # ages in days: the same in every run of the test
+    root = git(repo, "commit-tree", tree, "-m", "root\n\nExp-Exit-Code: 3", env=dated).strip()
+    merge = git(repo, "commit-tree", tree, "-p", head, "-p", root, "-m", "merge\n\nExp-Exit-Code: 2", env=dated).strip()
     first = git(repo, "rev-parse", "refs/exp/ci/001").strip()
     git(repo, "tag", "-a", "-m", "t", "v1", first)
     refs = {
