@@ -206,11 +206,11 @@ def _facts(repo: Repo, shas: list[str], known: dict):
     ranges, streams, parts = _ranges(len(shas)), Streams(), {}  # parts: running, in order
 
     def start_next() -> None:
-        for start, end in ranges:
-            mine = shas[start:end]
+        for first, end in ranges:
+            mine = shas[first:end]
             log = repo.start("log", "--no-walk=unsorted", "--stdin", f"--format={COMMIT_FORMAT}",
                              input="\n".join(mine) + "\n")
-            parts[log] = _Part(mine, start)
+            parts[log] = _Part(mine, first)
             streams.add(log)
             return
 
