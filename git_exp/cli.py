@@ -240,7 +240,7 @@ def ls_(
         present.listing(listed, json_, remotes)
         warn_undecided(listed)
     else:
-        present.listing(ls.ls(remotes=remotes), json_, remotes)
+        present.listing(ls.ls(remotes=remotes, streamed=True), json_, remotes)
 
 
 @command()

@@ -31,7 +31,6 @@ experiment's commit stays).
 """
 from __future__ import annotations
 
-import os
 import time
 
 from git_exp import cache

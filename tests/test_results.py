@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from git_exp import cache, results
-from git_exp.commands import ls
 from git_exp.repo import Repo
 
 from .conftest import commit_all, git, write

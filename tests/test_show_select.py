@@ -2,7 +2,6 @@
 literal start names (``rows.narrowed``) and reads only the commits it selects."""
 import fnmatch
 import json
-import os
 import shutil
 
 import pytest

@@ -18,6 +18,12 @@ def out(text) -> None:
         sys.stdout.flush()
 
 
+def put(text: str) -> None:
+    """``text`` on stdout as it is (a part of a longer output), flushed."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def note(text: str) -> None:
     """One line on stderr, secrets redacted."""
     from git_exp.redact import redact

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from git_exp import render
-from git_exp.present.common import NO_EXPERIMENTS, note, out
+from git_exp.present.common import NO_EXPERIMENTS, note, out, put
 from git_exp.present.rows import age, iso_created
 from git_exp.rows import labels
 
@@ -12,9 +12,12 @@ COLUMNS = ("name", "sha", "baseline", "age", "exit_code")
 
 
 def table(columns: dict[str, list], now: float | None = None) -> list[list[str]]:
-    """The strings ``ls`` shows, as columns in COLUMNS order."""
+    """The strings ``ls`` shows, as columns in COLUMNS order (each distinct value made
+    once: many experiments share a baseline, an age, an exit code)."""
+    from operator import itemgetter
+
     now = time.time() if now is None else now
-    names = labels(columns["name"], columns["remote"])
+    names = labels(columns["name"], columns["remote"]) if any(columns["remote"]) else columns["name"]
     shown: dict = {}  # whole days (or -seconds below a day) -> text
     ages: dict = {}  # committer time -> text
     for created in set(columns["created"]):
@@ -24,7 +27,8 @@ def table(columns: dict[str, list], now: float | None = None) -> list[list[str]]
             shown[key] = age(seconds)
         ages[created] = shown[key]
     codes = {code: "-" if code is None else str(code) for code in set(columns["exit_code"])}
-    return [names, [s[:7] for s in columns["sha"]], [b[:7] if b else "(root)" for b in columns["baseline"]],
+    bases = {base: base[:7] if base else "(root)" for base in set(columns["baseline"])}
+    return [names, list(map(itemgetter(slice(7)), columns["sha"])), list(map(bases.__getitem__, columns["baseline"])),
             list(map(ages.__getitem__, columns["created"])), list(map(codes.__getitem__, columns["exit_code"]))]
 
 
@@ -36,18 +40,61 @@ EMPTY_REMOTES = ("no experiments here and none fetched — `git exp save` makes 
 EMPTY_ARCHIVED = "no archived experiments — `git exp archive --older-than 90d` makes some"
 
 
-def listing(columns: dict[str, list], json_: bool, remotes: bool = False, archived: bool = False) -> None:
-    """``records``'s columns; ``json_``: one object per experiment, FIELDS as keys.  An
-    empty table says what to do instead (on stderr; stdout stays empty for scripts)."""
-    if not json_ and not columns["name"]:
-        note(EMPTY_ARCHIVED if archived else EMPTY_REMOTES if remotes else EMPTY)
-        return
-    if json_:
-        from git_exp.commands.ls import FIELDS, rows
+AGE_WIDTH = 5  # the age column's width, known before any age is: 9999d at most (longer ages push the exit code right)
 
-        out(render.json_text(iso_created([dict(zip(FIELDS, row)) for row in rows(columns)])))
+
+def listing(columns, json_: bool, remotes: bool = False, archived: bool = False) -> None:
+    """``records``'s columns, or ``stream``'s ``Listed`` (printed chunk by chunk as it is
+    read); ``json_``: one object per experiment, FIELDS as keys.  The table's widths are
+    known before its first row: the name column is as wide as the widest name listed
+    (``Listed.name``, ``Records.listed``), the age column ``AGE_WIDTH``, the others
+    their headers; so a table printed as it is read is the table printed whole.  An
+    empty table says what to do instead (on stderr; stdout stays empty for scripts)."""
+    if isinstance(columns, dict):
+        every = getattr(columns, "listed", None) or columns
+        chunks = [columns]
     else:
-        out(render.grid(table(columns), COLUMNS))
+        every, chunks = {"name": columns.name, "remote": columns.remote}, columns
+    printed = (_json if json_ else _table)(chunks, every)
+    if not printed and not json_:
+        note(EMPTY_ARCHIVED if archived else EMPTY_REMOTES if remotes else EMPTY)
+
+
+def _table(chunks, every: dict) -> bool:
+    """Each chunk's rows as soon as it comes, after the header; whether any row was."""
+    names = labels(every["name"], every["remote"]) if any(every["remote"]) else every["name"]
+    width = max(map(len, names), default=0)
+    line = f"%-{max(width, 4)}s  %-7s  %-8s  %-{AGE_WIDTH}s  %s\n"
+    now, header = time.time(), line % COLUMNS
+    for chunk in chunks:
+        if chunk["name"]:
+            put(header + "".join(map(line.__mod__, zip(*table(chunk, now)))))
+            header = ""
+    return not header
+
+
+def _json(chunks, every: dict) -> bool:
+    """``render.json_text`` of every row, written as the rows come once there are enough
+    of them for one object per line (``render.LINES_MIN``); whether any row was."""
+    from git_exp.commands.ls import FIELDS, rows
+
+    encode, held, started = render.row_encoder(), [], False
+    for chunk in chunks:
+        if not chunk["name"]:  # its refs name no commit
+            continue
+        objects = iso_created([dict(zip(FIELDS, row)) for row in rows(chunk)])
+        if started:
+            put(",\n" + ",\n".join(map(encode, objects)))
+            continue
+        held += objects
+        if len(held) >= render.LINES_MIN:
+            put(render.json_lines(list(map(encode, held)))[:-3])  # less the closing "\n]\n"
+            started = True
+    if started:
+        put("\n]\n")
+    else:
+        out(render.json_text(held))
+    return bool(started or held)
 
 
 def remote(compared: tuple[list, list, list, list], json_: bool, where: str = "the remote") -> None:

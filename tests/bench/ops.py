@@ -161,6 +161,21 @@ def show_first_row_cold(fx: Fixture, ctx: Ctx) -> Case:
     return _first_row(fx, ctx, "show-first-row-cold", _no_cache(fx))
 
 
+def ls_first_row(fx: Fixture, ctx: Ctx) -> Case:
+    """Seconds to ``ls``'s first row (the line after its header) on a pseudo-terminal,
+    with no cache, against the first line of ``ls_cold``'s ``for-each-ref`` on one; the
+    target is A's own time (issue 14: 200 ms at 100k)."""
+    return Case(Cmd((*EXP, "ls"), fx.main), Cmd(("git", "for-each-ref", f"--format={LS_FORMAT}", "refs/exp/"), fx.main),
+                _no_cache(fx), first_row=(1, 0))
+
+
+def ls_first_row_warm(fx: Fixture, ctx: Ctx) -> Case:
+    """The same with the cache filled by an ``ls`` first."""
+    run((*EXP, "ls"), fx.main, ctx.env)
+    return Case(Cmd((*EXP, "ls"), fx.main), Cmd(("git", "for-each-ref", f"--format={LS_FORMAT}", "refs/exp/"), fx.main),
+                first_row=(1, 0))
+
+
 REPORT_BASELINE = ("git for-each-ref --format='%(objectname) %(objectname)~' refs/exp/ "
                    "| git diff-tree --stdin -r -z --raw --numstat >/dev/null && "
                    f"{SHOW_BASELINE} >/dev/null && "
@@ -361,6 +376,7 @@ OPS: dict[str, Callable[[Fixture, Ctx], Case]] = {
     "show-cold-100k": show_cold, "show-rss-100k": show_rss, "show-select-100k": show_select,
     "show-select-warm-100k": show_select_warm, "ls-cold-100k": ls_cold,
     "show-remote": show_remote, "show-first-row-100k": show_first_row, "show-first-row-cold-100k": show_first_row_cold,
+    "ls-first-row-100k": ls_first_row, "ls-first-row-warm-100k": ls_first_row_warm,
 }
 AT_100K = ("ls", "show-cold-100k", "show-rss-100k", "show-select-100k", "show-select-warm-100k", "ls-cold-100k",
-           "show-first-row-100k", "show-first-row-cold-100k")
+           "show-first-row-100k", "show-first-row-cold-100k", "ls-first-row-100k", "ls-first-row-warm-100k")

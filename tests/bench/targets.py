@@ -40,7 +40,8 @@ SECONDS: dict[str, tuple[int, float]] = {"report": (1_000, 2.0), "report-open": 
                                          "show-select-warm-100k": (100_000, 0.1),
                                          # issue 14: the first row on a terminal within 200 ms
                                          "show-first-row-100k": (100_000, 0.2),
-                                         "show-first-row-cold-100k": (100_000, 0.2)}
+                                         "show-first-row-cold-100k": (100_000, 0.2),
+                                         "ls-first-row-100k": (100_000, 0.2), "ls-first-row-warm-100k": (100_000, 0.2)}
 # Targets in MB of git-exp's peak memory (``gitexp_mb``), from the N stated on (issue 14).
 MEGABYTES: dict[str, tuple[int, float]] = {"show-rss-100k": (100_000, 200.0)}
 OVER_BASELINE = ("report-open",)

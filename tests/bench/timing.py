@@ -24,6 +24,8 @@ class Case:
     # A and B append their own seconds here each run (``firstrow.py``: to the first row on a
     # terminal), which count instead of their wall times
     own: Optional[tuple[Path, Path]] = None
+    first_row: Optional[tuple[int, int]] = None  # time A and B to their first row on a pty (``first_row``),
+    #                                              not to their end: how many header lines each prints first
 
 
 def peak_mb(case: Case, runs: int) -> Optional[float]:
@@ -45,6 +47,46 @@ def timed(cmd: Cmd, env: Mapping[str, str]) -> float:
     return elapsed
 
 
+def first_row(cmd: Cmd, env: Mapping[str, str], header: int = 0) -> float:
+    """Seconds from the start of ``cmd`` to its first row on a terminal: stdout and stderr
+    on a pseudo-terminal, until the line after ``header`` lines (a table's column names)
+    has ended.  The command then runs to its end, untimed, reading it all, and must
+    succeed (BenchError otherwise)."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(cmd.argv), cwd=cmd.cwd, env=dict(env), stdin=subprocess.DEVNULL,
+                                stdout=slave, stderr=slave)
+    finally:
+        os.close(slave)
+    seen, elapsed, got = 0, None, []
+    try:
+        while True:
+            try:
+                block = os.read(master, 1 << 16)
+            except OSError:  # EIO: every end of the terminal closed (the command and its children ended)
+                block = b""
+            if elapsed is None:
+                seen += block.count(b"\n")
+                if seen > header:
+                    elapsed = time.perf_counter() - start
+                elif len(got) < 64:
+                    got.append(block)
+            if not block:
+                break
+    finally:
+        os.close(master)
+        code = proc.wait()
+    if code or elapsed is None:
+        said = b"".join(got).decode(errors="replace").strip()
+        raise BenchError(f"`{cmd}` in {cmd.cwd} " + (f"failed ({code})" if code else f"printed {seen} lines, "
+                         f"no row after {header} header lines") + f" on a terminal:\n{said}")
+    return elapsed
+
+
 def measure(case: Case, env: Mapping[str, str], runs: int, warmup: int = 1,
             budget: Optional[float] = None) -> tuple[float, float, int]:
     """Median seconds of A and of B over ``runs`` interleaved pairs, after ``warmup`` pairs,
@@ -57,10 +99,12 @@ def measure(case: Case, env: Mapping[str, str], runs: int, warmup: int = 1,
         while k < warmup + runs:
             if case.prepare:
                 case.prepare()
-            a = timed(case.a, env)
-            b = timed(case.b, env)
-            if case.own:
-                a, b = (float(path.read_text().split()[-1]) for path in case.own)
+            if case.first_row:
+                a, b = first_row(case.a, env, case.first_row[0]), first_row(case.b, env, case.first_row[1])
+            else:
+                a, b = timed(case.a, env), timed(case.b, env)
+                if case.own:
+                    a, b = (float(path.read_text().split()[-1]) for path in case.own)
             if k >= warmup:
                 times_a.append(a)
                 times_b.append(b)

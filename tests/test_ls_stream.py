@@ -1,0 +1,141 @@
+"""``git exp ls`` prints its rows as the logs read them (issue 14): streamed output is the
+output printed whole, byte for byte, and comes in the listing's order.
+
+The logs are made tiny here (``_ranges``: from one commit each, two at once) so that a few
+dozen experiments are read by dozens of gits and printed in dozens of chunks; the
+reference is the same repository listed with one log and printed in one piece.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from .conftest import git
+
+LISTED = (["ls"], ["ls", "-r"], ["ls", "--json"], ["ls", "-r", "--json"])
+
+
+def tiny_logs(monkeypatch) -> None:
+    """Logs of one commit, then of more, two at a time; the rows printed as each arrives,
+    one by one from the cache (so some chunks hold only refs to non-commits: none)."""
+    from git_exp.commands import ls
+
+    for name, value in (("GUIDED", 1), ("FIRST", 1), ("RANGE_MIN", 1), ("PARTS", 2), ("PART_MIN", 1),
+                        ("CHUNK_ROWS", 1), ("PACE", 0.0)):
+        monkeypatch.setattr(ls, name, value)
+
+
+def one_log(monkeypatch) -> None:
+    """Every commit read by one log, the rows in one chunk."""
+    from git_exp.commands import ls
+
+    for name, value in (("GUIDED", 10**9), ("PARTS", 1), ("CHUNK_ROWS", 10**9)):
+        monkeypatch.setattr(ls, name, value)
+
+
+def whole(args: list[str], capfd) -> str:
+    """What ``ls`` prints from ``records`` (every row read first), printed in one piece."""
+    from git_exp.commands import ls
+    from git_exp.present import ls as present
+    from git_exp.repo import Repo
+
+    capfd.readouterr()
+    remotes = "-r" in args
+    present.listing(ls.records(Repo(), remotes=remotes), "--json" in args, remotes)
+    return capfd.readouterr().out
+
+
+@pytest.fixture
+def mixed(repo):
+    """Experiments of every kind ls lists: 130 saved ones (enough for JSON's one object
+    per line), refs sharing a commit, a root commit, a merge, DVC experiments, remote-
+    tracking ones (git-exp's and DVC's), and refs to a blob, a tree and an annotated tag
+    (left out; the blob's name is the longest listed)."""
+    from tests.bench.fixtures import git_exp_commits, import_commits
+
+    head = git(repo, "rev-parse", "HEAD").strip()
+    import_commits(repo, os.environ, head, git_exp_commits(130)(head))
+    tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    dated = {"GIT_COMMITTER_DATE": "1700000000 +0000"}  # ages in days: the same in every run of the test
+    root = git(repo, "commit-tree", tree, "-m", "root\n\nExp-Exit-Code: 3", env=dated).strip()
+    merge = git(repo, "commit-tree", tree, "-p", head, "-p", root, "-m", "merge\n\nExp-Exit-Code: 2", env=dated).strip()
+    first = git(repo, "rev-parse", "refs/exp/ci/001").strip()
+    git(repo, "tag", "-a", "-m", "t", "v1", first)
+    refs = {
+        "refs/exp/aa-root": root, "refs/exp/ab-merge": merge, "refs/exp/ci/001-again": first,
+        "refs/exp/zz-a-blob-with-the-longest-name-of-all": git(repo, "hash-object", "-w", "README").strip(),
+        "refs/exp/zz-tree": tree, "refs/exp/ci/000-tag": git(repo, "rev-parse", "refs/tags/v1").strip(),
+        f"refs/exps/{head[:2]}/{head[2:]}/dvc-one": merge, f"refs/exps/{head[:2]}/{head[2:]}/dvc-two": root,
+        "refs/remote-exp/origin/ci/001": first, "refs/remote-exp/origin/only-there": root,
+        f"refs/remote-exps/origin/{head[:2]}/{head[2:]}/dvc-far": merge,
+    }
+    for ref, sha in refs.items():
+        git(repo, "update-ref", ref, sha)
+    return repo
+
+
+def test_streamed_ls_prints_what_the_whole_ls_prints(mixed, exp, capfd, monkeypatch):
+    """Local, -r (remote-tracking, DVC), table and JSON, cold and from the cache: the
+    rows read by many logs and printed chunk by chunk are the bytes printed whole."""
+    with monkeypatch.context() as patched:
+        one_log(patched)
+        reference = {tuple(args): whole(args, capfd) for args in LISTED}
+    tiny_logs(monkeypatch)
+    for args in LISTED:
+        cache = mixed / ".git" / "git-exp" / "commits.marshal"
+        if cache.exists():
+            cache.unlink()
+        cold, warm = exp(*args), exp(*args)
+        assert cold.code == 0 and cold.err == "", cold
+        assert cold.out == reference[tuple(args)] == warm.out, args
+    table = reference[("ls", "-r")].splitlines()
+    names = [line.split()[0] for line in table[1:]]
+    assert len(names) == 130 + 3 + 2 + 3 and "zz-tree" not in names and "ci/000-tag" not in names
+    assert names[-3:] == ["origin/ci/001", "origin/only-there", "origin/dvc:dvc-far"]
+    assert table[0].index("sha") == len("zz-a-blob-with-the-longest-name-of-all") + 2  # widths: every name listed
+    rows = json.loads(reference[("ls", "-r", "--json")])
+    assert reference[("ls", "-r", "--json")].count("\n") == len(rows) + 2  # one object per line
+    assert {row["name"]: row["exit_code"] for row in rows}["aa-root"] == 3
+
+
+def test_rows_come_in_order_before_every_commit_is_read(mixed, monkeypatch):
+    """``stream`` gives its first chunk before the last log has started, and its chunks
+    joined are the listing, in its order: local experiments by name, DVC's, then the
+    remote-tracking ones."""
+    from git_exp.commands import ls
+    from git_exp.repo import Repo
+
+    tiny_logs(monkeypatch)
+    logs = []
+    start = Repo.start
+
+    def counted(self, *args, **kwargs):
+        logs.extend(args[:1] if args[:1] == ("log",) else ())
+        return start(self, *args, **kwargs)
+
+    monkeypatch.setattr(Repo, "start", counted)
+    listed = ls.stream(Repo(), remotes=True)
+    chunks, started = [], []
+    for chunk in listed:
+        chunks.append(chunk)
+        started.append(len(logs))
+    names = [name for chunk in chunks for name in chunk["name"]]
+    refs = git(mixed, "for-each-ref", "--format=%(refname)", "refs/exp/", "refs/exps/", "refs/remote-exp/",
+               "refs/remote-exps/").split()
+    local = [ref[len("refs/exp/"):] for ref in refs if ref.startswith("refs/exp/")]
+    assert names[:len(names) - 3] == [name for name in local if name not in ("zz-tree", "ci/000-tag")
+                                      and not name.startswith("zz-a-blob")] + ["dvc:dvc-one", "dvc:dvc-two"]
+    assert len(chunks) > 10 and started[0] < started[-1] == len(logs) > 10  # printed while logs were to come
+    assert listed.name[-1] == "dvc:dvc-far" and len(listed.name) == len(refs)  # every ref listed, known first
+
+
+def test_a_listing_of_non_commits_only_says_so(repo, exp, monkeypatch):
+    """No row: the note on stderr, nothing on stdout, from the logs and from the cache."""
+    tiny_logs(monkeypatch)
+    git(repo, "update-ref", "refs/exp/a-blob", git(repo, "hash-object", "-w", "README").strip())
+    for _ in range(2):
+        ran = exp("ls")
+        assert ran.code == 0 and ran.out == "" and "no experiments yet" in ran.err
+        assert exp("ls", "--json").out == "[]\n"
