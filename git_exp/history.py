@@ -113,7 +113,9 @@ def _load(repo: Repo, shas: Iterable[str], metrics: Iterable[str] | None, files:
     for sha in shas:
         mine = series[sha] = {}
         points = 0
-        found = located.get(sha, [])
+        found = located.get(sha)
+        if not found:
+            continue
         for (path, oid, size), name in zip(found, _names(found, files)):
             key = (oid, path, name)
             if key not in parsed:
