@@ -233,3 +233,43 @@ def test_show_json_from_the_lines_cache_is_what_the_rows_give(repo, exp, monkeyp
     assert {r["name"]: r for r in later}["late"]["params.lr"] == 0.7
     git(repo, "config", "exp.params", "missing.yaml")
     assert all("params.lr" not in r for r in json.loads(exp("show", "--json").out))
+
+
+def test_rows_read_by_logs_are_the_rows_for_each_ref_gives(repo, monkeypatch):
+    """Many unknown commits are read by git logs side by side (``rows._read_logs``): the
+    rows are those the ``for-each-ref`` of subjects and trailers gives, for every kind of
+    ref — several per commit, a merge, a root, multi-line subjects and trailers, refs to a
+    blob, a tree and an annotated tag (no row), remote-tracking ones with ``remotes``."""
+    from git_exp import cache as cache_
+    from git_exp import rows as rows_
+    from git_exp.repo import Repo
+
+    head = git(repo, "rev-parse", "HEAD").strip()
+    tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+
+    def commit(message, *parents):
+        return git(repo, "commit-tree", tree, *[a for p in parents for a in ("-p", p)], "-m", message).strip()
+
+    made = [commit(f"run {i}\n\nExp-Exit-Code: {i % 3}\nExp-Status: {'ok' if i % 2 else 'failed'}\n"
+                   f"Exp-Command: train --lr {i}", head) for i in range(23)]
+    made += [commit("a subject\non two lines\n\nbody\n\nExp-Duration: 1.5s\nExp-Executor: ci", head),
+             commit("merge\n\nExp-Exit-Code: 2", head, made[0]), commit("root\n\nExp-Exit-Code: 3")]
+    lines = [f"update refs/exp/e{i:02d} {sha}\n" for i, sha in enumerate(made)]
+    lines += [f"update refs/exp/same/{i} {made[i]}\n" for i in range(3)]
+    lines += [f"update refs/remote-exp/origin/r{i} {made[-i]}\n" for i in range(1, 4)]
+    blob = git(repo, "hash-object", "-w", "README").strip()
+    tag = git(repo, "mktag", input=f"object {made[1]}\ntype commit\ntag t\ntagger T <t@x> 1700000000 +0000\n\nt\n").strip()
+    lines += [f"update refs/exp/a-blob {blob}\n", f"update refs/exp/a-tree {tree}\n", f"update refs/exp/a-tag {tag}\n"]
+    git(repo, "update-ref", "--stdin", input="".join(lines))
+    for remotes in (False, True):
+        cache_.clear(str(repo / ".git"))
+        monkeypatch.setattr(rows_, "LOGS_FROM", 10**9)
+        by_ref = rows_.load(Repo(repo), remotes=remotes)
+        cache_.clear(str(repo / ".git"))
+        monkeypatch.setattr(rows_, "LOGS_FROM", 1)
+        monkeypatch.setattr(rows_, "LOG_PART", 4)  # 8 logs, two at a time
+        by_log = rows_.load(Repo(repo), remotes=remotes)
+        assert by_log == by_ref and len(by_ref) == 29 + 3 * remotes
+        assert rows_.load(Repo(repo), remotes=remotes) == by_ref  # from the facts
+    assert {row["name"] for row in by_ref} >= {"e00", "e23", "e24", "e25", "same/2", "r1"} and \
+        not {"a-blob", "a-tree", "a-tag"} & {row["name"] for row in by_ref}
