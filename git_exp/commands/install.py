@@ -152,9 +152,12 @@ def install(repo: Repo, remote: Remote, *, pattern: str | None = None, fetch_onl
             report.removed.append(spec)
         elif spec == FORCED_PUSH and not forced:
             refspecs.forget(repo, remote.name, spec)
+    # Each record is written before the change it records: killed in between, the rerun
+    # and uninstall still know what was ours and what to put back (none is recorded twice).
     for spec in conflicts:
+        if f"replaced-{spec.kind}={spec.value}" not in ours:
+            refspecs.record(repo, remote.name, Spec("replaced-" + spec.kind, spec.value))
         refspecs.unset(repo, f"remote.{remote.name}.{spec.kind}", spec.value)
-        refspecs.record(repo, remote.name, Spec("replaced-" + spec.kind, spec.value))
         report.replaced.append(spec)
         if spec.kind == "push":
             pushes = [p for p in pushes if p != spec.value]
@@ -163,8 +166,9 @@ def install(repo: Repo, remote: Remote, *, pattern: str | None = None, fetch_onl
         if spec.value in current[spec.kind]:
             report.already.append(spec)
             continue
+        if f"{spec.kind}={spec.value}" not in ours:
+            refspecs.record(repo, remote.name, spec)
         refspecs.add(repo, f"remote.{remote.name}.{spec.kind}", spec.value)
-        refspecs.record(repo, remote.name, spec)
         report.added.append(spec)
     report.notes += push_notes(choice, remote.name, fetch_only, added=any(s.value in BRANCH_SPECS for s in report.added))
     if forced and FORCED_PUSH not in recorded:
@@ -254,6 +258,8 @@ def remove_recorded(repo: Repo, remote_name: str, records: list[Spec]) -> list[S
         removed.append(spec)
     for spec in records:
         if spec.kind.startswith("replaced-"):
-            refspecs.add(repo, f"remote.{remote_name}.{spec.kind[len('replaced-'):]}", spec.value)
-    refspecs.drop_records(repo, remote_name)
+            key = f"remote.{remote_name}.{spec.kind[len('replaced-'):]}"
+            if spec.value not in refspecs.values(repo, key):  # a killed uninstall may have put it back
+                refspecs.add(repo, key, spec.value)
+    refspecs.drop_records(repo, remote_name)  # the record last: killed before, the rerun finishes
     return removed
