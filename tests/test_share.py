@@ -725,6 +725,20 @@ def test_install_uninstall_leaves_the_config_byte_for_byte(hand, exp):
     assert config.read_bytes() == original
 
 
+def test_an_install_killed_after_a_record_is_finished_by_the_next(hand, exp):
+    """install records each refspec before it writes it: a run killed between the two
+    (simulated: the record alone) is finished by the next, which records nothing twice,
+    and uninstall then leaves the config as it was."""
+    repo, config = hand
+    original = config.read_bytes()
+    git(repo, "config", "--add", "exp.origin.installed", f"fetch={EXP_FETCH}")
+    assert exp("install", "origin", cwd=repo).code == 0
+    assert config_values(repo, "remote.origin.fetch").count(EXP_FETCH) == 1
+    assert config_values(repo, "exp.origin.installed").count(f"fetch={EXP_FETCH}") == 1
+    assert exp("uninstall", "origin", cwd=repo).code == 0
+    assert config.read_bytes() == original
+
+
 def test_second_install_changes_nothing(hand, exp):
     repo, config = hand
     assert exp("install", "origin", cwd=repo).code == 0
