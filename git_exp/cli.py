@@ -583,7 +583,7 @@ def gc(
                                                           "remote) instead: all, or those --older-than AGE."),
     remote: str | None = Option(None, "--remote", metavar="REMOTE", help="With --tombstones: those on this remote."),
 ) -> None:
-    """Prune experiments (criteria combine with AND), pack refs, clear the ls/show caches."""
+    """Prune experiments (criteria combine with AND), pack refs, clear the ls/show facts file."""
     from git_exp.commands.gc import gc as do_gc
     from git_exp.present import manage
     from git_exp.present.query import warn_undecided
