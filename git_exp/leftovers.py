@@ -12,7 +12,9 @@ Three kinds, each with its own rule:
   rule (their ctime is when they were made).  ``sweep_indexes`` removes them on the way
   into the next save or run (one ``os.listdir``).
 - **Lock files** ``*.lock`` under ``refs/exp/``, ``refs/remote-exp/``,
-  ``refs/exp-staging/``, ``refs/exp-archive/`` and ``packed-refs.lock`` (files ref backend), and reftable's
+  ``refs/exp-staging/``, ``refs/exp-archive/``, ``refs/exp-tombstones/``,
+  ``refs/notes/remote-exp/`` and ``packed-refs.lock`` (files ref backend), ``config.lock``
+  (a killed ``git config`` of ``install``: every later write of the config fails), and reftable's
   ``reftable/tables.list.lock`` (its one lock for every ref): git creates them to write a ref and removes them itself, even on
   failure; one is left only when a git was killed (SIGKILL, power loss), and then every
   later update of that ref fails with "File exists".  A lock file does not say who holds
@@ -37,7 +39,8 @@ from git_exp.record import Record
 from git_exp.repo import Repo, decodable
 
 STAGING = "refs/exp-staging/"
-OUR_REFS = ("refs/exp", "refs/remote-exp", "refs/exp-staging", "refs/exp-archive")
+OUR_REFS = ("refs/exp", "refs/remote-exp", "refs/exp-staging", "refs/exp-archive", "refs/exp-tombstones",
+            "refs/notes/remote-exp")
 INDEX_PREFIX = "exp-index."
 LOCK_AGE = 600  # seconds: older locks are stale whatever runs
 
@@ -224,7 +227,8 @@ def locks(repo: Repo) -> list[Lock]:
     now = time.time()
     candidates = [os.path.join(repo.common_dir, "packed-refs.lock"),
                   os.path.join(repo.common_dir, "packed-refs.new"),  # written under packed-refs.lock
-                  os.path.join(repo.common_dir, "reftable", "tables.list.lock")]
+                  os.path.join(repo.common_dir, "reftable", "tables.list.lock"),
+                  os.path.join(repo.common_dir, "config.lock")]  # a killed `git config` of install's
     for sub in OUR_REFS:
         for root, _dirs, files in os.walk(os.path.join(repo.common_dir, sub)):
             candidates += [os.path.join(root, f) for f in files if f.endswith(".lock")]
@@ -234,7 +238,7 @@ def locks(repo: Repo) -> list[Lock]:
         except OSError:
             continue
         rel = os.path.relpath(path, repo.common_dir)
-        ref = rel[:-len(".lock")] if rel.endswith(".lock") else "packed-refs"
+        ref = rel[:-len(".lock")] if rel.endswith(".lock") else "packed-refs"  # "config": the config file's
         found.append(Lock(path, ref.replace(os.sep, "/"), max(0.0, now - stat.st_mtime), stat.st_mtime))
     return found
 

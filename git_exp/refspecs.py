@@ -78,12 +78,29 @@ def values(repo: Repo, key: str) -> list[str]:
 
 
 def add(repo: Repo, key: str, value: str) -> None:
-    repo.run("config", "--add", key, value)
+    _written(repo.run("config", "--add", key, value, check=False))
 
 
 def unset(repo: Repo, key: str, value: str) -> None:
     """Remove every ``key = value`` line (exact match)."""
-    repo.run("config", "--unset-all", "--fixed-value", key, value, check=False)
+    _written(repo.run("config", "--unset-all", "--fixed-value", key, value, check=False), missing_ok=True)
+
+
+def _written(result, missing_ok: bool = False) -> None:
+    """Raise for a ``git config`` write that failed: another git holds the config's lock
+    (``config.lock``) is said as such; 5 (no such value) is fine when ``missing_ok``."""
+    if result.returncode == 0 or (missing_ok and result.returncode == 5):
+        return
+    err = result.stderr.decode("utf-8", "replace")
+    if "could not lock config file" in err:
+        from git_exp.errors import ExpError
+
+        raise ExpError("could not write the git config: another git is writing it (it holds config.lock) — "
+                       "try again when it has finished; if no git is running, `git exp doctor --fix` removes "
+                       "the stale lock")
+    from git_exp.git import GitError
+
+    raise GitError(["git", "config"], result.returncode, result.stdout, result.stderr)
 
 
 def record_key(remote: str) -> str:

@@ -342,3 +342,36 @@ def test_a_reused_pid_does_not_keep_staging_refs_alive(repo, sleeper):
     loose = repo / ".git" / ref
     os.utime(loose, (OLD, OLD))  # written an hour ago, before that process started
     assert leftovers.stale_staging(Repo(repo)) == {ref: head}
+
+
+def test_install_and_uninstall_get_past_the_config_lock_a_killed_git_left(repo, exp, tmp_path):
+    """A ``git config`` killed while it wrote leaves ``config.lock``, and every later
+    write of the config fails: install and uninstall remove it when it is stale (no git
+    runs here), and say what it is, in one line, while a git that could hold it runs."""
+    remote = bare_remote(tmp_path / "remote.git")
+    git(repo, "remote", "add", "origin", str(remote))
+    lock = repo / ".git" / "config.lock"
+    lock.write_text("[half a config\n")
+    failed = subprocess.run(["git", "config", "x.y", "z"], cwd=repo, capture_output=True, text=True)
+    assert failed.returncode and "could not lock config file" in failed.stderr
+    busy = subprocess.Popen(["git", "cat-file", "--batch"], cwd=repo, stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):  # until the child has become git (exec'd)
+            comm = Path(f"/proc/{busy.pid}/comm")
+            if comm.exists() and comm.read_text().startswith("git"):
+                break
+            time.sleep(0.05)
+        assert_error(exp("install", "origin"), 1, "could not write the git config: another git is writing it")
+        assert lock.exists() and "exp.origin.installed" not in git(repo, "config", "--list")
+        assert "a git may be writing the git config" in str(doctor(exp, repo))
+    finally:
+        busy.stdin.close()
+        busy.wait()
+    ran = exp("install", "origin")
+    assert ran.code == 0, ran
+    assert not lock.exists() and "+refs/exp/*:refs/remote-exp/origin/*" in git(repo, "config", "--get-all",
+                                                                              "remote.origin.fetch")
+    lock.write_text("")
+    assert exp("uninstall", "origin").code == 0 and not lock.exists()
+    assert "exp.origin" not in git(repo, "config", "--list")

@@ -265,13 +265,14 @@ def _leftover_findings(repo: Repo) -> list[Finding]:
     stale_locks = leftovers.stale(repo, found)
     for lock in found:
         rel = os.path.relpath(lock.path, repo.cwd)
+        what = "the git config (install, uninstall)" if lock.ref == "config" else lock.ref
         if lock in stale_locks:
             findings.append(Finding(None, "warning", f"stale lock file {rel} ({_age(lock.age)} old; no git that "
-                                    f"could hold it is running): every update of {lock.ref} fails until it is "
+                                    f"could hold it is running): every update of {what} fails until it is "
                                     "removed", "git exp doctor --fix", True, sweep))
         else:
             findings.append(Finding(None, "info", f"lock file {rel} ({_age(lock.age)} old): a git may be writing "
-                                    f"{lock.ref}; if none is, `git exp doctor --fix` removes it once no git runs "
+                                    f"{what}; if none is, `git exp doctor --fix` removes it once no git runs "
                                     f"here or it is {leftovers.LOCK_AGE // 60} minutes old"))
     for odd in leftovers.odd_refs(repo):
         findings.append(Finding(None, "warning", odd.what(),

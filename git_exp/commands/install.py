@@ -108,6 +108,7 @@ def install(repo: Repo, remote: Remote, *, pattern: str | None = None, fetch_onl
         raise UsageError("--fetch-only and --push contradict each other — choose one")
     check_name(remote.name)
     glob = refspecs.normalize_pattern(pattern)
+    leftovers.clear_stale_locks(repo)  # a killed install's config.lock: every write of the config fails
     report = Installed(remote.name)
     fetch_key, push_key = f"remote.{remote.name}.fetch", f"remote.{remote.name}.push"
     fetches, pushes = refspecs.values(repo, fetch_key), refspecs.values(repo, push_key)
@@ -224,6 +225,7 @@ def uninstall(repo: Repo, remote_name: str, *, keep_refs: bool = False) -> tuple
     (remote-tracking experiments: symbolic refs and refs to non-commits there are left for
     the user, ``doctor`` shows them)."""
     name = names.RemoteName(remote_name)
+    leftovers.clear_stale_locks(repo)  # a killed uninstall's: config.lock, the locks of refs it deleted
     records = refspecs.recorded(repo, name)
     known = name in configured(repo)
     refs = {} if keep_refs and (known or records) else {
