@@ -377,6 +377,39 @@ def wait_all(running: list[Running], joined: bool = True) -> None:
                 one._abandon()
 
 
+def _watch(one: Running, outputs, poller, owner: dict) -> None:
+    """Have ``poller`` watch git ``one``'s ``outputs`` for reading and its input for
+    writing (``owner``: fd -> Running); an input with nothing to write is closed now."""
+    import select
+
+    for fd in outputs:
+        owner[fd] = one
+        poller.register(fd, select.POLLIN)
+    if one.in_w is not None:
+        if one.data:
+            os.set_blocking(one.in_w, False)
+            owner[one.in_w] = one
+            poller.register(one.in_w, select.POLLOUT)
+        else:
+            os.close(one.in_w)
+            one.in_w = None
+
+
+def _feed(one: Running, fd: int, poller, owner: dict) -> None:
+    """Write the next piece of ``one``'s input to ``fd``; close it once all is written."""
+    try:
+        one.sent += os.write(fd, one.data[one.sent:one.sent + CHUNK])
+    except BlockingIOError:
+        return
+    except BrokenPipeError:
+        one.sent = len(one.data)  # git stopped reading; what it printed says why
+    if one.sent >= len(one.data):
+        poller.unregister(fd)
+        del owner[fd]
+        os.close(fd)
+        one.in_w = None
+
+
 def _poll(running: list[Running]) -> None:
     import select
 
@@ -385,32 +418,12 @@ def _poll(running: list[Running]) -> None:
     for one in running:
         one.chunks = {one.out_r: [], one.err_r: []}
         one.open = 2
-        for fd in one.chunks:
-            owner[fd] = one
-            poller.register(fd, select.POLLIN)
-        if one.in_w is not None:
-            if one.data:
-                os.set_blocking(one.in_w, False)
-                owner[one.in_w] = one
-                poller.register(one.in_w, select.POLLOUT)
-            else:
-                os.close(one.in_w)
-                one.in_w = None
+        _watch(one, (one.out_r, one.err_r), poller, owner)
     while owner:
         for fd, _event in poller.poll():
             one = owner[fd]
             if fd == one.in_w:
-                try:
-                    one.sent += os.write(fd, one.data[one.sent:one.sent + CHUNK])
-                except BlockingIOError:
-                    continue
-                except BrokenPipeError:
-                    one.sent = len(one.data)  # git stopped reading; what it printed says why
-                if one.sent >= len(one.data):
-                    poller.unregister(fd)
-                    del owner[fd]
-                    os.close(fd)
-                    one.in_w = None
+                _feed(one, fd, poller, owner)
                 continue
             block = os.read(fd, CHUNK)
             if block:
@@ -447,8 +460,6 @@ class Streams:
         self.poller, self.owner, self.running, self.pace = select.poll(), {}, [], pace
 
     def add(self, one: Running) -> None:
-        import select
-
         self.running.append(one)
         if one.proc is not None:  # subprocess (no posix_spawn): read whole, at once
             one.wait(check=False)
@@ -456,17 +467,7 @@ class Streams:
             return
         one.chunks, one.open = [], 2  # stderr
         _enlarge(one.out_r, one.in_w)
-        for fd in (one.out_r, one.err_r):
-            self.owner[fd] = one
-            self.poller.register(fd, select.POLLIN)
-        if one.in_w is not None:
-            if one.data:
-                os.set_blocking(one.in_w, False)
-                self.owner[one.in_w] = one
-                self.poller.register(one.in_w, select.POLLOUT)
-            else:
-                os.close(one.in_w)
-                one.in_w = None
+        _watch(one, (one.out_r, one.err_r), self.poller, self.owner)
 
     def __iter__(self):
         try:
@@ -481,7 +482,7 @@ class Streams:
                 for fd, _event in self.poller.poll():
                     one = self.owner[fd]
                     if fd == one.in_w:
-                        self._feed(one, fd)
+                        _feed(one, fd, self.poller, self.owner)
                         continue
                     block = os.read(fd, CHUNK)
                     if block:
@@ -503,19 +504,6 @@ class Streams:
             for one in self.running:
                 if one.result is None:
                     one._abandon()
-
-    def _feed(self, one: Running, fd: int) -> None:
-        try:
-            one.sent += os.write(fd, one.data[one.sent:one.sent + CHUNK])
-        except BlockingIOError:
-            return
-        except BrokenPipeError:
-            one.sent = len(one.data)  # git stopped reading; what it printed says why
-        if one.sent >= len(one.data):
-            self.poller.unregister(fd)
-            del self.owner[fd]
-            os.close(fd)
-            one.in_w = None
 
     @staticmethod
     def _ended(one: Running, rest: bytes):
