@@ -49,41 +49,16 @@ def timed(cmd: Cmd, env: Mapping[str, str]) -> float:
 
 def first_row(cmd: Cmd, env: Mapping[str, str], header: int = 0) -> float:
     """Seconds from the start of ``cmd`` to its first row on a terminal: stdout and stderr
-    on a pseudo-terminal, until the line after ``header`` lines (a table's column names)
-    has ended.  The command then runs to its end, untimed, reading it all, and must
-    succeed (BenchError otherwise)."""
-    import os
-    import pty
+    on a pseudo-terminal (``firstrow.first_row``, the timer of the ``show-first-row-*``
+    rows), until the line after ``header`` lines (a table's column names) has ended.  The
+    command then runs to its end, untimed, and must succeed (BenchError otherwise)."""
+    from tests.bench.firstrow import first_row as on_terminal
 
-    master, slave = pty.openpty()
-    try:
-        start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd.argv), cwd=cmd.cwd, env=dict(env), stdin=subprocess.DEVNULL,
-                                stdout=slave, stderr=slave)
-    finally:
-        os.close(slave)
-    seen, elapsed, got = 0, None, []
-    try:
-        while True:
-            try:
-                block = os.read(master, 1 << 16)
-            except OSError:  # EIO: every end of the terminal closed (the command and its children ended)
-                block = b""
-            if elapsed is None:
-                seen += block.count(b"\n")
-                if seen > header:
-                    elapsed = time.perf_counter() - start
-                elif len(got) < 64:
-                    got.append(block)
-            if not block:
-                break
-    finally:
-        os.close(master)
-        code = proc.wait()
+    elapsed, code, got = on_terminal(list(cmd.argv), header + 1, env=dict(env), cwd=str(cmd.cwd))
     if code or elapsed is None:
-        said = b"".join(got).decode(errors="replace").strip()
-        raise BenchError(f"`{cmd}` in {cmd.cwd} " + (f"failed ({code})" if code else f"printed {seen} lines, "
-                         f"no row after {header} header lines") + f" on a terminal:\n{said}")
+        said = got[:4096].decode(errors="replace").strip()
+        raise BenchError(f"`{cmd}` in {cmd.cwd} " + (f"failed ({code})" if code else f"printed no row after "
+                         f"{header} header lines") + f" on a terminal:\n{said}")
     return elapsed
 
 
