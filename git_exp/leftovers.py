@@ -221,15 +221,16 @@ class Lock(Record):
     __slots__ = ("path", "ref", "age", "mtime")
 
 
-def locks(repo: Repo) -> list[Lock]:
-    """Every lock file under our ref namespaces, and packed-refs.lock, with its age."""
+def locks(repo: Repo, namespaces: tuple[str, ...] = OUR_REFS) -> list[Lock]:
+    """Every lock file under our ref namespaces (or those of them in ``namespaces``), and
+    packed-refs.lock, with its age."""
     found = []
     now = time.time()
     candidates = [os.path.join(repo.common_dir, "packed-refs.lock"),
                   os.path.join(repo.common_dir, "packed-refs.new"),  # written under packed-refs.lock
                   os.path.join(repo.common_dir, "reftable", "tables.list.lock"),
                   os.path.join(repo.common_dir, "config.lock")]  # a killed `git config` of install's
-    for sub in OUR_REFS:
+    for sub in namespaces:
         for root, _dirs, files in os.walk(os.path.join(repo.common_dir, sub)):
             candidates += [os.path.join(root, f) for f in files if f.endswith(".lock")]
     for path in candidates:
@@ -253,10 +254,11 @@ def stale(repo: Repo, found: list[Lock]) -> list[Lock]:
     return [lock for lock in found if lock.age >= LOCK_AGE or busy is False]
 
 
-def clear_stale_locks(repo: Repo) -> list[Lock]:
-    """Remove the stale lock files under our namespaces; return them (for a command whose
-    update failed with "File exists": if this returns any, the update may be retried)."""
-    return drop_locks(stale(repo, locks(repo)))
+def clear_stale_locks(repo: Repo, namespaces: tuple[str, ...] = OUR_REFS) -> list[Lock]:
+    """Remove the stale lock files under our namespaces (or ``namespaces``); return them
+    (for a command whose update failed with "File exists": if this returns any, the
+    update may be retried)."""
+    return drop_locks(stale(repo, locks(repo, namespaces)))
 
 
 def git_running_here(repo: Repo) -> bool | None:

@@ -375,3 +375,22 @@ def test_install_and_uninstall_get_past_the_config_lock_a_killed_git_left(repo, 
     lock.write_text("")
     assert exp("uninstall", "origin").code == 0 and not lock.exists()
     assert "exp.origin" not in git(repo, "config", "--list")
+
+
+def test_a_push_clears_the_staging_locks_a_killed_push_left(repo, exp, tmp_path, monkeypatch):
+    """A push killed while git wrote its staging refs leaves their locks and no ref; the
+    next push of a subset through staging refs removes those locks (no git runs here) and
+    leaves none of its own."""
+    from git_exp.commands import push
+
+    monkeypatch.setattr(push, "EXPLICIT_MAX", 0)  # stage even one experiment
+    head = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "update-ref", "refs/exp/sweep/1", head)
+    left = [lock_file(repo, f"refs/exp-staging/{dead_pid()}-0badc0de/e0{i}") for i in range(3)]
+    remote = bare_remote(tmp_path / "remote.git")
+    git(repo, "remote", "add", "origin", str(remote))
+    ran = exp("push", "origin", "sweep/1")
+    assert ran.code == 0, ran
+    assert not any(path.exists() for path in left)
+    assert git(remote, "for-each-ref", "--format=%(refname)", "refs/exp/").split() == ["refs/exp/sweep/1"]
+    assert not list((repo / ".git" / "refs" / "exp-staging").rglob("*.lock"))

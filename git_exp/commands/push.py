@@ -276,10 +276,13 @@ def push_here(args: list[str], *, all_: bool = False, force: bool = False, dry_r
 
 
 def drop_stale_staging(repo: Repo) -> None:
-    """Remove what a killed push or pull left under ``refs/exp-staging/`` (``leftovers``)."""
+    """Remove what a killed push or pull left under ``refs/exp-staging/`` (``leftovers``):
+    staging refs, and the locks of those its transaction was killed writing (no ref yet,
+    the locks alone)."""
     from git_exp import leftovers
     from git_exp.repo import RefMoved
 
+    leftovers.clear_stale_locks(repo, (leftovers.STAGING.rstrip("/"),))
     stale = leftovers.stale_staging(repo)
     if stale:
         try:
