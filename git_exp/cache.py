@@ -48,7 +48,7 @@ FORMAT = 3  # how the file is laid out (MAGIC, header, sections); part of VERSIO
 MAGIC = b"git-exp facts\n\0\0"
 NAME = "facts"
 MODULES = ("cache.py", "rows.py", "repo.py", "commands/ls.py", "results.py", "plainyaml.py", "history.py",
-           "notes.py", "present/show.py", "present/rows.py", "render.py")  # what decides the entries
+           "notes.py", "present/show.py", "present/rows.py", "render.py", "commands/show_cold.py")  # what decides the entries
 TRAILER_CONFIG = ("config", "--get-regexp", r"^trailer\.")  # what git's %(trailers) parsing follows
 FILES = (NAME, "rows.marshal", "heads.marshal", "lines.marshal", "commits.marshal", "history.marshal",
          "notes.marshal", "parsed.json")  # NAME, and the files of releases before it: gc removes them all
@@ -154,6 +154,8 @@ def load(where: Where | None, key: object = None) -> dict:
         return {}
     pending = _pending.get(where.file, {}).get(where.section)
     data = pending[1] if pending and pending[0] == key else None
+    if isinstance(data, _Parts):
+        data = _joined(data)
     if data is None:
         data = _read_section(where.file, where.section, key)
     if data is None:
@@ -186,6 +188,102 @@ def save(where: Where | None, data: dict, key: object = None, *, listed: list | 
     _pending.setdefault(where.file, {})[where.section] = (key, dump)
 
 
+PART = ".part"  # the end of a part file's name: ``<facts>.<pid>.<section>.part``
+
+
+class Pieces:
+    """A section written a piece at a time (``add``: a dict of entries), to a part file
+    beside the facts file, so that what a command learns of 100k commits is never held
+    whole (``commands.show_cold``).  marshal's version 2 writes a dict as its entries
+    between ``{`` and ``0``, with no reference to anything written before, so the entries
+    of pieces written one after another read back as one dict; ``part`` is the file
+    (None before the first piece, or once a write failed: the section is then not
+    saved).  ``save_parts`` hands part files to ``flush``; a forked process writes its
+    own (the pid is in the name)."""
+
+    __slots__ = ("where", "part", "f")
+
+    def __init__(self, where: Where | None) -> None:
+        self.where, self.part, self.f = where, None, None
+
+    def add(self, data: dict) -> None:
+        if self.where is None or not data or (self.f is None and self.part is not None):
+            return
+        try:
+            dump = marshal.dumps(data, 2)
+            if self.f is None:
+                self.part = self.part_of(self.where, os.getpid())
+                os.makedirs(os.path.dirname(self.part), exist_ok=True)
+                self.f = open(self.part, "wb")
+            self.f.write(dump[1:-1])
+        except (OSError, ValueError):  # ValueError: a value marshal cannot write
+            self.close()
+            self.discard()
+
+    def close(self) -> str | None:
+        """Close the part file; its path (None: nothing was written)."""
+        if self.f is not None:
+            try:
+                self.f.close()
+            except OSError:
+                self.discard()
+            self.f = None
+        return self.part
+
+    @staticmethod
+    def part_of(where: Where, pid: int) -> str:
+        """The part file of ``where`` that the process ``pid`` writes."""
+        return f"{where.file}.{pid}.{where.section}{PART}"
+
+    def discard(self) -> None:
+        if self.part is not None:
+            remove(self.part)
+            self.part = ""  # not None: no later piece starts another file
+
+
+def save_parts(where: Where | None, key: object, parts: list[str | None]) -> None:
+    """Replace the section at ``where`` by the entries of the part files ``parts``
+    (``Pieces.close``'s; None are left out) when the command ends (``flush``, which
+    removes them); none: nothing is saved."""
+    parts = [part for part in parts if part]
+    if where is None or not parts:
+        for part in parts:
+            remove(part)
+        return
+    if not _pending:
+        import atexit
+
+        atexit.register(flush)
+    old = _pending.setdefault(where.file, {}).get(where.section)
+    if old is not None and isinstance(old[1], _Parts):
+        for part in old[1]:
+            remove(part)
+    _pending[where.file][where.section] = (key, _Parts(parts))
+
+
+class _Parts(list):
+    """A pending section held in part files (``save_parts``), not in memory."""
+
+
+def _joined(parts: _Parts) -> bytes | None:
+    """The dump of the dict whose entries ``parts`` hold (``load`` of a pending section)."""
+    try:
+        chunks = [b"{"]
+        for part in parts:
+            with open(part, "rb") as f:
+                chunks.append(f.read())
+        return b"".join(chunks) + b"0"
+    except OSError:
+        return None
+
+
+def remove(file: str) -> None:
+    try:
+        os.remove(file)
+    except OSError:
+        pass
+
+
 def flush() -> None:
     """Write what ``save`` kept: one new file per facts file, the sections not saved
     copied from the old one."""
@@ -194,8 +292,17 @@ def flush() -> None:
         _write(file, sections)
 
 
-def _write(file: str, sections: dict[str, tuple[object, bytes]]) -> None:
-    kept: dict[str, tuple[object, bytes]] = {}
+def _write(file: str, sections: dict[str, tuple[object, bytes | _Parts]]) -> None:
+    parts = [part for _, data in sections.values() if isinstance(data, _Parts) for part in data]
+    try:
+        _write_file(file, sections)
+    finally:
+        for part in parts:
+            remove(part)
+
+
+def _write_file(file: str, sections: dict[str, tuple[object, bytes | _Parts]]) -> None:
+    kept: dict[str, tuple[object, bytes | _Parts]] = {}
     try:
         with open(file, "rb") as f:
             found = _sections(f)
@@ -211,27 +318,54 @@ def _write(file: str, sections: dict[str, tuple[object, bytes]]) -> None:
         kept = {}
     kept.update(sections)
     layout, offset = {}, 0
-    for name, (key, data) in kept.items():
-        layout[name] = (key, offset, len(data))
-        offset += len(data)
+    for name, (key, data) in list(kept.items()):
+        size = _parts_size(data) if isinstance(data, _Parts) else len(data)
+        if size is None:  # a part file gone: the section is not saved
+            del kept[name]
+            continue
+        layout[name] = (key, offset, size)
+        offset += size
     tmp = f"{file}.{os.getpid()}.tmp"
     try:
         dumped = marshal.dumps({"version": VERSION, "sections": layout})
         os.makedirs(os.path.dirname(file), exist_ok=True)
         with open(tmp, "wb") as f:
             f.write(MAGIC + len(dumped).to_bytes(8, "little") + dumped)
-            for _, data in kept.values():
-                f.write(data)
+            for name, (_, data) in kept.items():
+                if isinstance(data, _Parts):
+                    _copy_parts(data, f, layout[name][2])
+                else:
+                    f.write(data)
         os.replace(tmp, file)
         tmp = None
-    except (OSError, ValueError):  # ValueError: a key marshal cannot write
+    except (OSError, ValueError):  # ValueError: a key marshal cannot write, a part file that changed
         pass
     finally:  # interrupted too: no temporary file is left
         if tmp is not None:
-            try:
-                os.remove(tmp)
-            except OSError:
-                pass
+            remove(tmp)
+
+
+def _parts_size(parts: _Parts) -> int | None:
+    """The size of the dump ``parts`` make (``{``, their entries, ``0``), or None."""
+    try:
+        return 2 + sum(os.path.getsize(part) for part in parts)
+    except OSError:
+        return None
+
+
+def _copy_parts(parts: _Parts, into, size: int) -> None:
+    """Write the dump of ``parts`` into the open file ``into``: ``size`` bytes, or ValueError."""
+    import shutil
+
+    into.write(b"{")
+    written = 2
+    for part in parts:
+        with open(part, "rb") as f:
+            shutil.copyfileobj(f, into, 1 << 20)
+            written += f.tell()
+    into.write(b"0")
+    if written != size:
+        raise ValueError(f"{parts} changed while written")
 
 
 def sections(common_dir: str) -> list[str]:
@@ -244,12 +378,56 @@ def sections(common_dir: str) -> list[str]:
     return list(found[0]) if found else []
 
 
+def header(where: Where) -> dict:
+    """``{section: (key, offset, length)}`` of the facts file ``where`` is in ({}: none,
+    damaged, or of another version): which sections it holds, under which keys."""
+    try:
+        with open(where.file, "rb") as f:
+            found = _sections(f)
+    except (OSError, ValueError, EOFError, TypeError):
+        return {}
+    return found[0] if found else {}
+
+
+def remove_stale_parts(common_dir: str) -> None:
+    """Remove the part files (``Pieces``) of processes that are gone (killed before
+    ``flush``)."""
+    folder = os.path.dirname(path(common_dir))
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(NAME + ".") and name.endswith(PART)):
+            continue
+        pid = name[len(NAME) + 1:].partition(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            remove(os.path.join(folder, name))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's: alive
+        return True
+    return True
+
+
 def clear(common_dir: str) -> None:
-    """Forget every fact (``git exp gc``): the file, what this command was to write, and
-    the files of earlier releases."""
+    """Forget every fact (``git exp gc``): the file, what this command was to write, the
+    files of earlier releases, and part and temporary files a killed command left."""
     _pending.pop(path(common_dir), None)
     for name in FILES:
         try:
             os.remove(path(common_dir, name))
         except FileNotFoundError:
             pass
+    try:
+        names = os.listdir(os.path.dirname(path(common_dir)))
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(NAME + ".") and name.endswith((PART, ".tmp")):
+            remove(path(common_dir, name))

@@ -288,6 +288,7 @@ def show(
     from git_exp import columns as pick
     from git_exp import terminal
     from git_exp.commands import show as do
+    from git_exp.commands import show_cold as cold
     from git_exp.commands import show_stream as stream
     from git_exp.present import show as present
     from git_exp.present import table
@@ -332,6 +333,13 @@ def show(
         text = present.cached_json(lines, lambda: do.listed(source, patterns), limit=max_count, reverse=reverse,
                                    narrowed=source.refs is not None)
         notes = [present.unreadable_in_lines(text)] if text is not None else []
+        if text is None and cold.applies(fmt=fmt, patterns=patterns, sort=sort, where=where, best=best,
+                                         picked=picked, limit=max_count, reverse=reverse, archived=archived,
+                                         remote=remote, vs=vs):
+            found = cold.usable(source, lines)
+            if found is not None:  # none of them in the facts: a part at a time
+                notes = []
+                text = cold.json_text(source, *found, remotes=remotes, said=notes)
     fetched = None
     if text is None and remote is not None:
         from git_exp.present.peek import fetched as fetched_note

@@ -487,11 +487,12 @@ def _summary(points: list[tuple[Any, Any]]) -> tuple:
 
 def summaries(repo: Repo, shas: list[str], files: dict | None = None, *,
               listed: list[str] | None = None, cached: bool = True,
-              changes: results.Changes | None = None) -> dict[str, dict]:
+              changes: results.Changes | None = None, kept: dict | None = None) -> dict[str, dict]:
     """``{sha: {"series": {metric: _summary}, "latest": {metric: value}, "errors": [...]}}``
     — ``latest`` from DVCLive's summary where it has the metric, else the last step —
     cached per commit; ``listed``: every commit an experiment names now (``cache.save``);
-    ``changes``: what ``show`` knows of the experiments' changes (``results.Changes``)."""
+    ``changes``: what ``show`` knows of the experiments' changes (``results.Changes``);
+    ``kept``: a dict that gets each summary read (not from the cache) as the cache keeps it."""
     files = files or results.configured_files(repo)
     key = (entries(files), files.get("max_size", results.MAX_SIZE))
     where = cache.at(repo.common_dir, "history") if cached else None
@@ -508,6 +509,8 @@ def summaries(repo: Repo, shas: list[str], files: dict | None = None, *,
             latest.update(dvclive.get(sha, {}))  # metrics logged without a plot too
             known[sha] = {"series": summary, "latest": latest, "errors": errors.get(sha, [])}
         cache.save(where, known, key, listed=listed)
+        if kept is not None:
+            kept.update((sha, known[sha]) for sha in todo)
     return {sha: known[sha] or NO_SUMMARY for sha in shas}
 
 

@@ -133,7 +133,8 @@ def _number(text: str):
     return float(text)
 
 
-_LINE_MEMO_MAX = 1 << 17  # lines remembered by ``load_flat``: a sweep's files share most of theirs
+_LINE_MEMO_MAX = 1 << 14  # lines remembered by ``load_flat``: a sweep's files share most of theirs (the memo is
+#                         cleared when full: 16k lines, ~5 MB, where 128k held ~30 MB of mostly unique values)
 _lines: dict[str, tuple | None] = {}  # a line -> (indent, key, value or _OPENS) or None (blank, comment)
 _OPENS = object()  # ``KEY:`` alone: a mapping opens when the next line is deeper, else null
 

@@ -278,7 +278,8 @@ UNKNOWN = "?"  # baseline marker: a commit given without its baseline
 
 
 def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None = None, *,
-         complete: bool = False, cached: bool = True, changes: Changes | None = None) -> dict[str, dict[str, Any]]:
+         complete: bool = False, cached: bool = True, changes: Changes | None = None,
+         kept: dict | None = None) -> dict[str, dict[str, Any]]:
     """``{commit: {"params.lr": 0.1, "metrics.acc": 0.9, ...}}``; a file that cannot be read
     gives an error cell, ``"params": "error: <why>"``, and ``<why>`` in the row's ERRORS list.
 
@@ -287,7 +288,8 @@ def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None 
     against its baseline, instead of looking up every candidate path in every commit.
     ``complete``: they are every experiment there is, so the row cache may drop others;
     ``cached``: False to leave the row cache alone (a few of many: ``rows.FEW``);
-    ``changes``: a ``Changes`` shared with other readers (``show``), its paths these files and more.
+    ``changes``: a ``Changes`` shared with other readers (``show``), its paths these files and more;
+    ``kept``: a dict that gets each row read (not from the cache) as the cache keeps it.
     """
     if not hasattr(commits, "items"):
         commits = {c: UNKNOWN for c in commits}
@@ -320,6 +322,8 @@ def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None 
         _rows(located, wanted, _read_blobs(repo, wanted, sizes, max_size), paths, sizes, max_size, fresh)
     if known:
         known.put(fresh, listed=list(commits) if complete else None)
+    if kept is not None:
+        kept.update((commit, _as_json(row)) for commit, row in fresh.items())
     table.update(fresh)
     return table
 

@@ -14,7 +14,8 @@ from .conftest import git
 
 def test_one_version_names_the_code_every_fact_depends_on():
     assert cache.MODULES == ("cache.py", "rows.py", "repo.py", "commands/ls.py", "results.py", "plainyaml.py",
-                             "history.py", "notes.py", "present/show.py", "present/rows.py", "render.py")
+                             "history.py", "notes.py", "present/show.py", "present/rows.py", "render.py",
+                             "commands/show_cold.py")
     assert cache.VERSION == cache.version(*cache.MODULES)
     from git_exp import cache as again  # every reader and writer shares it: nothing else keeps a version
 

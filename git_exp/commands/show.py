@@ -298,19 +298,24 @@ def read_paths(files: dict) -> list[str]:
 
 
 def read(repo: Repo, found: list[dict], files=None, *, complete: bool = False, cached: bool = True,
-         best: tuple[str, bool] | None = None, changes: results.Changes | None = None) -> dict[str, None]:
+         best: tuple[str, bool] | None = None, changes: results.Changes | None = None,
+         kept: dict | None = None) -> dict[str, None]:
     """Put in each row what ``show`` shows besides the commit's own fields: params and
     metrics (``rows.with_files``), then the latest values of metric histories
     (``add_history``); the columns they brought.  ``files``: ``results.start_files``'s
     git, the configured files, or None; ``changes``: a ``results.Changes`` of (at least)
-    ``read_paths``, maybe started for these commits already."""
+    ``read_paths``, maybe started for these commits already; ``kept``: ``{"files": {},
+    "history": {}}`` to get what was read (not from the caches) as the caches keep it
+    (``commands.show_cold`` writes them itself)."""
     files = files if isinstance(files, dict) else results.configured_files(repo, files)
     changes = changes or results.Changes(repo, read_paths(files))  # one diff-tree for both
     changes.baselines = {row["sha"]: row["baseline"] for row in found}
-    extra = rows.with_files(repo, found, files, complete=complete, cached=cached, changes=changes)
+    extra = rows.with_files(repo, found, files, complete=complete, cached=cached, changes=changes,
+                            kept=kept and kept["files"])
     if any(row["name"].startswith("dvc:") for row in found):  # DVC's experiments: files their dvc.yaml declares
         files = _dvc_files(repo, found, files, extra)
-    extra.update(add_history(repo, found, files, best=best, complete=complete, cached=cached, changes=changes))
+    extra.update(add_history(repo, found, files, best=best, complete=complete, cached=cached, changes=changes,
+                             kept=kept and kept["history"]))
     return extra
 
 
@@ -332,13 +337,13 @@ def matching(repo: Repo, where, *, remotes: bool = False, keep=None, listing=Non
 
 
 def add_history(repo: Repo, table: list[dict], files: dict, *, best: tuple[str, bool] | None = None,
-                complete: bool = False, cached: bool = True, changes=None) -> dict[str, None]:
+                complete: bool = False, cached: bool = True, changes=None, kept: dict | None = None) -> dict[str, None]:
     """Put in each row the latest value of each history metric no metrics file gave, and
     with ``best`` that metric's best step (value and ``best_step``); the columns added.
     UsageError when ``best`` names a metric no row has a history of."""
     summaries = history.summaries(repo, [row["sha"] for row in table], files,
                                   listed=[row["sha"] for row in table] if complete else None, cached=cached,
-                                  changes=changes)
+                                  changes=changes, kept=kept)
     added: dict[str, None] = {}
     had_best = False
     for row in table:
