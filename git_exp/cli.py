@@ -281,7 +281,9 @@ def show(
     core.pager, PAGER; --no-pager), and comes as it is read, newest rows first: its
     layout is that of the first rows, and older rows that bring a column or a wider
     value come under a new header (--sort, --where, --best, --reverse, --columns,
-    --drop, --only-changed and patterns lay out every row first).  `show REMOTE [GLOB...]` (or --remote REMOTE) shows a
+    --drop, --only-changed and patterns lay out every row first).  --json of 10,000 or
+    more experiments never read before reads them 2,500 at a time on two processes,
+    writing each part as it comes.  `show REMOTE [GLOB...]` (or --remote REMOTE) shows a
     remote's experiments without pulling them: only their commits and result files are
     fetched (filtered, where the server allows it) into git-exp's own store, and no ref
     or experiment is created."""

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import os
 
-from git_exp import cache, notes, render, results, rows
+from git_exp import cache, render, results
 from git_exp.commands import show
 
 COLD_FROM = 10_000  # experiments from which a cold ``show --json`` reads a part at a time
 PART = 2500  # rows read, encoded and written together (~5 MB held for each; at 100k, 5000 held 15-25 MB more, no quicker)
 PARTS_ENV = "GIT_EXP_SHOW_PART"  # internal, for the tests: another PART (and COLD_FROM: 2 parts)
-_CREATED = rows.CACHED.index("created")
 
 
 def part_size() -> int:
@@ -70,30 +69,22 @@ def json_text(source: show.Source, files: dict, keys: tuple, *, remotes: bool, s
 
     repo = source.repo
     cache.remove_stale_parts(repo.common_dir)
-    notes_head = notes.start_head(repo)
-    exp_names, owners, shas, known = rows.heads(repo, remotes=remotes, listing=source.listing,
-                                                trailers=source.trailer_key())
-    by_commit = notes.read_all(repo, notes.finish_head(notes_head))
-    if len(shas) < render.LINES_MIN:
+    heads = show.Heads(repo, remotes=remotes, listing=source.listing, trailers=source.trailer_key())
+    if len(heads.shas) < render.LINES_MIN:
         return None
     source.listing.wait().stdout = b""  # read: not held meanwhile (at 100k, 6 MB)
     cache.flush()  # the heads written now: their dump is not held to the end
-    created = [known[sha][_CREATED] for sha in shas]
-    order = sorted(range(len(shas)), key=created.__getitem__, reverse=True)  # stable, as ``show``'s sort
-    del created
     size = part_size()
-    parts = [order[at:at + size] for at in range(0, len(order), size)]
-    reader = _Reader(repo, files, keys, exp_names, owners, shas, known, by_commit)
-    return Streamed(_pieces(reader, parts, said))
+    parts = [heads.order[at:at + size] for at in range(0, len(heads.order), size)]
+    return Streamed(_pieces(_Reader(repo, files, keys, heads), parts, said))
 
 
 class _Reader:
     """Reads parts (lists of indexes into the listing) into their JSON text, and keeps
     what the facts are to hold of them in ``Pieces``."""
 
-    def __init__(self, repo, files, keys, exp_names, owners, shas, known, by_commit) -> None:
-        self.repo, self.files, self.keys = repo, files, keys
-        self.names, self.owners, self.shas, self.known, self.by_commit = exp_names, owners, shas, known, by_commit
+    def __init__(self, repo, files, keys, heads: show.Heads) -> None:
+        self.repo, self.files, self.keys, self.heads = repo, files, keys, heads
         self.wheres = (results.where(repo), cache.at(repo.common_dir, "history"), cache.of_commits(repo, "lines"))
         self.pieces = [cache.Pieces(where) for where in self.wheres]
 
@@ -103,13 +94,7 @@ class _Reader:
         from git_exp.present.rows import iso_created
         from git_exp.present.show import _head
 
-        empty, cached, known, by_commit = notes.EMPTY, rows.CACHED, self.known, self.by_commit
-        chunk = []
-        for at in part:
-            sha = self.shas[at]
-            said = by_commit.get(sha, empty)
-            chunk.append({"name": self.names[at], "remote": self.owners[at], "tags": list(said.tags),
-                          "note": said.note, **dict(zip(cached, known[sha]))})
+        chunk = self.heads.rows(part)
         kept: dict = {"files": {}, "history": {}}
         changes = results.Changes(self.repo, show.read_paths(self.files))  # one diff-tree for the part
         changes.start([row["sha"] for row in chunk])

@@ -19,9 +19,8 @@ build the whole table as before.  ``-n N`` streams (the newest N).
 from __future__ import annotations
 
 import os
-from operator import itemgetter
 
-from git_exp import notes, rows
+from git_exp import rows
 from git_exp.commands import show
 
 TYPE_CHECKING = False
@@ -57,18 +56,15 @@ def chunks(source: show.Source, *, remotes: bool = False, limit: int | None = No
     params.*, metrics.*).  Nothing is yielded when there is no row."""
     repo = source.repo
     first = first or first_size()
-    notes_head = notes.start_head(repo)
-    found = rows.load(repo, remotes=remotes, listing=source.listing, refs=source.refs, trailers=source.trailer_key())
-    by_commit = notes.read_all(repo, notes.finish_head(notes_head))
-    found.sort(key=_created, reverse=True)  # stable, as ``show``'s: one second's stay in name order
-    found = rows.limited(found, limit, False)
-    said = show.NOTE_COLUMNS if _said(found, by_commit) else ()
+    heads = show.Heads(repo, remotes=remotes, listing=source.listing, trailers=source.trailer_key())
+    order = rows.limited(heads.order, limit, False)
+    said = show.NOTE_COLUMNS if heads.said() else ()
     files = source.files  # ``results.start_files``'s git, read once (``_configured``)
     known: dict[str, None] = {}
     at, size = 0, first
-    while at < len(found):
+    while at < len(order):
         cached = size > UNCACHED * first
-        chunk = show.annotated(found[at:] if cached else found[at:at + size], by_commit)
+        chunk = heads.rows(order[at:] if cached else order[at:at + size])
         files = _configured(repo, files)
         known.update(show.read(repo, chunk, files, complete=False, cached=cached))
         columns = _columns(said, known)
@@ -90,20 +86,8 @@ def _configured(repo, files):
     return files if isinstance(files, dict) else results.configured_files(repo, files)
 
 
-def _said(found: list[dict], by_commit: dict) -> bool:
-    """Whether some row has tags or a note (``show``'s NOTE_COLUMNS), looked up from the
-    notes (usually few) rather than from every row."""
-    annotated = [sha for sha, said in by_commit.items() if said.tags or said.note]
-    if not annotated:
-        return False
-    listed = {row["sha"] for row in found}
-    return any(sha in listed for sha in annotated)
-
-
 def _columns(said: tuple, extra: dict) -> list[str]:
     params = sorted(k for k in extra if k == "params" or k.startswith("params."))
     metrics = sorted(k for k in extra if k == "metrics" or k.startswith("metrics."))
     return [*show.COLUMNS, *said, *params, *metrics]
 
-
-_created = itemgetter("created")

