@@ -234,3 +234,18 @@ def test_part_files_of_killed_runs_are_removed(many):
     assert not stale.exists() and live.exists()  # a live process's part is its own
     assert subprocess.run([sys.executable, "-m", "git_exp", "gc"], cwd=many, capture_output=True).returncode == 0
     assert not live.exists()
+
+
+def test_a_shallow_clone_gives_the_long_ways_bytes(many, tmp_path):
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{many}", str(shallow))
+    git(shallow, "fetch", "-q", "--depth", "1", "origin", "+refs/exp/*:refs/exp/*")
+    assert (shallow / ".git" / "shallow").exists()
+    cold = _show(shallow, trace=True)
+    assert cold.returncode == 0, cold.stderr
+    assert _diff_trees(shallow) >= 8
+    _forget(shallow)
+    long = _show(shallow, part="1000")
+    assert (cold.stdout, cold.stderr) == (long.stdout, long.stderr) and len(json.loads(cold.stdout)) == COUNT
+    again = _show(shallow)  # nothing of what git says of commits kept there: the same again
+    assert (again.stdout, again.stderr) == (cold.stdout, cold.stderr)

@@ -149,7 +149,7 @@ def _pieces(reader: _Reader, parts: list[list[int]], said: list):
             bad += part_bad
             yield ("" if not at else ",\n") + text
         yield "\n]\n"
-        theirs = worker.finish() if worker is not None else None
+        theirs, worker = (worker.finish() if worker is not None else None), None  # reaped: never signalled again
         reader.save(*([theirs] if theirs is not None else []))
         said.append(unreadable(bad))
         done = True
@@ -205,11 +205,14 @@ class _Worker:
         return _receive(self.pipe)
 
     def finish(self) -> list[str | None] | None:
-        """The worker's part files, once it has ended well; None otherwise."""
+        """The worker's part files, once it has ended well; None otherwise (then removed)."""
         got = _receive(self.pipe)
         self.pipe.close()
         _, status = os.waitpid(self.pid, 0)
-        return got if status == 0 and isinstance(got, list) else None
+        if status == 0 and isinstance(got, list):
+            return got
+        self._remove_parts()
+        return None
 
     def stop(self) -> None:
         """Stop the worker (it may be reading a part no one will want) and remove its part files."""
@@ -224,9 +227,12 @@ class _Worker:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
+        self._remove_parts()
+        return None
+
+    def _remove_parts(self) -> None:
         for where in self.wheres:
             cache.remove(cache.Pieces.part_of(where, self.pid))
-        return None
 
 
 _LENGTH = 8
@@ -244,11 +250,12 @@ def _receive(pipe):
     """The next value ``_send`` wrote, or None at the end of the pipe (the worker died)."""
     import marshal
 
-    head = pipe.read(_LENGTH)
-    if len(head) != _LENGTH:
+    try:
+        head = pipe.read(_LENGTH)
+        if len(head) != _LENGTH:
+            return None
+        size = int.from_bytes(head, "little")
+        data = pipe.read(size)
+        return marshal.loads(data) if len(data) == size else None
+    except (OSError, ValueError, EOFError, TypeError):  # what no worker of ours wrote
         return None
-    size = int.from_bytes(head, "little")
-    data = pipe.read(size)
-    if len(data) != size:
-        return None
-    return marshal.loads(data)
