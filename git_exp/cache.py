@@ -406,13 +406,19 @@ def remove_stale_parts(common_dir: str) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process ``pid`` runs: a zombie does not (a killed worker whose parent
+    died first waits for an init that, in many containers, never reaps it)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:  # another user's: alive
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()[:1] != [b"Z"]  # the name, in parentheses, may hold anything
+    except OSError:  # no /proc: alive, as far as we know
+        return True
 
 
 def clear(common_dir: str) -> None:

@@ -226,12 +226,17 @@ def test_part_files_of_killed_runs_are_removed(many):
                           text=True).stdout.strip()
     stale = folder / f"facts.{dead}.files.part"
     live = folder / f"facts.{os.getpid()}.files.part"
-    stale.write_bytes(b"junk")
-    live.write_bytes(b"junk")
+    zombie_pid = os.fork()
+    if not zombie_pid:
+        os._exit(0)  # a zombie until reaped below: a killed worker whose parent died first, under a lax init
+    zombie = folder / f"facts.{zombie_pid}.lines.part"
+    for path in (stale, live, zombie):
+        path.write_bytes(b"junk")
     _forget_pending = cache._pending.pop(str(folder / "facts"), None)
     assert _forget_pending is None
     assert _show(many).returncode == 0
-    assert not stale.exists() and live.exists()  # a live process's part is its own
+    assert not stale.exists() and not zombie.exists() and live.exists()  # a live process's part is its own
+    os.waitpid(zombie_pid, 0)
     assert subprocess.run([sys.executable, "-m", "git_exp", "gc"], cwd=many, capture_output=True).returncode == 0
     assert not live.exists()
 

@@ -220,7 +220,8 @@ def find_litter(sb: Sandbox, tally: Tally, repo: Repo, refs: Mapping, where: str
         if rel.parts[:1] == ("hooks",):
             continue
         for f in filenames:
-            if f.endswith(".lock") or f.startswith("exp-index") or (f.startswith("pack-") and f.endswith(".keep")):
+            if f.endswith(".lock") or f.startswith("exp-index") or (f.startswith("pack-") and f.endswith(".keep")) \
+                    or (rel == Path("git-exp") and f.endswith(".part")):  # ``show --json``'s parts of facts
                 found.append(str(rel / f))
         if rel == Path("worktrees"):
             found += [f"worktrees/{d}" for d in dirnames]

@@ -5,8 +5,10 @@ or refuse cleanly because the killed run had already finished it, or name the co
 that finishes it (``finish it with `git exp ...` ``), which then must."""
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -27,6 +29,7 @@ class Kill:
     prepare: Optional[Callable[[Ctx, World], None]] = None
     gone: Callable[[Ctx, World], set] = lambda ctx, w: set()   # local refs it may delete
     overwrite: tuple = ()                     # local refs whose reflog keeps the old commit
+    env: Optional[dict] = None                # for the command, killed or not
 
 
 # ---------------------------------------------------------------------- preparations and checks
@@ -61,6 +64,24 @@ def same(names, *, local: bool = True, remote: bool = False, src: str = "local")
                         if on and have.get(n) != sha]
         return missing
     return done
+
+
+def many_and_cold(ctx: Ctx, w: World) -> None:
+    """120 more experiments (``show --json`` reads a part at a time from LINES_MIN rows on), no facts."""
+    from tests.stress.world import make_exps
+
+    main = ctx.sb.git(w.local.path, "rev-parse", "main").decode().strip()
+    make_exps(ctx.sb, w.local, [f"cold/{i:03d}" for i in range(120)], main, first=100)
+    shutil.rmtree(w.local.gitdir / "git-exp", ignore_errors=True)
+
+
+def facts_whole(ctx: Ctx, w: World) -> list:
+    """The facts file holds what a cold ``show --json`` learnt, and no part file is left."""
+    folder = w.local.gitdir / "git-exp"
+    names = sorted(os.listdir(folder)) if folder.is_dir() else []
+    problems = [f"{n} left" for n in names if n.endswith(".part")]
+    data = (folder / "facts").read_bytes() if "facts" in names else b""
+    return problems + [f"no {s} facts" for s in ("heads", "files", "lines") if s.encode() not in data[:4096]]
 
 
 def all_local(ctx: Ctx, w: World) -> list:
@@ -161,6 +182,8 @@ KILLS = [
     Kill("rename --remote b b/c", ("rename", "--remote", "origin", "b", "b/c"), renamed("b", "b/c", remote=True)),
     Kill("gc --keep", ("gc", "--keep", "20"), kept_newest(20), gone=gc_gone),
     Kill("install", ("install", "origin"), same_config_as_unkilled),
+    Kill("show --json, cold, in parts", ("show", "--json"), facts_whole, many_and_cold,
+         env={"GIT_EXP_SHOW_PART": "16"}),
     Kill("uninstall", ("uninstall", "origin"), uninstalled, installed_and_fetched, gone=remote_tracking),
 ]
 
@@ -179,7 +202,7 @@ def kill_rounds(spec: Kill):
         if spec.prepare:
             spec.prepare(ctx, w)
         spec.gone(ctx, w)
-        res = sb.exp(w.local.path, *spec.args)
+        res = sb.exp(w.local.path, *spec.args, env=spec.env)
         expect_ok(tally, res, "unkilled run")
         unfinished(tally, spec.done(ctx, w), "unkilled run")
         spent = res.seconds
@@ -194,12 +217,12 @@ def kill_rounds(spec: Kill):
             overwrite = {w.local: spec.overwrite}
             delay = ctx.rng.uniform(0, spent)
             where = f"round {i + 1}, SIGKILL at {delay * 1000:.0f} of {spent * 1000:.0f} ms"
-            res = sb.exp(w.local.path, *spec.args, kill_after=delay)
+            res = sb.exp(w.local.path, *spec.args, kill_after=delay, env=spec.env)
             if not res.killed:
                 expect_ok(tally, res, where + " (finished first)")
             checks.check(sb, tally, before, expected, where=where, overwrite=overwrite)
             finished = not spec.done(ctx, w)
-            rerun = sb.exp(w.local.path, *spec.args)
+            rerun = sb.exp(w.local.path, *spec.args, env=spec.env)
             advice = ADVICE.search(rerun.err_text)
             if rerun.code and advice and not checks.crashed(tally, rerun, where):
                 # "an interrupted rename left X — finish it with `git exp rename X NEW`": do as told
