@@ -339,9 +339,11 @@ def show(
                                          picked=picked, limit=max_count, reverse=reverse, archived=archived,
                                          remote=remote, vs=vs):
             found = cold.usable(source, lines)
-            if found is not None:  # none of them in the facts: a part at a time
-                notes = []
-                text = cold.json_text(source, *found, remotes=remotes, said=notes)
+            bad: list = []
+            pieces = cold.json_text(source, *found, remotes=remotes, encode=present.json_part, bad=bad) \
+                if found is not None else None  # none of them in the facts: a part at a time
+            if pieces is not None:
+                text, notes = present.Streamed(pieces), present.unreadable_after(bad)
     fetched = None
     if text is None and remote is not None:
         from git_exp.present.peek import fetched as fetched_note

@@ -61,12 +61,12 @@ def usable(source: show.Source, lines: tuple) -> tuple | None:
     return files, (row_key, (history.entries(files), files["max_size"]), lines[1])
 
 
-def json_text(source: show.Source, files: dict, keys: tuple, *, remotes: bool, said: list):
-    """``show --json``'s text (``present.show.Streamed``), read a part at a time; the
-    unreadable files' warning is appended to ``said`` once the text is written.  None
-    when fewer than ``render.LINES_MIN`` rows are listed (written indented: the long way)."""
-    from git_exp.present.show import Streamed
-
+def json_text(source: show.Source, files: dict, keys: tuple, *, remotes: bool, encode, bad: list):
+    """``show --json``'s text a piece at a time (a generator), read a part at a time;
+    ``encode(rows)`` gives a part's ``(text, {sha: line after name and remote}, rows with
+    unreadable files)`` (``present.show.json_part``), and ``bad`` gets those rows once
+    the text is written.  None when fewer than ``render.LINES_MIN`` rows are listed
+    (written indented: the long way)."""
     repo = source.repo
     cache.remove_stale_parts(repo.common_dir)
     heads = show.Heads(repo, remotes=remotes, listing=source.listing, trailers=source.trailer_key())
@@ -76,24 +76,20 @@ def json_text(source: show.Source, files: dict, keys: tuple, *, remotes: bool, s
     cache.flush()  # the heads written now: their dump is not held to the end
     size = part_size()
     parts = [heads.order[at:at + size] for at in range(0, len(heads.order), size)]
-    return Streamed(_pieces(_Reader(repo, files, keys, heads), parts, said))
+    return _pieces(_Reader(repo, files, keys, heads, encode), parts, bad)
 
 
 class _Reader:
     """Reads parts (lists of indexes into the listing) into their JSON text, and keeps
     what the facts are to hold of them in ``Pieces``."""
 
-    def __init__(self, repo, files, keys, heads: show.Heads) -> None:
-        self.repo, self.files, self.keys, self.heads = repo, files, keys, heads
+    def __init__(self, repo, files, keys, heads: show.Heads, encode) -> None:
+        self.repo, self.files, self.keys, self.heads, self.encode = repo, files, keys, heads, encode
         self.wheres = (results.where(repo), cache.at(repo.common_dir, "history"), cache.of_commits(repo, "lines"))
         self.pieces = [cache.Pieces(where) for where in self.wheres]
 
     def read(self, part: list[int]) -> tuple[str, list[dict]]:
-        """``(text, bad)``: the part's JSON lines, and ``{name, remote, errors}`` of its
-        rows with unreadable files."""
-        from git_exp.present.rows import iso_created
-        from git_exp.present.show import _head
-
+        """``(text, bad)``: the part's JSON lines, and its rows with unreadable files."""
         chunk = self.heads.rows(part)
         kept: dict = {"files": {}, "history": {}}
         changes = results.Changes(self.repo, show.read_paths(self.files))  # one diff-tree for the part
@@ -102,20 +98,10 @@ class _Reader:
             show.read(self.repo, chunk, self.files, cached=False, kept=kept, changes=changes)
         finally:
             changes.close()
-        self.pieces[0].add(kept["files"])
-        self.pieces[1].add(kept["history"])
-        encode_row, encode = render.row_encoder(), render.string_encoder()
-        lines, tails, bad = [], {}, []
-        for row in iso_created(chunk):
-            line = encode_row(row)
-            head = _head(encode, row["name"], row["remote"], row["tags"], row["note"])
-            if line.startswith(head):
-                tails[row["sha"]] = line[len(head):]
-            lines.append(line)
-            if results.ERRORS in row:
-                bad.append({"name": row["name"], "remote": row["remote"], results.ERRORS: row[results.ERRORS]})
-        self.pieces[2].add(tails)
-        return ",\n".join(lines), bad
+        text, tails, bad = self.encode(chunk)
+        for pieces, piece in zip(self.pieces, (kept["files"], kept["history"], tails)):
+            pieces.add(piece)
+        return text, bad
 
     def close(self) -> list[str | None]:
         return [pieces.close() for pieces in self.pieces]
@@ -132,12 +118,10 @@ class _Reader:
             cache.save_parts(where, self.keys[at], [mine[at], *(theirs[at] for theirs in others)])
 
 
-def _pieces(reader: _Reader, parts: list[list[int]], said: list):
+def _pieces(reader: _Reader, parts: list[list[int]], bad: list):
     """The JSON text a part at a time; the worker, if one could be forked, reads the odd parts."""
-    from git_exp.present.show import unreadable
-
     worker = _Worker.start(reader, parts[1::2]) if len(parts) > 1 else None
-    bad: list[dict] = []
+    found: list[dict] = []
     done = False
     try:
         yield "[\n"
@@ -146,12 +130,12 @@ def _pieces(reader: _Reader, parts: list[list[int]], said: list):
             if got is None and worker is not None and at % 2:
                 worker = worker.stop()  # failed or gone: the parent reads the rest itself
             text, part_bad = got if got is not None else reader.read(part)
-            bad += part_bad
+            found += part_bad
             yield ("" if not at else ",\n") + text
         yield "\n]\n"
         theirs, worker = (worker.finish() if worker is not None else None), None  # reaped: never signalled again
         reader.save(*([theirs] if theirs is not None else []))
-        said.append(unreadable(bad))
+        bad += found
         done = True
     finally:
         if not done:

@@ -190,6 +190,30 @@ def _json_pieces(table: list[dict], lines_cache: tuple | None, everything: bool)
         cache.save(where, known, key, listed=[row["sha"] for row in table] if everything else None)
 
 
+def json_part(table: list[dict]) -> tuple[str, dict[str, str], list[dict]]:
+    """``(text, tails, bad)`` of rows ``show --json`` writes a part at a time
+    (``commands.show_cold``): their lines, joined as ``_json_pieces`` joins them; each
+    row's line after its name and remote, for the facts' ``lines`` (``cached_json``);
+    and the name, remote and reasons of the rows with unreadable files."""
+    encode_row, encode = render.row_encoder(), render.string_encoder()
+    lines, tails, bad = [], {}, []
+    for row in iso_created(table):
+        line = encode_row(row)
+        head = _head(encode, row["name"], row["remote"], row["tags"], row["note"])
+        if line.startswith(head):
+            tails[row["sha"]] = line[len(head):]
+        lines.append(line)
+        if results.ERRORS in row:
+            bad.append({"name": row["name"], "remote": row["remote"], results.ERRORS: row[results.ERRORS]})
+    return ",\n".join(lines), tails, bad
+
+
+def unreadable_after(bad: list[dict]):
+    """``unreadable`` of the rows ``bad`` holds once the text is written: ``write`` says
+    its notes after the text (``commands.show_cold`` fills ``bad`` as it ends)."""
+    yield unreadable(bad)
+
+
 def unreadable(table: list[dict]) -> str | None:
     """The one-line warning for rows with unreadable files, or None when there are none."""
     bad = [row for row in table if results.ERRORS in row]
