@@ -389,38 +389,6 @@ def header(where: Where) -> dict:
     return found[0] if found else {}
 
 
-def remove_stale_parts(common_dir: str) -> None:
-    """Remove the part files (``Pieces``) of processes that are gone (killed before
-    ``flush``)."""
-    folder = os.path.dirname(path(common_dir))
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    for name in names:
-        if not (name.startswith(NAME + ".") and name.endswith(PART)):
-            continue
-        pid = name[len(NAME) + 1:].partition(".")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            remove(os.path.join(folder, name))
-
-
-def _alive(pid: int) -> bool:
-    """Whether the process ``pid`` runs: a zombie does not (a killed worker whose parent
-    died first waits for an init that, in many containers, never reaps it)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's: alive
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rpartition(b")")[2].split()[:1] != [b"Z"]  # the name, in parentheses, may hold anything
-    except OSError:  # no /proc: alive, as far as we know
-        return True
-
-
 def clear(common_dir: str) -> None:
     """Forget every fact (``git exp gc``): the file, what this command was to write, the
     files of earlier releases, and part and temporary files a killed command left."""

@@ -1,6 +1,6 @@
 """What a killed git-exp (or a git it ran) leaves behind, how to tell it is stale, and removal.
 
-Three kinds, each with its own rule:
+Four kinds, each with its own rule:
 
 - **Staging refs** ``refs/exp-staging/<pid>-<hex>/<name>`` of a subset push (see
   ``commands.push``): stale when process ``pid`` is gone, or when that pid now belongs to
@@ -10,7 +10,9 @@ Three kinds, each with its own rule:
 - **Temporary index files** ``<git dir>/exp-index.<pid>.<hex>`` (and their ``.lock``) of
   ``snapshot.temp_index``, in the git directory of every worktree: stale by the same pid
   rule (their ctime is when they were made).  ``sweep_indexes`` removes them on the way
-  into the next save or run (one ``os.listdir``).
+  into the next save or run (one ``os.listdir``).  The facts' part files
+  ``<common dir>/git-exp/facts.<pid>.<section>.part`` of a cold ``show --json``
+  (``cache.Pieces``) follow the same rule; the next one removes them.
 - **Lock files** ``*.lock`` under ``refs/exp/``, ``refs/remote-exp/``,
   ``refs/exp-staging/``, ``refs/exp-archive/``, ``refs/exp-tombstones/``,
   ``refs/notes/remote-exp/`` and ``packed-refs.lock`` (files ref backend), ``config.lock``
@@ -42,6 +44,7 @@ STAGING = "refs/exp-staging/"
 OUR_REFS = ("refs/exp", "refs/remote-exp", "refs/exp-staging", "refs/exp-archive", "refs/exp-tombstones",
             "refs/notes/remote-exp")
 INDEX_PREFIX = "exp-index."
+PARTS_PREFIX = "facts."  # ``cache.NAME``: the facts' part files, ``facts.<pid>.<section>.part``
 LOCK_AGE = 600  # seconds: older locks are stale whatever runs
 
 
@@ -172,16 +175,31 @@ def git_dirs(repo: Repo) -> list[str]:
 def stale_indexes(git_dir: str) -> list[str]:
     """Paths of the temporary index files (and their locks) in ``git_dir`` left by a save
     or run that is no longer running."""
+    return _stale_files(git_dir, INDEX_PREFIX, "")
+
+
+def stale_parts(common_dir: str) -> list[str]:
+    """Paths of the facts' part files (``cache.Pieces``: ``<common dir>/git-exp/
+    facts.<pid>.<section>.part``) of a ``show --json`` that is no longer running (the
+    next one removes them too)."""
+    from git_exp import cache
+
+    return _stale_files(os.path.dirname(cache.path(common_dir)), PARTS_PREFIX, cache.PART)
+
+
+def _stale_files(folder: str, prefix: str, suffix: str) -> list[str]:
+    """Paths of the files in ``folder`` named ``<prefix><pid>.<...><suffix>`` whose
+    process ``pid`` is gone (or was not the one that made them: ``holder_alive``)."""
     try:
-        names = os.listdir(git_dir)
+        names = os.listdir(folder)
     except OSError:
         return []
     found = []
     for name in names:
-        if not name.startswith(INDEX_PREFIX):
+        if not (name.startswith(prefix) and name.endswith(suffix)):
             continue
-        path = os.path.join(git_dir, name)
-        pid = _pid_of(name[len(INDEX_PREFIX):], ".")
+        path = os.path.join(folder, name)
+        pid = _pid_of(name[len(prefix):], ".")
         try:
             made = os.lstat(path).st_ctime
         except OSError:
@@ -444,10 +462,11 @@ def drop_worktrees(repo: Repo, paths: list[str]) -> None:
 
 
 class Swept(Record):
-    """What ``sweep`` removed: staging refs, index files (and bytes freed), lock files."""
+    """What ``sweep`` removed: staging refs, index files and facts' part files (and the
+    bytes freed), lock files, run worktrees."""
 
-    __slots__ = ("staging", "indexes", "freed", "locks", "worktrees")
-    _defaults = {"staging": 0, "indexes": 0, "freed": 0, "locks": 0, "worktrees": 0}
+    __slots__ = ("staging", "indexes", "freed", "locks", "worktrees", "parts")
+    _defaults = {"staging": 0, "indexes": 0, "freed": 0, "locks": 0, "worktrees": 0, "parts": 0}
 
 
 def sweep(repo: Repo) -> Swept:
@@ -460,7 +479,8 @@ def sweep(repo: Repo) -> Swept:
         drop_staging(repo, refs)
         swept.staging = len(refs)
     paths = [p for d in git_dirs(repo) for p in stale_indexes(d)]
-    swept.indexes, swept.freed = len(paths), remove_files(paths)
+    parts = stale_parts(repo.common_dir)
+    swept.indexes, swept.parts, swept.freed = len(paths), len(parts), remove_files(paths + parts)
     worktrees = stale_worktrees(repo)
     drop_worktrees(repo, worktrees)
     swept.worktrees = len(worktrees)

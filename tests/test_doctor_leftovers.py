@@ -72,7 +72,7 @@ def test_stale_staging_refs_reported_and_removed_live_ones_kept(repo, exp, sleep
 
     ran = exp("doctor", "--fix")
     assert ran.code == 0, ran
-    assert "fixed: removed 2 staging refs, 0 temporary index files (0 kB), 0 stale lock files" in ran.err
+    assert "fixed: removed 2 staging refs, 0 temporary index files and 0 part files of facts (0 kB), 0 stale lock files" in ran.err
     del before[dead + "a"], before[dead + "b/c"]
     assert all_refs(repo) == before  # the live push's ref, main and the experiment are where they were
     assert not [f for f in doctor(exp, repo) if "staging" in f["what"] and f["level"] == "warning"]
@@ -118,7 +118,7 @@ def test_temp_index_files_of_dead_saves_in_every_worktree(repo, exp, sleeper, tm
         "3 temporary index files (1.2 MB) left by interrupted `git exp save`/`run`, such as "
         f".git/exp-index.{pid}.a1b2c3"]
     ran = exp("doctor", "--fix")
-    assert "fixed: removed 0 staging refs, 3 temporary index files (1.2 MB), 0 stale lock files" in ran.err, ran
+    assert "fixed: removed 0 staging refs, 3 temporary index files and 0 part files of facts (1.2 MB), 0 stale lock files" in ran.err, ran
     assert [p for p in stale if p.exists()] == [] and live.exists()
     assert all_refs(repo) == before
 
@@ -174,7 +174,7 @@ def test_stale_lock_files_reported_and_removed_then_the_ref_can_change(repo, exp
                          ("info", False, "lock file .git/refs/remote-exp/origin/b.lock")], found
         assert "20 min old; no git that could hold it is running): every update of refs/exp/a fails" in str(found)
         ran = exp("doctor", "--fix")
-        assert "fixed: removed 0 staging refs, 0 temporary index files (0 kB), 1 stale lock files" in ran.err, ran
+        assert "fixed: removed 0 staging refs, 0 temporary index files and 0 part files of facts (0 kB), 1 stale lock files" in ran.err, ran
         assert not old.exists() and fresh.exists()
     finally:
         busy.stdin.close()

@@ -257,6 +257,12 @@ def _leftover_findings(repo: Repo) -> list[Finding]:
         findings.append(Finding(None, "warning", f"{len(paths)} temporary index files ({_size(size)}) left by "
                                 "interrupted `git exp save`/`run`, such as "
                                 f"{os.path.relpath(paths[0], repo.cwd)}", "git exp doctor --fix", True, sweep))
+    parts = leftovers.stale_parts(repo.common_dir)
+    if parts:
+        size = sum(os.lstat(p).st_size for p in parts if os.path.exists(p))
+        findings.append(Finding(None, "warning", f"{len(parts)} part files of facts ({_size(size)}) left by an "
+                                f"interrupted `git exp show --json`, such as {os.path.relpath(parts[0], repo.cwd)}",
+                                "git exp doctor --fix", True, sweep))
     worktrees = leftovers.stale_worktrees(repo)
     if worktrees:
         findings.append(Finding(None, "warning", f"{len(worktrees)} temporary worktrees of interrupted "
@@ -314,8 +320,9 @@ def fix(repo: Repo, findings: list[Finding]) -> list[str]:
                              "git exp doctor --fix: refs of no remote", reflog=False)
         elif kind == "sweep":
             swept = leftovers.sweep(repo)
-            done.append(f"removed {swept.staging} staging refs, {swept.indexes} temporary index files "
-                        f"({_size(swept.freed)}), {swept.locks} stale lock files, {swept.worktrees} run worktrees")
+            done.append(f"removed {swept.staging} staging refs, {swept.indexes} temporary index files and "
+                        f"{swept.parts} part files of facts ({_size(swept.freed)}), {swept.locks} stale lock files, "
+                        f"{swept.worktrees} run worktrees")
             continue
         elif kind == "reinstall" and args[0] in remotes:
             name = args[0]

@@ -67,8 +67,10 @@ def json_text(source: show.Source, files: dict, keys: tuple, *, remotes: bool, e
     unreadable files)`` (``present.show.json_part``), and ``bad`` gets those rows once
     the text is written.  None when fewer than ``render.LINES_MIN`` rows are listed
     (written indented: the long way)."""
+    from git_exp import leftovers
+
     repo = source.repo
-    cache.remove_stale_parts(repo.common_dir)
+    leftovers.remove_files(leftovers.stale_parts(repo.common_dir))  # a killed run's
     heads = show.Heads(repo, remotes=remotes, listing=source.listing, trailers=source.trailer_key())
     if len(heads.shas) < render.LINES_MIN:
         return None
