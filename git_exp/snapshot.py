@@ -89,14 +89,16 @@ def add_vetted(repo: Repo, env: dict[str, str], vet: Callable[[list[str]], None]
     """``git add -A`` into the index of ``env``, with the untracked paths shown to ``vet``
     first (see the module docstring).  A refusal waits for ``add -u`` to end: a git
     stopped half-way can leave temporary object files behind."""
-    listing, tracked = repo.start(*UNTRACKED), repo.start("add", "-u", env=env)
-    with stopped_on_error(listing, tracked):
-        try:
-            paths = [path for path in listing.wait().out.split("\0") if path]
-            vet(paths)
-        except ExpError:
-            tracked.wait(check=False)
-            raise
+    tracked = repo.start("add", "-u", env=env)  # the longer of the two: first
+    with stopped_on_error(tracked):
+        listing = repo.start(*UNTRACKED)
+        with stopped_on_error(listing):
+            try:
+                paths = [path for path in listing.wait().out.split("\0") if path]
+                vet(paths)
+            except ExpError:
+                tracked.wait(check=False)
+                raise
         tracked.wait()
     if len(paths) > FEW:
         repo.run("add", "-A", env=env)
