@@ -14,7 +14,8 @@ name.  The old way, the listing then ``git add -A``, walked the work tree twice 
 row: at 20k files ls-files took ~15 ms and add -A ~36 ms (read 2, lstat of every entry
 18, walk 12, write 5) against ~27 ms for add -u (``make bench --ops save``).  Past
 ``FEW`` untracked paths, git matching each path against every pathspec would cost more
-than one more walk, so ``git add -A`` finishes instead; so it does when adding by name
+than one more walk (100 paths by name: 30 ms, ``add -A``: 35 ms), so ``git add -A``
+finishes instead; so it does when adding by name
 fails (a listed file went away meanwhile): the result is git's own either way.
 """
 from __future__ import annotations
