@@ -9,8 +9,12 @@ git-lfs would store as a pointer (``filter=lfs`` in ``.gitattributes``).  Why no
 (default 1 MiB, ``results``), a limit for data from outside; the limit on what a save
 *writes* is another question with another default, so it has its own key.
 
-- ``save`` refuses (``LargeFiles``, exit 2, nothing written) — nothing is lost by saying
-  so, and ``--allow-large`` saves anyway.
+- ``save`` refuses (``LargeFiles``, exit 2, no experiment written, the large files never
+  hashed) — nothing is lost by saying so, and ``--allow-large`` saves anyway.  The check
+  runs inside the snapshot (``Vetting``), on the listing of untracked files that the
+  snapshot then adds by name, while ``git add -u`` stages the tracked changes beside it:
+  a refused save may leave blobs of changed *tracked* files as loose objects, unreachable
+  (as after ``git add`` then ``git reset``), which ``git gc`` prunes.
 - ``run`` refuses the same way before the command starts; large files the command itself
   made are saved (refusing then would throw the run away) with a warning printed before
   the commit is written.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import os
 
+from git_exp import snapshot
 from git_exp.errors import ExpError, UsageError
 from git_exp.repo import Repo
 
@@ -31,7 +36,7 @@ SHOWN = 3  # files named in a message; the rest are counted
 
 
 LIMIT = ("config", "--type=int", "--get", "exp.largeFile")
-UNTRACKED = ("ls-files", "-z", "--others", "--exclude-standard")
+UNTRACKED = snapshot.UNTRACKED
 
 
 def limit(repo: Repo, running=None) -> int:
@@ -57,12 +62,17 @@ def large_untracked(repo: Repo, max_bytes: int | None = None, running=None) -> l
         if running is not None:
             running.kill()
         return []
-    top = repo.worktree or ""
     raw = (running or repo.start(*UNTRACKED)).wait().out
+    return over(repo, [path for path in raw.split("\0") if path], max_bytes)
+
+
+def over(repo: Repo, paths: list[str], max_bytes: int) -> list[tuple[str, int]]:
+    """``large_untracked`` of the untracked ``paths``."""
+    if not max_bytes:
+        return []
+    top = repo.worktree or ""
     found = []
-    for path in raw.split("\0"):
-        if not path:
-            continue
+    for path in paths:
         try:
             size = os.lstat(os.path.join(top, path)).st_size
         except OSError:
@@ -114,6 +124,24 @@ def refuse_large(repo: Repo, command: str) -> None:
         found = large_untracked(repo, max_bytes, listing)
     if found:
         raise LargeFiles(found, max_bytes, command)
+
+
+class Vetting:
+    """``refuse_large`` inside ``save``'s snapshot (its ``vet``): ``exp.largeFile`` is read
+    from now on, beside the snapshot's gits, and the snapshot lists the untracked files
+    once for this check and for ``git add`` (``snapshot.add_vetted``).  Called with the
+    untracked paths before any of them is hashed; raises ``LargeFiles``.  ``configured``
+    is the git reading the limit (stop it if the vetting never comes)."""
+
+    def __init__(self, repo: Repo, command: str) -> None:
+        self.repo, self.command = repo, command
+        self.configured = repo.start(*LIMIT)
+
+    def __call__(self, paths: list[str]) -> None:
+        max_bytes = limit(self.repo, self.configured)
+        found = over(self.repo, paths, max_bytes)
+        if found:
+            raise LargeFiles(found, max_bytes, self.command)
 
 
 def saved_large(repo: Repo) -> str | None:

@@ -211,13 +211,17 @@ NOUNS = (
 )
 
 
-def generate(sha: str, taken) -> ExpName:
-    """``<adjective>-<noun>-<4 hex of the commit>``, longer hex if that name is taken."""
+def choices(sha: str) -> list[str]:
+    """The names ``generate`` picks from for commit ``sha``, in order of preference."""
     seed = int(sha[:16], 16)
     base = f"{ADJECTIVES[seed % len(ADJECTIVES)]}-{NOUNS[(seed // len(ADJECTIVES)) % len(NOUNS)]}"
+    return [f"{base}-{sha[:width]}" for width in range(4, len(sha) + 1)]
+
+
+def generate(sha: str, taken) -> ExpName:
+    """``<adjective>-<noun>-<4 hex of the commit>``, longer hex if that name is taken."""
     clashes = Clashes(taken)
-    for width in range(4, len(sha) + 1):
-        name = f"{base}-{sha[:width]}"
+    for name in choices(sha):
         if name not in clashes.names and not clashes.find(name):
             return ExpName(name)
     raise UsageError(f"cannot generate a free name for {sha} — pass one with -n NAME")

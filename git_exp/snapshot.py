@@ -5,14 +5,34 @@ git's stat cache, so unchanged files are not re-hashed) to a private file inside
 git directory and point ``GIT_INDEX_FILE`` at it, so ``.gitignore``, attributes and
 filters (git-lfs) behave exactly as in a normal commit.  Copies left by a killed save or
 run are removed on the way in (``leftovers.sweep_indexes``: one listing of the git dir).
+
+With ``vet`` (``save``'s check for large untracked files, ``cautions.Vetting``), the
+tree is the same as ``git add -A`` records, built so that the work tree is walked once:
+``git add -u`` stages the tracked changes while ``git ls-files --others`` lists the
+untracked files beside it, those are vetted (nothing of them hashed yet), then added by
+name.  The old way, the listing then ``git add -A``, walked the work tree twice in a
+row: at 20k files ls-files took ~15 ms and add -A ~36 ms (read 2, lstat of every entry
+18, walk 12, write 5) against ~27 ms for add -u (``make bench --ops save``).  Past
+``FEW`` untracked paths, git matching each path against every pathspec would cost more
+than one more walk (100 paths by name: 30 ms, ``add -A``: 35 ms), so ``git add -A``
+finishes instead; so it does when adding by name
+fails (a listed file went away meanwhile): the result is git's own either way.
 """
 from __future__ import annotations
 
 import os
 
 from git_exp import leftovers
-from git_exp.git import GitError
+from git_exp.errors import ExpError
+from git_exp.git import GitError, stopped_on_error
 from git_exp.repo import Repo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Callable
+
+UNTRACKED = ("ls-files", "-z", "--others", "--exclude-standard")  # of the user's index: the same tracked files
+FEW = 100  # untracked paths added by name; more: ``git add -A`` walks again
 
 
 class temp_index:  # noqa: N801 - used like the context-manager function it was
@@ -55,10 +75,38 @@ def write_tree(repo: Repo, env: dict[str, str], *, untracked: bool = True) -> st
     return repo.out("write-tree", env=env)
 
 
-def snapshot(repo: Repo, *, untracked: bool = True) -> str:
-    """The tree object of the work tree as it is now."""
+def snapshot(repo: Repo, *, untracked: bool = True, vet: Callable[[list[str]], None] | None = None) -> str:
+    """The tree object of the work tree as it is now.  ``vet`` (with ``untracked``) is
+    called with the untracked paths before any of them is hashed, and may raise to stop
+    the snapshot (``cautions.Vetting``)."""
     with temp_index(repo) as env:
+        if untracked and vet is not None:
+            add_vetted(repo, env, vet)
+            return repo.out("write-tree", env=env)
         return write_tree(repo, env, untracked=untracked)
+
+
+def add_vetted(repo: Repo, env: dict[str, str], vet: Callable[[list[str]], None]) -> None:
+    """``git add -A`` into the index of ``env``, with the untracked paths shown to ``vet``
+    first (see the module docstring).  A refusal waits for ``add -u`` to end: a git
+    stopped half-way can leave temporary object files behind."""
+    tracked = repo.start("add", "-u", env=env)  # the longer of the two: first
+    with stopped_on_error(tracked):
+        listing = repo.start(*UNTRACKED)
+        with stopped_on_error(listing):
+            try:
+                paths = [path for path in listing.wait().out.split("\0") if path]
+                vet(paths)
+            except ExpError:
+                tracked.wait(check=False)
+                raise
+        tracked.wait()
+    if len(paths) > FEW:
+        repo.run("add", "-A", env=env)
+    elif paths:
+        named = repo.run("add", "--", *paths, env={**env, "GIT_LITERAL_PATHSPECS": "1"}, check=False)
+        if named.returncode:
+            repo.run("add", "-A", env=env)
 
 
 def commit_tree(repo: Repo, tree: str, parents: list[str], message: str) -> str:

@@ -1,4 +1,5 @@
 """What save and run say before an experiment is written (git_exp/cautions.py)."""
+import subprocess
 import sys
 
 import pytest
@@ -35,6 +36,18 @@ def test_save_refuses_a_large_untracked_file(repo, exp):
     ran = exp("save", "-n", "big", "--allow-large")
     assert ran.code == 0, ran
     assert "model.bin" in git(repo, "ls-tree", "--name-only", "refs/exp/big")
+
+
+def test_refused_save_hashes_no_untracked_file_while_tracked_changes_are_staged(repo, exp):
+    """The check runs beside ``git add -u`` (tracked changes): the untracked files, large
+    or not, are still never hashed when the save is refused."""
+    git(repo, "config", "exp.largeFile", "1k")
+    write(repo, {"README": "changed\n", "dump.bin": "x" * 2000, "note.txt": "small\n"})
+    assert_error(exp("save", "-n", "big"), 2, "'dump.bin'")
+    for path in ("dump.bin", "note.txt"):
+        blob = git(repo, "hash-object", path).strip()  # no -w: only the id
+        assert subprocess.run(["git", "cat-file", "-e", blob], cwd=repo).returncode != 0, path
+    assert "big" not in exp_refs(repo) and not list((repo / ".git").glob("exp-index*"))
 
 
 def test_large_file_limit_is_configurable(repo, exp):

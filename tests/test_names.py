@@ -54,6 +54,10 @@ def test_file_directory_conflict_both_ways(repo, exp):
     assert exp("save", "-n", "c").code == 0
     assert_error(exp("save", "-n", "c/d"), 2, "'c' exists")
     assert sorted(exp_refs(repo)) == ["a/b", "c"]
+    assert_error(exp("save", "-n", "c/d/e"), 2, "'c' exists")  # a parent two levels up
+    assert exp("save", "-n", "a/c").code == 0  # a sibling is no clash
+    assert exp("save", "-n", "a/b", "--force").code == 0
+    assert sorted(exp_refs(repo)) == ["a/b", "a/c", "c"]
 
 
 def test_generated_names_shape_and_uniqueness():

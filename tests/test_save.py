@@ -37,6 +37,118 @@ def test_save_snapshots_like_add_all_and_touches_nothing(repo, exp):
     assert not list((repo / ".git").glob("exp-index*"))
 
 
+def add_all_tree(repo: Path) -> str:
+    """The tree plain ``git add -A`` records, through a copy of the index (the user's stays)."""
+    index = repo / ".git" / "plain-index"
+    index.write_bytes((repo / ".git" / "index").read_bytes())
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+    try:
+        subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True, capture_output=True)
+        return subprocess.run(["git", "write-tree"], cwd=repo, env=env, check=True, capture_output=True,
+                              text=True).stdout.strip()
+    finally:
+        index.unlink()
+
+
+AWKWARD = {":!a.txt": "exclude magic\n", ":(glob)*.txt": "magic\n", "[ab].txt": "brackets\n", "*": "star\n",
+           "a.txt": "a\n", "sp ace/x": "x\n", "-dash": "d\n", "new/deep/n.txt": "n\n", "ignored.log": "i\n",
+           ".gitignore": "*.log\n"}
+
+
+def gits(err: str) -> list[str]:
+    """The git commands in ``GIT_EXP_TRACE`` lines, in the order they ended."""
+    return [line.split(" ms  git ", 1)[1] for line in err.splitlines() if line.startswith("git-exp: trace:")]
+
+
+def test_save_tree_is_add_all_tree_with_awkward_untracked_names(repo, exp, monkeypatch):
+    """Untracked files are added by name (the work tree walked once): names that would be
+    pathspec magic or globs, a nested repository (a gitlink, as add -A makes it), a deleted
+    and a changed tracked file, a staged change -- the tree is exactly plain git's."""
+    from git_exp import git as git_
+
+    monkeypatch.setattr(git_, "TRACE", True)
+    write(repo, {**AWKWARD, "params.yaml": "lr: 0.3\n"})
+    git(repo, "add", "params.yaml")
+    write(repo, {"params.yaml": "lr: 0.4\n"})
+    (repo / "README").unlink()
+    nested = init_repo(repo / "sub", files={"inner.txt": "inner\n"})
+    git(repo, "status")  # the index written now, each file older: no racily clean entry for a later status to rewrite
+    for path in repo.rglob("*"):
+        if ".git" not in path.relative_to(repo).parts:
+            os.utime(path, (1_600_000_000, 1_600_000_000))
+    before = state(repo)
+    ran = exp("save", "-n", "awkward")
+    assert ran.code == 0, ran
+    assert state(repo) == before
+    adds = [cmd for cmd in gits(ran.err) if cmd.startswith("add ")]
+    assert adds[0] == "add -u" and adds[1].startswith("add -- ") and len(adds) == 2, adds  # no second walk
+    tree = git(repo, "rev-parse", "refs/exp/awkward^{tree}").strip()
+    assert tree == add_all_tree(repo)
+    listed = git(repo, "ls-tree", "-r", "--name-only", "refs/exp/awkward").splitlines()
+    assert "README" not in listed and "ignored.log" not in listed
+    assert {":!a.txt", ":(glob)*.txt", "a.txt", "*"} <= set(listed)
+    assert git(repo, "ls-tree", "refs/exp/awkward", "sub").split()[:3] == [
+        "160000", "commit", git(nested, "rev-parse", "HEAD").strip()]
+    assert git(repo, "show", "refs/exp/awkward:params.yaml") == "lr: 0.4\n"
+
+
+def test_save_tree_with_many_untracked_files(repo, exp, monkeypatch):
+    """Past snapshot.FEW untracked paths git add -A walks again: still plain git's tree."""
+    from git_exp import git as git_
+    from git_exp import snapshot
+
+    monkeypatch.setattr(git_, "TRACE", True)
+    write(repo, {f"many/{i:03}.txt": f"{i}\n" for i in range(snapshot.FEW + 20)})
+    write(repo, {"README": "changed\n"})
+    ran = exp("save", "-n", "many")
+    assert ran.code == 0, ran
+    assert [cmd for cmd in gits(ran.err) if cmd.startswith("add ")] == ["add -u", "add -A"]
+    assert git(repo, "rev-parse", "refs/exp/many^{tree}").strip() == add_all_tree(repo)
+    assert len(git(repo, "ls-tree", "-r", "--name-only", "refs/exp/many").splitlines()) == snapshot.FEW + 22
+
+
+def test_snapshot_when_a_listed_file_goes_away(repo, monkeypatch, capfd):
+    """A file removed between the listing and the add: git add -A finishes the tree, no error."""
+    from git_exp import git as git_
+    from git_exp.repo import Repo
+    from git_exp.snapshot import snapshot
+
+    monkeypatch.setattr(git_, "TRACE", True)
+
+    write(repo, {"keep.txt": "k\n", "gone.txt": "g\n", "README": "changed\n"})
+    seen = []
+
+    def vet(paths):
+        seen.extend(paths)
+        (repo / "gone.txt").unlink()
+
+    tree = snapshot(Repo(repo), vet=vet)
+    assert sorted(seen) == ["gone.txt", "keep.txt"]
+    assert tree == add_all_tree(repo)
+    assert git(repo, "ls-tree", "--name-only", tree).split() == ["README", "keep.txt", "params.yaml"]
+    adds = [cmd for cmd in gits(capfd.readouterr().err) if cmd.startswith("add ")]
+    assert adds == ["add -u", "add -- gone.txt keep.txt", "add -A"] or adds == ["add -u", "add -- keep.txt gone.txt", "add -A"]
+    assert not list((repo / ".git").glob("exp-index*"))
+
+
+def test_generated_name_skips_names_taken_or_holding_experiments(repo, exp, monkeypatch):
+    """The generated name is looked up among the names it could take (not every
+    experiment): one taken, or one that is the directory of an experiment, gets a longer
+    hex part."""
+    for var in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
+        monkeypatch.setenv(var, "1700000000 +0000")  # the same commit each time
+    first = exp("save").out.strip()
+    sha = exp_refs(repo)[first]
+    git(repo, "update-ref", "-d", f"refs/exp/{first}")
+    git(repo, "update-ref", f"refs/exp/{first}", "HEAD")
+    second = exp("save").out.strip()
+    assert second == first + sha[4] and exp_refs(repo)[second] == sha
+    git(repo, "update-ref", "-d", f"refs/exp/{first}")
+    git(repo, "update-ref", "-d", f"refs/exp/{second}")
+    git(repo, "update-ref", f"refs/exp/{first}/inner", "HEAD")
+    assert exp("save").out.strip() == second
+
+
 def test_no_untracked(repo, exp):
     write(repo, {"new.txt": "new\n", "README": "changed\n"})
     assert exp("save", "-n", "tracked", "--no-untracked").code == 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from git_exp import metadata, names
 from git_exp.errors import ExpError, UsageError
+from git_exp.git import stopped_on_error
 from git_exp.record import Record
 from git_exp.repo import RefMoved, Repo
 from git_exp.snapshot import commit_tree, snapshot
@@ -21,22 +22,24 @@ def check_can_save(repo: Repo, command: str) -> None:
         raise UsageError(f"a {busy} is in progress — finish or abort it before `git exp {command}`")
 
 
-def prepare_name(repo: Repo, name: str | None, *, force: bool, append: bool) -> tuple[names.ExpName | None, str | None, list[str]]:
-    """Validate ``name`` for a save; return it, its current commit, and all existing names."""
+def prepare_name(repo: Repo, name: str | None, *, force: bool, append: bool) -> tuple[names.ExpName | None, str | None, list[str] | None]:
+    """Validate ``name`` for a save; return it, its current commit, and the existing names
+    that could clash with it (``Repo.near``; None without a name: ``save`` looks up the
+    names it may generate once it has the commit)."""
     if force and append:
         raise UsageError("--force and --append cannot be used together — pick one")
-    checked = names.ExpName(name) if name is not None else None
-    existing = repo.names()
-    old = None
-    if checked is not None:
-        if checked in existing:
-            if not (force or append):
-                raise UsageError(
-                    f"experiment {checked!r} already exists — use --force to replace it or --append to add to it")
-            old = repo.ref_sha(checked.ref)
-        else:
-            repo.check_free(checked, existing)
-    return checked, old, existing
+    if name is None:
+        return None, None, None
+    checked = names.ExpName(name)
+    existing = repo.near([checked])
+    old = existing.get(checked)
+    if old is not None:
+        if not (force or append):
+            raise UsageError(
+                f"experiment {checked!r} already exists — use --force to replace it or --append to add to it")
+    else:
+        repo.check_free(checked, existing)
+    return checked, old, list(existing)
 
 
 def save(
@@ -66,12 +69,15 @@ def save(
         return save_dvc(repo, name, message=message, force=force, append=append, untracked=untracked,
                         pairs=pairs, command=command)
     checked, old, existing = prepared or prepare_name(repo, name, force=force, append=append)
+    head = repo.start_head() if baseline is None else None  # beside the snapshot's gits
+    vet = None
     if untracked and not allow_large:
         from git_exp import cautions
 
-        cautions.refuse_large(repo, command)
-    tree = snapshot(repo, untracked=untracked)
-    base = baseline if baseline is not None else repo.head()
+        vet = cautions.Vetting(repo, command)  # untracked files over exp.largeFile: refused before they are hashed
+    with stopped_on_error(head, vet and vet.configured):
+        tree = snapshot(repo, untracked=untracked, vet=vet)
+        base = baseline if baseline is not None else repo.head(head)
     parents = [base] if base else []
     if append and old:
         parents.append(old)  # the previous version stays reachable as second parent
@@ -79,6 +85,8 @@ def save(
     trailer_pairs = pairs if pairs is not None else metadata.trailers(executor=host, run_url=url)
     text = metadata.message(message or f"git exp {command}", trailer_pairs)
     sha = commit_tree(repo, tree, parents, text)
+    if checked is None and existing is None:
+        existing = list(repo.near(names.choices(sha)))
     final = checked if checked is not None else names.generate(sha, existing)
     try:
         repo.transaction([(final.ref, sha, old or repo.zero)], f"git exp {command}: {final}")
