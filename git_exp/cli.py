@@ -219,7 +219,6 @@ def ls_(
     json_: bool = Option(False, "--json", help="JSON output."),
 ) -> None:
     """List experiments: name, sha, baseline, age, exit code."""
-    from git_exp.commands import ls
     from git_exp.present import ls as present
 
     if archived:
@@ -232,14 +231,19 @@ def ls_(
                              "(`git exp show --archived --where` filters; `git exp pull REMOTE --archived` fetches)")
         present.listing(archive.columns(archive.archived(_repo())), json_, archived=True)
     elif remote is not None:
-        present.remote(ls.ls_remote(remote, where=where), json_, remote)
+        from git_exp.commands.remote_ops import ls_remote
+
+        present.remote(ls_remote(remote, where=where), json_, remote)
     elif where is not None:
+        from git_exp.commands import ls
         from git_exp.present.query import warn_undecided
 
         listed = ls.ls(remotes=remotes, where=where)
         present.listing(listed, json_, remotes)
         warn_undecided(listed)
     else:
+        from git_exp.commands import ls
+
         present.listing(ls.ls(remotes=remotes, streamed=True), json_, remotes)
 
 

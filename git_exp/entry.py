@@ -40,9 +40,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def remembered(code: int) -> int:
     """``code``, once the facts the command learnt are written (``cache.flush``); an
-    interrupt while writing leaves the old file, and exits as interrupted."""
-    from git_exp import cache
-
+    interrupt while writing leaves the old file, and exits as interrupted.  A command
+    that never imported ``cache`` learnt nothing (``ls REMOTE``): it is not imported for it."""
+    cache = sys.modules.get("git_exp.cache")
+    if cache is None:
+        return code
     try:
         cache.flush()
     except KeyboardInterrupt:

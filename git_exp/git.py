@@ -258,6 +258,15 @@ class Running:
             if old is not None:
                 _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
 
+    def roomy(self) -> Running:
+        """Give git's standard output a pipe of ``PIPE_SIZE`` where the system allows (64
+        KiB by default), so that git writes that much without waiting for us to read: it
+        runs to its end while Python does other work (``ls-remote`` of 10k refs prints
+        620 KB).  Returns ``self``."""
+        if self.proc is None and self.out_r is not None:
+            _enlarge(self.out_r)
+        return self
+
     @staticmethod
     def _close(*fds) -> None:
         for fd in fds:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from git_exp import git
 from git_exp.errors import ExpError, UsageError
-from git_exp.git import Result, Running, wait_all
+from git_exp.git import Result, Running
 from git_exp.names import PREFIX, RemoteName, shown
 from git_exp.record import Record
 from git_exp.repo import REMOTE_URLS, Repo, sha_map, usable
@@ -185,7 +185,7 @@ EXTRA_PATTERNS = (TOMBSTONES + "*", NOTES)
 
 def _start_ls_remote(repo: Repo, remote: Remote, pattern: str = "refs/exp/*") -> Running:
     extra = EXTRA_PATTERNS if pattern == "refs/exp/*" else ()
-    return repo.start("ls-remote", "--refs", "--", remote.name, pattern, *extra)
+    return repo.start("ls-remote", "--refs", "--", remote.name, pattern, *extra).roomy()
 
 
 class Extras(Record):
@@ -228,20 +228,34 @@ def _listed(remote: Remote, running: Running) -> Result:
     return result
 
 
-def listings(repo: Repo, remote: Remote, early: Running | None = None) -> tuple[str, str]:
-    """The remote's ``ls-remote`` and our ``for-each-ref`` of refs/exp/, both as
-    ``<sha> TAB <refname>`` lines sorted by refname, listed side by side (the remote's
-    taken from ``start_early`` when it started it)."""
-    theirs, ours, _extras = listings_full(repo, remote, early)
-    return theirs, ours
+def start_listings(repo: Repo, remote: Remote, early: Running | None = None,
+                   local: Running | None = None) -> tuple[Running, Running]:
+    """The remote's ``ls-remote`` and our ``for-each-ref`` of refs/exp/, side by side: the
+    remote's taken from ``start_early`` when it started it, ours from ``local`` (a
+    ``Repo.start_refs`` started before) when given.  ``our_listing`` and
+    ``their_listing`` read them; ours first: ls-remote takes longer, and its pipe is
+    roomy, so it runs on meanwhile."""
+    return early or _start_ls_remote(repo, remote), local or repo.start_refs()
+
+
+def our_listing(local: Running) -> str:
+    """Our side of ``start_listings`` as ``<sha> TAB <refname>`` lines sorted by refname."""
+    return usable(local.wait().out)
+
+
+def their_listing(remote: Remote, listing: Running) -> str:
+    """The remote's side of ``start_listings`` as git printed it: ``<sha> TAB <refname>``
+    lines sorted by refname, those of ``EXTRA_PATTERNS`` too (``split_extras``)."""
+    return _listed(remote, listing).out
 
 
 def listings_full(repo: Repo, remote: Remote, early: Running | None = None) -> tuple[str, str, Extras]:
-    """``listings`` and the remote's ``Extras`` (its tombstones and notes)."""
-    listing, local = early or _start_ls_remote(repo, remote), repo.start_refs()
-    wait_all([listing, local])  # the local listing costs no extra time
-    theirs, extras = split_extras(_listed(remote, listing).out)
-    return theirs, usable(local.wait().out), extras
+    """Both sides of ``start_listings`` (theirs without the lines of ``EXTRA_PATTERNS``,
+    ours), and the remote's ``Extras`` (its tombstones and notes)."""
+    listing, local = start_listings(repo, remote, early)
+    ours = our_listing(local)
+    theirs, extras = split_extras(their_listing(remote, listing))
+    return theirs, ours, extras
 
 
 PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
@@ -251,12 +265,13 @@ def start_early(name: str) -> Running | None:
     """Start the remote's side of ``listings`` for a remote named on the command line
     before the repository and its remotes have been read (~8 ms sooner: ``git exp ls
     REMOTE`` is otherwise three times a 25 ms ``git ls-remote``, a no-op ``push --all``
-    1.5 times a 42 ms ``git push``).  The local listing starts once the repository is
-    known, so that it does not compete for the two cores with ls-remote's first
-    milliseconds.  Only for a plain word — no ``:`` or ``/``, so git can read it as
+    1.5 times a 42 ms ``git push``).  Its pipe is roomy (``Running.roomy``): ls-remote
+    runs to its end while Python imports and reads the repository.  ``ls REMOTE``
+    starts its local listing at once too (``remote_ops.ls_remote``); ``push`` once the
+    repository is known.  Only for a plain word — no ``:`` or ``/``, so git can read it as
     nothing but a remote's name or a local path, never a host to contact — and ``get``
     must then confirm it is a configured remote; the caller stops the listing when it
     is not (``git.stopped_on_error``)."""
     if not name or name[0] == "-" or not PLAIN.issuperset(name):
         return None
-    return git.start("ls-remote", "--refs", "--", name, "refs/exp/*", *EXTRA_PATTERNS)
+    return git.start("ls-remote", "--refs", "--", name, "refs/exp/*", *EXTRA_PATTERNS).roomy()

@@ -69,10 +69,12 @@ def refs_args(*prefixes: str) -> list[str]:
 def usable(text: str) -> str:
     """``refs_args`` output (or ``ls-remote``'s) as ``<sha> TAB <refname>`` lines, without
     symbolic refs and names that are not UTF-8 (git's output read with
-    ``surrogateescape``).  Without either: two counts, a replace and an ``isascii``, in C."""
+    ``surrogateescape``).  Without either: three counts, a replace and an ``isascii``, in
+    C (each NUL ends a line: they go with a replace of one character, ~3 times as fast as
+    one of ``"\\0\\n"``)."""
     if "\0" in text:
-        if text.count("\0\n") == text.count("\n"):  # every target empty: no symbolic ref
-            text = text.replace("\0\n", "\n")
+        if text.count("\0\n") == text.count("\n") == text.count("\0"):  # every target empty: no symbolic ref
+            text = text.replace("\0", "")
         else:
             text = "".join(line[:-1] + "\n" for line in text.split("\n") if line.endswith("\0"))
     if text.isascii():

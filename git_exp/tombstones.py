@@ -26,8 +26,6 @@ of them (a ``commit-tree`` each would be a process per experiment).
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 
 from git_exp.record import Record
 
@@ -73,6 +71,9 @@ def make(repo: Repo, removed: dict[str, str], renamed_to: dict[str, str] | None 
     renamed_to = renamed_to or {}
     ident = repo.out("var", "GIT_COMMITTER_IDENT")
     tree_of = trees(repo, removed.values())
+    import shutil  # here, not at the top: push and ls REMOTE import this module (~8 ms with re)
+    import tempfile
+
     work = tempfile.mkdtemp(prefix="exp-tombstones.", dir=repo.git_dir)
     try:
         paths, order = [], []

@@ -93,3 +93,20 @@ def test_listings_keep_names_with_unicode_white_space(repo, exp):
     assert exp("push", "odd", "--all", cwd=repo).code == 0
     states = json.loads(exp("ls", "odd", "--json", cwd=repo).out)
     assert {row["name"]: row["state"] for row in states} == {name: "same" for name in ODD_NAMES}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet="ab/é-x\u00a0", min_size=1, max_size=12),
+                          st.sampled_from(["same", "remote-only", "local-only", "diverged", "differs (not fetched)"]),
+                          st.sampled_from([None, "1" * 40, "2" * 40]), st.sampled_from([None, "3" * 40, "4" * 64])),
+                min_size=1, max_size=20), st.booleans())
+def test_ls_remote_table_is_the_grid_of_its_columns(rows, agree):
+    """``ls REMOTE``'s table, made a column at a time, is ``render.grid`` of its columns."""
+    from git_exp.present.ls import remote_table
+
+    names, states, mine, theirs = (list(column) for column in zip(*rows))
+    if agree:
+        theirs = mine
+    short = [[sha[:7] if sha else "-" for sha in shas] for shas in (mine, theirs)]
+    assert remote_table(names, states, mine, theirs) == render.grid([names, states, *short],
+                                                                     ["name", "state", "local", "remote"])

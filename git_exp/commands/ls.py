@@ -70,25 +70,6 @@ def ls(*, remotes: bool = False, where: str | None = None, streamed: bool = Fals
     return records(repo, remotes=remotes, listing=listing, trailers=trailers)
 
 
-def ls_remote(remote: str, where: str | None = None) -> tuple[list[str], list[str], list[str | None], list[str | None]]:
-    """``compare`` with ``remote``; its listing starts before the repository is looked at.
-    ``where`` is refused: the remote's metrics are not here."""
-    if where is not None:
-        from git_exp.errors import UsageError
-
-        raise UsageError(f"--where needs the experiments' metrics, which `git exp ls {remote}` does not fetch — "
-                         f"`git fetch {remote}` or `git exp pull {remote} --where ...` first, then "
-                         "`git exp ls -r --where ...`")
-    from git_exp import remotes as remotes_
-    from git_exp.commands.remote_ops import compare
-
-    early = remotes_.start_early(remote)
-    with stopped_on_error(early):
-        repo = Repo(remotes=True)
-        chosen = remotes_.resolve(repo, remote)
-    return compare(repo, chosen, early)
-
-
 class Listed:
     """What ``stream`` gives: ``name`` and ``remote`` of every ref listed (known at once:
     a table knows its name column's width before any commit is read), and, iterated,

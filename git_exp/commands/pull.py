@@ -31,7 +31,6 @@ fetched under ``refs/remote-exp/<remote>/``, counted in ``Report.unmatched``.
 from __future__ import annotations
 
 import os
-import random
 import time
 
 from git_exp import names
@@ -46,6 +45,12 @@ from git_exp.repo import RefMoved, Repo, sha_map, symbolic
 PACK_AFTER = 100  # refs written, from which git packs them afterwards
 ATTEMPTS = 8  # plans tried while other pulls or fetches write the same refs
 BACKOFF = 0.02  # seconds before the second plan, doubling (6 s in all at most)
+
+
+def jitter() -> float:
+    """A random fraction in [0, 1) that spreads racing pulls' retries apart (``random`` is
+    not imported for it: ``push`` and ``ls REMOTE`` import this module)."""
+    return int.from_bytes(os.urandom(4), "big") / (1 << 32)
 
 
 class Pulled(Record):
@@ -287,7 +292,7 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
                                f"changed; run the pull again") from None
             # Someone wrote some of them meanwhile; a files-backend transaction shows its
             # refs one by one, so let it finish before reading them again.
-            time.sleep(BACKOFF * 2 ** attempt * (1 + random.random()))
+            time.sleep(BACKOFF * 2 ** attempt * (1 + jitter()))
             tracking, ours = repo.refs(remote.tracking), repo.refs()
     raise AssertionError("unreachable")
 
@@ -308,7 +313,7 @@ def _track(repo: Repo, remote: Remote, selected: dict[str, str], theirs: dict[st
             if attempt == ATTEMPTS - 1 or not exc.contended:
                 raise ExpError(f"git refused to write the fetched experiments: {exc} — no ref of this step was "
                                f"changed; run the pull again") from None
-            time.sleep(BACKOFF * 2 ** attempt * (1 + random.random()))
+            time.sleep(BACKOFF * 2 ** attempt * (1 + jitter()))
             tracking = repo.refs(remote.tracking)
 
 
