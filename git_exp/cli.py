@@ -409,14 +409,15 @@ def report(
     filterable table, params against a metric, step-metric curves, and each experiment's
     changes against its baseline."""
     from git_exp.commands import show
-    from git_exp.commands.report import recorded_by_save
-    from git_exp.commands.report import report as gather
-    from git_exp.present.report import written
+    from git_exp.commands.report import gather, recorded_by_save
+    from git_exp.present.report import prepare, written
 
-    source = show.start(remotes=remotes)
-    data = gather(source.repo, list(patterns or []), where=where, remotes=remotes, listing=source.listing,
-                  files=source.files)
-    written(data, output, f"git-exp {__version__}", recorded=recorded_by_save(source.repo, output))
+    source, version = show.start(remotes=remotes), f"git-exp {__version__}"
+    with gather(source.repo, list(patterns or []), where=where, remotes=remotes, listing=source.listing,
+                files=source.files) as gathering:
+        prepared = prepare(gathering.report, version)  # rows and curves encoded while git diffs
+        data = gathering.finish()
+    written(data, output, version, recorded=recorded_by_save(source.repo, output), prepared=prepared)
 
 
 @command()

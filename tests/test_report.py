@@ -37,9 +37,31 @@ def sweep(repo, exp):
 
 
 def page_data(text: str) -> dict:
+    """The page's data, its step metrics read back as the page reads them
+    (``{sha: {metric: [steps, values]}}``, None for NaN)."""
     found = DATA.search(text)
     assert found, "no data element"
-    return json.loads(found.group(1))
+    data = json.loads(found.group(1))
+    data["histories"] = curves(data["histories"], data["points"])
+    return data
+
+
+def curves(histories: dict, points: str) -> dict:
+    import base64
+    from array import array
+
+    flat = array("d", base64.b64decode(points, validate=True))
+    if sys.byteorder == "big":
+        flat.byteswap()
+
+    def read(at, count):
+        assert 0 <= at and at + count <= len(flat)
+        return [None if value != value else value for value in flat[at:at + count]]
+
+    return {sha: {metric: [list(range(entry[1])) if len(entry) == 2 else read(entry[2], entry[1]),
+                           read(entry[0], entry[1])]
+                  for metric, entry in series.items()}
+            for sha, series in histories.items()}
 
 
 def test_report_holds_rows_changes_and_histories(sweep, exp):
@@ -144,6 +166,62 @@ def test_payload_escapes_notes_and_tags(sweep):
     assert row["note"] == "</script><img src=x onerror=alert(1)>" and row["tags"][0] == "<svg onload=alert(2)>"
     assert page.count("<script") == 5  # data, three vendored, the page's own
     assert len(set(re.findall(r'nonce="([0-9a-f]+)"', page))) == 1
+
+
+def test_data_encoded_in_two_steps_is_the_same_text(repo, exp):
+    """``git exp report`` encodes all but the changes while git diffs (``prepare``), then
+    the changes: the page's data is the text one encoding gives, escapes and NaN included."""
+    from git_exp.commands.report import gather
+    from git_exp.present.report import _data, embedded_json, payload, prepare
+    from git_exp.repo import Repo
+
+    hostile = "</script><!--&\u2028"
+    write(repo, {"params.yaml": json.dumps({"lr": hostile}), "metrics.yaml": "acc: .nan\n", "notes.txt": hostile,
+                 "metrics.jsonl": '{"step": 1, "loss": NaN}\n{"step": 2, "loss": 0.5}\n'})
+    assert exp("save", "-n", "<i>x</i>", "-m", hostile).code == 0
+    with gather(Repo(repo)) as gathering:
+        prepared = prepare(gathering.report, "v")
+        gathered = gathering.finish()
+    assert gathered.changes[gathered.rows[0]["sha"]].patch  # the changes came after: they are in the text
+    one = embedded_json(payload(gathered, "v"))
+    assert _data(gathered, "v", prepared) == one and "<" not in one and '"nan"' in one
+
+
+def test_leaving_the_gathering_stops_git(sweep):
+    """Leaving ``gather``'s block (the page failed) stops the git still diffing."""
+    from git_exp.commands.report import Gathering, gather
+    from git_exp.repo import Repo
+
+    repo = Repo(sweep)
+    with gather(repo) as gathering:
+        assert gathering.diff is not None
+        finished = gathering.finish()
+    assert gathering.diff is None and finished.changes and all(c.files for c in finished.changes.values())
+    slow = repo.start("-c", "alias.slow=!sleep 30", "slow").background()  # a git that is still running
+    with pytest.raises(KeyError):
+        with Gathering(repo, gathering.report, {}, slow):
+            raise KeyError("while the page was encoded")
+    assert slow.result is not None and slow.result.returncode != 0  # stopped and reaped, not ended
+
+
+def test_step_metrics_are_packed_exactly(tmp_path):
+    """The page's array gives back each value and step as the double JSON would: NaN
+    for a gap, an int past a double's range as the infinity ``JSON.parse`` makes."""
+    from git_exp.present.report import step_points
+
+    series = {"a": {"loss": [(0, 0.1), (1, None), (2, 2**53 + 1), (3, 10**400)],
+                    "acc": [(0.0, 1e-300), (1.0, -0.0)], "none": []},
+              "b": {"loss": [(5, 1), (-0.0, 2), (2.5, -(10**400)), (float("inf"), 0.3)]},
+              "c": {}}
+    histories, points = step_points(series)
+    assert set(histories) == {"a", "b"} and set(histories["a"]) == {"loss", "acc"}
+    assert histories["a"]["loss"][1:] == [4] and histories["a"]["acc"][1:] == [2]  # steps 0, 1...: not held
+    assert set(points) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+    back = curves(histories, points)
+    assert back["a"]["loss"] == [[0, 1, 2, 3], [0.1, None, float(2**53 + 1), float("inf")]]
+    assert back["a"]["acc"] == [[0, 1], [1e-300, -0.0]] and str(back["a"]["acc"][1][1]) == "-0.0"
+    assert back["b"]["loss"] == [[5, -0.0, 2.5, float("inf")], [1, 2, float("-inf"), 0.3]]
+    assert str(back["b"]["loss"][0][1]) == "-0.0"
 
 
 def test_non_finite_numbers_stay_valid_json(repo, exp):

@@ -233,3 +233,35 @@ def test_screenshot_is_a_drawn_page(browser, report_file):
     inked = 1 - sum(p == b"\xff\xff\xff" for p in pixels) / len(pixels)
     assert len(colours) > 50, len(colours)
     assert 0.02 < inked < 0.9, inked
+
+
+def test_curves_show_the_steps_and_values_logged(browser, tmp_path):
+    """The page reads its packed step metrics back (``present.report.step_points``): the
+    steps logged, or 0, 1, 2... when none were; a NaN is a gap, not a point."""
+    from git_exp.cli import main
+
+    from .conftest import init_repo
+
+    path = init_repo(tmp_path / "repo", files={"params.yaml": "lr: 0.1\n"})
+    logged = [{"step": 10, "loss": 0.5}, {"step": 20, "loss": float("nan")}, {"step": 25.5, "loss": 0.25},
+              {"step": -3, "loss": 3}]
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        write(path, {"metrics.jsonl": "".join(json.dumps(line) + "\n" for line in logged)})
+        assert main(["save", "-n", "stepped"]) == 0
+        write(path, {"metrics.jsonl": "".join(json.dumps({"loss": v}) + "\n" for v in (0.75, 0.125))})
+        assert main(["save", "-n", "counted"]) == 0
+        out = tmp_path / "report.html"
+        assert main(["report", "-o", str(out)]) == 0
+    finally:
+        os.chdir(old)
+    open_page(browser, out)
+    labels = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#curves-plot svg .mark-symbol.role-mark path'))"
+        ".map(function (p) { return p.getAttribute('aria-label'); })")
+    assert sorted(labels) == sorted([
+        "step: 10; loss: 0.5; experiment: stepped", "step: 25.5; loss: 0.25; experiment: stepped",
+        "step: \u22123; loss: 3; experiment: stepped",  # Vega's minus sign
+        "step: 0; loss: 0.75; experiment: counted", "step: 1; loss: 0.125; experiment: counted"])
+    assert console_errors(browser) == []

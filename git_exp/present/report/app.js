@@ -8,7 +8,8 @@
   var PARAMS = DATA.params;
   var METRICS = DATA.metrics;
   var CHANGES = DATA.changes || {};
-  var HISTORIES = DATA.histories || {};
+  var HISTORIES = DATA.histories || {};  // sha -> metric -> [at, count] or [at, count, steps at] in POINTS
+  var POINTS = null;  // DataView over DATA.points (base64 of little-endian float64), decoded when first drawn
   var MAX_DIMS = 12;  // params in the parallel-coordinates view (those that vary first)
   var PAGE = 250;  // table rows drawn until "show all" (laying out 1k rows took longer than the rest)
   var DEFAULT_CURVES = 5;
@@ -288,6 +289,30 @@
     });
   }
 
+  function points() {
+    if (!POINTS) {
+      var text = atob(DATA.points || "");
+      var bytes = new Uint8Array(text.length);
+      for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+      POINTS = new DataView(bytes.buffer);
+    }
+    return POINTS;
+  }
+
+  // [steps, values] of one experiment's metric (a value NaN in the array: null, a gap), or null
+  function series(sha, metric) {
+    var entry = (HISTORIES[sha] || {})[metric];
+    if (!entry) return null;
+    var view = points(), at = entry[0], count = entry[1], stepsAt = entry.length > 2 ? entry[2] : -1;
+    var steps = new Array(count), values = new Array(count);
+    for (var k = 0; k < count; k++) {
+      var value = view.getFloat64((at + k) * 8, true);
+      values[k] = value === value ? value : null;
+      steps[k] = stepsAt < 0 ? k : view.getFloat64((stepsAt + k) * 8, true);
+    }
+    return [steps, values];
+  }
+
   function curveRows() {
     var chosen = ROWS.filter(function (r) { return state.selected.has(r._i); });
     if (!chosen.length) chosen = state.shown.filter(function (r) { return HISTORIES[r.sha]; }).slice(0, DEFAULT_CURVES);
@@ -317,8 +342,8 @@
     }
     var values = [];
     rows.forEach(function (r) {
-      var series = (HISTORIES[r.sha] || {})[metric];  // [steps, values]
-      if (series) series[0].forEach(function (step, k) { values.push({ exp: r.label, step: step, value: series[1][k] }); });
+      var found = series(r.sha, metric);  // [steps, values]
+      if (found) found[0].forEach(function (step, k) { values.push({ exp: r.label, step: step, value: found[1][k] }); });
     });
     if (!values.length) return say("curves-plot", "None of the experiments chosen has " + metric + " over steps.");
     return embed("curves-plot", {
