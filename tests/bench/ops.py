@@ -183,7 +183,7 @@ def ls_first_row_warm(fx: Fixture, ctx: Ctx) -> Case:
                 first_row=(1, 0))
 
 
-REPORT_BASELINE = ("git for-each-ref --format='%(objectname) %(objectname)~' refs/exp/ "
+REPORT_BASELINE = ("git for-each-ref --format='%(objectname)' refs/exp/ "  # each against its first parent
                    "| git diff-tree --stdin -r -z --raw --numstat >/dev/null && "
                    f"{SHOW_BASELINE} >/dev/null && "
                    "git for-each-ref --format='%(objectname):metrics.jsonl' refs/exp/ | git cat-file --batch")
