@@ -689,7 +689,7 @@ def push(
 
         if not selected(pushed, "nothing to push"):
             raise Exit(0)
-    raise Exit(share.pushed(pushed, remote, colours()))
+    raise Exit(share.pushed(pushed, remote, colours))  # read only when a line is coloured
 
 
 @command()
@@ -723,7 +723,7 @@ def pull(
 
         warn_undecided(pulled)
         unmatched_pulls(pulled, remote)
-    code = share.pulled(pulled, remote, colours())
+    code = share.pulled(pulled, remote, colours)
     if code:
         raise Exit(code)
 
