@@ -119,7 +119,7 @@ def test_push_reads_its_local_refs_in_one_listing_as_three_would_have(repo):
     from git_exp import dvc, notesync
     from git_exp.commands.push import Here, local_listing, start_local
     from git_exp.remotes import our_listing
-    from git_exp.repo import Repo
+    from git_exp.repo import Repo, usable
 
     head = git(repo, "rev-parse", "HEAD").strip()
     tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
@@ -129,7 +129,7 @@ def test_push_reads_its_local_refs_in_one_listing_as_three_would_have(repo):
     def both(remote: Remote):
         found = Repo()
         ours, here = local_listing(start_local(remote.name if remote.configured else None, found), remote)
-        assert ours == our_listing(found.start_refs())
+        assert ours == found.start_refs().wait().out and usable(ours) == our_listing(found.start_refs())
         assert (here.notes, here.known) == notesync._refs(found, remote)
         assert dvc.listed(found, text=here.dvc) == dvc.listed(found)
         return ours, here
