@@ -169,7 +169,8 @@ def test_nothing_to_push_reads_no_colours_and_imports_neither_shutil_nor_the_cac
     git(tmp_path, "init", "-q", "--bare", "remote.git")
     git(repo, "remote", "add", "origin", str(tmp_path / "remote.git"))
     git(repo, "push", "-q", "origin", "refs/exp/*:refs/exp/*")
-    heavy = ("shutil", "git_exp.cache", "git_exp.notes", "git_exp.commands.pull", "subprocess", "typer")
+    heavy = ("shutil", "git_exp.cache", "git_exp.notes", "git_exp.commands.pull", "subprocess", "typer", "git_exp.terminal",
+             "git_exp.dvc_share", "git_exp.tombstones")
     code = ("import sys; from git_exp.cli import main; code = main(sys.argv[1:]); "
             f"sys.stdout.write(repr(sorted(m for m in {heavy!r} if m in sys.modules))); sys.exit(code)")
     env = {**os.environ, "PYTHONPATH": str(Path(render.__file__).parents[1])}  # this checkout's package

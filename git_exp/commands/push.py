@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from git_exp import git, names, notesync, remotes, tombstones
+from git_exp import git, names, notesync, remotes
 from git_exp.dvc import PREFIX as DVC_PREFIX
 from git_exp.errors import UsageError
 from git_exp.git import Result, Running
@@ -188,15 +188,18 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     notes (``notesync``); ``early`` and ``local`` are the listings ``push_here`` started
     for it (``remotes.start_early``, ``start_local``), if any.  ``where``: only those the
     ``--where`` query matches (of all local experiments when no pattern is given);
-    ``Pushed.undecided`` then lists the rows it could not decide.  DVC's experiments (``dvc:NAME`` patterns, and with ``--all``) go
-    in a second push (``dvc_share``).
+    ``Pushed.undecided`` then lists the rows it could not decide.  DVC's experiments
+    (``dvc:NAME`` patterns, and with ``--all`` those the local listing shows) go in a
+    second push (``dvc_share``).
 
     A name the remote has a tombstone for (``tombstones``: removed or renamed there) is
     skipped, unless ``force``: then it is pushed and its tombstone deleted, in one atomic push.
     """
-    from git_exp import dvc_share
+    dvc_patterns: list[str] = []
+    if patterns:
+        from git_exp import dvc_share
 
-    dvc_patterns, patterns = dvc_share.wants(patterns)
+        dvc_patterns, patterns = dvc_share.wants(patterns)
     if where is not None and dvc_patterns:
         raise UsageError("--where selects among git-exp's experiments — push DVC's (dvc:NAME) without it")
     if not dvc_patterns and (not all_ or where is not None):
@@ -204,6 +207,10 @@ def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool = False,
     done, here = Pushed(), None
     if patterns or all_:
         done, here = _push_exp(repo, remote, patterns, all_, force, dry_run, early, local, where)
+    if not dvc_patterns and here is not None and not here.dvc:
+        return done  # --all, and no DVC experiment here
+    from git_exp import dvc_share
+
     more = dvc_share.push(repo, remote, dvc_patterns, all_=all_, force=force, dry_run=dry_run,
                           listing=here.dvc if here is not None else None)
     if more or more.remote_says:
@@ -284,6 +291,8 @@ def _push(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
         return skipped
     leases, extra, atomic = [], [], False
     if force:
+        from git_exp import tombstones
+
         leases = [f"{e.ref}:{theirs.get(e.name, '')}" for e in exps]
         for name in sorted(removed):  # restored: its tombstone goes, in the same atomic push
             extra.append(f":{tombstones.ref(name)}")
