@@ -256,7 +256,7 @@ def start_early(name: str) -> Running | None:
     """Start the remote's side of ``listings`` for a remote named on the command line
     before the repository and its remotes have been read (~8 ms sooner: ``git exp ls
     REMOTE`` is otherwise three times a 25 ms ``git ls-remote``, a no-op ``push --all``
-    1.5 times a 42 ms ``git push``).  Its pipe is roomy (``Running.roomy``): ls-remote
+    well over 1.5 times a 30 ms ``git push``).  Its pipe is roomy (``Running.roomy``): ls-remote
     runs to its end while Python imports and reads the repository.  ``ls REMOTE``
     and ``push`` start their local listing at once too (``remote_ops.ls_remote``,
     ``push.start_local``).  Only for a plain word — no ``:`` or ``/``, so git can read it as
