@@ -650,6 +650,14 @@ def unarchive(
     present.archived(do_unarchive(_repo(), list(patterns or []), dry_run=dry_run), "unarchived")
 
 
+def _colours() -> dict | None:
+    """``terminal.colours``, for push and pull: their presenter asks only when a line is
+    to be coloured (a no-op push prints none, and reads no git config)."""
+    from git_exp.terminal import colours
+
+    return colours()
+
+
 def _talking(verbose: bool, quiet: bool, progress: bool) -> None:
     """-v / -q / --progress of push and pull."""
     from git_exp import progress as progress_
@@ -678,7 +686,6 @@ def push(
     """Push experiments to a remote in one git push."""
     from git_exp.commands.push import push_here
     from git_exp.present import share
-    from git_exp.terminal import colours
 
     _talking(verbose, quiet, progress)
     if archived:
@@ -690,7 +697,7 @@ def push(
 
         if not selected(pushed, "nothing to push"):
             raise Exit(0)
-    raise Exit(share.pushed(pushed, remote, colours()))
+    raise Exit(share.pushed(pushed, remote, _colours))
 
 
 @command()
@@ -712,7 +719,6 @@ def pull(
     """Fetch experiments (and tags and notes) from a remote and create or fast-forward local ones."""
     from git_exp.commands.pull import pull_here
     from git_exp.present import share
-    from git_exp.terminal import colours
 
     _talking(verbose, quiet, progress)
     if archived:
@@ -724,7 +730,7 @@ def pull(
 
         warn_undecided(pulled)
         unmatched_pulls(pulled, remote)
-    code = share.pulled(pulled, remote, colours())
+    code = share.pulled(pulled, remote, _colours)
     if code:
         raise Exit(code)
 

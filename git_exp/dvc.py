@@ -94,14 +94,16 @@ def filter_listing(shas: list[str], refs: list[str]) -> tuple[list[str], list[st
     return [shas[i] for i in keep], [refs[i] for i in keep]
 
 
-def listed(repo, prefix: str = PREFIX, under: str | None = None) -> dict[str, str]:
+def listed(repo, prefix: str = PREFIX, under: str | None = None, text: str | None = None) -> dict[str, str]:
     """``{ref: sha}`` of the DVC experiment refs under ``prefix`` (``refs/exps/`` or a
     remote's ``refs/remote-exps/<remote>/``), or only those ``under`` a baseline's
-    directory there: one for-each-ref, no object read."""
+    directory there: one for-each-ref, no object read.  ``text``: that for-each-ref's
+    output (``repo.refs_args``), when a listing of more refs read it already."""
     from git_exp.repo import usable
 
-    raw = usable(repo.run("for-each-ref", "--format=%(objectname)%09%(refname)%00%(symref)", "--",
-                          under or prefix).out)
+    if text is None:
+        text = repo.run("for-each-ref", "--format=%(objectname)%09%(refname)%00%(symref)", "--", under or prefix).out
+    raw = usable(text)
     found = {}
     for line in raw.splitlines():
         sha, _, ref = line.partition("\t")

@@ -73,12 +73,14 @@ def start_listing(repo: Repo, remote: Remote):
 
 # -- push ----------------------------------------------------------------------------------
 
-def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool, force: bool, dry_run: bool):
-    """Outcomes (``push.Outcome``) of pushing the DVC experiments ``patterns`` (or all) select."""
+def push(repo: Repo, remote: Remote, patterns: list[str], *, all_: bool, force: bool, dry_run: bool,
+         listing: str | None = None):
+    """Outcomes (``push.Outcome``) of pushing the DVC experiments ``patterns`` (or all) select;
+    ``listing``: the ``refs_args`` lines of ``refs/exps/``, when read already."""
     from git_exp.commands.push import Pushed, push_refspecs
 
     _check(patterns)
-    ours = dvc.listed(repo)
+    ours = dvc.listed(repo, text=listing)
     if not ours and all_:
         return Pushed()
     chosen = _select(ours, patterns, all_, "here")

@@ -18,7 +18,7 @@ Nothing runs when there are no notes on either side, or when both are the same c
 from __future__ import annotations
 
 from git_exp.errors import ExpError
-from git_exp.notes import REF, failure
+from git_exp.remotes import NOTES as REF  # notes.REF; notes (and cache) only where a merge needs them
 from git_exp.remotes import Remote, explain
 from git_exp.repo import Repo
 
@@ -42,6 +42,13 @@ def _refs(repo: Repo, remote: Remote) -> tuple[str | None, str | None]:
     out = repo.out("for-each-ref", "--format=%(objectname) %(refname)", "--", REF, tracking_of(remote))
     found = {ref: sha for sha, _, ref in (line.partition(" ") for line in out.splitlines())}
     return found.get(REF), found.get(tracking_of(remote))
+
+
+def patterns(remote: str) -> tuple[str, str]:
+    """The refs ``_refs`` reads, for a listing that reads them beside others (``push``
+    lists them with the experiments): ours, and a configured ``remote``'s tracking ref
+    (a URL's, ``tracking_of``, is made and removed by each command: never there before)."""
+    return REF, tracking(remote)
 
 
 def done(repo: Repo, remote: Remote) -> None:
@@ -68,6 +75,8 @@ def fetch(repo: Repo, remote: Remote) -> None:
 
 def merge(repo: Repo, remote: Remote) -> None:
     """Merge the remote's notes (as last fetched) into ours with ``cat_sort_uniq``."""
+    from git_exp.notes import failure
+
     result = repo.run("notes", f"--ref={REF}", "merge", "-q", "-s", "cat_sort_uniq", tracking_of(remote),
                       check=False)
     if result.returncode:
@@ -91,10 +100,12 @@ def pull(repo: Repo, remote: Remote, theirs: str | None) -> str | None:
     return f"merged the tags and notes of {remote.label}"
 
 
-def push(repo: Repo, remote: Remote, theirs: str | None, *, dry_run: bool = False) -> str | None:
+def push(repo: Repo, remote: Remote, theirs: str | None, *, dry_run: bool = False,
+         listed: tuple[str | None, str | None] | None = None) -> str | None:
     """Send our notes to the remote, merging theirs first when they moved; what was done
-    in words, or None when nothing was to do.  ExpError when the remote refuses."""
-    ours, known = _refs(repo, remote)
+    in words, or None when nothing was to do.  ExpError when the remote refuses.
+    ``listed``: ``_refs``' answer, when a listing read it already (``patterns``)."""
+    ours, known = listed or _refs(repo, remote)
     if ours is None or ours == theirs:
         return None
     if dry_run:

@@ -249,15 +249,6 @@ def their_listing(remote: Remote, listing: Running) -> str:
     return _listed(remote, listing).out
 
 
-def listings_full(repo: Repo, remote: Remote, early: Running | None = None) -> tuple[str, str, Extras]:
-    """Both sides of ``start_listings`` (theirs without the lines of ``EXTRA_PATTERNS``,
-    ours), and the remote's ``Extras`` (its tombstones and notes)."""
-    listing, local = start_listings(repo, remote, early)
-    ours = our_listing(local)
-    theirs, extras = split_extras(their_listing(remote, listing))
-    return theirs, ours, extras
-
-
 PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -265,10 +256,10 @@ def start_early(name: str) -> Running | None:
     """Start the remote's side of ``listings`` for a remote named on the command line
     before the repository and its remotes have been read (~8 ms sooner: ``git exp ls
     REMOTE`` is otherwise three times a 25 ms ``git ls-remote``, a no-op ``push --all``
-    1.5 times a 42 ms ``git push``).  Its pipe is roomy (``Running.roomy``): ls-remote
+    well over 1.5 times a 30 ms ``git push``).  Its pipe is roomy (``Running.roomy``): ls-remote
     runs to its end while Python imports and reads the repository.  ``ls REMOTE``
-    starts its local listing at once too (``remote_ops.ls_remote``); ``push`` once the
-    repository is known.  Only for a plain word — no ``:`` or ``/``, so git can read it as
+    and ``push`` start their local listing at once too (``remote_ops.ls_remote``,
+    ``push.start_local``).  Only for a plain word — no ``:`` or ``/``, so git can read it as
     nothing but a remote's name or a local path, never a host to contact — and ``get``
     must then confirm it is a configured remote; the caller stops the listing when it
     is not (``git.stopped_on_error``)."""

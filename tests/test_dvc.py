@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from .conftest import assert_error, bare_remote, commit_all, git, init_repo, write
+from .conftest import assert_error, bare_remote, commit_all, exp_refs, git, init_repo, write
 
 DVC = os.environ.get("GIT_EXP_TEST_DVC", "")  # read before the hermetic fixture drops GIT_* variables
 
@@ -257,3 +257,17 @@ def test_real_dvc_experiments_travel_over_http_and_back(real_dvc, tmp_path, monk
     assert "from-git-exp" in dvc(repo, "exp", "list")
     shown = json.dumps(json.loads(dvc(repo, "exp", "show", "--json")))
     assert "from-git-exp" in shown and "0.8" in shown and "0.4" in shown
+
+
+def test_push_all_sends_dvc_experiments_too_then_finds_nothing_to_do(dvc_repo, exp, tmp_path):
+    repo, ref, sha = dvc_repo
+    exp("save", "-n", "mine")
+    remote = bare_remote(tmp_path / "remote.git")
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "origin", "main")
+    ran = exp("push", "origin", "--all")  # one local listing read them all (push.start_local)
+    assert ran.code == 0 and "dvc:ionic-pump" in ran.out and "mine" in ran.out, ran
+    assert git(remote, "for-each-ref", "--format=%(refname) %(objectname)", "refs/exps/").splitlines() == [f"{ref} {sha}"]
+    assert set(exp_refs(remote)) == {"mine"}
+    ran = exp("push", "origin", "--all")
+    assert (ran.code, ran.out) == (0, "") and ran.err == "2 experiments already up to date\n", ran  # its own and DVC's

@@ -110,3 +110,81 @@ def test_ls_remote_table_is_the_grid_of_its_columns(rows, agree):
     short = [[sha[:7] if sha else "-" for sha in shas] for shas in (mine, theirs)]
     assert remote_table(names, states, mine, theirs) == render.grid([names, states, *short],
                                                                      ["name", "state", "local", "remote"])
+
+
+def test_push_reads_its_local_refs_in_one_listing_as_three_would_have(repo):
+    """``push.start_local`` lists experiments, DVC's refs, our notes and the remote's as
+    last fetched in one for-each-ref; ``local_listing`` splits it into what the separate
+    listings said: ``Repo.start_refs``, ``dvc.listed``, ``notesync._refs``."""
+    from git_exp import dvc, notesync
+    from git_exp.commands.push import Here, local_listing, start_local
+    from git_exp.remotes import our_listing
+    from git_exp.repo import Repo, usable
+
+    head = git(repo, "rev-parse", "HEAD").strip()
+    tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    other = git(repo, "commit-tree", "-p", head, "-m", "other", tree).strip()
+    origin, url = Remote("origin", "/x.git"), Remote("/x.git", "/x.git", stage="refs/exp-staging/1-ab/")
+
+    def both(remote: Remote):
+        found = Repo()
+        ours, here = local_listing(start_local(remote.name if remote.configured else None, found), remote)
+        assert ours == found.start_refs().wait().out and usable(ours) == our_listing(found.start_refs())
+        assert (here.notes, here.known) == notesync._refs(found, remote)
+        assert dvc.listed(found, text=here.dvc) == dvc.listed(found)
+        return ours, here
+
+    assert both(origin) == ("", Here(None, None, ""))
+    for name in ("a", "sweep/1", "z\u00a0z", "ü"):
+        git(repo, "update-ref", f"refs/exp/{name}", head)
+    git(repo, "symbolic-ref", "refs/exp/link", "refs/heads/main")  # no experiment: left out
+    ours, here = both(origin)
+    assert sha_map(ours, "refs/exp/") == {"a": head, "sweep/1": head, "z\u00a0z": head, "ü": head}
+    assert here == Here(None, None, "")
+    git(repo, "update-ref", "refs/notes/remote-exp/origin", other)  # theirs as fetched, none of ours
+    assert both(origin)[1] == Here(None, other, "")
+    git(repo, "update-ref", "refs/notes/exp", head)
+    git(repo, "update-ref", "refs/notes/remote-exp/elsewhere", head)
+    assert both(origin)[1] == Here(head, other, "")
+    assert both(url)[1] == Here(head, None, "")  # a URL's notes are never tracked here
+    dvc_ref = f"refs/exps/{head[:2]}/{head[2:]}/ionic-pump"
+    git(repo, "update-ref", dvc_ref, other)
+    git(repo, "update-ref", "refs/exps/stash", other)  # DVC's own: not an experiment
+    ours, here = both(origin)
+    assert sha_map(ours, "refs/exp/") == {"a": head, "sweep/1": head, "z\u00a0z": head, "ü": head}
+    assert dvc.listed(Repo(), text=here.dvc) == {dvc_ref: other} and here.notes == head
+
+
+def test_nothing_to_push_reads_no_colours_and_imports_neither_shutil_nor_the_cache(repo, tmp_path):
+    """A push with nothing to send prints no line to colour: it runs no ``git config`` for
+    colours and imports none of what only sending, merging notes or a screenful needs."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from git_exp.commands.push import Outcome, Pushed
+    from git_exp.present import share
+
+    git(repo, "update-ref", "refs/exp/a", git(repo, "rev-parse", "HEAD").strip())
+    git(tmp_path, "init", "-q", "--bare", "remote.git")
+    git(repo, "remote", "add", "origin", str(tmp_path / "remote.git"))
+    git(repo, "push", "-q", "origin", "refs/exp/*:refs/exp/*")
+    heavy = ("shutil", "git_exp.cache", "git_exp.notes", "git_exp.commands.pull", "subprocess", "typer", "git_exp.terminal",
+             "git_exp.dvc_share", "git_exp.tombstones")
+    code = ("import sys; from git_exp.cli import main; code = main(sys.argv[1:]); "
+            f"sys.stdout.write(repr(sorted(m for m in {heavy!r} if m in sys.modules))); sys.exit(code)")
+    env = {**os.environ, "PYTHONPATH": str(Path(render.__file__).parents[1])}  # this checkout's package
+    ran = subprocess.run([sys.executable, "-c", code, "push", "origin", "--all"], cwd=repo, capture_output=True,
+                         text=True, env=env)
+    assert (ran.returncode, ran.stdout, ran.stderr) == (0, "[]", "1 experiment already up to date\n"), ran
+
+    def no_colours():
+        raise AssertionError("read colours for no line")
+
+    done = Pushed()
+    done.already = 3
+    assert share.pushed(done, "origin", no_colours) == 0
+    asked = []
+    assert share.pushed(Pushed([Outcome("b", "rejected", "fetch first")]), "origin",
+                        lambda: asked.append(1) or {"rejected": "<red>"}) == 1
+    assert asked == [1]

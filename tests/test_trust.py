@@ -84,6 +84,16 @@ def test_push_all_never_sends_a_symbolic_ref(linked, exp, local_remote, tmp_path
     ran = exp("push", "origin", "--all")
     assert ran.code == 0, ran
     assert set(exp_refs(local_remote.path)) == {"e1", "e2"}
+    # nothing new: the symbolic refs are not counted, nor taken for the remote's refs
+    # whose names are theirs and their targets' run together (a NUL apart in our listing)
+    ran = exp("push", "origin", "--all")
+    assert (ran.code, ran.out, ran.err) == (0, "", "2 experiments already up to date\n"), ran
+    main = git(linked, "rev-parse", "refs/heads/main").strip()
+    e1 = exp_refs(linked)["e1"]
+    git(local_remote.path, "update-ref", "refs/exp/aliasrefs/exp/e1", e1)
+    git(local_remote.path, "update-ref", "refs/exp/linkrefs/heads/main", main)
+    ran = exp("push", "origin", "--all")
+    assert (ran.code, ran.out, ran.err) == (0, "", "2 experiments already up to date\n"), ran
 
 
 def test_pull_never_writes_through_a_local_symbolic_ref(local_remote, tmp_path, exp):

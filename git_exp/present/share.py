@@ -31,11 +31,17 @@ ORDER = ("new", "updated", "forced", "deleted", "would be new", "would be update
          "would be deleted", "local is ahead", "skipped", "rejected", "diverged")
 
 
-def lines(results, width: int, palette: dict | None = None) -> None:
-    """One line per experiment that changed, up to a screenful; the rest counted."""
+def lines(results, width: int, palette=None) -> None:
+    """One line per experiment that changed, up to a screenful; the rest counted.
+    ``palette``: a dict, None, or what makes one (``terminal.colours``), asked only when
+    there are lines to colour (it reads git config; a no-op push or pull has none)."""
     if QUIET:
         return
     changed = [r for r in results if r.status != "up to date"]
+    if not changed:
+        return
+    if callable(palette):
+        palette = palette()
     limit = screenful()
     shown = changed if limit is None or len(changed) <= limit else changed[:limit - 1]
     out("".join(f"{painted(r.status, width, palette)} {r.name}" + (f"  ({r.detail})" if r.detail else "") + "\n"
@@ -76,9 +82,9 @@ def painted(status: str, width: int, palette: dict | None) -> str:
     return (code + status + "\033[m" if code else status) + " " * (width - len(status))
 
 
-def pushed(results, remote: str, palette: dict | None = None) -> int:
+def pushed(results, remote: str, palette=None) -> int:
     """One line per experiment that changed (or was refused), the summary; exit 1 if any
-    was rejected, naming them.  ``palette``: colours for statuses (``terminal``)."""
+    was rejected, naming them.  ``palette``: colours for statuses (``lines``)."""
     lines(results, 12, palette)
     already = getattr(results, "already", 0)
     summary(results, already)
@@ -110,9 +116,9 @@ def said_about_notes(results) -> int:
     return 0
 
 
-def pulled(results, remote: str, palette: dict | None = None) -> int:
+def pulled(results, remote: str, palette=None) -> int:
     """One line per experiment that changed, the summary; exit 1 when some diverged or
-    could not be created, naming them.  ``palette``: colours for statuses (``terminal``)."""
+    could not be created, naming them.  ``palette``: colours for statuses (``lines``)."""
     lines(results, 14, palette)
     summary(results)
     if not results and not getattr(results, "unmatched", 0) and not getattr(results, "undecided", ()) and not QUIET:
