@@ -42,6 +42,44 @@ def test_the_facts_are_one_file_each_section_read_alone(tmp_path):
     assert cache.sections(str(tmp_path)) == [] and os.listdir(tmp_path / "git-exp") == []
 
 
+def test_a_section_written_in_pieces_by_two_processes_reads_back_as_one_dict(tmp_path):
+    """``Pieces``: entries written a piece at a time, by this process and a forked one,
+    each to its own part file, are one section once flushed (the part files gone); a
+    part file gone before the flush drops that section only, and the sections beside it
+    are kept."""
+    files, lines = cache.at(str(tmp_path), "files"), cache.at(str(tmp_path), "lines")
+    cache.save(cache.at(str(tmp_path), "heads"), {"h" * 40: (1, "x")}, "k")
+    mine = cache.Pieces(files)
+    mine.add({"a" * 40: {"params.lr": 0.1, "params.name": "x"}, "b" * 40: {}})
+    mine.add({"c" * 40: {"metrics.acc": [1, 2.5, None, True]}})
+    read, write = os.pipe()
+    pid = os.fork()
+    if not pid:  # the child writes its own part and says where
+        theirs = cache.Pieces(files)
+        theirs.add({"d" * 40: {"params.lr": 0.2}})
+        os.write(write, theirs.close().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    theirs = os.read(read, 4096).decode()
+    os.close(read)
+    assert str(pid) in theirs and os.path.exists(theirs)
+    cache.save_parts(files, ("params.yaml",), [mine.close(), theirs, None])
+    assert cache.load(files, ("params.yaml",))["d" * 40] == {"params.lr": 0.2}  # pending: read from the parts
+    cache.flush()
+    assert cache.load(files, ("params.yaml",)) == {"a" * 40: {"params.lr": 0.1, "params.name": "x"}, "b" * 40: {},
+                                                   "c" * 40: {"metrics.acc": [1, 2.5, None, True]},
+                                                   "d" * 40: {"params.lr": 0.2}}
+    assert os.listdir(tmp_path / "git-exp") == [cache.NAME]
+    gone = cache.Pieces(lines)
+    gone.add({"e" * 40: "a line"})
+    cache.save_parts(lines, "k", [gone.close()])
+    os.remove(gone.part)
+    cache.flush()
+    assert cache.sections(str(tmp_path)) == ["heads", "files"] and cache.load(lines, "k") == {}
+    assert cache.load(files, ("params.yaml",))["c" * 40] == {"metrics.acc": [1, 2.5, None, True]}
+
+
 def test_a_facts_file_of_another_version_or_damaged_reads_as_empty(tmp_path, monkeypatch):
     where = cache.at(str(tmp_path), "heads")
     cache.save(where, {"a" * 40: 1})
