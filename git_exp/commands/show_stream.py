@@ -2,9 +2,9 @@
 comes at once (``present.show.StreamedTable`` writes them, ``present.table.Stream`` lays them out).
 
 The order (newest first, as ``commands.show.show`` sorts) needs only each experiment's
-commit time, which ``rows.load`` gives from the listing (and its cache, warm); the params,
-metrics and metric histories (``show.read``) are then read for one chunk at a time:
-the first ``first_size()`` rows and the next (``GROWTH`` times as many each) straight
+commit time, which ``show.Heads`` gives from the listing (and the facts, warm) without
+building a row each; the params, metrics and metric histories (``show.read``) are then
+read for one chunk at a time: the first ``first_size()`` rows and the next (``GROWTH`` times as many each) straight
 from git without the caches, as a selection is read; then every other row in one read
 through the caches (``complete=False``: the caches keep what other experiments had),
 handed on in chunks still growing.  Memory and the whole run's time stay those of the
