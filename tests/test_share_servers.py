@@ -377,3 +377,55 @@ def test_push_and_pull_a_2000_experiment_subset(file_remote, tmp_path, exp):
     assert exp_refs(fresh) == on_remote(remote)
     assert exp_refs(fresh, "refs/exp-staging/") == {}
     fsck(fresh)
+
+
+def test_a_pull_of_more_names_than_refspecs_asks_for_their_commits_only(any_remote, tmp_path, exp, monkeypatch):
+    """A selection that no single git glob makes, larger than EXPLICIT_MAX, is fetched by
+    commit (``--stdin``): git matches a refspec that names a ref against every ref the
+    remote advertises, which made such a pull quadratic.  Only the selected commits come."""
+    from git_exp.commands.push import EXPLICIT_MAX
+
+    remote = any_remote
+    runner = make_runner(remote, tmp_path)
+    refs = make_sweep(runner, per_group=EXPLICIT_MAX + 4, distinct=2 * (EXPLICIT_MAX + 4))  # a commit each
+    assert exp("push", "origin", "--all", cwd=runner).code == 0
+    wanted = {n: s for n, s in refs.items() if n.startswith("sweep/a")}
+    fresh = remote.clone(tmp_path / "fresh")
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    ran = exp("pull", "origin", "sweep/a?*", cwd=fresh)
+    monkeypatch.delenv("GIT_TRACE")
+    assert ran.code == 0, ran
+    assert lines(ran.out) == sorted(pull_line("new", n) for n in wanted)
+    fetches = [line for line in trace.read_text().splitlines() if "built-in: git fetch " in line]
+    assert fetches and all(line.count("refs/exp/") <= EXPLICIT_MAX for line in fetches), fetches
+    assert exp_refs(fresh) == wanted and tracking(fresh) == wanted
+    if remote.transport != "local":  # a clone of a path shares the remote's objects
+        assert not any(has_object(fresh, sha) for n, sha in refs.items() if n not in wanted)
+    assert exp_refs(fresh, "refs/exp-staging/") == {}
+    fsck(fresh)
+
+
+@pytest.mark.parametrize("protocol", ["0", "2"])
+def test_a_shallow_pull_by_commit_stages_and_stays_shallow(file_remote, tmp_path, exp, monkeypatch, protocol):
+    """In a shallow clone the fetch by commit stores each commit under the staging
+    namespace (git records the new boundary only then), with wire protocol 0 and 2."""
+    from git_exp.commands.push import EXPLICIT_MAX
+
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "protocol.version")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", protocol)
+    remote = file_remote
+    dev = history(remote, tmp_path)
+    refs = make_sweep(dev, per_group=EXPLICIT_MAX + 1, distinct=2 * (EXPLICIT_MAX + 1))
+    assert exp("push", "origin", "--all", cwd=dev).code == 0
+    wanted = {n: s for n, s in refs.items() if n.startswith("sweep/b")}
+    laptop = shallow_clone(remote, tmp_path / "laptop")
+    ran = exp("pull", "origin", "sweep/b?*", cwd=laptop)
+    assert ran.code == 0, ran
+    assert exp_refs(laptop) == wanted
+    assert not any(has_object(laptop, sha) for n, sha in refs.items() if n not in wanted)
+    assert git(laptop, "rev-parse", "--is-shallow-repository").strip() == "true"
+    assert git(laptop, "rev-list", "--count", "HEAD").strip() == "1"
+    assert exp_refs(laptop, "refs/exp-staging/") == {}
+    fsck(laptop)

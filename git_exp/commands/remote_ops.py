@@ -209,7 +209,7 @@ def fetch_objects(repo: Repo, remote: Remote, wanted: dict[str, str]) -> None:
 
     missing = missing_objects(repo, wanted.values())
     if missing:
-        fetch(repo, remote, sorted(n for n, sha in wanted.items() if sha in missing), missing)
+        fetch(repo, remote, {n: sha for n, sha in sorted(wanted.items()) if sha in missing}, missing)
 
 
 def rename_remote(repo: Repo, remote: Remote, old: str, new: str, *, dry_run: bool = False) -> Pushed:
