@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from git_exp.errors import ExpError
 from git_exp.record import Record
-from git_exp.repo import Repo
+from git_exp.repo import Repo, lacks_identity, stand_in_identity
 
 PREFIX = "refs/exp-archive/"
 FANOUT = 1000  # experiments per volume (parents); see README "Scaling"
@@ -184,15 +184,11 @@ def commit(repo: Repo, tree: str, parents: list[str], message: str, when: int) -
     """``commit-tree`` dated ``when``: a volume is dated as its newest experiment, so that
     git's walks from the refs (which go on while commits are as new as the last one
     taken) stop above the volumes, whose parents are the cost (README "Scaling")."""
-    import os
-
     args = ["commit-tree", tree, *(a for p in parents for a in ("-p", p)), "-F", "-"]
     env = {"GIT_COMMITTER_DATE": f"{when} +0000", "GIT_AUTHOR_DATE": f"{when} +0000"}
     result = repo.run(*args, input=message, env=env, check=False)
-    if result.returncode and ("ident" in result.err or "tell me who you are" in result.err):
-        who = f"git-exp@{os.uname().nodename or 'localhost'}"  # no identity configured, as snapshot does
-        env.update(GIT_AUTHOR_NAME="git-exp", GIT_COMMITTER_NAME="git-exp", GIT_AUTHOR_EMAIL=who,
-                   GIT_COMMITTER_EMAIL=who)
+    if result.returncode and ("ident" in result.err or lacks_identity(result.err)):
+        env.update(stand_in_identity())  # no identity configured, as snapshot does
         result = repo.run(*args, input=message, env=env, check=False)
     if result.returncode:
         raise ExpError(f"could not write an archive volume: {result.err.strip().splitlines()[-1:]} — "

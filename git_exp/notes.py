@@ -261,7 +261,9 @@ def failure(result, what: str) -> ExpError:
         return NotesLocked(f"could not {what}: {REF} is locked by another git (a lock file in the repository) — "
                            f"try again when it has finished; if no git is running, remove the .lock file git names: "
                            f"{lines[-1] if lines else ''}".rstrip(": "))
-    if "tell me who you are" in err or "empty ident" in err or "unable to auto-detect email" in err:
+    from git_exp.repo import lacks_identity
+
+    if lacks_identity(err):
         return UsageError(f"could not {what}: git needs your name and email to record notes — "
                           f"`git config user.name ...` and `git config user.email ...`")
     reason = lines[-1] if lines else f"git notes exited with {result.returncode}"

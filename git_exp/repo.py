@@ -109,6 +109,20 @@ def list_args(prefix: str = PREFIX, *, trailers: bool = True, pattern: str | Non
     return ["for-each-ref", f"--format={SEP.join(fields)}%00", "--", *(list(patterns) or [pattern or prefix])]
 
 
+def lacks_identity(err: str | bytes) -> bool:
+    """Whether git refused for want of a name and email (``user.name``/``user.email``)."""
+    text = err.decode("utf-8", "replace") if isinstance(err, bytes) else err
+    return "tell me who you are" in text or "empty ident" in text or "unable to auto-detect email" in text
+
+
+def stand_in_identity() -> dict[str, str]:
+    """The author and committer git-exp records where no identity is configured (typical
+    of fresh CI runners): ``git-exp <git-exp@HOST>``."""
+    who = f"git-exp@{os.uname().nodename or 'localhost'}"
+    return {"GIT_AUTHOR_NAME": "git-exp", "GIT_COMMITTER_NAME": "git-exp", "GIT_AUTHOR_EMAIL": who,
+            "GIT_COMMITTER_EMAIL": who}
+
+
 class Repo:
     def __init__(self, path: str | os.PathLike | None = None, *, remotes: bool = False):
         """The repository at ``path`` (default: here).  With ``remotes``, the remotes'

@@ -25,7 +25,7 @@ import os
 from git_exp import leftovers
 from git_exp.errors import ExpError
 from git_exp.git import GitError, stopped_on_error
-from git_exp.repo import Repo
+from git_exp.repo import Repo, lacks_identity, stand_in_identity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,10 +117,6 @@ def commit_tree(repo: Repo, tree: str, parents: list[str], message: str) -> str:
     try:
         return repo.out(*args, input=message)
     except GitError as exc:
-        if b"ident" not in exc.stderr and b"tell me who you are" not in exc.stderr:
+        if b"ident" not in exc.stderr and not lacks_identity(exc.stderr):
             raise
-    # No identity configured (typical of fresh CI runners): sign as git-exp@host.
-    who = {"GIT_AUTHOR_NAME": "git-exp", "GIT_COMMITTER_NAME": "git-exp",
-           "GIT_AUTHOR_EMAIL": f"git-exp@{os.uname().nodename or 'localhost'}"}
-    who["GIT_COMMITTER_EMAIL"] = who["GIT_AUTHOR_EMAIL"]
-    return repo.out(*args, input=message, env=who)
+    return repo.out(*args, input=message, env=stand_in_identity())  # no identity configured

@@ -301,6 +301,29 @@ def test_ls_remote_states(any_remote, tmp_path, exp):
     assert not has_object(laptop, theirs["nf"])
 
 
+def test_rm_and_rename_on_the_remote_without_an_identity(local_remote, tmp_path, exp, monkeypatch):
+    """A CI runner with no user.name/user.email removing or renaming experiments on the
+    remote: the tombstones are signed as save signs there (git-exp@host), no traceback."""
+    runner, _laptop = pair(local_remote, tmp_path)
+    for name in ("old", "moved"):
+        save(exp, runner, name)
+    assert exp("push", "origin", "--all", cwd=runner).code == 0
+    shas = exp_refs(runner)
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("EMAIL", "")
+    git(runner, "config", "user.useConfigOnly", "true")
+    ran = exp("rm", "--remote", "origin", "old", cwd=runner)
+    assert ran.code == 0 and lines(ran.out) == [f"deleted old ({shas['old']})"], ran
+    assert exp("pull", "origin", "--all", cwd=runner).code == 0  # fetches the tracking ref rename needs
+    ran = exp("rename", "--remote", "origin", "moved", "there", cwd=runner)
+    assert ran.code == 0, ran
+    assert on_remote(local_remote) == {"there": shas["moved"]}
+    tombs = git(local_remote.path, "for-each-ref", "--format=%(committername) %(refname)", "refs/exp-tombstones/")
+    assert sorted(tombs.splitlines()) == ["git-exp refs/exp-tombstones/moved/@removed",
+                                          "git-exp refs/exp-tombstones/old/@removed"]
+
+
 def test_rm_and_rename_on_the_remote(any_remote, tmp_path, exp):
     remote = any_remote
     runner, laptop = pair(remote, tmp_path)
