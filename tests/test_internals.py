@@ -188,3 +188,17 @@ def test_nothing_to_push_reads_no_colours_and_imports_neither_shutil_nor_the_cac
     assert share.pushed(Pushed([Outcome("b", "rejected", "fetch first")]), "origin",
                         lambda: asked.append(1) or {"rejected": "<red>"}) == 1
     assert asked == [1]
+
+
+def test_the_rows_listing_is_split_once_unless_a_symbolic_ref_or_an_odd_name_is_in_it():
+    """``rows.fields``: two fields a line, symbolic refs and names that are not UTF-8 left
+    out; a name with a non-ASCII space (git allows it) is one field, not two."""
+    from git_exp.rows import fields
+
+    a, b = "a" * 40, "b" * 40
+    assert fields(f"{a}\trefs/exp/x\t\n{b}\trefs/exp/y\t\n") == [a, "refs/exp/x", b, "refs/exp/y"]
+    assert fields("") == []
+    assert fields(f"{a}\trefs/exp/x\t\n{b}\trefs/exp/link\trefs/heads/main\n") == [a, "refs/exp/x"]
+    assert fields(f"{a}\trefs/exp/lr\u00a00.1\t\n{b}\trefs/exp/y\t\n") == [a, "refs/exp/lr\u00a00.1", b, "refs/exp/y"]
+    odd = b"\xff".decode("utf-8", "surrogateescape")
+    assert fields(f"{a}\trefs/exp/{odd}\t\n{b}\trefs/exp/y\t\n") == [b, "refs/exp/y"]

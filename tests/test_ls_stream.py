@@ -83,13 +83,13 @@ def test_streamed_ls_prints_what_the_whole_ls_prints(mixed, exp, capfd, monkeypa
         one_log(patched)
         reference = {tuple(args): whole(args, capfd) for args in LISTED}
     tiny_logs(monkeypatch)
+    facts = mixed / ".git" / "git-exp" / "facts"
     for args in LISTED:
-        cache = mixed / ".git" / "git-exp" / "commits.marshal"
-        if cache.exists():
-            cache.unlink()
+        facts.unlink(missing_ok=True)
         cold, warm = exp(*args), exp(*args)
         assert cold.code == 0 and cold.err == "", cold
         assert cold.out == reference[tuple(args)] == warm.out, args
+        assert facts.exists()
     table = reference[("ls", "-r")].splitlines()
     names = [line.split()[0] for line in table[1:]]
     assert len(names) == 130 + 3 + 2 + 3 and "zz-tree" not in names and "ci/000-tag" not in names
@@ -98,6 +98,32 @@ def test_streamed_ls_prints_what_the_whole_ls_prints(mixed, exp, capfd, monkeypa
     rows = json.loads(reference[("ls", "-r", "--json")])
     assert reference[("ls", "-r", "--json")].count("\n") == len(rows) + 2  # one object per line
     assert {row["name"]: row["exit_code"] for row in rows}["aa-root"] == 3
+
+
+def test_a_cache_of_some_commits_gives_the_same_rows(mixed, exp, capfd, monkeypatch):
+    """The first rows cached and the others not, and the other way round: the rows from
+    the cache and from the logs are the bytes printed whole."""
+    from git_exp import cache
+    from git_exp.commands import ls
+    from git_exp.git import start
+    from git_exp.repo import Repo
+
+    with monkeypatch.context() as patched:
+        one_log(patched)
+        reference = {tuple(args): whole(args, capfd) for args in LISTED}
+    tiny_logs(monkeypatch)
+    monkeypatch.setattr(ls, "FIRST", 3)
+    assert exp("ls", "-r").code == 0
+    repo = Repo()
+    where, key = cache.of_commits(repo, "commits"), cache.trailer_key(start(*cache.TRAILER_CONFIG).wait(check=False).out)
+    every = cache.load(where, key)
+    first = set(ls.stream(repo, remotes=True).chunks.__next__()["sha"])
+    assert first and first < every.keys()
+    for kept in (first, every.keys() - first):
+        for args in LISTED:
+            cache.save(where, {sha: every[sha] for sha in kept}, key)
+            cache.flush()
+            assert exp(*args).out == reference[tuple(args)], (args, len(kept))
 
 
 def test_rows_come_in_order_before_every_commit_is_read(mixed, monkeypatch):
@@ -139,3 +165,24 @@ def test_a_listing_of_non_commits_only_says_so(repo, exp, monkeypatch):
         ran = exp("ls")
         assert ran.code == 0 and ran.out == "" and "no experiments yet" in ran.err
         assert exp("ls", "--json").out == "[]\n"
+
+
+def test_the_listing_is_split_as_it_comes_and_can_be_read_again(repo, monkeypatch):
+    """``rows.listed`` reads the listing block by block (lines cut anywhere between blocks,
+    the pace of long listings on): the refs git lists, a symbolic ref left out; a second
+    ``listed`` of the same listing, or its ``wait``, gives it again."""
+    from git_exp import git as git_module
+    from git_exp import rows
+    from git_exp.repo import Repo
+
+    monkeypatch.setattr(git_module, "PIPE_SIZE", 1000)
+    monkeypatch.setattr(git_module, "CHUNK", 777)  # blocks that end inside lines
+    head = git(repo, "rev-parse", "HEAD").strip()
+    names = [f"sweep/{i:05d}-{'x' * (i % 37)}" for i in range(1500)]
+    git(repo, "update-ref", "--stdin", input="".join(f"create refs/exp/{n} {head}\n" for n in names))
+    git(repo, "symbolic-ref", "refs/exp/link", "refs/heads/main")
+    listing = rows.start_listing(Repo())
+    shas, refs = rows.listed(listing)
+    assert refs == [f"refs/exp/{n}" for n in sorted(names)] and shas == [head] * len(names)
+    assert rows.listed(listing) == (shas, refs)
+    assert listing.wait().out.count("\n") == len(names) + 1
