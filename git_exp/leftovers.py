@@ -310,8 +310,8 @@ def git_running_here(repo: Repo) -> bool | None:
             with open(f"/proc/{pid}/environ", "rb") as environ:
                 places += [v.split(b"=", 1)[1] for v in environ.read().split(b"\0")
                            if v.startswith((b"GIT_DIR=", b"GIT_COMMON_DIR=", b"GIT_WORK_TREE="))]
-        except FileNotFoundError:
-            continue  # it ended
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it ended (a process exiting meanwhile: ESRCH reading its environ)
         except OSError:
             return True  # a git we may not look at (another user's): it might be working here
         for place in places:
