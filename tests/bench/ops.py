@@ -244,6 +244,19 @@ def push_subset(fx: Fixture, ctx: Ctx) -> Case:
                 Cmd(("git", "push", "sub-b", ALL_EXPS), fx.subset), prepare)
 
 
+def push_subset_writes(fx: Fixture, ctx: Ctx) -> Case:
+    """A: ``push_subset``.  B: plain git doing the same git work: the 5k refs staged in one
+    ``update-ref --stdin``, pushed with one glob, deleted in another; the ratio is
+    git-exp's own cost over what git charges for a selection no glob makes."""
+    prepare, _ = _fresh_remotes(fx, [(fx.main, "subw-a"), (fx.main, "subw-b")])
+    stage = "refs/exp-staging/bench-0/"
+    create = _ref_lines(fx, fx.main, "refs/exp/sweep/", f"create {stage}{{name}} {{sha}}", "subw-create")
+    delete = _ref_lines(fx, fx.main, "refs/exp/sweep/", f"delete {stage}{{name}} {{sha}}", "subw-delete")
+    plain = (f"git update-ref --stdin < '{create}' && git push -q subw-b '{stage}*:refs/exp/*' && "
+             f"git update-ref --stdin < '{delete}'")
+    return Case(Cmd((*EXP, "push", "subw-a", "sweep/?*"), fx.main), _sh(plain, fx.main), prepare)
+
+
 def push_noop(fx: Fixture, ctx: Ctx) -> Case:
     for name in ("noop-a", "noop-b"):
         path = fx.runs / f"{name}.git"
@@ -265,6 +278,37 @@ def pull(fx: Fixture, ctx: Ctx) -> Case:
         copy_repo(fx.clone_template, b)
 
     return Case(Cmd(PULL, a), Cmd(FETCH, b), prepare)
+
+
+def _ref_lines(fx: Fixture, repo: Path, pattern: str, line: str, name: str) -> Path:
+    """A file of ``update-ref --stdin`` lines, ``line`` formatted with ``name`` (below
+    ``refs/exp/``) and ``sha`` for each experiment ``pattern`` lists in ``repo``."""
+    listing = fx.git(repo, "for-each-ref", "--format=%(objectname) %(refname)", pattern)
+    path = fx.runs / name
+    fx.runs.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line.format(sha=sha, name=ref[len("refs/exp/"):]) + "\n"
+                            for sha, ref in (row.split(" ", 1) for row in listing.splitlines())))
+    return path
+
+
+def pull_writes(fx: Fixture, ctx: Ctx) -> Case:
+    """A: ``pull`` (into a fresh clone).  B: plain git doing the same git work: the objects
+    by ``git fetch --dry-run``, then the remote-tracking and the local refs in two
+    ``update-ref --create-reflog --stdin`` transactions, then ``git pack-refs``.  The ratio
+    is git-exp's own cost over what git charges for writing every ref (``pull``'s baseline,
+    one fetch writing 10k refs without reflogs, writes half of them)."""
+    a, b = fx.runs / "pullw-a", fx.runs / "pullw-b"
+    tracking = _ref_lines(fx, fx.full_remote, "refs/exp/", "create refs/remote-exp/origin/{name} {sha}", "pullw-t")
+    local = _ref_lines(fx, fx.full_remote, "refs/exp/", "create refs/exp/{name} {sha}", "pullw-l")
+
+    def prepare() -> None:
+        copy_repo(fx.clone_template, a)
+        copy_repo(fx.clone_template, b)
+
+    plain = ("git fetch -q --no-tags --no-write-fetch-head --dry-run origin '+refs/exp/*:refs/remote-exp/origin/*' && "
+             f"git update-ref --create-reflog --stdin < '{tracking}' && "
+             f"git update-ref --create-reflog --stdin < '{local}' && git pack-refs --all --prune")
+    return Case(Cmd(PULL, a), _sh(plain, b), prepare)
 
 
 def pull_noop(fx: Fixture, ctx: Ctx) -> Case:
@@ -378,7 +422,7 @@ def show_remote(fx: Fixture, ctx: Ctx) -> Case:
 
 OPS: dict[str, Callable[[Fixture, Ctx], Case]] = {
     "startup": startup, "save": save, "ls": ls, "show": show, "push": push, "push-subset": push_subset,
-    "push-noop": push_noop, "pull": pull, "pull-noop": pull_noop, "ls-remote": ls_remote,
+    "push-noop": push_noop, "pull": pull, "pull-writes": pull_writes, "push-subset-writes": push_subset_writes, "pull-noop": pull_noop, "ls-remote": ls_remote,
     "fetch-installed": fetch_installed, "report": report, "report-open": report_open,
     "show-cold-100k": show_cold, "show-rss-100k": show_rss, "show-select-100k": show_select,
     "show-select-warm-100k": show_select_warm, "ls-cold-100k": ls_cold,

@@ -18,6 +18,9 @@ TARGETS: dict[str, dict[int, float]] = {
     "push-noop": {10_000: 1.5},
     "pull": {10_000: 1.2},  # issue 10: through git (was 0.5, reached only by writing packed-refs)
     "pull-noop": {10_000: 1.5},
+    # stop 19: against plain git doing the same git work (every ref written by git), git-exp's own overhead
+    "pull-writes": {10_000: 1.2},
+    "push-subset-writes": {10_000: 1.2},
     "ls-remote": {10_000: 3},
     "fetch-installed": {10_000: 1.1},
     # issue 14, at 100k (rows measured at every N; below 100k informational)
