@@ -422,7 +422,8 @@ def show_remote(fx: Fixture, ctx: Ctx) -> Case:
 
 OPS: dict[str, Callable[[Fixture, Ctx], Case]] = {
     "startup": startup, "save": save, "ls": ls, "show": show, "push": push, "push-subset": push_subset,
-    "push-noop": push_noop, "pull": pull, "pull-writes": pull_writes, "push-subset-writes": push_subset_writes, "pull-noop": pull_noop, "ls-remote": ls_remote,
+    "push-noop": push_noop, "pull": pull, "pull-writes": pull_writes,
+    "push-subset-writes": push_subset_writes, "pull-noop": pull_noop, "ls-remote": ls_remote,
     "fetch-installed": fetch_installed, "report": report, "report-open": report_open,
     "show-cold-100k": show_cold, "show-rss-100k": show_rss, "show-select-100k": show_select,
     "show-select-warm-100k": show_select_warm, "ls-cold-100k": ls_cold,
