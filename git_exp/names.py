@@ -52,6 +52,38 @@ def problem(name: str) -> str | None:
     return None
 
 
+def all_valid(names: list[str]) -> bool:
+    """Whether every one of ``names`` is a valid experiment name (``problem`` finds no
+    problem), tested on all of them at once: True only when certain; False means
+    "look at each" (a remote's 10k names: ~3 ms, where ``problem`` one by one took ~45)."""
+    if not names:
+        return True
+    joined = "\n" + "\n".join(names) + "\n"
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    longest = max(map(len, names))  # characters; bytes too when all is ASCII (else up to 4 each)
+    if longest > MAX_BYTES or longest * 4 > MAX_BYTES and not joined.isascii():
+        return False
+    if not _FORBIDDEN.isdisjoint(set(joined) - {"\n"}):
+        return False
+    return not any(bad in joined for bad in ("\n\n", "\n-", "..", "@{", ".\n", "/\n", "//", "\n/", "\n.", "/.",
+                                             ".lock\n", ".lock/"))
+
+
+def clash_free(names) -> bool:
+    """Whether no name of ``names`` is a directory of another (git's file/directory rule:
+    ``a`` and ``a/b``), tested at once: every name's parent directories, against the names."""
+    given = set(names)
+    dirs, todo = set(), {n.rpartition("/")[0] for n in given}
+    while todo:
+        todo.discard("")
+        dirs |= todo
+        todo = {d.rpartition("/")[0] for d in todo} - dirs
+    return given.isdisjoint(dirs)
+
+
 SHOWN_MAX = 60
 
 

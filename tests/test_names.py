@@ -83,3 +83,23 @@ def test_clashes_both_directions_str_and_bytes():
     assert clashes.find("sweep/y") is None and clashes.find("a-b") is None
     raw = names.Clashes([b"refs/exp/a/b"])
     assert raw.find(b"refs/exp/a") == b"refs/exp/a/b" and raw.find(b"refs/exp/ab") is None
+
+
+def test_all_valid_and_clash_free_agree_with_the_checks_one_by_one():
+    """``all_valid`` is True only when ``problem`` finds nothing in any name, and
+    ``clash_free`` only when no name is a directory of another."""
+    from git_exp.names import Clashes, all_valid, clash_free, problem
+
+    good = ["a", "sweep/lr-0.1", "ci/123/b", "x" * 200, "a.b/c-d_e@f"]
+    assert all_valid(good) and not any(problem(n) for n in good)
+    assert all_valid(["é/ü", "ab/" + "é" * 47]) and not all_valid(["é", "x" * 60])  # bytes unknown: one by one
+    bad = ["", "-x", "a..b", "a@{b", "a.", "a/", "a//b", "/a", ".a", "a/.b", "x.lock", "x.lock/y", "a b", "a\tb",
+           "a~b", "a^b", "a:b", "a?b", "a*b", "a[b", "a\\b", "a\x7fb", "a\x85b", "a\u202eb", "x" * 201,
+           "é" * 101, "a" + b"\xff".decode("utf-8", "surrogateescape")]
+    for name in bad:
+        assert problem(name), name
+        assert not all_valid(["ok", name, "fine/too"]), name
+    for names in (["a", "a/b"], ["x/y", "x/y/z/w"], ["a/b", "a"], ["p/q", "p-q", "p"]):
+        assert not clash_free(names) and any(Clashes(set(names) - {n}).find(n) for n in names), names
+    for names in (["a", "ab/c", "a-b/c"], ["x/y", "x/z", "xy"], [], ["one"]):
+        assert clash_free(names) and not any(Clashes(set(names) - {n}).find(n) for n in names), names

@@ -92,6 +92,8 @@ def advertised(text: str) -> tuple[dict[str, str], list[Pulled]]:
             ref = line.partition("\t")[2]
             if ref.startswith(PREFIX) and ref[len(PREFIX):] not in decoded:
                 skipped.append(Pulled(ref[len(PREFIX):], "skipped", "", "its name is not UTF-8"))
+    if names.all_valid(list(theirs)) and names.clash_free(theirs):
+        return theirs, skipped
     clashes = names.Clashes(())
     for name in sorted(theirs, key=len):  # 'a' before 'a/b': the shorter name is kept
         why = names.problem(name)
@@ -258,13 +260,15 @@ def _pull(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force: bo
     # trees and blobs), git fetch decides: it checks what it has before it downloads.
     known = set(tracking.values()) | set(ours.values())
     unknown = {sha for sha in selected.values() if sha not in known}
+    kinds: dict[str, str | None] = {}
     if unknown:
-        moved = _fetch(repo, remote, {n: sha for n, sha in selected.items() if sha in unknown}, glob, unknown)
+        moved = _fetch(repo, remote, {n: sha for n, sha in selected.items() if sha in unknown}, glob, unknown, kinds)
         for name, sha in moved.items():  # what the remote has now, if it moved since ls-remote
             if name in selected:
                 selected[name] = theirs[name] = sha
                 unknown.add(sha)
-    kinds = object_types(repo, unknown)
+    if not unknown <= kinds.keys():
+        kinds = object_types(repo, unknown)
     for name, sha in list(selected.items()):
         if sha in kinds and kinds[sha] != "commit":
             what = f"a {kinds[sha]}" if kinds[sha] else "an object the remote did not send"
@@ -341,10 +345,12 @@ def fetch_objects(repo: Repo, remote: Remote, todo: dict[str, str], absent: set[
     return _fetch(repo, remote, todo, None, absent)
 
 
-def _fetch(repo: Repo, remote: Remote, todo: dict[str, str], glob: str | None, absent: set[str]) -> dict[str, str]:
+def _fetch(repo: Repo, remote: Remote, todo: dict[str, str], glob: str | None, absent: set[str],
+           kinds: dict | None = None) -> dict[str, str]:
     """Bring the objects of the experiments ``todo`` (``{name: commit}``) with ``git
     fetch``, writing no ref of ours; return ``{name: sha}`` of those the remote has moved
-    since it listed them.
+    since it listed them.  ``kinds``: filled with the type of each of ``absent``
+    (``object_types``) when the dry run brought every one of them.
 
     ``--dry-run`` downloads and checks the objects but writes no ref.  A shallow clone
     must record its new boundary, which only a storing fetch does, so there (and when
@@ -353,7 +359,10 @@ def _fetch(repo: Repo, remote: Remote, todo: dict[str, str], glob: str | None, a
     """
     if not repo.shallow:
         _run_fetch(repo, remote, todo, glob, None)
-        if not missing_objects(repo, absent):
+        found = object_types(repo, absent)
+        if all(found.values()):
+            if kinds is not None:  # what the caller checks next: each object's type
+                kinds.update(found)
             return {}
     drop_stale_staging(repo)
     stage = f"{STAGING}{os.getpid()}-{os.urandom(4).hex()}/"
@@ -425,11 +434,10 @@ def _plan_local(repo: Repo, remote: Remote, theirs: dict[str, str], ours: dict[s
     for name, sha in theirs.items():
         mine = ours.get(name)
         if mine is None:
-            other = clashes.find(name)
+            other = clashes.find(name)  # against ours only: ``advertised`` left no clash among theirs
             if other:
                 report.append(Pulled(name, "rejected", sha, f"local experiment {names.shown(other)} blocks this name"))
                 continue
-            clashes.add(name)
             moves.append((PREFIX + name, sha, zero))
             report.append(Pulled(name, "new", sha))
         elif mine == sha:
