@@ -99,7 +99,7 @@ def test_all_valid_and_clash_free_agree_with_the_checks_one_by_one():
     for name in bad:
         assert problem(name), name
         assert not all_valid(["ok", name, "fine/too"]), name
-    for names in (["a", "a/b"], ["x/y", "x/y/z/w"], ["a/b", "a"], ["p/q", "p-q", "p"]):
-        assert not clash_free(names) and any(Clashes(set(names) - {n}).find(n) for n in names), names
-    for names in (["a", "ab/c", "a-b/c"], ["x/y", "x/z", "xy"], [], ["one"]):
-        assert clash_free(names) and not any(Clashes(set(names) - {n}).find(n) for n in names), names
+    for group in (["a", "a/b"], ["x/y", "x/y/z/w"], ["a/b", "a"], ["p/q", "p-q", "p"]):
+        assert not clash_free(group) and any(Clashes(set(group) - {n}).find(n) for n in group), group
+    for group in (["a", "ab/c", "a-b/c"], ["x/y", "x/z", "xy"], [], ["one"]):
+        assert clash_free(group) and not any(Clashes(set(group) - {n}).find(n) for n in group), group
