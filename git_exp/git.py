@@ -183,10 +183,11 @@ def run(
     check: bool = True,
     echo=None,
     pinned: bool = True,
+    apart: bool = False,
 ) -> Result:
     """Run ``git ARGS`` and return its output; raise GitError on failure when ``check``.
     ``echo``: called with each block of git's stderr as it arrives (progress meters)."""
-    return start(*args, cwd=cwd, input=input, env=env, echo=echo, pinned=pinned).wait(check)
+    return start(*args, cwd=cwd, input=input, env=env, echo=echo, pinned=pinned, apart=apart).wait(check)
 
 
 def start(
@@ -196,11 +197,17 @@ def start(
     env: Mapping[str, str] | None = None,
     echo=None,
     pinned: bool = True,
+    apart: bool = False,
 ) -> Running:
     """Start ``git ARGS``; ``.wait()`` collects it.  Gits started together run side by side.
     ``pinned=False`` leaves out the ``PINNED`` settings: for reading the user's own values
-    of them (``git config color.ui``), never for output that is parsed otherwise."""
-    running = Running(args, cwd, input.encode() if isinstance(input, str) else input, _env(env), pinned)
+    of them (``git config color.ui``), never for output that is parsed otherwise.
+    ``apart``: git runs in a process group of its own, so that a signal to ours (a CI
+    job cancelled, a terminal closed: often SIGKILL to the whole group) does not stop it
+    half-way through a step that git itself leaves broken when killed (``git worktree
+    add``: a worktree whose HEAD points at nothing fails every ``git gc`` until it is
+    pruned).  Stopping this git ourselves still works: it is our child."""
+    running = Running(args, cwd, input.encode() if isinstance(input, str) else input, _env(env), pinned, apart)
     running.echo = echo
     return running
 
@@ -213,7 +220,8 @@ def out(*args: str, **kw) -> str:
 class Running:
     """One git process and the pipes to it."""
 
-    def __init__(self, args: Sequence[str], cwd, data: bytes | None, env: dict, pinned: bool = True) -> None:
+    def __init__(self, args: Sequence[str], cwd, data: bytes | None, env: dict, pinned: bool = True,
+                 apart: bool = False) -> None:
         self.args, self.data, self.proc, self.pid = args, data, None, None
         self.result: Result | None = None
         self.echo = None
@@ -225,7 +233,7 @@ class Running:
         pipes = [os.pipe(), os.pipe(), os.pipe() if data is not None else (os.open(os.devnull, os.O_RDONLY), None)]
         if not hasattr(os, "posix_spawnp") or min(fd for pair in pipes for fd in pair if fd is not None) < 3:
             self._close(*(fd for pair in pipes for fd in pair))
-            self._popen(cmd, env)
+            self._popen(cmd, env, apart)
             return
         (self.out_r, out_w), (self.err_r, err_w), (in_r, self.in_w) = pipes
         self.fds = (self.out_r, self.err_r)
@@ -233,7 +241,8 @@ class Running:
         try:
             self.pid = os.posix_spawnp("git", cmd, env, file_actions=[
                 (os.POSIX_SPAWN_DUP2, in_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)],
-                setsigdef=DEFAULTED, setsigmask=held | SHIELDED if self.shielded else held)
+                setsigdef=DEFAULTED, setsigmask=held | SHIELDED if self.shielded else held,
+                **({"setpgroup": 0} if apart else {}))
             _live.add(self)
         except BaseException as exc:
             self._close(self.out_r, self.err_r, self.in_w)
@@ -244,13 +253,14 @@ class Running:
             self._close(in_r, out_w, err_w)
             _signal.pthread_sigmask(_signal.SIG_SETMASK, held)
 
-    def _popen(self, cmd: list, env: dict) -> None:
+    def _popen(self, cmd: list, env: dict, apart: bool = False) -> None:
         import subprocess
 
         old = _signal.pthread_sigmask(_signal.SIG_BLOCK, SHIELDED) if self.shielded else None
         try:  # restore_signals (the default) puts SIGPIPE and SIGXFSZ back; the mask is inherited
             self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                         stdin=subprocess.DEVNULL if self.data is None else subprocess.PIPE)
+                                         stdin=subprocess.DEVNULL if self.data is None else subprocess.PIPE,
+                                         start_new_session=apart)
             _live.add(self)
         except FileNotFoundError:
             raise GitNotFound() from None

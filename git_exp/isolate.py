@@ -371,7 +371,8 @@ class Worktree:
 
         for pause in (0.05, 0.1, 0.2, 0.4, 0.8, None):
             try:
-                self.origin.run("worktree", "add", "--detach", "--no-checkout", self.path, self.head)
+                # apart: killed with us half-way, git leaves a HEAD pointing at nothing (git.start)
+                self.origin.run("worktree", "add", "--detach", "--no-checkout", self.path, self.head, apart=True)
                 return
             except GitError as exc:
                 text = exc.stderr.decode("utf-8", "replace")
@@ -380,9 +381,9 @@ class Worktree:
             time.sleep(pause)
 
     def __exit__(self, *exc) -> None:
-        self.origin.run("worktree", "remove", "--force", self.path, check=False)
+        self.origin.run("worktree", "remove", "--force", self.path, check=False, apart=True)  # as the add
         if os.path.exists(self.path):
             import shutil
 
             shutil.rmtree(self.path, ignore_errors=True)  # never follows a symlink
-            self.origin.run("worktree", "prune", check=False)
+            self.origin.run("worktree", "prune", check=False, apart=True)

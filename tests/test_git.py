@@ -88,3 +88,21 @@ def test_missing_git_is_a_usage_error(repo, monkeypatch):
     monkeypatch.setenv("PATH", os.fspath(repo))
     with pytest.raises(git.GitNotFound, match="^git is not installed or not on PATH — "):
         git.run("version")
+
+
+def test_a_git_started_apart_is_in_a_process_group_of_its_own(tmp_path):
+    """``apart``: a signal to our process group (a cancelled CI job's SIGKILL) does not
+    reach it; we still stop and reap it as any other git."""
+
+    from git_exp import git as git_module
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    apart = git_module.start("cat-file", "--batch", cwd=tmp_path, input=b"", apart=True)
+    along = git_module.start("cat-file", "--batch", cwd=tmp_path, input=b"")
+    try:
+        assert os.getpgid(apart.pid or apart.proc.pid) == (apart.pid or apart.proc.pid) != os.getpgrp()
+        assert os.getpgid(along.pid or along.proc.pid) == os.getpgrp()
+    finally:
+        for one in (apart, along):
+            one.kill()
+    assert apart.result is not None and along.result is not None
