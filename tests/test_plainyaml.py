@@ -117,7 +117,10 @@ def _flat_same(text):
 def test_flat_reading_is_load_then_flatten():
     read = []
 
-    @settings(max_examples=600, deadline=None)
+    # derandomized: the same 600 documents each run, so that the share of plain ones (the
+    # check below that the comparison is not vacuous) does not depend on the draw (114 of
+    # 1,200 once, under the 1/10 asked)
+    @settings(max_examples=600, deadline=None, derandomize=True)
     @given(st.one_of(documents(), documents(tuple(PLAIN), odd=False)))
     def compare(text):
         read.append(_flat_same(text))
