@@ -203,10 +203,10 @@ def start(
     ``pinned=False`` leaves out the ``PINNED`` settings: for reading the user's own values
     of them (``git config color.ui``), never for output that is parsed otherwise.
     ``apart``: git runs in a process group of its own, so that a signal to ours (a CI
-    job cancelled, a terminal closed: often SIGKILL to the whole group) does not stop it
-    half-way through a step that git itself leaves broken when killed (``git worktree
-    add``: a worktree whose HEAD points at nothing fails every ``git gc`` until it is
-    pruned).  Stopping this git ourselves still works: it is our child."""
+    job cancelled, a terminal closed: often SIGKILL to the whole group; Ctrl-C) does not
+    stop it half-way through a step that git itself leaves broken when killed (``git
+    worktree add``: a worktree whose HEAD points at nothing fails every ``git gc`` until
+    it is pruned); interrupted, we wait for it to end instead of stopping it (``_stop``)."""
     running = Running(args, cwd, input.encode() if isinstance(input, str) else input, _env(env), pinned, apart)
     running.echo = echo
     return running
@@ -227,6 +227,7 @@ class Running:
         self.echo = None
         self.thread = None  # collecting it in the background (``background``)
         self.shielded = bool(_shielded)
+        self.apart = apart
         self.sent = 0
         self.started = time.perf_counter()
         cmd = ["git", *(("-C", os.fspath(cwd)) if cwd is not None else ()), *(PINNED if pinned else ()), *args]
@@ -316,8 +317,10 @@ class Running:
 
     def _stop(self) -> None:
         """SIGTERM (SIGKILL if shielded: it blocks SIGTERM) to a git not yet reaped, and to
-        what it started in our process group: git leaves an ssh it runs to itself."""
-        if self.result is None:
+        what it started in our process group: git leaves an ssh it runs to itself.  A git
+        started ``apart`` gets no signal: it is let finish the step it was started for
+        (its reaping waits for it; a second interrupt gives up waiting, not the git)."""
+        if self.result is None and not self.apart:
             signum = _signal.SIGKILL if self.shielded else _signal.SIGTERM
             pid = self.proc.pid if self.proc is not None else self.pid
             for one in [pid, *_descendants(pid, os.getpgrp())]:
@@ -329,6 +332,14 @@ class Running:
     def _abandon(self) -> None:
         """Interrupted while git runs: stop it, close our ends of its pipes, reap it."""
         self._stop()
+        if self.apart and self.result is None:  # let it end: read what it still writes (a closed
+            if self.proc is not None:           # pipe would kill it half-way, as a signal would)
+                stdout, stderr = self.proc.communicate(self.data)
+                self._done(self.proc.returncode, stdout, stderr)
+                return
+            if self.out_r is not None and self.err_r is not None:
+                _poll([self])
+                return
         if self.proc is not None:
             for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
                 if pipe is not None:

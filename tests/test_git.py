@@ -92,7 +92,8 @@ def test_missing_git_is_a_usage_error(repo, monkeypatch):
 
 def test_a_git_started_apart_is_in_a_process_group_of_its_own(tmp_path):
     """``apart``: a signal to our process group (a cancelled CI job's SIGKILL) does not
-    reach it; we still stop and reap it as any other git."""
+    reach it, and stopping it (as an interrupt does) lets it end on its own, where a git
+    started along is terminated."""
 
     from git_exp import git as git_module
 
@@ -105,4 +106,10 @@ def test_a_git_started_apart_is_in_a_process_group_of_its_own(tmp_path):
     finally:
         for one in (apart, along):
             one.kill()
-    assert apart.result is not None and along.result is not None
+    assert apart.result.returncode == 0  # its input ended: it finished
+    assert along.result.returncode != 0  # SIGTERM
+    # interrupted while it writes (``_abandon``): it is read to its end, not cut off
+    tree = subprocess.run(["git", "mktree"], cwd=tmp_path, input=b"", capture_output=True, check=True).stdout
+    talking = git_module.start("cat-file", "--batch", cwd=tmp_path, input=tree * 20000, apart=True)  # 1.2 MB out
+    talking._abandon()
+    assert talking.result.returncode == 0
