@@ -426,10 +426,16 @@ def stale_worktrees(repo: Repo) -> list[str]:
     worktree add`` (locked "initializing", a ``HEAD`` pointing at nothing)."""
     found = []
     entries = os.path.join(repo.common_dir, "worktrees")
+    busy = None
     for name in _listdir(entries):
         pid = _pid_of(name[len(RUN_WORKTREE):], "-") if name.startswith(RUN_WORKTREE) else None
         if pid is None or holder_alive(pid):
             continue
+        if busy is None:
+            busy = _worktree_gits()
+        mark = f"{RUN_WORKTREE}{pid}-".encode()
+        if any(mark in line for line in busy):
+            continue  # its run is gone, but the `git worktree add`/`remove` it started apart still runs
         try:
             with open(os.path.join(entries, name, "gitdir"), encoding="utf-8", errors="surrogateescape") as f:
                 found.append(os.path.dirname(f.read().strip()))
@@ -438,6 +444,23 @@ def stale_worktrees(repo: Repo) -> list[str]:
             _unlink(os.path.join(entries, name, "locked"))
             found.append(name)
     return found
+
+
+def _worktree_gits() -> list[bytes]:
+    """The command lines of running ``git worktree`` processes (Linux; none elsewhere):
+    ``run --isolated`` starts them apart (``git.start``), so they outlive a killed run."""
+    lines = []
+    for entry in _listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                line = f.read()
+        except OSError:
+            continue
+        if b"\0worktree\0" in line and not _zombie(int(entry)):
+            lines.append(line)
+    return lines
 
 
 def _unlink(path: str) -> None:

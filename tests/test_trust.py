@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -432,3 +433,31 @@ def test_the_worktree_of_a_killed_isolated_run_is_removed(repo, exp, tmp_path):
     assert ran.code == 0, ran
     assert str(left) not in git(repo, "worktree", "list", "--porcelain") and not left.exists()
     git(repo, "fsck", "--no-dangling")
+
+
+def test_a_killed_runs_worktree_is_left_while_its_git_worktree_still_runs(repo, exp, tmp_path):
+    """``git worktree add``/``remove`` of ``run --isolated`` run apart and outlive a killed
+    run: while one still runs for that run's worktree, the next run leaves it be (it would
+    race git); once it has ended, the next run removes the worktree."""
+    from git_exp import leftovers
+    from git_exp.repo import Repo
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = tmp_path / f"git-exp-run-{dead.pid}-abcd"
+    git(repo, "worktree", "add", "-q", "--detach", str(left), "HEAD")
+    still = subprocess.Popen(["sh", "-c", "sleep 30", "worktree", str(left)])  # argv as a `git worktree` has it
+    try:
+        for _ in range(100):
+            if Path(f"/proc/{still.pid}/cmdline").read_bytes().count(b"worktree"):
+                break
+            time.sleep(0.02)
+        assert leftovers.stale_worktrees(Repo(repo)) == []
+        assert exp("run", "--isolated", "-n", "iso", "--", "true").code == 0
+        assert left.exists()
+    finally:
+        still.kill()
+        still.wait()
+    assert [os.path.basename(p) for p in leftovers.stale_worktrees(Repo(repo))] == [left.name]
+    assert exp("run", "--isolated", "-n", "iso2", "--", "true").code == 0
+    assert not left.exists()
