@@ -191,7 +191,8 @@ def commit(repo: Repo, tree: str, parents: list[str], message: str, when: int) -
         env.update(stand_in_identity())  # no identity configured, as snapshot does
         result = repo.run(*args, input=message, env=env, check=False)
     if result.returncode:
-        raise ExpError(f"could not write an archive volume: {result.err.strip().splitlines()[-1:]} — "
+        said = result.err.strip().splitlines() or [f"git commit-tree exited with {result.returncode}"]
+        raise ExpError(f"could not write an archive volume: {said[-1]} — "
                        f"nothing was archived")
     return result.out.strip()
 

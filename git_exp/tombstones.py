@@ -73,7 +73,8 @@ def _committer(repo: Repo) -> str:
     if result.returncode and lacks_identity(result.err):
         result = repo.run("var", "GIT_COMMITTER_IDENT", env=stand_in_identity(), check=False)
     if result.returncode:
-        raise ExpError(f"git could not say who writes the tombstones: {result.err.strip().splitlines()[-1:]} — "
+        said = result.err.strip().splitlines() or [f"git var exited with {result.returncode}"]
+        raise ExpError(f"git could not say who writes the tombstones: {said[-1]} — "
                        f"nothing was removed")
     return result.out.strip()
 

@@ -98,6 +98,16 @@ def test_archive_and_unarchive_errors_change_nothing(repo, exp):
     assert exp_refs(repo) == live and exp_refs(repo, ARCHIVES) == archived_refs
 
 
+def test_an_archive_git_cannot_sign_changes_nothing(repo, exp, monkeypatch):
+    """git refuses the committer for another reason than a missing identity: one line
+    with git's reason, no archive written, every experiment where it was."""
+    before = saved(exp, repo, 2)
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "<>")
+    assert_error(exp("archive", "run-0"), 1, "could not write an archive volume: fatal: name consists only of "
+                 "disallowed characters: <> — nothing was archived")
+    assert exp_refs(repo) == before and exp_refs(repo, ARCHIVES) == {}
+
+
 @pytest.mark.parametrize("kill", ["before commit", "after commit"])
 def test_a_killed_archive_leaves_the_old_or_the_new_state(repo, exp, kill):
     """git-exp (and with it, before commit, git update-ref) is killed inside the archive

@@ -1032,3 +1032,17 @@ def test_a_big_pull_leaves_refs_loose_rather_than_run_a_reference_transaction_ho
     assert exp("pull", "origin", "--all", cwd=other).code == 0
     doctor = exp("doctor", cwd=other)
     assert "loose experiment refs" not in doctor.out + doctor.err
+
+
+def test_rm_on_the_remote_when_git_cannot_say_who_writes_the_tombstone(local_remote, tmp_path, exp, monkeypatch):
+    """git refuses the committer for another reason than a missing identity (here a
+    date it cannot read): one line saying so, nothing removed there or here."""
+    runner, _laptop = pair(local_remote, tmp_path)
+    save(exp, runner, "old")
+    assert exp("push", "origin", "--all", cwd=runner).code == 0
+    before, mine = on_remote(local_remote), exp_refs(runner)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "garbage")
+    assert_error(exp("rm", "--remote", "origin", "old", cwd=runner), 1,
+                 "git could not say who writes the tombstones: fatal: invalid date format: garbage — nothing was removed")
+    assert on_remote(local_remote) == before and exp_refs(runner) == mine
+    assert git(local_remote.path, "for-each-ref", "refs/exp-tombstones/") == ""
