@@ -330,7 +330,8 @@ class Running:
                     pass
 
     def _abandon(self) -> None:
-        """Interrupted while git runs: stop it, close our ends of its pipes, reap it."""
+        """Interrupted while git runs: stop it, close our ends of its pipes, reap it; one
+        started ``apart`` is read to its end instead (``_stop``)."""
         self._stop()
         if self.apart and self.result is None:  # let it end: read what it still writes (a closed
             if self.proc is not None:           # pipe would kill it half-way, as a signal would)

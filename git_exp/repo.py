@@ -61,8 +61,9 @@ def refs_args(*prefixes: str) -> list[str]:
     """The cheapest listing: ``<sha> TAB <refname> NUL <symref target>`` lines of the refs
     under ``prefixes``, no object read; ``usable`` turns it into ``<sha> TAB <refname>``
     lines of the refs that are no symbolic ref, for ``sha_map`` (a dict); ``rows.listed``
-    has a listing of its own (``rows.LISTING``), split as it comes.  The target after a NUL costs for-each-ref ~15 ms at 10k refs, where
-    marking the name with ``%(if)%(symref)`` cost ~35 ms."""
+    has a listing of its own (``rows.LISTING``), split as it comes.  The target after a
+    NUL costs for-each-ref ~15 ms at 10k refs, where marking the name with
+    ``%(if)%(symref)`` cost ~35 ms."""
     return ["for-each-ref", "--format=%(objectname)%09%(refname)%00%(symref)", "--", *prefixes]
 
 

@@ -103,3 +103,18 @@ def test_all_valid_and_clash_free_agree_with_the_checks_one_by_one():
         assert not clash_free(group) and any(Clashes(set(group) - {n}).find(n) for n in group), group
     for group in (["a", "ab/c", "a-b/c"], ["x/y", "x/z", "xy"], [], ["one"]):
         assert clash_free(group) and not any(Clashes(set(group) - {n}).find(n) for n in group), group
+
+
+STRUCTURE = st.lists(st.sampled_from([*"ab./-@{é", ".lock"]), max_size=8).map("".join)  # the rules' shapes
+ANY = st.text(alphabet=st.sampled_from(list("ab./-@{}~^:?*[\\ \t\x7fé\x85\u202e")), max_size=10)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.one_of(STRUCTURE, STRUCTURE, ANY), min_size=1, max_size=3))
+def test_all_valid_never_passes_a_name_problem_refuses(names):
+    """Drawn names over the characters the rules are about: ``all_valid`` says True only
+    when ``problem`` finds nothing in every one (it is a shortcut, never a second rule)."""
+    from git_exp.names import all_valid, problem
+
+    if all_valid(names):
+        assert not any(problem(n) for n in names), names
