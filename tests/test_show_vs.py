@@ -7,15 +7,18 @@ from .conftest import assert_error, git, write
 
 
 @pytest.fixture
-def runs(repo, exp):
-    """main: lr 0.1, batch 32, opt sgd, acc 0.5; three experiments on top of it."""
+def runs(repo, exp, monkeypatch):
+    """main: lr 0.1, batch 32, opt sgd, acc 0.5; three experiments on top of it, saved in
+    one second (rows of one second come in name order; a slow machine once split them)."""
     write(repo, {"params.yaml": "lr: 0.1\nbatch: 32\nopt: sgd\n", "metrics.json": '{"acc": 0.5, "loss": 2}'})
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "baseline")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "1700000000 +0000")
     for name, lr, opt, acc, loss in (("a", 0.01, "sgd", 0.91, 1), ("b", 0.5, "adam", 0.4, 3), ("c", 0.1, "sgd", 0.5, 2)):
         write(repo, {"params.yaml": f"lr: {lr}\nbatch: 32\nopt: {opt}\n",
                      "metrics.json": json.dumps({"acc": acc, "loss": loss})})
         assert exp("save", "-n", name).code == 0
+    monkeypatch.delenv("GIT_COMMITTER_DATE")
     git(repo, "checkout", "-q", "--", ".")
     return repo
 
