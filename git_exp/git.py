@@ -483,7 +483,9 @@ class Streams:
     ``pace`` (seconds, settable while iterating): wait that long before each look at the
     pipes, once no input is left to feed, so that output comes in fewer, larger blocks
     (each wake-up costs ~20 us; git writes 4 KiB at a time); the pipes are enlarged to
-    ``PIPE_SIZE`` where the system allows, so that git does not stall meanwhile."""
+    ``PIPE_SIZE`` where the system allows, so that git does not stall meanwhile, and each
+    look reads all a pipe holds (reads of ``CHUNK`` every 2 ms held a listing of 100k refs
+    to ~130 MB/s, slower than git writes it: 0.20 s where unpaced reads took 0.14)."""
 
     def __init__(self, pace: float = 0.0) -> None:
         import select
@@ -515,7 +517,7 @@ class Streams:
                     if fd == one.in_w:
                         _feed(one, fd, self.poller, self.owner)
                         continue
-                    block = os.read(fd, CHUNK)
+                    block = os.read(fd, PIPE_SIZE if self.pace else CHUNK)  # paced: what the pipe holds
                     if block:
                         if fd == one.err_r:
                             one.chunks.append(block)

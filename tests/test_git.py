@@ -113,3 +113,19 @@ def test_a_git_started_apart_is_in_a_process_group_of_its_own(tmp_path):
     talking = git_module.start("cat-file", "--batch", cwd=tmp_path, input=tree * 20000, apart=True)  # 1.2 MB out
     talking._abandon()
     assert talking.result.returncode == 0
+
+
+def test_a_paced_stream_reads_all_the_pipe_holds_at_each_look(repo):
+    """With ``pace`` on, each look at a pipe reads what it holds, not ``CHUNK``: reads of
+    ``CHUNK`` every 2 ms were slower than git writes a listing of 100k refs."""
+    import fcntl
+
+    data = os.urandom(3 * git.PIPE_SIZE // 2).hex().encode()[: 3 * git.PIPE_SIZE // 2]
+    blob = git.start("hash-object", "-w", "--stdin", cwd=repo, input=data).wait().out.strip()
+    streams = git.Streams(pace=0.05)  # git fills the pipe while we wait
+    one = git.start("cat-file", "blob", blob, cwd=repo)
+    streams.add(one)
+    if fcntl.fcntl(one.out_r, getattr(fcntl, "F_GETPIPE_SZ", 1032)) < git.PIPE_SIZE:
+        pytest.skip("this system keeps pipes small")
+    blocks = [block for _one, block in streams]
+    assert b"".join(blocks) == data and max(map(len, blocks)) > git.CHUNK
