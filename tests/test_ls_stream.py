@@ -126,6 +126,40 @@ def test_a_cache_of_some_commits_gives_the_same_rows(mixed, exp, capfd, monkeypa
             assert exp(*args).out == reference[tuple(args)], (args, len(kept))
 
 
+def test_first_rows_cached_and_every_other_commit_new(repo, exp, capfd, monkeypatch):
+    """The first rows from the cache, then each other row its own commit that no cache
+    holds (rows read by the logs in order, counted from the first uncached row): the bytes
+    ``ls`` prints whole, and no log reads a cached commit again."""
+    from git_exp import cache
+    from git_exp.commands import ls
+    from git_exp.git import start
+    from git_exp.repo import Repo
+    from tests.bench.fixtures import git_exp_commits, import_commits
+
+    head = git(repo, "rev-parse", "HEAD").strip()
+    import_commits(repo, os.environ, head, git_exp_commits(40)(head))
+    with monkeypatch.context() as patched:
+        one_log(patched)
+        reference = {tuple(args): whole(args, capfd) for args in LISTED}
+    tiny_logs(monkeypatch)
+    monkeypatch.setattr(ls, "FIRST", 5)
+    assert exp("ls").code == 0
+    repo_ = Repo()
+    where, key = cache.of_commits(repo_, "commits"), cache.trailer_key(start(*cache.TRAILER_CONFIG).wait(check=False).out)
+    every = cache.load(where, key)
+    shas = git(repo, "for-each-ref", "--format=%(objectname)", "refs/exp/").split()
+    assert len(set(shas)) == len(shas) == 40 and every.keys() == set(shas)
+    read = []
+    facts = ls._facts
+    monkeypatch.setattr(ls, "_facts", lambda repo_, missing, known: (read.extend(missing), facts(repo_, missing, known))[1])
+    for args in LISTED:
+        cache.save(where, {sha: every[sha] for sha in shas[:5]}, key)
+        cache.flush()
+        read.clear()
+        assert exp(*args).out == reference[tuple(args)], args
+        assert read == shas[5:], args
+
+
 def test_rows_come_in_order_before_every_commit_is_read(mixed, monkeypatch):
     """``stream`` gives its first chunk before the last log has started, and its chunks
     joined are the listing, in its order: local experiments by name, DVC's, then the

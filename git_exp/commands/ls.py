@@ -31,6 +31,7 @@ two idle cores ``ls`` ends in ~0.6 s, where a ``for-each-ref`` of the same field
 from __future__ import annotations
 
 import os
+from itertools import islice
 from sys import intern
 
 from git_exp import cache
@@ -123,14 +124,20 @@ def _chunks(repo: Repo, shas: list[str], names: list[str], owners: list, known: 
     gc.disable()
     try:
         total, done = len(shas), 0
-        if all(map(known.__contains__, shas)):  # the first rows at once, then larger chunks
-            for start, end in zip([0, *range(FIRST, total, CHUNK_ROWS)], [*range(FIRST, total, CHUNK_ROWS), total]):
-                yield _chunk(shas, names, owners, known, start, end)
-            return
-        missing = list(dict.fromkeys(sha for sha in shas if sha not in known))  # several refs may name one commit
-        every = len(missing) == total  # each row its own commit, none cached: row i is missing[i]
+        # The first rows at once (looking all 100k up first took ~20 ms), then larger chunks.
+        if all(map(known.__contains__, islice(shas, FIRST))):
+            done = min(FIRST, total)
+            yield _chunk(shas, names, owners, known, 0, done)
+            if all(map(known.__contains__, islice(shas, done, None))):
+                bounds = [*range(done, total, CHUNK_ROWS), total]
+                for start, end in zip(bounds, bounds[1:]):
+                    yield _chunk(shas, names, owners, known, start, end)
+                return
+        first = done  # several refs may name one commit: each is read once
+        missing = list(dict.fromkeys(sha for sha in islice(shas, first, None) if sha not in known))
+        every = len(missing) == total - first  # each row its own commit, none cached: row i is missing[i - first]
         for read in _facts(repo, missing, known):
-            ready = read if every else done
+            ready = first + read if every else done
             if not every:
                 while ready < total and shas[ready] in known:
                     ready += 1
