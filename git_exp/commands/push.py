@@ -38,18 +38,23 @@ class Outcome(Record):
         self.name, self.status, self.detail = name, status, detail
 
 
-def selection(repo: Repo, patterns: list[str], all_: bool) -> tuple[list[Exp], str | None, list[str]]:
+def selection(repo: Repo, patterns: list[str], all_: bool,
+              local: Running | None = None) -> tuple[list[Exp], str | None, list[str]]:
     """Local experiments to send, the single git glob that selects exactly them (if any),
-    and the refs under ``refs/exp/`` that are no experiment, which that glob must skip."""
+    and the refs under ``refs/exp/`` that are no experiment, which that glob must skip;
+    read from ``local`` (``start_local``'s listing, which push reads again later) when
+    given, else from a listing of their own."""
     if not patterns and not all_:
         raise UsageError("name the experiments to push (names or globs), or use --all")
     for pattern in patterns:
         if not names.is_glob(pattern):
             names.ExpName(pattern)
-    running = repo.start_refs()
-    odd = [ref for ref, _why in repo.odd(PREFIX)]
+    running = local or repo.start_refs()
+    odd = [ref for ref, _why in repo.odd(PREFIX)]  # while git lists
+    text = running.wait().out
     by_name = {name: Exp(name, sha, [], 0, "", ref=PREFIX + name)
-               for name, sha in sha_map(running.wait().out, PREFIX).items() if PREFIX + name not in odd}
+               for name, sha in sha_map(text[:_experiments_end(text)] if local else text, PREFIX).items()
+               if PREFIX + name not in odd}
     if all_ or "*" in patterns:
         return list(by_name.values()), "*", odd
     chosen, unmatched = names.select(list(by_name), patterns)
@@ -155,8 +160,7 @@ def local_listing(running: Running, remote: Remote) -> tuple[str, Here]:
     a refname holds no tab, a symbolic ref's target follows a NUL); the few after, line
     by line."""
     text = running.wait().out
-    last = text.rfind("\t" + PREFIX)
-    cut = text.index("\n", last) + 1 if last >= 0 else 0
+    cut = _experiments_end(text)
     dvc_lines, found = [], {}
     for line in text[cut:].splitlines(keepends=True):
         sha, _, ref = line.partition("\t")
@@ -167,6 +171,12 @@ def local_listing(running: Running, remote: Remote) -> tuple[str, Here]:
             found[ref] = sha
     known = found.get(notesync.tracking(remote.name)) if remote.configured else None
     return text[:cut], Here(found.get(notesync.REF), known, "".join(dvc_lines))
+
+
+def _experiments_end(text: str) -> int:
+    """Where the lines of ``refs/exp/`` end in ``start_local``'s listing (``local_listing``)."""
+    last = text.rfind("\t" + PREFIX)
+    return text.index("\n", last) + 1 if last >= 0 else 0
 
 
 def listings(repo: Repo, remote: Remote, early: Running | None = None,
@@ -233,8 +243,10 @@ def _push_exp(repo: Repo, remote: Remote, patterns: list[str], all_: bool, force
         chosen, undecided = _chosen_where(repo, patterns, where)
     elif all_ or "*" in patterns:
         chosen = None  # everything: selected after the listings, which may show nothing is to do
-    else:
-        chosen = selection(repo, patterns, all_)  # usage errors before the network
+    else:  # usage errors before the network; the local listing serves the selection and the push
+        local = local or start_local(remote.name if remote.configured else None, repo)
+        with git.stopped_on_error(local):
+            chosen = selection(repo, patterns, all_, local)
     their_text, our_text, extras, here = listings(repo, remote, early, local)
     pushed = _push(repo, remote, patterns, all_, force, dry_run, their_text, our_text, extras, chosen)
     if undecided is not None:
