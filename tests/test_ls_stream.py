@@ -151,7 +151,12 @@ def test_first_rows_cached_and_every_other_commit_new(repo, exp, capfd, monkeypa
     assert len(set(shas)) == len(shas) == 40 and every.keys() == set(shas)
     read = []
     facts = ls._facts
-    monkeypatch.setattr(ls, "_facts", lambda repo_, missing, known: (read.extend(missing), facts(repo_, missing, known))[1])
+
+    def counted(repo_, missing, known, head=None):
+        read.extend(missing)
+        return facts(repo_, missing, known, head)
+
+    monkeypatch.setattr(ls, "_facts", counted)
     for args in LISTED:
         cache.save(where, {sha: every[sha] for sha in shas[:5]}, key)
         cache.flush()
