@@ -98,3 +98,15 @@ def test_bench_archive_rows(tmp_path):
     for op in ("fetch-installed-archived", "push-branch-archived", "show-archived"):
         assert by_op[op]["n"] == 30 and tuple(by_op[op])[:len(KEYS)] == KEYS, by_op
         _numbers(by_op[op], ("gitexp_s", "baseline_s", "ratio"))
+
+
+def test_a_superseded_target_binds_the_row_of_the_same_work():
+    """``pull`` and ``push-subset`` are timed against a plain git that writes fewer refs:
+    shown for information, their target binding the ``*-writes`` row instead."""
+    from tests.bench import targets
+
+    for op, instead in targets.SUPERSEDED.items():
+        assert targets.applicable(op, 10_000) == (targets.TARGETS[op][10_000], False)
+        assert targets.verdict(op, 10_000, 99.0) is None and instead in targets.label(op, 10_000)
+        assert targets.applicable(instead, 10_000) == (1.2, True) and targets.verdict(instead, 10_000, 1.3) is False
+    assert targets.applicable("push", 10_000) == (1.2, True)  # the others bind as before
