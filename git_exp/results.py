@@ -302,6 +302,8 @@ def read(repo: Repo, commits: Commits, files: dict[str, tuple[str, ...]] | None 
     todo = {c: b for c, b in commits.items() if c not in table}
     fresh: dict[str, dict[str, Any]] = {}
     if len(todo) > DIRECT_MAX and all(b != UNKNOWN for b in todo.values()):
+        if changes is not None and changes.commits is None and set(names) <= set(changes.paths):
+            changes.start(todo)  # the shared one, for every part: the histories' lookup reads it too
         order = list(todo)
         before = None
         for start in range(0, len(order), READ_COMMITS):  # what is read of each part is let go before the next

@@ -214,3 +214,25 @@ def test_completion_offers_remotes_first_for_show(file_remote, tmp_path, exp):
     assert "origin" in offered
     offered = [line.split("\t")[0] for line in exp("__complete", "--", "show", "--remote", "", cwd=laptop).out.splitlines()]
     assert offered == ["origin"]
+
+
+def test_show_remote_finds_histories_from_the_diff_it_reads_anyway(file_remote, tmp_path, exp, monkeypatch):
+    """More than ``results.DIRECT_MAX`` remote experiments: the metric histories are found
+    from the one ``diff-tree`` against the baselines that the params and metrics are read
+    with (its baseline's files looked up, not every path of every experiment), and the
+    rows are the rows read by looking every path up."""
+    from git_exp import history, results
+
+    serve_filters(file_remote, True)
+    count = results.DIRECT_MAX + 4
+    producer(file_remote, tmp_path, exp, count=count)
+    laptop = file_remote.clone(tmp_path / "laptop")
+    asked = []
+    real = history._locate
+    monkeypatch.setattr(history, "_locate", lambda repo_, shas, paths: asked.append(len(shas)) or real(repo_, shas, paths))
+    table = rows(exp("show", "origin", "--json", cwd=laptop))
+    assert len(table) == count and asked == [1]  # the one baseline
+    assert {r["name"]: r["metrics.loss"] for r in table}["e1"] == 1 / 3  # a history's last step
+    monkeypatch.setattr(results, "DIRECT_MAX", 10**6)  # every path looked up, no cache
+    assert exp("gc", cwd=laptop).code == 0
+    assert rows(exp("show", "origin", "--json", cwd=laptop)) == table and asked[-1] == count
