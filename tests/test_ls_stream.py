@@ -152,9 +152,9 @@ def test_first_rows_cached_and_every_other_commit_new(repo, exp, capfd, monkeypa
     read = []
     facts = ls._facts
 
-    def counted(repo_, missing, known, head=None):
+    def counted(repo_, missing, known):
         read.extend(missing)
-        return facts(repo_, missing, known, head)
+        return facts(repo_, missing, known)
 
     monkeypatch.setattr(ls, "_facts", counted)
     for args in LISTED:
@@ -225,3 +225,25 @@ def test_the_listing_is_split_as_it_comes_and_can_be_read_again(repo, monkeypatc
     assert refs == [f"refs/exp/{n}" for n in sorted(names)] and shas == [head] * len(names)
     assert rows.listed(listing) == (shas, refs)
     assert listing.wait().out.count("\n") == len(names) + 1
+
+
+def test_a_cold_ls_of_few_rows_keeps_what_its_first_log_read(mixed, exp, monkeypatch):
+    """Every row among the first ``FIRST``: the one log started for them reads them all,
+    the facts keep them, and the next ``ls`` starts no log."""
+    from git_exp.commands import ls
+    from git_exp.repo import Repo
+
+    facts = mixed / ".git" / "git-exp" / "facts"
+    facts.unlink(missing_ok=True)
+    logs = []
+    start = Repo.start
+
+    def counted(self, *args, **kwargs):
+        logs.extend(args[:1] if args[:1] == ("log",) else ())
+        return start(self, *args, **kwargs)
+
+    monkeypatch.setattr(Repo, "start", counted)
+    cold = exp("ls", "-r")
+    assert cold.code == 0 and len(logs) == 1 and facts.exists() and ls.FIRST > len(cold.out.splitlines())
+    warm = exp("ls", "-r")
+    assert warm.out == cold.out and len(logs) == 1

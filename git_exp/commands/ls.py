@@ -116,8 +116,8 @@ def stream(repo: Repo, *, remotes: bool = False, listing: Running | None = None,
 
 def _start_head(repo: Repo, shas: list[str], known: dict) -> tuple[Running, list[str]] | None:
     """The log of the first rows' commits the cache lacks (``FIRST`` rows), started at
-    once, with those commits; None when the cache has them all.  Finding the others
-    (100k: ~25 ms) is left until it runs."""
+    once, with those commits; None when the cache has them all.  ``_chunks`` reads it
+    whole, prints those rows, and only then looks the others up (100k: ~25 ms)."""
     mine = list(dict.fromkeys(sha for sha in islice(shas, FIRST) if sha not in known))
     return (_log(repo, mine), mine) if mine else None
 
@@ -130,29 +130,35 @@ def _chunks(repo: Repo, shas: list[str], names: list[str], owners: list, known: 
             head: tuple[Running, list[str]] | None = None):
     """The columns of ``shas`` (with ``names`` and ``owners``) in order, a chunk as soon
     as the facts of its commits are ``known``: all at once from the cache, else after each
-    block a log prints (``head``: ``_start_head``'s, the first of them).  Python's cyclic collector is off meanwhile: ls makes a few
-    objects per experiment and no cycle, and its passes over them cost ~25 ms at 100k."""
+    block a log prints (``head``: ``_start_head``'s, read first).  Python's cyclic
+    collector is off meanwhile: ls makes a few objects per experiment and no cycle, and
+    its passes over them cost ~25 ms at 100k."""
     import gc
 
     collecting = gc.isenabled()
     gc.disable()
     try:
         total, done = len(shas), 0
+        if head is not None:  # the first rows' commits, read before the others are even looked up
+            log, mine = head
+            part = _Part(mine, 0)
+            part.read(log.wait().stdout, known)
+            part.end(known)
         # The first rows at once (looking all 100k up first took ~20 ms), then larger chunks.
-        if head is None and all(map(known.__contains__, islice(shas, FIRST))):
+        if all(map(known.__contains__, islice(shas, FIRST))):
             done = min(FIRST, total)
             yield _chunk(shas, names, owners, known, 0, done)
             if all(map(known.__contains__, islice(shas, done, None))):
                 bounds = [*range(done, total, CHUNK_ROWS), total]
                 for start, end in zip(bounds, bounds[1:]):
                     yield _chunk(shas, names, owners, known, start, end)
+                if head is not None:
+                    cache.save(where, known, key, listed=shas)
                 return
         first = done  # several refs may name one commit: each is read once, in the order of the rows
-        distinct = dict.fromkeys(head[1] if head else ())
-        distinct.update(dict.fromkeys(islice(shas, first + FIRST if head else first, None)))
-        missing = [sha for sha in distinct if sha not in known] if known else list(distinct)
+        missing = list(dict.fromkeys(sha for sha in islice(shas, first, None) if sha not in known))
         every = len(missing) == total - first  # each row its own commit, none cached: row i is missing[i - first]
-        for read in _facts(repo, missing, known, head):
+        for read in _facts(repo, missing, known):
             ready = first + read if every else done
             if not every:
                 while ready < total and shas[ready] in known:
@@ -199,31 +205,26 @@ def _ranges(count: int):
         start, size = end, size * 2
 
 
-def _facts(repo: Repo, shas: list[str], known: dict, head: tuple[Running, list[str]] | None = None):
+def _facts(repo: Repo, shas: list[str], known: dict):
     """Fill ``known`` with the facts of the distinct ``shas`` (first parent or None,
     committer time, exit code or None; () for an object that is no commit), reading each
     contiguous range (``_ranges``) in a ``git log --no-walk=unsorted --stdin`` of its
-    own, ``PARTS`` at a time (``head``: the log of the first of them, started already);
-    yields after each block of output parsed: how many of ``shas``, from the first, are
-    known now (those of the logs ended, and what the first log still running has printed
-    before any odd line)."""
+    own, ``PARTS`` at a time; yields after each block of output parsed: how many of
+    ``shas``, from the first, are known now (those of the logs ended, and what the first
+    log still running has printed before any odd line)."""
     from git_exp.git import Streams
 
-    skip = len(head[1]) if head else 0
-    ranges, streams, parts = _ranges(len(shas) - skip), Streams(), {}  # parts: running, in order
-    if head:
-        parts[head[0]] = _Part(head[1], 0)
-        streams.add(head[0])
+    ranges, streams, parts = _ranges(len(shas)), Streams(), {}  # parts: running, in order
 
     def start_next() -> None:
         for first, end in ranges:
-            mine = shas[skip + first:skip + end]
+            mine = shas[first:end]
             log = _log(repo, mine)
-            parts[log] = _Part(mine, skip + first)
+            parts[log] = _Part(mine, first)
             streams.add(log)
             return
 
-    for _ in range(PARTS - len(parts)):
+    for _ in range(PARTS):
         start_next()
     for log, block in streams:
         part = parts[log]
