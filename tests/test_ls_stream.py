@@ -47,6 +47,21 @@ def whole(args: list[str], capfd) -> str:
     return capfd.readouterr().out
 
 
+def counted_logs(monkeypatch) -> list:
+    """A list that gets one entry for each ``git log`` a ``Repo`` starts from now on."""
+    from git_exp.repo import Repo
+
+    logs = []
+    start = Repo.start
+
+    def counted(self, *args, **kwargs):
+        logs.extend(args[:1] if args[:1] == ("log",) else ())
+        return start(self, *args, **kwargs)
+
+    monkeypatch.setattr(Repo, "start", counted)
+    return logs
+
+
 @pytest.fixture
 def mixed(repo):
     """Experiments of every kind ls lists: 130 saved ones (enough for JSON's one object
@@ -173,14 +188,7 @@ def test_rows_come_in_order_before_every_commit_is_read(mixed, monkeypatch):
     from git_exp.repo import Repo
 
     tiny_logs(monkeypatch)
-    logs = []
-    start = Repo.start
-
-    def counted(self, *args, **kwargs):
-        logs.extend(args[:1] if args[:1] == ("log",) else ())
-        return start(self, *args, **kwargs)
-
-    monkeypatch.setattr(Repo, "start", counted)
+    logs = counted_logs(monkeypatch)
     listed = ls.stream(Repo(), remotes=True)
     chunks, started = [], []
     for chunk in listed:
@@ -231,18 +239,10 @@ def test_a_cold_ls_of_few_rows_keeps_what_its_first_log_read(mixed, exp, monkeyp
     """Every row among the first ``FIRST``: the one log started for them reads them all,
     the facts keep them, and the next ``ls`` starts no log."""
     from git_exp.commands import ls
-    from git_exp.repo import Repo
 
     facts = mixed / ".git" / "git-exp" / "facts"
     facts.unlink(missing_ok=True)
-    logs = []
-    start = Repo.start
-
-    def counted(self, *args, **kwargs):
-        logs.extend(args[:1] if args[:1] == ("log",) else ())
-        return start(self, *args, **kwargs)
-
-    monkeypatch.setattr(Repo, "start", counted)
+    logs = counted_logs(monkeypatch)
     cold = exp("ls", "-r")
     assert cold.code == 0 and len(logs) == 1 and facts.exists() and ls.FIRST > len(cold.out.splitlines())
     warm = exp("ls", "-r")
