@@ -423,7 +423,9 @@ def stale_worktrees(repo: Repo) -> list[str]:
     """The worktrees ``run --isolated`` registered whose run is no longer going (the pid in
     their name is dead), as their paths (or names, when git never recorded the path): a
     killed run leaves one in ``.git/worktrees/``, perhaps half made by a killed ``git
-    worktree add`` (locked "initializing", a ``HEAD`` pointing at nothing)."""
+    worktree add`` (locked "initializing", a ``HEAD`` pointing at nothing).  A ``git
+    worktree`` the dead run started apart is waited for (``APART_WAIT`` at most); one
+    still running after that keeps its worktree out of the list."""
     found = []
     entries = os.path.join(repo.common_dir, "worktrees")
     busy = None
@@ -434,7 +436,8 @@ def stale_worktrees(repo: Repo) -> list[str]:
         if busy is None:
             busy = _worktree_gits()
         mark = f"{RUN_WORKTREE}{pid}-".encode()
-        if any(mark in line for line in busy):
+        running = [git for git, line in busy if mark in line]
+        if running and not _end_of(running, APART_WAIT):
             continue  # its run is gone, but the `git worktree add`/`remove` it started apart still runs
         try:
             with open(os.path.join(entries, name, "gitdir"), encoding="utf-8", errors="surrogateescape") as f:
@@ -446,10 +449,11 @@ def stale_worktrees(repo: Repo) -> list[str]:
     return found
 
 
-def _worktree_gits() -> list[bytes]:
-    """The command lines of running ``git worktree`` processes (Linux; none elsewhere):
-    ``run --isolated`` starts them apart (``git.start``), so they outlive a killed run."""
-    lines = []
+def _worktree_gits() -> list[tuple[int, bytes]]:
+    """The pids and command lines of running ``git worktree`` processes (Linux; none
+    elsewhere): ``run --isolated`` starts them apart (``git.start``), so they outlive a
+    killed run."""
+    found = []
     for entry in _listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -459,8 +463,36 @@ def _worktree_gits() -> list[bytes]:
         except OSError:
             continue
         if b"\0worktree\0" in line and not _zombie(int(entry)):
-            lines.append(line)
-    return lines
+            found.append((int(entry), line))
+    return found
+
+
+APART_WAIT = 10.0  # seconds a run waits for a killed run's `git worktree` to end before it cleans up after it
+
+
+def _end_of(pids: list[int], timeout: float) -> bool:
+    """Wait until none of ``pids`` (not our children) runs; False if one still does
+    after ``timeout`` seconds.  A `git worktree add` the killed run started apart
+    finishes the worktree it was making: waiting for it lets this run remove that
+    worktree, where leaving it would leave it to the run after."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = [pid for pid in pids if _exists(pid) and not _zombie(pid)]
+        if not pids:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _unlink(path: str) -> None:

@@ -435,23 +435,44 @@ def test_the_worktree_of_a_killed_isolated_run_is_removed(repo, exp, tmp_path):
     git(repo, "fsck", "--no-dangling")
 
 
-def test_a_killed_runs_worktree_is_left_while_its_git_worktree_still_runs(repo, exp, tmp_path):
-    """``git worktree add``/``remove`` of ``run --isolated`` run apart and outlive a killed
-    run: while one still runs for that run's worktree, the next run leaves it be (it would
-    race git); once it has ended, the next run removes the worktree."""
-    from git_exp import leftovers
-    from git_exp.repo import Repo
-
+def killed_runs_worktree(repo, tmp_path, seconds: float):
+    """A worktree as a killed ``run --isolated`` leaves it, and a process standing for the
+    ``git worktree`` it started apart (its argv as such a git has it), running ``seconds``."""
     dead = subprocess.Popen(["true"])
     dead.wait()
     left = tmp_path / f"git-exp-run-{dead.pid}-abcd"
     git(repo, "worktree", "add", "-q", "--detach", str(left), "HEAD")
-    still = subprocess.Popen(["sh", "-c", "sleep 30", "worktree", str(left)])  # argv as a `git worktree` has it
+    still = subprocess.Popen(["sh", "-c", f"sleep {seconds}", "worktree", str(left)])
+    for _ in range(100):
+        if Path(f"/proc/{still.pid}/cmdline").read_bytes().count(b"worktree"):
+            break
+        time.sleep(0.02)
+    return left, still
+
+
+def test_a_killed_runs_worktree_is_removed_once_its_git_worktree_ends(repo, exp, tmp_path):
+    """The next run waits for the ``git worktree add``/``remove`` a killed run started
+    apart (it outlives that run, and racing it would break the worktree it makes), then
+    removes the worktree: nothing of the killed run is left after the next."""
+    left, still = killed_runs_worktree(repo, tmp_path, 0.5)
     try:
-        for _ in range(100):
-            if Path(f"/proc/{still.pid}/cmdline").read_bytes().count(b"worktree"):
-                break
-            time.sleep(0.02)
+        assert exp("run", "--isolated", "-n", "iso", "--", "true").code == 0
+        assert still.poll() is not None and not left.exists()
+        assert str(left) not in git(repo, "worktree", "list", "--porcelain")
+    finally:
+        still.kill()
+        still.wait()
+
+
+def test_a_killed_runs_worktree_is_left_while_its_git_worktree_still_runs(repo, exp, tmp_path, monkeypatch):
+    """A ``git worktree`` of a killed run that is still running after ``APART_WAIT``: the
+    next run leaves its worktree be (it would race git); the one after removes it."""
+    from git_exp import leftovers
+    from git_exp.repo import Repo
+
+    monkeypatch.setattr(leftovers, "APART_WAIT", 0.2)
+    left, still = killed_runs_worktree(repo, tmp_path, 30)
+    try:
         assert leftovers.stale_worktrees(Repo(repo)) == []
         assert exp("run", "--isolated", "-n", "iso", "--", "true").code == 0
         assert left.exists()
