@@ -334,6 +334,11 @@ def _walk(linker: _Linker, chosen: Selection, rel: str) -> None:
             linker.file(child, entry.stat(follow_symlinks=False))
 
 
+def drop_stale(repo: Repo) -> None:
+    """Remove the worktrees killed runs left (``leftovers.stale_worktrees``)."""
+    leftovers.drop_worktrees(repo, leftovers.stale_worktrees(repo))
+
+
 class Worktree:
     """``with Worktree(repo, head, tree) as wt``: a temporary linked worktree at commit
     ``head`` whose files are ``tree`` (a tree or commit), with the ignored inputs linked in
@@ -348,7 +353,7 @@ class Worktree:
     def __enter__(self) -> Worktree:
         import tempfile
 
-        leftovers.drop_worktrees(self.origin, leftovers.stale_worktrees(self.origin))  # of killed runs
+        drop_stale(self.origin)
         self.path = tempfile.mkdtemp(prefix=f"{leftovers.RUN_WORKTREE}{os.getpid()}-")
         try:
             self._add()

@@ -435,6 +435,19 @@ def test_the_worktree_of_a_killed_isolated_run_is_removed(repo, exp, tmp_path):
     git(repo, "fsck", "--no-dangling")
 
 
+def test_a_rerun_that_refuses_its_name_still_removes_the_killed_runs_worktree(repo, exp, tmp_path):
+    """Killed after its save, a run leaves its experiment and its worktree; run again, it
+    refuses the name it already took, and removes that worktree first."""
+    assert exp("save", "-n", "taken").code == 0
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = tmp_path / f"git-exp-run-{dead.pid}-abcd"
+    git(repo, "worktree", "add", "-q", "--detach", str(left), "HEAD")
+    ran = exp("run", "--isolated", "-n", "taken", "--", "true")
+    assert ran.code != 0 and "taken" in ran.err
+    assert not left.exists() and str(left) not in git(repo, "worktree", "list", "--porcelain")
+
+
 def killed_runs_worktree(repo, tmp_path, seconds: float):
     """A worktree as a killed ``run --isolated`` leaves it, and a process standing for the
     ``git worktree`` it started apart (its argv as such a git has it), running ``seconds``."""

@@ -189,6 +189,8 @@ def _run(repo, argv, name, message, force, append, untracked, isolated, signals,
          careful=None) -> Ran:
     careful = careful or cautions.Careful()
     check_can_save(repo, "run")
+    if isolated:  # before the name is checked: a run killed after its save leaves a worktree, and its
+        isolate.drop_stale(repo)  # rerun refuses the name it took
     prepared = prepare_name(repo, name, force=force, append=append)
     if not start:  # a sweep's runs share a start whose tree was taken (and checked) once
         careful.before(repo, "run")
