@@ -449,6 +449,42 @@ def stale_worktrees(repo: Repo) -> list[str]:
     return found
 
 
+def stale_run_dirs() -> list[str]:
+    """The temporary directories of ``run --isolated`` (``RUN_WORKTREE``, in the temporary
+    directory) that no worktree was made in, whose run is gone: a run killed after it made
+    the directory and before its ``git worktree add`` started.  One with a ``.git`` is a
+    worktree (of this repository or another): ``stale_worktrees`` of its repository
+    finds it.  One a ``git worktree`` of its run still works in is left alone."""
+    import tempfile
+
+    top = tempfile.gettempdir()
+    found, busy = [], None
+    for name in _listdir(top):
+        pid = _pid_of(name[len(RUN_WORKTREE):], "-") if name.startswith(RUN_WORKTREE) else None
+        path = os.path.join(top, name)
+        try:
+            made = os.lstat(path)
+        except OSError:
+            continue
+        if pid is None or not _is_dir(made) or holder_alive(pid, made.st_mtime) or \
+                os.path.lexists(os.path.join(path, ".git")):
+            continue
+        if busy is None:
+            busy = _worktree_gits()
+        mark = f"{RUN_WORKTREE}{pid}-".encode()
+        running = [git for git, line in busy if mark in line]
+        if running and not _end_of(running, APART_WAIT) or os.path.lexists(os.path.join(path, ".git")):
+            continue  # a `git worktree add` of the killed run made it a worktree after all
+        found.append(path)
+    return found
+
+
+def _is_dir(st: os.stat_result) -> bool:
+    import stat
+
+    return stat.S_ISDIR(st.st_mode)
+
+
 def _worktree_gits() -> list[tuple[int, bytes]]:
     """The pids and command lines of running ``git worktree`` processes (Linux; none
     elsewhere): ``run --isolated`` starts them apart (``git.start``), so they outlive a
@@ -526,6 +562,8 @@ class Swept(Record):
 
 def sweep(repo: Repo) -> Swept:
     """Remove every stale leftover: staging refs, temporary index files, lock files."""
+    import shutil
+
     swept = Swept()
     refs = stale_staging(repo)
     # a stale lock of a staging ref would make its deletion fail: locks first
@@ -538,5 +576,8 @@ def sweep(repo: Repo) -> Swept:
     swept.indexes, swept.parts, swept.freed = len(paths), len(parts), remove_files(paths + parts)
     worktrees = stale_worktrees(repo)
     drop_worktrees(repo, worktrees)
-    swept.worktrees = len(worktrees)
+    dirs = stale_run_dirs()
+    for path in dirs:
+        shutil.rmtree(path, ignore_errors=True)  # never follows a symlink
+    swept.worktrees = len(worktrees) + len(dirs)
     return swept

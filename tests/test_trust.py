@@ -9,6 +9,7 @@ reflogs are read through git, so these run under the files and reftable backends
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -446,6 +447,34 @@ def test_a_rerun_that_refuses_its_name_still_removes_the_killed_runs_worktree(re
     ran = exp("run", "--isolated", "-n", "taken", "--", "true")
     assert ran.code != 0 and "taken" in ran.err
     assert not left.exists() and str(left) not in git(repo, "worktree", "list", "--porcelain")
+
+
+def test_the_temporary_directory_of_a_run_killed_before_its_worktree_is_removed(repo, exp, tmp_path, monkeypatch):
+    """Killed between making its temporary directory and ``git worktree add``, a run leaves
+    an empty ``git-exp-run-PID-*`` there: the next run removes it; not one whose run still
+    lives, nor one that is a worktree (another repository's, maybe)."""
+    import tempfile
+
+    top = tmp_path / "tmp"  # of this test alone: runs of other tests share the system's
+    top.mkdir()
+    monkeypatch.setenv("TMPDIR", str(top))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    empty = top / f"git-exp-run-{dead.pid}-emptyx"
+    alive = top / f"git-exp-run-{os.getpid()}-alivex"
+    other = top / f"git-exp-run-{dead.pid}-otherx"
+    for path in (empty, alive, other):
+        path.mkdir()
+    (other / ".git").write_text("gitdir: /elsewhere/.git/worktrees/x\n")
+    try:
+        said = exp("doctor")
+        assert empty.name in said.out + said.err and other.name not in said.out + said.err
+        assert exp("run", "--isolated", "-n", "iso", "--", "true").code == 0
+        assert not empty.exists() and alive.exists() and (other / ".git").exists()
+    finally:
+        for path in (empty, alive, other):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def killed_runs_worktree(repo, tmp_path, seconds: float):

@@ -263,7 +263,7 @@ def _leftover_findings(repo: Repo) -> list[Finding]:
         findings.append(Finding(None, "warning", f"{len(parts)} part files of facts ({_size(size)}) left by an "
                                 f"interrupted `git exp show --json`, such as {os.path.relpath(parts[0], repo.cwd)}",
                                 "git exp doctor --fix", True, sweep))
-    worktrees = leftovers.stale_worktrees(repo)
+    worktrees = leftovers.stale_worktrees(repo) + leftovers.stale_run_dirs()
     if worktrees:
         findings.append(Finding(None, "warning", f"{len(worktrees)} temporary worktrees of interrupted "
                                 f"`git exp run --isolated`, such as {worktrees[0]}", "git exp doctor --fix", True, sweep))
