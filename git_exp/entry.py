@@ -14,10 +14,11 @@ declared in ``cli``.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from git_exp.errors import Exit
-from git_exp.git import Terminated, guarded
+from git_exp.git import SHIELDED, Terminated, guarded
 from git_exp.present.common import note
 
 
@@ -35,13 +36,21 @@ def main(argv: list[str] | None = None) -> int:
         args = optional_color(args)
     with guarded():  # SIGTERM unwinds like Ctrl-C; no git we started is left running
         code = _main_guarded(args, runs)
-        return remembered(code)
+        if argv is None and hasattr(signal, "pthread_sigmask"):  # this process is git-exp, its work done and
+            signal.pthread_sigmask(signal.SIG_BLOCK, SHIELDED)  # said: a late Ctrl-C is held and dropped at exit
+        try:  # (it printed a traceback where it landed: as remembered started, in atexit's flush)
+            return remembered(code)
+        except KeyboardInterrupt:  # in process (tests, callers): as it came
+            return code or 130
+        except Terminated as exc:
+            return code or exc.exit_code
 
 
 def remembered(code: int) -> int:
     """``code``, once the facts the command learnt are written (``cache.flush``); an
-    interrupt while writing leaves the old file, and exits as interrupted.  A command
-    that never imported ``cache`` learnt nothing (``ls REMOTE``): it is not imported for it."""
+    interrupt while writing (where one can come: ``main`` holds them once git-exp's own
+    command is done) leaves the old file, and exits as interrupted.  A command that never
+    imported ``cache`` learnt nothing (``ls REMOTE``): it is not imported for it."""
     cache = sys.modules.get("git_exp.cache")
     if cache is None:
         return code

@@ -482,3 +482,47 @@ def test_a_save_that_fails_after_the_command_says_the_result_was_not_saved(repo)
     assert code == 1 and len(lines) == 1, out
     assert lines[0].startswith("git-exp: error: the command ended (failed, exit 3) but its result was not saved: "), out
     assert exp_refs(repo) == {}
+
+
+SLOW_FLUSH = """
+import time
+from pathlib import Path
+
+import git_exp.cache as cache
+
+real = cache.flush
+
+
+def flush():
+    Path({mark!r}).write_text("flushing")
+    time.sleep(1)
+    real()
+
+
+cache.flush = flush
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_once_the_command_is_done_changes_nothing(repo, tmp_path, signum):
+    """A Ctrl-C or SIGTERM while git-exp writes what its command learnt, once that
+    command has done and said all: held, no traceback, the command's own exit code, the
+    facts written (it used to land in the function that writes them, or in atexit's)."""
+    mark = tmp_path / "flushing"
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SLOW_FLUSH.format(mark=str(mark)))
+    assert subprocess.run([*GIT_EXP, "save", "-n", "one"], cwd=repo, capture_output=True).returncode == 0
+    facts = repo / ".git" / "git-exp" / "facts"
+    facts.unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}
+    proc = subprocess.Popen([*GIT_EXP, "ls"], cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 30
+    while not mark.exists():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and err == "" and out.splitlines()[1].startswith("one "), (proc.returncode, out, err)
+    assert facts.exists()
