@@ -323,11 +323,13 @@ class Running:
         if self.result is None and not self.apart:
             signum = _signal.SIGKILL if self.shielded else _signal.SIGTERM
             pid = self.proc.pid if self.proc is not None else self.pid
-            for one in [pid, *_descendants(pid, os.getpgrp())]:
-                try:
-                    os.kill(one, signum)
-                except ProcessLookupError:
-                    pass
+            frozen = _frozen(pid, os.getpgrp())
+            for sent in (signum, _signal.SIGCONT):  # stopped, a process keeps a SIGTERM until it goes on
+                for one in frozen:
+                    try:
+                        os.kill(one, sent)
+                    except ProcessLookupError:
+                        pass
 
     def _abandon(self) -> None:
         """Interrupted while git runs: stop it, close our ends of its pipes, reap it; one
@@ -735,6 +737,45 @@ def _controlling_terminal() -> int | None:
 
 def _foreground() -> bool:
     return _controlling_terminal() == os.getpgrp()
+
+
+def _frozen(root: int, pgid: int) -> list[int]:
+    """``root`` and what it started in process group ``pgid``, each stopped (SIGSTOP) until
+    no new one appears: a process stopped starts none, so what a signal then reaches is all
+    there is.  Signalled as they ran, a shell could start its command (a transport's
+    ``sh -c 'ssh ...'``) between our look and our signal, and the command outlived it."""
+    found, todo = [], [root]
+    for _ in range(FREEZE_ROUNDS):
+        for one in todo:
+            try:
+                os.kill(one, _signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        found += todo
+        _until_stopped(todo)
+        todo = [one for one in _descendants(root, pgid) if one not in found]
+        if not todo:
+            break
+    return found
+
+
+FREEZE_ROUNDS = 8  # looks for processes started meanwhile (a transport: git, sh, ssh)
+
+
+def _until_stopped(pids: list[int], timeout: float = 0.1) -> None:
+    """Wait (``timeout`` at most) until each of ``pids`` is stopped, a zombie or gone:
+    SIGSTOP reaches a process running on another core a moment after ``kill`` returns."""
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                break
+            if stat[stat.rindex(b")") + 2:][:1] in (b"T", b"t", b"Z", b"X"):
+                break
+            time.sleep(0.0005)
 
 
 def _descendants(root: int, pgid: int) -> list[int]:

@@ -129,3 +129,28 @@ def test_a_paced_stream_reads_all_the_pipe_holds_at_each_look(repo):
         pytest.skip("this system keeps pipes small")
     blocks = [block for _one, block in streams]
     assert b"".join(blocks) == data and max(map(len, blocks)) > git.CHUNK
+
+
+def test_a_git_stopped_is_frozen_with_all_it_started_before_the_signal(tmp_path):
+    """``_stop`` first stops (SIGSTOP) the git and what it started, looking again until no
+    new process appears, so that a shell starting its command between our look and our
+    signal cannot leave that command running; then SIGTERM, then SIGCONT."""
+    import signal
+    import time
+
+    root = subprocess.Popen(["sh", "-c", "sleep 30 & sh -c 'sleep 30 & wait' & wait"])
+    try:
+        deadline = time.monotonic() + 10
+        while len(git._descendants(root.pid, os.getpgrp())) < 3:  # a sleep, a shell and its sleep
+            assert time.monotonic() < deadline, git._descendants(root.pid, os.getpgrp())
+            time.sleep(0.01)
+        frozen = git._frozen(root.pid, os.getpgrp())
+        assert frozen[0] == root.pid and set(git._descendants(root.pid, os.getpgrp())) <= set(frozen)
+        for pid in frozen:
+            state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+            assert state in (b"T", b"t"), (pid, state)
+    finally:
+        for pid in git._descendants(root.pid, os.getpgrp()) + [root.pid]:
+            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGCONT)
+        root.wait()
