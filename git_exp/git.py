@@ -328,7 +328,7 @@ class Running:
                 for one in frozen:
                     try:
                         os.kill(one, sent)
-                    except ProcessLookupError:
+                    except OSError:  # gone, or not ours to signal: never leave one stopped for it
                         pass
 
     def _abandon(self) -> None:
@@ -749,7 +749,7 @@ def _frozen(root: int, pgid: int) -> list[int]:
         for one in todo:
             try:
                 os.kill(one, _signal.SIGSTOP)
-            except ProcessLookupError:
+            except OSError:  # gone, or not ours to signal (setuid): left as before
                 pass
         found += todo
         _until_stopped(todo)
