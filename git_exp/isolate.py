@@ -337,11 +337,8 @@ def _walk(linker: _Linker, chosen: Selection, rel: str) -> None:
 def drop_stale(repo: Repo) -> None:
     """Remove the worktrees killed runs left (``leftovers.stale_worktrees``), and the
     temporary directories of runs killed before they made one (``stale_run_dirs``)."""
-    import shutil
-
     leftovers.drop_worktrees(repo, leftovers.stale_worktrees(repo))
-    for path in leftovers.stale_run_dirs():
-        shutil.rmtree(path, ignore_errors=True)  # never follows a symlink
+    leftovers.drop_run_dirs(leftovers.stale_run_dirs())
 
 
 class Worktree:

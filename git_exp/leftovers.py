@@ -433,11 +433,8 @@ def stale_worktrees(repo: Repo) -> list[str]:
         pid = _pid_of(name[len(RUN_WORKTREE):], "-") if name.startswith(RUN_WORKTREE) else None
         if pid is None or holder_alive(pid):
             continue
-        if busy is None:
-            busy = _worktree_gits()
-        mark = f"{RUN_WORKTREE}{pid}-".encode()
-        running = [git for git, line in busy if mark in line]
-        if running and not _end_of(running, APART_WAIT):
+        busy = _worktree_gits() if busy is None else busy
+        if not _apart_ended(pid, busy):
             continue  # its run is gone, but the `git worktree add`/`remove` it started apart still runs
         try:
             with open(os.path.join(entries, name, "gitdir"), encoding="utf-8", errors="surrogateescape") as f:
@@ -455,6 +452,7 @@ def stale_run_dirs() -> list[str]:
     the directory and before its ``git worktree add`` started.  One with a ``.git`` is a
     worktree (of this repository or another): ``stale_worktrees`` of its repository
     finds it.  One a ``git worktree`` of its run still works in is left alone."""
+    import stat
     import tempfile
 
     top = tempfile.gettempdir()
@@ -466,23 +464,22 @@ def stale_run_dirs() -> list[str]:
             made = os.lstat(path)
         except OSError:
             continue
-        if pid is None or not _is_dir(made) or holder_alive(pid, made.st_mtime) or \
+        if pid is None or not stat.S_ISDIR(made.st_mode) or holder_alive(pid, made.st_mtime) or \
                 os.path.lexists(os.path.join(path, ".git")):
             continue
-        if busy is None:
-            busy = _worktree_gits()
-        mark = f"{RUN_WORKTREE}{pid}-".encode()
-        running = [git for git, line in busy if mark in line]
-        if running and not _end_of(running, APART_WAIT) or os.path.lexists(os.path.join(path, ".git")):
+        busy = _worktree_gits() if busy is None else busy
+        if not _apart_ended(pid, busy) or os.path.lexists(os.path.join(path, ".git")):
             continue  # a `git worktree add` of the killed run made it a worktree after all
         found.append(path)
     return found
 
 
-def _is_dir(st: os.stat_result) -> bool:
-    import stat
+def drop_run_dirs(paths: list[str]) -> None:
+    """Remove ``stale_run_dirs`` (ours: no git knows of them)."""
+    import shutil
 
-    return stat.S_ISDIR(st.st_mode)
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)  # never follows a symlink
 
 
 def _worktree_gits() -> list[tuple[int, bytes]]:
@@ -506,28 +503,19 @@ def _worktree_gits() -> list[tuple[int, bytes]]:
 APART_WAIT = 10.0  # seconds a run waits for a killed run's `git worktree` to end before it cleans up after it
 
 
-def _end_of(pids: list[int], timeout: float) -> bool:
-    """Wait until none of ``pids`` (not our children) runs; False if one still does
-    after ``timeout`` seconds.  A `git worktree add` the killed run started apart
-    finishes the worktree it was making: waiting for it lets this run remove that
-    worktree, where leaving it would leave it to the run after."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pids = [pid for pid in pids if _exists(pid) and not _zombie(pid)]
-        if not pids:
-            return True
-        if time.monotonic() >= deadline:
+def _apart_ended(pid: int, busy: list[tuple[int, bytes]]) -> bool:
+    """Whether no ``git worktree`` of dead run ``pid`` among ``busy`` (``_worktree_gits``)
+    runs, after waiting ``APART_WAIT`` at most for those that do.  A `git worktree add`
+    the killed run started apart finishes the worktree it was making: waiting for it lets
+    this run remove that worktree, where leaving it would leave it to the run after."""
+    mark = f"{RUN_WORKTREE}{pid}-".encode()
+    running = [git for git, line in busy if mark in line]
+    deadline = time.monotonic() + APART_WAIT
+    while running:
+        running = [git for git in running if holder_alive(git)]
+        if running and time.monotonic() >= deadline:
             return False
-        time.sleep(0.02)
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+        time.sleep(0.02 if running else 0)
     return True
 
 
@@ -562,8 +550,6 @@ class Swept(Record):
 
 def sweep(repo: Repo) -> Swept:
     """Remove every stale leftover: staging refs, temporary index files, lock files."""
-    import shutil
-
     swept = Swept()
     refs = stale_staging(repo)
     # a stale lock of a staging ref would make its deletion fail: locks first
@@ -577,7 +563,6 @@ def sweep(repo: Repo) -> Swept:
     worktrees = stale_worktrees(repo)
     drop_worktrees(repo, worktrees)
     dirs = stale_run_dirs()
-    for path in dirs:
-        shutil.rmtree(path, ignore_errors=True)  # never follows a symlink
+    drop_run_dirs(dirs)
     swept.worktrees = len(worktrees) + len(dirs)
     return swept
