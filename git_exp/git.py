@@ -284,6 +284,17 @@ class Running:
             if fd is not None:
                 os.close(fd)
 
+    def _drop(self, *ends: str) -> None:
+        """Close our pipe ends named ``ends`` (``out_r``, ``err_r``, ``in_w``), each
+        forgotten before it is closed: an interrupt between the two leaves one open until
+        exit, never one closed twice (``_abandon`` closing it again failed with EBADF, or
+        closed a descriptor opened since under the same number)."""
+        for end in ends:
+            fd = getattr(self, end)
+            if fd is not None:
+                setattr(self, end, None)
+                os.close(fd)
+
     def wait(self, check: bool = True) -> Result:
         """Feed git its input, read all it says, reap it; raise GitError if it failed and ``check``."""
         if self.result is None:
@@ -349,8 +360,7 @@ class Running:
                     pipe.close()
             self._done(self.proc.wait(), b"", b"")
             return
-        self._close(*(fd for fd in (self.out_r, self.err_r, self.in_w) if fd is not None))
-        self.out_r = self.err_r = self.in_w = None
+        self._drop("out_r", "err_r", "in_w")
         self._reap(b"", b"")
 
     def _reap(self, stdout: bytes, stderr: bytes) -> None:
@@ -424,8 +434,7 @@ def _watch(one: Running, outputs, poller, owner: dict) -> None:
             owner[one.in_w] = one
             poller.register(one.in_w, select.POLLOUT)
         else:
-            os.close(one.in_w)
-            one.in_w = None
+            one._drop("in_w")
 
 
 def _feed(one: Running, fd: int, poller, owner: dict) -> None:
@@ -439,8 +448,7 @@ def _feed(one: Running, fd: int, poller, owner: dict) -> None:
     if one.sent >= len(one.data):
         poller.unregister(fd)
         del owner[fd]
-        os.close(fd)
-        one.in_w = None
+        one._drop("in_w")
 
 
 def _poll(running: list[Running]) -> None:
@@ -468,8 +476,7 @@ def _poll(running: list[Running]) -> None:
             del owner[fd]
             one.open -= 1
             if not one.open:
-                one._close(one.out_r, one.err_r)
-                one.out_r = one.err_r = None
+                one._drop("out_r", "err_r")
                 one._reap(*(b"".join(one.chunks[fd]) for fd in one.fds))
 
 
@@ -530,8 +537,7 @@ class Streams:
                     del self.owner[fd]
                     one.open -= 1
                     if not one.open:
-                        one._close(one.out_r, one.err_r)
-                        one.out_r = one.err_r = None
+                        one._drop("out_r", "err_r")
                         one._reap(b"", b"".join(one.chunks))
                         self.running.remove(one)
                         yield from self._ended(one, b"")

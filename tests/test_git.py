@@ -154,3 +154,36 @@ def test_a_git_stopped_is_frozen_with_all_it_started_before_the_signal(tmp_path)
             os.kill(pid, signal.SIGKILL)
             os.kill(pid, signal.SIGCONT)
         root.wait()
+
+
+@pytest.mark.parametrize("reader", ["wait", "stream"])
+def test_an_interrupt_just_after_a_pipe_closes_never_closes_it_again(repo, monkeypatch, reader):
+    """Ctrl-C landing right after our end of git's output pipe is closed (seen in CI as
+    ``show``'s table streamed): leaving, every pipe end is closed once -- a second close
+    failed with EBADF in place of "interrupted", or closed a descriptor reused since."""
+    import signal
+
+    write(repo, {"f": "x\n"})
+    commit_all(repo)
+    running = git.start("cat-file", "--batch-check", cwd=repo, input="HEAD\n")
+    target, real, closed = running.out_r, os.close, []
+
+    def close(fd):
+        real(fd)
+        closed.append(fd)
+        if fd == target:
+            signal.raise_signal(signal.SIGINT)  # handled at the next bytecode: as if it came now
+
+    monkeypatch.setattr(os, "close", close)
+    with pytest.raises(KeyboardInterrupt):
+        with git.guarded():
+            if reader == "wait":
+                running.wait()
+            else:
+                streams = git.Streams()
+                streams.add(running)
+                for _one, _block in streams:
+                    pass
+    monkeypatch.undo()
+    assert closed.count(target) == 1 and len(closed) == len(set(closed)), closed
+    assert running.result is not None  # reaped all the same
