@@ -784,25 +784,32 @@ def _until_stopped(pids: list[int], timeout: float = 0.1) -> None:
             time.sleep(0.0005)
 
 
-def _descendants(root: int, pgid: int) -> list[int]:
-    """Processes below ``root`` that are in process group ``pgid`` (Linux ``/proc``; elsewhere
-    none, and a signal reaches the command alone)."""
-    children: dict[int, list[int]] = {}
+def proc_files(name: str):
+    """``(pid, bytes of /proc/PID/NAME)`` of each process whose file could be read (Linux;
+    elsewhere none); a process gone meanwhile is passed over."""
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return []
+        return
     for entry in entries:
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
+            with open(f"/proc/{entry}/{name}", "rb") as f:
+                data = f.read()
         except OSError:
             continue
+        yield int(entry), data
+
+
+def _descendants(root: int, pgid: int) -> list[int]:
+    """Processes below ``root`` that are in process group ``pgid`` (Linux ``/proc``; elsewhere
+    none, and a signal reaches the command alone)."""
+    children: dict[int, list[int]] = {}
+    for pid, stat in proc_files("stat"):
         fields = stat[stat.rindex(b")") + 2:].split()  # after "pid (comm) ": state ppid pgrp
         if int(fields[2]) == pgid:
-            children.setdefault(int(fields[1]), []).append(int(entry))
+            children.setdefault(int(fields[1]), []).append(pid)
     found, todo = [], [root]
     while todo:
         for child in children.get(todo.pop(), ()):

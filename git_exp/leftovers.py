@@ -486,18 +486,9 @@ def _worktree_gits() -> list[tuple[int, bytes]]:
     """The pids and command lines of running ``git worktree`` processes (Linux; none
     elsewhere): ``run --isolated`` starts them apart (``git.start``), so they outlive a
     killed run."""
-    found = []
-    for entry in _listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                line = f.read()
-        except OSError:
-            continue
-        if b"\0worktree\0" in line and not _zombie(int(entry)):
-            found.append((int(entry), line))
-    return found
+    from git_exp.git import proc_files
+
+    return [(pid, line) for pid, line in proc_files("cmdline") if b"\0worktree\0" in line and not _zombie(pid)]
 
 
 APART_WAIT = 10.0  # seconds a run waits for a killed run's `git worktree` to end before it cleans up after it
