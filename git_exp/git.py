@@ -278,6 +278,22 @@ class Running:
             _enlarge(self.out_r)
         return self
 
+    def feed(self) -> Running:
+        """Write git's input now, as much of it as the pipe takes without waiting (64 KiB
+        by default), so that git works on it while Python does other work; what is left
+        is fed when git is read (``wait``, ``Streams``).  Returns ``self``."""
+        if self.proc is None and self.in_w is not None and self.data and not self.sent:
+            os.set_blocking(self.in_w, False)
+            try:
+                self.sent = os.write(self.in_w, self.data[:PIPE_SIZE])
+            except BlockingIOError:
+                pass
+            except BrokenPipeError:
+                self.sent = len(self.data)  # git stopped reading; what it printed says why
+            if self.sent >= len(self.data):
+                self._drop("in_w")
+        return self
+
     @staticmethod
     def _close(*fds) -> None:
         for fd in fds:

@@ -187,3 +187,23 @@ def test_an_interrupt_just_after_a_pipe_closes_never_closes_it_again(repo, monke
     monkeypatch.undo()
     assert closed.count(target) == 1 and len(closed) == len(set(closed)), closed
     assert running.result is not None  # reaped all the same
+
+
+def test_input_fed_at_once_lets_git_run_before_anyone_reads_it(repo):
+    """``feed``: git gets its input at once (what the pipe takes), so it works -- here, ends
+    -- while nobody waits for it; input larger than the pipe is fed the rest on ``wait``."""
+    import time
+
+    write(repo, {"f": "x\n"})
+    head = commit_all(repo)
+    running = git.start("cat-file", "--batch-check", cwd=repo, input=f"{head}\n").feed()
+    assert running.in_w is None  # all of it written, and the pipe closed: git sees its end
+    deadline = time.monotonic() + 10
+    while os.waitid(os.P_PID, running.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+        assert time.monotonic() < deadline, "git still waits for its input"
+        time.sleep(0.01)
+    assert running.wait().out == f"{head} commit {len(git.run('cat-file', 'commit', head, cwd=repo).stdout)}\n"
+    many = "".join(f"{head}\n" for _ in range(20_000))  # ~800 KB: more than a pipe takes
+    big = git.start("cat-file", "--batch-check", cwd=repo, input=many).feed()
+    assert big.in_w is not None and 0 < big.sent < len(many)
+    assert big.wait().out.count("\n") == 20_000

@@ -235,6 +235,33 @@ def test_the_listing_is_split_as_it_comes_and_can_be_read_again(repo, monkeypatc
     assert listing.wait().out.count("\n") == len(names) + 1
 
 
+def test_the_first_commits_listed_are_handed_on_while_git_lists_the_rest(repo, monkeypatch):
+    """``listed``'s ``early`` gets the first ``count`` commits once, while git still writes
+    the listing (it cannot have ended: its pipe holds a page, the listing is 20 times
+    that); fewer listed than ``count``: all of them, at the end.  The local names come
+    split as the blocks came, and ``split_names`` gives them."""
+    from git_exp import git as git_module
+    from git_exp import rows
+    from git_exp.repo import Repo
+
+    monkeypatch.setattr(git_module, "PIPE_SIZE", 1000)
+    monkeypatch.setattr(git_module, "CHUNK", 777)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    base = git(repo, "commit-tree", git(repo, "rev-parse", "HEAD^{tree}").strip(), "-m", "other").strip()
+    names = sorted(f"sweep/{i:05d}-{'y' * (i % 29)}" for i in range(1500))
+    git(repo, "update-ref", "--stdin", input="".join(f"create refs/exp/{n} {base if i < 3 else head}\n"
+                                                    for i, n in enumerate(names)))
+    for count, expected in ((5, [base] * 3 + [head] * 2), (10**6, None)):
+        listing, seen = rows.start_listing(Repo()), []
+        shas, refs = rows.listed(listing, lambda first, seen=seen, listing=listing: seen.append((list(first), listing.result)), count)
+        assert len(seen) == 1
+        first, ended = seen[0]
+        assert first == (expected or shas) and len(shas) == len(names)
+        assert (ended is None) == (expected is not None)  # handed on before git ended, or at the end
+        assert rows.split_names(refs, False) == (names, [None] * len(names))
+        assert refs.local == names
+
+
 def test_a_cold_ls_of_few_rows_keeps_what_its_first_log_read(mixed, exp, monkeypatch):
     """Every row among the first ``FIRST``: the one log started for them reads them all,
     the facts keep them, and the next ``ls`` starts no log."""

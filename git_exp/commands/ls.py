@@ -108,18 +108,19 @@ def stream(repo: Repo, *, remotes: bool = False, listing: Running | None = None,
     key = cache.trailer_key((trailers or repo.start(*cache.TRAILER_CONFIG)).wait(check=False).out)
     where = cache.of_commits(repo, "commits")
     known = cache.load(where, key)  # while git lists the refs
-    shas, refs = listed(listing)
-    head = _start_head(repo, shas, known)  # before the names are split and the rest is looked up
+    head: list = [None]
+    shas, refs = listed(listing, lambda first: head.__setitem__(0, _start_head(repo, first, known)), FIRST)
     names, owners = split_names(refs, remotes)
-    return Listed(names, owners, _chunks(repo, shas, names, owners, known, where, key, head))
+    return Listed(names, owners, _chunks(repo, shas, names, owners, known, where, key, head[0]))
 
 
-def _start_head(repo: Repo, shas: list[str], known: dict) -> tuple[Running, list[str]] | None:
-    """The log of the first rows' commits the cache lacks (``FIRST`` rows), started at
-    once, with those commits; None when the cache has them all.  ``_chunks`` reads it
-    whole, prints those rows, and only then looks the others up (100k: ~25 ms)."""
-    mine = list(dict.fromkeys(sha for sha in islice(shas, FIRST) if sha not in known))
-    return (_log(repo, mine), mine) if mine else None
+def _start_head(repo: Repo, first: list[str], known: dict) -> tuple[Running, list[str]] | None:
+    """The log of the first rows' commits (``first``: the first ``FIRST`` listed) the cache
+    lacks, started as soon as git has listed them, while it lists the rest, with those
+    commits, given them at once; None when the cache has them all.  ``_chunks`` reads it whole, prints those
+    rows, and only then looks the others up (100k: ~25 ms)."""
+    mine = list(dict.fromkeys(sha for sha in first if sha not in known))
+    return (_log(repo, mine).feed(), mine) if mine else None  # fed now: it runs while git lists
 
 
 def _log(repo: Repo, shas: list[str]) -> Running:
