@@ -93,44 +93,58 @@ def narrowed(patterns: list[str], remotes: bool = False) -> list[str] | None:
     return sorted(refs, key=lambda ref: ref.startswith(dvc.PREFIX))  # local ones first, as ``listed`` says
 
 
-def listed(listing: git.Running, early=None, count: int = 0) -> tuple[list[str], list[str]]:
+def listed(listing: git.Running) -> tuple[list[str], list[str]]:
     """``(shas, refs)`` from ``start_listing``'s output, local refs first, then DVC's
     (``refs/exps/``: only experiment refs, ``dvc.filter_listing``), then remote-tracking;
-    no symbolic ref, no name that is not UTF-8 (``fields``).  The output is split as it
-    comes, block by block, while git still writes (100k refs: 6.5 MB, ~20 ms to split),
-    and so are the local names (``Refs``).  ``early``: called once with the first
-    ``count`` commits listed (all, when fewer), as soon as they are, for work to start
-    on them while git still writes the rest (``ls``'s first rows)."""
-    shas, refs, dvc_refs, local = [], Refs(), False, []
-    for text in _pieces(listing):
-        block = fields(text)
-        shas += block[0::2]
-        mine = block[1::2]
-        refs += mine  # each block's part as it comes: nothing is left to split once git ends
-        dvc_refs = dvc_refs or "\trefs/exps/" in text or "\trefs/remote-exps/" in text
-        if local is not None:  # sorted: once a ref is not local, none after it is
-            if refs and not refs[-1].startswith(PREFIX):
-                local = None
-            else:
-                local += [ref[len(PREFIX):] for ref in mine]
-        if early is not None and len(shas) >= count:
-            early(shas[:count])
-            early = None
-    if early is not None:
-        early(shas)
-    if dvc_refs:
-        from git_exp import dvc
+    no symbolic ref, no name that is not UTF-8 (``fields``): ``Reading`` to its end."""
+    reading = Reading(listing)
+    for _ in reading:
+        pass
+    return reading.shas, reading.refs
 
-        shas, refs = dvc.filter_listing(shas, refs)
-        local = None
-    if isinstance(refs, Refs):
-        refs.local = local
-    return shas, refs
+
+class Reading:
+    """``start_listing``'s output split as git prints it, block by block (100k refs: 6.5
+    MB, ~20 ms to split, while git still writes): iterating it reads one more block each
+    step, and ``shas`` and ``refs`` hold what has come so far, in git's order (sorted by
+    refname); once the iteration ends they are ``listed``'s, DVC's refs filtered.  The
+    local names come too (``Refs.local``), so that nothing is left to split once git ends
+    (100k: ~15 ms where ``split_names`` did it after)."""
+
+    def __init__(self, listing: git.Running) -> None:
+        self.listing, self.shas, self.refs, self.done = listing, [], Refs(), False
+
+    def __iter__(self):
+        shas, refs, dvc_refs, local = self.shas, self.refs, False, []
+        for text in _pieces(self.listing):
+            block = fields(text)
+            shas += block[0::2]
+            mine = block[1::2]
+            refs += mine
+            dvc_refs = dvc_refs or "\trefs/exps/" in text or "\trefs/remote-exps/" in text
+            if local is not None:  # sorted: once a ref is not local, none after it is
+                if refs and not refs[-1].startswith(PREFIX):
+                    local = None
+                else:
+                    local += [ref[len(PREFIX):] for ref in mine]
+            yield
+        if dvc_refs:
+            from git_exp import dvc
+
+            self.shas, self.refs = shas, refs = dvc.filter_listing(shas, refs)
+            local = None
+        if isinstance(refs, Refs):
+            refs.local = local
+        self.done = True
+
+    def local(self, count: int) -> bool:
+        """Whether the first ``count`` refs are listed already and all local experiments."""
+        return len(self.refs) >= count and (count == 0 or self.refs[count - 1].startswith(PREFIX))
 
 
 class Refs(list):
     """``listed``'s refs; ``local``: their names when all are local experiments, made as
-    the listing came in (else None), for ``split_names`` (100k: ~10 ms after git ended)."""
+    the listing came in (else None), for ``split_names``."""
 
     local: list[str] | None = None
 

@@ -67,7 +67,7 @@ def mixed(repo):
     """Experiments of every kind ls lists: 130 saved ones (enough for JSON's one object
     per line), refs sharing a commit, a root commit, a merge, DVC experiments, remote-
     tracking ones (git-exp's and DVC's), and refs to a blob, a tree and an annotated tag
-    (left out; the blob's name is the longest listed)."""
+    (left out)."""
     from tests.bench.fixtures import git_exp_commits, import_commits
 
     head = git(repo, "rev-parse", "HEAD").strip()
@@ -106,10 +106,10 @@ def test_streamed_ls_prints_what_the_whole_ls_prints(mixed, exp, capfd, monkeypa
         assert cold.out == reference[tuple(args)] == warm.out, args
         assert facts.exists()
     table = reference[("ls", "-r")].splitlines()
-    names = [line.split()[0] for line in table[1:]]
+    names = [line.split()[-1] for line in table[1:]]
     assert len(names) == 130 + 3 + 2 + 3 and "zz-tree" not in names and "ci/000-tag" not in names
     assert names[-3:] == ["origin/ci/001", "origin/only-there", "origin/dvc:dvc-far"]
-    assert table[0].index("sha") == len("zz-a-blob-with-the-longest-name-of-all") + 2  # widths: every name listed
+    assert {line.index(line.split()[-1]) for line in table} == {len("sha      baseline  age    exit_code  ")}
     rows = json.loads(reference[("ls", "-r", "--json")])
     assert reference[("ls", "-r", "--json")].count("\n") == len(rows) + 2  # one object per line
     assert {row["name"]: row["exit_code"] for row in rows}["aa-root"] == 3
@@ -235,11 +235,11 @@ def test_the_listing_is_split_as_it_comes_and_can_be_read_again(repo, monkeypatc
     assert listing.wait().out.count("\n") == len(names) + 1
 
 
-def test_the_first_commits_listed_are_handed_on_while_git_lists_the_rest(repo, monkeypatch):
-    """``listed``'s ``early`` gets the first ``count`` commits once, while git still writes
-    the listing (it cannot have ended: its pipe holds a page, the listing is 20 times
-    that); fewer listed than ``count``: all of them, at the end.  The local names come
-    split as the blocks came, and ``split_names`` gives them."""
+def test_the_first_refs_listed_are_there_while_git_lists_the_rest(repo, monkeypatch):
+    """``rows.Reading`` gives what git has listed so far, block by block: the first refs
+    while git still writes (it cannot have ended: its pipe holds a page, the listing is 20
+    times that), in git's order; read to its end, ``listed``'s, with the local names split
+    as the blocks came (``split_names`` gives them)."""
     from git_exp import git as git_module
     from git_exp import rows
     from git_exp.repo import Repo
@@ -251,15 +251,45 @@ def test_the_first_commits_listed_are_handed_on_while_git_lists_the_rest(repo, m
     names = sorted(f"sweep/{i:05d}-{'y' * (i % 29)}" for i in range(1500))
     git(repo, "update-ref", "--stdin", input="".join(f"create refs/exp/{n} {base if i < 3 else head}\n"
                                                     for i, n in enumerate(names)))
-    for count, expected in ((5, [base] * 3 + [head] * 2), (10**6, None)):
-        listing, seen = rows.start_listing(Repo()), []
-        shas, refs = rows.listed(listing, lambda first, seen=seen, listing=listing: seen.append((list(first), listing.result)), count)
-        assert len(seen) == 1
-        first, ended = seen[0]
-        assert first == (expected or shas) and len(shas) == len(names)
-        assert (ended is None) == (expected is not None)  # handed on before git ended, or at the end
-        assert rows.split_names(refs, False) == (names, [None] * len(names))
-        assert refs.local == names
+    reading = rows.Reading(rows.start_listing(Repo()))
+    blocks = iter(reading)
+    next(blocks)
+    assert 0 < len(reading.shas) < len(names) and reading.listing.result is None and not reading.done
+    assert reading.shas[:5] == [base] * 3 + [head] * 2 and reading.refs[:2] == [f"refs/exp/{n}" for n in names[:2]]
+    assert reading.local(len(reading.refs)) and not reading.local(len(names))
+    for _ in blocks:
+        pass
+    assert reading.done and (reading.shas, reading.refs) == rows.listed(reading.listing)
+    assert rows.split_names(reading.refs, False) == (names, [None] * len(names)) and reading.refs.local == names
+
+
+def test_the_first_rows_come_before_git_has_listed_the_rest(repo, monkeypatch):
+    """``ls``'s first ``FIRST`` rows are out while the listing's git still runs (its pipe
+    holds a page, the listing is 20 times that), cold and from the cache, and the chunks
+    after them are the rows printed whole."""
+    from git_exp import cache
+    from git_exp import git as git_module
+    from git_exp.commands import ls
+    from git_exp.repo import Repo
+
+    monkeypatch.setattr(git_module, "PIPE_SIZE", 1000)
+    monkeypatch.setattr(git_module, "CHUNK", 777)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    names = sorted(f"sweep/{i:05d}-{'y' * (i % 29)}" for i in range(1500))
+    git(repo, "update-ref", "--stdin", input="".join(f"create refs/exp/{n} {head}\n" for n in names))
+    whole = ls.rows(ls.records(Repo()))
+    monkeypatch.setattr(cache, "_pending", {})  # nothing known: cold
+    logs = counted_logs(monkeypatch)
+    for state in ("cold", "warm"):
+        logs.clear()
+        listing = ls.start_listing(Repo())
+        listed_ = ls.stream(Repo(), listing=listing)
+        chunks = iter(listed_)
+        first = next(chunks)
+        assert first["name"] == names[:ls.FIRST] and listing.result is None and listed_.name is None
+        got = ls.rows(first) + [row for chunk in chunks for row in ls.rows(chunk)]
+        assert got == whole and listed_.name == names and listing.result is not None
+        assert (len(logs) > 0) == (state == "cold"), state  # cold: its own log read the first rows
 
 
 def test_a_cold_ls_of_few_rows_keeps_what_its_first_log_read(mixed, exp, monkeypatch):

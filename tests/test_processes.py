@@ -524,5 +524,5 @@ def test_a_signal_once_the_command_is_done_changes_nothing(repo, tmp_path, signu
         time.sleep(0.01)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0 and err == "" and out.splitlines()[1].startswith("one "), (proc.returncode, out, err)
+    assert proc.returncode == 0 and err == "" and out.splitlines()[1].endswith("  one"), (proc.returncode, out, err)
     assert facts.exists()

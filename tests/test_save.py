@@ -186,7 +186,7 @@ def test_root_experiment_in_empty_repo(tmp_path, exp):
     assert exp("save", "-n", "root", cwd=path).code == 0
     assert git(path, "rev-list", "--parents", "-n1", "refs/exp/root").split()[1:] == []
     assert git(path, "status", "--porcelain").strip() == "?? a.txt"
-    assert exp("ls", cwd=path).out.splitlines()[1].split()[2] == "(root)"
+    assert exp("ls", cwd=path).out.splitlines()[1].split()[1] == "(root)"
 
 
 def test_detached_head_and_linked_worktree(repo, exp, tmp_path):

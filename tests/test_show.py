@@ -82,8 +82,9 @@ def test_configured_files_and_toml(repo, exp):
 def test_ls_and_json(three, exp):
     ran = exp("ls")
     lines = ran.out.splitlines()
-    assert lines[0].split() == ["name", "sha", "baseline", "age", "exit_code"]
-    assert [line.split()[0] for line in lines[1:]] == ["lr-0.01", "lr-0.1", "lr-0.5"]
+    assert lines[0].split() == ["sha", "baseline", "age", "exit_code", "name"]
+    assert [line.split()[-1] for line in lines[1:]] == ["lr-0.01", "lr-0.1", "lr-0.5"]
+    assert len({line.index(line.split()[-1]) for line in lines}) == 1  # every name starts in one column
     data = json.loads(exp("ls", "--json").out)
     assert {d["name"] for d in data} == {"lr-0.01", "lr-0.1", "lr-0.5"}
     for row in data:  # ISO 8601 in UTC, as datetime writes it
@@ -161,8 +162,8 @@ def test_ls_records_match_what_git_says_of_each_ref(repo, exp, monkeypatch, part
     with_remote = ls.rows(ls.records(Repo(repo), remotes=True))
     assert with_remote[-1][:3] == ("ok", "origin", made["ok"]) and len(with_remote) == len(rows) + 1
     table = exp("ls", cwd=repo).out.splitlines()
-    assert [line.split()[0] for line in table[1:]] == sorted(want)
-    assert any(line.split()[2] == "(root)" for line in table[1:])
+    assert [line.split()[-1] for line in table[1:]] == sorted(want)
+    assert any(line.split()[1] == "(root)" for line in table[1:])
 
 
 def test_show_rows_from_the_commit_cache_are_the_rows_read_from_git(three, exp, monkeypatch):

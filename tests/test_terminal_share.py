@@ -216,4 +216,4 @@ def test_empty_listings_say_what_to_do(repo, exp, local_remote):
     assert (ran.code, ran.out) == (0, "") and ran.err.startswith("no experiments on origin or here"), ran
     save(exp, repo, "a")
     ran = exp("ls")
-    assert ran.code == 0 and ran.out.startswith("name") and ran.err == "", ran
+    assert ran.code == 0 and ran.out.startswith("sha ") and ran.err == "", ran

@@ -84,7 +84,7 @@ def test_show_where_and_sort_short_form_ambiguous(repo, exp):
 def test_ls_where(scored, exp):
     ran = exp("ls", "--where", "acc >= 0.85")
     assert ran.code == 0, ran
-    assert [line.split()[0] for line in ran.out.splitlines()[1:]] == ["fine", "good"]
+    assert [line.split()[-1] for line in ran.out.splitlines()[1:]] == ["fine", "good"]
     rows = json.loads(exp("ls", "--json", "--where", "exit_code != 0").out)
     assert [r["name"] for r in rows] == ["crashed"] and rows[0]["exit_code"] == 1
     assert rows[0]["sha"] == exp_refs(scored)["crashed"]
@@ -196,7 +196,7 @@ def test_pull_where_from_a_bare_remote(scored, exp, tmp_path):
     assert exp_refs(laptop) == {n: theirs[n] for n in ("fine", "good")}
     assert exp_refs(laptop, "refs/remote-exp/origin/") == theirs  # all fetched, as git fetch would
     ran = exp("ls", "-r", "--where", "remote == origin and status == failed", cwd=laptop)
-    assert ran.code == 0 and [line.split()[0] for line in ran.out.splitlines()[1:]] == ["origin/crashed"]
+    assert ran.code == 0 and [line.split()[-1] for line in ran.out.splitlines()[1:]] == ["origin/crashed"]
     # a pattern and a query; then the same pull again is a no-op
     ran = exp("pull", "origin", "c*", "p*", "--where", "status == failed", cwd=laptop)
     assert ran.code == 0 and ran.out == "new            crashed\n"
@@ -260,7 +260,7 @@ def test_every_where_sees_the_columns_show_shows(repo, exp, tmp_path):
     write(repo, {"metrics.jsonl": '{"loss": 0.9}\n{"loss": 0.8}\n'})
     assert exp("save", "-n", "stuck").code == 0
     assert shown_names(exp, "--where", "loss < 0.5") == ["converged"]
-    assert [line.split()[0] for line in exp("ls", "--where", "loss < 0.5").out.splitlines()[1:]] == ["converged"]
+    assert [line.split()[-1] for line in exp("ls", "--where", "loss < 0.5").out.splitlines()[1:]] == ["converged"]
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
     git(repo, "remote", "add", "origin", str(remote))

@@ -36,8 +36,9 @@ from sys import intern
 
 from git_exp import cache
 from git_exp.git import Running, start, stopped_on_error
+from git_exp.names import PREFIX
 from git_exp.repo import SEP, Repo
-from git_exp.rows import listed, split_names, start_listing
+from git_exp.rows import Reading, split_names, start_listing
 
 FIELDS = ("name", "remote", "sha", "baseline", "created", "exit_code")
 COMMIT_FORMAT = SEP.join(["%H", "%P", "%ct", "%(trailers:key=Exp-Exit-Code,valueonly,unfold,separator=%x2c)"])
@@ -73,13 +74,15 @@ def ls(*, remotes: bool = False, where: str | None = None, streamed: bool = Fals
 
 
 class Listed:
-    """What ``stream`` gives: ``name`` and ``remote`` of every ref listed (known at once:
-    a table knows its name column's width before any commit is read), and, iterated,
-    the experiments' columns ``FIELDS`` chunk by chunk, in the listing's order; refs to
-    objects that are no commit are left out of the chunks."""
+    """What ``stream`` gives: iterated, the experiments' columns ``FIELDS`` chunk by chunk,
+    in the listing's order, the first rows as soon as git has listed them; refs to objects
+    that are no commit are left out of the chunks.  ``name`` and ``remote`` of every ref
+    listed are known once the listing has been read (after the first chunk; None before)."""
 
-    def __init__(self, name: list[str], remote: list, chunks) -> None:
-        self.name, self.remote, self.chunks = name, remote, chunks
+    def __init__(self) -> None:
+        self.name: list[str] | None = None
+        self.remote: list | None = None
+        self.chunks = iter(())
 
     def __iter__(self):
         return iter(self.chunks)
@@ -108,19 +111,60 @@ def stream(repo: Repo, *, remotes: bool = False, listing: Running | None = None,
     key = cache.trailer_key((trailers or repo.start(*cache.TRAILER_CONFIG)).wait(check=False).out)
     where = cache.of_commits(repo, "commits")
     known = cache.load(where, key)  # while git lists the refs
-    head: list = [None]
-    shas, refs = listed(listing, lambda first: head.__setitem__(0, _start_head(repo, first, known)), FIRST)
-    names, owners = split_names(refs, remotes)
-    return Listed(names, owners, _chunks(repo, shas, names, owners, known, where, key, head[0]))
+    listed_ = Listed()
+    listed_.chunks = _streamed(repo, Reading(listing), remotes, known, where, key, listed_)
+    return listed_
+
+
+def _streamed(repo: Repo, reading: Reading, remotes: bool, known: dict, where, key, into: Listed):
+    """``Listed``'s chunks.  The first ``FIRST`` rows go out as soon as git has listed them,
+    when they are local experiments (a listing is sorted: local ones come first), before
+    git lists the rest (100k: its first ~100 ms of ~170), their facts from the cache or
+    from a log of their own; then, the listing read whole, ``_chunks`` gives the others.
+    Python's cyclic collector is off meanwhile: ls makes a few objects per experiment and
+    no cycle, and its passes over them cost ~25 ms at 100k."""
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        blocks, done, learnt = iter(reading), 0, False
+        for _ in blocks:
+            if len(reading.shas) >= FIRST:
+                break
+        if FIRST and reading.local(FIRST):
+            first = reading.shas[:FIRST]
+            learnt = _read_head(_start_head(repo, first, known), known)
+            names = [ref[len(PREFIX):] for ref in reading.refs[:FIRST]]
+            yield _chunk(first, names, [None] * FIRST, known, 0, FIRST)
+            done = FIRST
+        for _ in blocks:
+            pass
+        shas = reading.shas
+        into.name, into.remote = names, owners = split_names(reading.refs, remotes)
+        head = None if done else _start_head(repo, shas[:FIRST], known)
+        yield from _chunks(repo, shas, names, owners, known, where, key, head, done, learnt)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _start_head(repo: Repo, first: list[str], known: dict) -> tuple[Running, list[str]] | None:
-    """The log of the first rows' commits (``first``: the first ``FIRST`` listed) the cache
-    lacks, started as soon as git has listed them, while it lists the rest, with those
-    commits, given them at once; None when the cache has them all.  ``_chunks`` reads it whole, prints those
-    rows, and only then looks the others up (100k: ~25 ms)."""
+    """The log of the first rows' commits (``first``) the cache lacks, started at once and
+    given them at once, with those commits; None when the cache has them all."""
     mine = list(dict.fromkeys(sha for sha in first if sha not in known))
-    return (_log(repo, mine).feed(), mine) if mine else None  # fed now: it runs while git lists
+    return (_log(repo, mine).feed(), mine) if mine else None
+
+
+def _read_head(head: tuple[Running, list[str]] | None, known: dict) -> bool:
+    """Read ``_start_head``'s log whole into ``known``; whether there was one."""
+    if head is None:
+        return False
+    log, mine = head
+    part = _Part(mine, 0)
+    part.read(log.wait().stdout, known)
+    part.end(known)
+    return True
 
 
 def _log(repo: Repo, shas: list[str]) -> Running:
@@ -128,49 +172,37 @@ def _log(repo: Repo, shas: list[str]) -> Running:
 
 
 def _chunks(repo: Repo, shas: list[str], names: list[str], owners: list, known: dict, where, key,
-            head: tuple[Running, list[str]] | None = None):
-    """The columns of ``shas`` (with ``names`` and ``owners``) in order, a chunk as soon
-    as the facts of its commits are ``known``: all at once from the cache, else after each
-    block a log prints (``head``: ``_start_head``'s, read first).  Python's cyclic
-    collector is off meanwhile: ls makes a few objects per experiment and no cycle, and
-    its passes over them cost ~25 ms at 100k."""
-    import gc
-
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        total, done = len(shas), 0
-        if head is not None:  # the first rows' commits, read before the others are even looked up
-            log, mine = head
-            part = _Part(mine, 0)
-            part.read(log.wait().stdout, known)
-            part.end(known)
-        # The first rows at once (looking all 100k up first took ~20 ms), then larger chunks.
-        if all(map(known.__contains__, islice(shas, FIRST))):
+            head: tuple[Running, list[str]] | None = None, done: int = 0, learnt: bool = False):
+    """The columns of ``shas`` (with ``names`` and ``owners``) in order from row ``done``
+    on (those before it are out), a chunk as soon as the facts of its commits are
+    ``known``: all at once from the cache, else after each block a log prints (``head``:
+    ``_start_head``'s, read first; ``learnt``: facts were read already, to be saved)."""
+    total = len(shas)
+    learnt = _read_head(head, known) or learnt  # the first rows' commits, before the others are looked up
+    # The first rows at once (looking all 100k up first took ~20 ms), then larger chunks.
+    if done or all(map(known.__contains__, islice(shas, FIRST))):
+        if not done:
             done = min(FIRST, total)
             yield _chunk(shas, names, owners, known, 0, done)
-            if all(map(known.__contains__, islice(shas, done, None))):
-                bounds = [*range(done, total, CHUNK_ROWS), total]
-                for start, end in zip(bounds, bounds[1:]):
-                    yield _chunk(shas, names, owners, known, start, end)
-                if head is not None:
-                    cache.save(where, known, key, listed=shas)
-                return
-        first = done  # several refs may name one commit: each is read once, in the order of the rows
-        missing = list(dict.fromkeys(sha for sha in islice(shas, first, None) if sha not in known))
-        every = len(missing) == total - first  # each row its own commit, none cached: row i is missing[i - first]
-        for read in _facts(repo, missing, known):
-            ready = first + read if every else done
-            if not every:
-                while ready < total and shas[ready] in known:
-                    ready += 1
-            if ready > done:
-                yield _chunk(shas, names, owners, known, done, ready)
-                done = ready
-        cache.save(where, known, key, listed=shas)
-    finally:
-        if collecting:
-            gc.enable()
+        if all(map(known.__contains__, islice(shas, done, None))):
+            bounds = [*range(done, total, CHUNK_ROWS), total]
+            for start, end in zip(bounds, bounds[1:]):
+                yield _chunk(shas, names, owners, known, start, end)
+            if learnt:
+                cache.save(where, known, key, listed=shas)
+            return
+    first = done  # several refs may name one commit: each is read once, in the order of the rows
+    missing = list(dict.fromkeys(sha for sha in islice(shas, first, None) if sha not in known))
+    every = len(missing) == total - first  # each row its own commit, none cached: row i is missing[i - first]
+    for read in _facts(repo, missing, known):
+        ready = first + read if every else done
+        if not every:
+            while ready < total and shas[ready] in known:
+                ready += 1
+        if ready > done:
+            yield _chunk(shas, names, owners, known, done, ready)
+            done = ready
+    cache.save(where, known, key, listed=shas)
 
 
 def _chunk(shas: list[str], names: list[str], owners: list, known: dict, start: int, end: int) -> dict[str, list]:

@@ -8,7 +8,7 @@ from git_exp.present.common import NO_EXPERIMENTS, note, out, put
 
 # present.rows and rows (with cache) are imported where used: ``ls REMOTE`` needs neither
 
-COLUMNS = ("name", "sha", "baseline", "age", "exit_code")
+COLUMNS = ("sha", "baseline", "age", "exit_code", "name")  # the name last: no width to know before the first row
 
 
 def table(columns: dict[str, list], now: float | None = None) -> list[list[str]]:
@@ -31,8 +31,8 @@ def table(columns: dict[str, list], now: float | None = None) -> list[list[str]]
         ages[created] = shown[key]
     codes = {code: "-" if code is None else str(code) for code in set(columns["exit_code"])}
     bases = {base: base[:7] if base else "(root)" for base in set(columns["baseline"])}
-    return [names, list(map(itemgetter(slice(7)), columns["sha"])), list(map(bases.__getitem__, columns["baseline"])),
-            list(map(ages.__getitem__, columns["created"])), list(map(codes.__getitem__, columns["exit_code"]))]
+    return [list(map(itemgetter(slice(7)), columns["sha"])), list(map(bases.__getitem__, columns["baseline"])),
+            list(map(ages.__getitem__, columns["created"])), list(map(codes.__getitem__, columns["exit_code"])), names]
 
 
 EMPTY = NO_EXPERIMENTS
@@ -43,42 +43,37 @@ EMPTY_REMOTES = ("no experiments here and none fetched — `git exp save` makes 
 EMPTY_ARCHIVED = "no archived experiments — `git exp archive --older-than 90d` makes some"
 
 
-AGE_WIDTH = 5  # the age column's width, known before any age is: 9999d at most (longer ages push the exit code right)
+AGE_WIDTH = 5  # the age column's width, known before any age is: 9999d at most (longer ages push the rest right)
 
 
 def listing(columns, json_: bool, remotes: bool = False, archived: bool = False) -> None:
     """``records``'s columns, or ``stream``'s ``Listed`` (printed chunk by chunk as it is
     read); ``json_``: one object per experiment, FIELDS as keys.  The table's widths are
-    known before its first row: the name column is as wide as the widest name listed
-    (``Listed.name``, ``Records.listed``), the age column ``AGE_WIDTH``, the others
-    their headers; so a table printed as it is read is the table printed whole.  An
-    empty table says what to do instead (on stderr; stdout stays empty for scripts)."""
-    if isinstance(columns, dict):
-        every = getattr(columns, "listed", None) or columns
-        chunks = [columns]
-    else:
-        every, chunks = {"name": columns.name, "remote": columns.remote}, columns
-    printed = (_json if json_ else _table)(chunks, every)
+    known before its first row: the name is the last column (a name of any length pushes
+    no other), the age column is ``AGE_WIDTH`` wide, the others as their headers (a short
+    commit, "(root)", an exit code); so a table printed as it is read is the table printed
+    whole, and its first rows need no more of the listing than their own.  An empty table
+    says what to do instead (on stderr; stdout stays empty for scripts)."""
+    chunks = [columns] if isinstance(columns, dict) else columns
+    printed = (_json if json_ else _table)(chunks)
     if not printed and not json_:
         note(EMPTY_ARCHIVED if archived else EMPTY_REMOTES if remotes else EMPTY)
 
 
-def _table(chunks, every: dict) -> bool:
-    """Each chunk's rows as soon as it comes, after the header; whether any row was."""
-    from git_exp.rows import labels
+LINE = f"%-7s  %-8s  %-{AGE_WIDTH}s  %-9s  %s\n"  # COLUMNS; exit codes fit their header
 
-    names = labels(every["name"], every["remote"]) if any(every["remote"]) else every["name"]
-    width = max(map(len, names), default=0)
-    line = f"%-{max(width, 4)}s  %-7s  %-8s  %-{AGE_WIDTH}s  %s\n"
-    now, header = time.time(), line % COLUMNS
+
+def _table(chunks) -> bool:
+    """Each chunk's rows as soon as it comes, after the header; whether any row was."""
+    now, header = time.time(), LINE % COLUMNS
     for chunk in chunks:
         if chunk["name"]:
-            put(header + "".join(map(line.__mod__, zip(*table(chunk, now)))))
+            put(header + "".join(map(LINE.__mod__, zip(*table(chunk, now)))))
             header = ""
     return not header
 
 
-def _json(chunks, every: dict) -> bool:
+def _json(chunks) -> bool:
     """``render.json_text`` of every row, written as the rows come once there are enough
     of them for one object per line (``render.LINES_MIN``); whether any row was."""
     from git_exp.commands.ls import FIELDS, rows
