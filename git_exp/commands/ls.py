@@ -3,8 +3,9 @@
 ``ls`` reads only what it shows, in two steps, and prints rows as they come (``stream``):
 
 1. one ``for-each-ref`` of names and commits only (0.1 s at 100k: no object is read),
-   split as git prints it (``rows.listed``) while the cache loads; every name is then
-   known, so the table's widths are (``present.ls``);
+   split as git prints it (``rows.Reading``) after the cache has loaded; the first rows
+   go out as soon as git has listed them (``_streamed``: the table needs no other row
+   to know its widths, ``present.ls``);
 2. each commit's first parent, committer time and exit-code trailer: from the commit
    cache (``cache``, the facts' ``commits``) when an earlier ``ls`` read that commit, and
    for the others from ``git log --no-walk=unsorted --stdin``, each commit once however
