@@ -218,7 +218,7 @@ def ls_(
     where: str | None = Option(None, "--where", metavar="QUERY", help=WHERE_HELP),
     json_: bool = Option(False, "--json", help="JSON output."),
 ) -> None:
-    """List experiments: name, sha, baseline, age, exit code."""
+    """List experiments: sha, baseline, age, exit code, name."""
     from git_exp.present import ls as present
 
     if archived:

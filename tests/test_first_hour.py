@@ -147,7 +147,7 @@ def test_bare_usage_fits_the_terminal_one_sentence_a_command(exp, monkeypatch, c
     listed = [line for line in ran.out.splitlines() if line.startswith("   ")]
     assert len(listed) > 15 and all(len(line) <= int(columns or 80) for line in listed), listed
     assert all(line.endswith((".", "…")) for line in listed), listed  # a sentence, or visibly cut
-    assert "   ls" in ran.out and "List experiments: name, sha, baseline, age, exit code.\n" in ran.out
+    assert "   ls" in ran.out and "List experiments: sha, baseline, age, exit code, name.\n" in ran.out
 
 
 def test_history_hints_metrics_dot_for_a_bare_metric_after_the_experiments(repo, exp):
