@@ -17,7 +17,9 @@ Four kinds, each with its own rule:
   ``refs/exp-staging/``, ``refs/exp-archive/``, ``refs/exp-tombstones/``,
   ``refs/notes/remote-exp/`` and ``packed-refs.lock`` (files ref backend), ``config.lock``
   (a killed ``git config`` of ``install``: every later write of the config fails), and reftable's
-  ``reftable/tables.list.lock`` (its one lock for every ref): git creates them to write a ref and removes them itself, even on
+  ``reftable/tables.list.lock`` (its one lock for every ref) and ``reftable/<table>.ref.lock``
+  (a table being compacted: left, git never compacts that table again and ``git
+  pack-refs`` fails): git creates them to write a ref and removes them itself, even on
   failure; one is left only when a git was killed (SIGKILL, power loss), and then every
   later update of that ref fails with "File exists".  A lock file does not say who holds
   it, so one is stale when it is older than LOCK_AGE seconds (git holds a ref's lock only
@@ -244,10 +246,11 @@ def locks(repo: Repo, namespaces: tuple[str, ...] = OUR_REFS) -> list[Lock]:
     packed-refs.lock, with its age."""
     found = []
     now = time.time()
+    reftable = os.path.join(repo.common_dir, "reftable")
     candidates = [os.path.join(repo.common_dir, "packed-refs.lock"),
                   os.path.join(repo.common_dir, "packed-refs.new"),  # written under packed-refs.lock
-                  os.path.join(repo.common_dir, "reftable", "tables.list.lock"),
-                  os.path.join(repo.common_dir, "config.lock")]  # a killed `git config` of install's
+                  os.path.join(repo.common_dir, "config.lock"),  # a killed `git config` of install's
+                  *(os.path.join(reftable, f) for f in sorted(_listdir(reftable)) if f.endswith(".lock"))]
     for sub in namespaces:
         for root, _dirs, files in os.walk(os.path.join(repo.common_dir, sub)):
             candidates += [os.path.join(root, f) for f in files if f.endswith(".lock")]

@@ -188,6 +188,29 @@ def test_stale_lock_files_reported_and_removed_then_the_ref_can_change(repo, exp
     git(repo, "update-ref", "-d", "refs/exp/a")  # the rerun works
 
 
+def test_a_reftable_table_lock_a_killed_git_left_is_named_and_removed(repo, exp):
+    """A git killed while it compacted reftable's tables leaves ``<table>.ref.lock`` (the
+    stress suite's ``kill gc --keep`` found three): git never compacts that table again
+    and ``git pack-refs`` fails.  doctor says so, and gc (no git runs here) removes it,
+    after which git compacts again and every ref is as it was."""
+    tables = repo / ".git" / "reftable"
+    if not tables.is_dir():
+        pytest.skip("reftable repositories only")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "update-ref", "refs/exp/a", head)
+    table = sorted(tables.glob("*.ref"))[0]
+    lock = table.with_name(table.name + ".lock")
+    lock.write_text("")  # what the killed git left
+    assert subprocess.run(["git", "pack-refs"], cwd=repo, capture_output=True).returncode != 0
+    before = git(repo, "for-each-ref")
+    said = [w for w in warnings(doctor(exp, repo)) if lock.name in w]
+    assert len(said) == 1 and said[0].startswith(f"stale lock file .git/reftable/{lock.name} ("), said
+    assert "git cannot compact that reftable table (`git pack-refs` fails" in said[0]
+    assert exp("gc").code == 0 and not lock.exists()
+    git(repo, "pack-refs")
+    assert git(repo, "for-each-ref") == before and [w for w in warnings(doctor(exp, repo)) if "lock" in w] == []
+
+
 def test_a_lock_that_changed_since_it_was_found_is_kept(repo):
     path = lock_file(repo, "refs/exp/a", age=1200)
     found = leftovers.locks(Repo(repo))

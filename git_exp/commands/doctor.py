@@ -272,9 +272,12 @@ def _leftover_findings(repo: Repo) -> list[Finding]:
     for lock in found:
         rel = os.path.relpath(lock.path, repo.cwd)
         what = "the git config (install, uninstall)" if lock.ref == "config" else lock.ref
+        table = lock.ref.startswith("reftable/") and lock.ref != "reftable/tables.list"
+        effect = ("git cannot compact that reftable table (`git pack-refs` fails, and refs get slower as tables "
+                  "pile up)" if table else f"every update of {what} fails")
         if lock in stale_locks:
             findings.append(Finding(None, "warning", f"stale lock file {rel} ({_age(lock.age)} old; no git that "
-                                    f"could hold it is running): every update of {what} fails until it is "
+                                    f"could hold it is running): {effect} until it is "
                                     "removed", "git exp doctor --fix", True, sweep))
         else:
             findings.append(Finding(None, "info", f"lock file {rel} ({_age(lock.age)} old): a git may be writing "
