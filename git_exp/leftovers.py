@@ -282,6 +282,20 @@ def clear_stale_locks(repo: Repo, namespaces: tuple[str, ...] = OUR_REFS) -> lis
     return drop_locks(stale(repo, locks(repo, namespaces)))
 
 
+def sweep_table_locks(repo: Repo) -> None:
+    """Remove the stale table locks of a killed reftable compaction (``reftable/*.ref.lock``),
+    once a command's own ref writes are done: they make no write fail, so nothing else
+    would find them before ``gc``, and git never compacts those tables again.  One
+    ``listdir`` when there are none; never fails (the write went through)."""
+    if not any(f.endswith(".ref.lock") for f in _listdir(os.path.join(repo.common_dir, "reftable"))):
+        return
+    try:
+        tables = [lock for lock in locks(repo, ()) if lock.ref.endswith(".ref")]
+        drop_locks(stale(repo, tables))
+    except OSError:
+        pass
+
+
 def git_running_here(repo: Repo) -> bool | None:
     """Whether a git process (other than us) may be working in this repository: True,
     False, or None when we cannot tell (no /proc)."""

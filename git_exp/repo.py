@@ -368,6 +368,10 @@ class Repo:
                 result = self.run(*args, input=data, check=False)
         if result.returncode:
             raise RefMoved(result)
+        if os.path.isdir(os.path.join(self.common_dir, "reftable")):
+            from git_exp import leftovers
+
+            leftovers.sweep_table_locks(self)  # a killed compaction's, which no write would clear
 
     def pack_refs(self) -> bool:
         """Have git pack the refs (after a pull wrote many: loose, they slow every later
