@@ -5,6 +5,7 @@ and the final state is read back through git: the leftovers are gone, nothing el
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -45,6 +46,23 @@ def doctor(exp, repo: Path) -> list[dict]:
     ran = exp("doctor", "--json", cwd=repo)
     assert ran.code == 0, ran
     return json.loads(ran.out)
+
+
+@contextlib.contextmanager
+def git_working_in(repo: Path):
+    """A git process working in ``repo`` (as doctor and the lock sweep see one: exec'd,
+    its working directory inside) for the duration of the block."""
+    busy = subprocess.Popen(["git", "cat-file", "--batch"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):  # until the child has become git (exec'd)
+            comm = Path(f"/proc/{busy.pid}/comm")
+            if comm.exists() and comm.read_text().startswith("git"):
+                break
+            time.sleep(0.05)
+        yield
+    finally:
+        busy.stdin.close()
+        busy.wait()
 
 
 def warnings(findings: list[dict]) -> list[str]:
@@ -160,14 +178,7 @@ def test_stale_lock_files_reported_and_removed_then_the_ref_can_change(repo, exp
     before = all_refs(repo)
 
     # a git working in this repository might hold the fresh lock: it is only reported
-    busy = subprocess.Popen(["git", "cat-file", "--batch"], cwd=repo, stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(100):  # until the child has become git (exec'd), as doctor sees it
-            comm = Path(f"/proc/{busy.pid}/comm")
-            if comm.exists() and comm.read_text().startswith("git"):
-                break
-            time.sleep(0.05)
+    with git_working_in(repo):
         found = doctor(exp, repo)
         locks = [(f["level"], f["fixable"], f["what"].split(" (")[0]) for f in found if "lock file" in f["what"]]
         assert locks == [("warning", True, "stale lock file .git/refs/exp/a.lock"),
@@ -176,9 +187,6 @@ def test_stale_lock_files_reported_and_removed_then_the_ref_can_change(repo, exp
         ran = exp("doctor", "--fix")
         assert "fixed: removed 0 staging refs, 0 temporary index files and 0 part files of facts (0 kB), 1 stale lock files" in ran.err, ran
         assert not old.exists() and fresh.exists()
-    finally:
-        busy.stdin.close()
-        busy.wait()
 
     # no git runs here any more: the fresh lock cannot be held either
     assert [f["level"] for f in doctor(exp, repo) if "lock file" in f["what"]] == ["warning"]
@@ -221,17 +229,8 @@ def test_any_ref_write_clears_a_killed_compactions_table_lock(repo, exp):
     table = sorted(tables.glob("*.ref"))[0]
     lock = table.with_name(table.name + ".lock")
     lock.write_text("")
-    busy = subprocess.Popen(["git", "cat-file", "--batch"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(100):  # until the child has become git (exec'd)
-            comm = Path(f"/proc/{busy.pid}/comm")
-            if comm.exists() and comm.read_text().startswith("git"):
-                break
-            time.sleep(0.05)
+    with git_working_in(repo):
         assert exp("save", "-n", "a").code == 0 and lock.exists()  # a git works here: it may hold it
-    finally:
-        busy.stdin.close()
-        busy.wait()
     assert exp("save", "-n", "b").code == 0 and not lock.exists()
     git(repo, "pack-refs")
 
@@ -402,20 +401,10 @@ def test_install_and_uninstall_get_past_the_config_lock_a_killed_git_left(repo, 
     lock.write_text("[half a config\n")
     failed = subprocess.run(["git", "config", "x.y", "z"], cwd=repo, capture_output=True, text=True)
     assert failed.returncode and "could not lock config file" in failed.stderr
-    busy = subprocess.Popen(["git", "cat-file", "--batch"], cwd=repo, stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(100):  # until the child has become git (exec'd)
-            comm = Path(f"/proc/{busy.pid}/comm")
-            if comm.exists() and comm.read_text().startswith("git"):
-                break
-            time.sleep(0.05)
+    with git_working_in(repo):
         assert_error(exp("install", "origin"), 1, "could not write the git config: another git is writing it")
         assert lock.exists() and "exp.origin.installed" not in git(repo, "config", "--list")
         assert "a git may be writing the git config" in str(doctor(exp, repo))
-    finally:
-        busy.stdin.close()
-        busy.wait()
     ran = exp("install", "origin")
     assert ran.code == 0, ran
     assert not lock.exists() and "+refs/exp/*:refs/remote-exp/origin/*" in git(repo, "config", "--get-all",
