@@ -112,7 +112,7 @@ class Reading:
     (100k: ~15 ms where ``split_names`` did it after)."""
 
     def __init__(self, listing: git.Running) -> None:
-        self.listing, self.shas, self.refs, self.done = listing, [], Refs(), False
+        self.listing, self.shas, self.refs = listing, [], Refs()
 
     def __iter__(self):
         shas, refs, dvc_refs, local = self.shas, self.refs, False, []
@@ -135,9 +135,8 @@ class Reading:
             local = None
         if isinstance(refs, Refs):
             refs.local = local
-        self.done = True
 
-    def local(self, count: int) -> bool:
+    def all_local(self, count: int) -> bool:
         """Whether the first ``count`` refs are listed already and all local experiments."""
         return len(self.refs) >= count and (count == 0 or self.refs[count - 1].startswith(PREFIX))
 

@@ -254,12 +254,12 @@ def test_the_first_refs_listed_are_there_while_git_lists_the_rest(repo, monkeypa
     reading = rows.Reading(rows.start_listing(Repo()))
     blocks = iter(reading)
     next(blocks)
-    assert 0 < len(reading.shas) < len(names) and reading.listing.result is None and not reading.done
+    assert 0 < len(reading.shas) < len(names) and reading.listing.result is None
     assert reading.shas[:5] == [base] * 3 + [head] * 2 and reading.refs[:2] == [f"refs/exp/{n}" for n in names[:2]]
-    assert reading.local(len(reading.refs)) and not reading.local(len(names))
+    assert reading.all_local(len(reading.refs)) and not reading.all_local(len(names))
     for _ in blocks:
         pass
-    assert reading.done and (reading.shas, reading.refs) == rows.listed(reading.listing)
+    assert reading.listing.result is not None and (reading.shas, reading.refs) == rows.listed(reading.listing)
     assert rows.split_names(reading.refs, False) == (names, [None] * len(names)) and reading.refs.local == names
 
 

@@ -133,7 +133,7 @@ def _streamed(repo: Repo, reading: Reading, remotes: bool, known: dict, where, k
         for _ in blocks:
             if len(reading.shas) >= FIRST:
                 break
-        if FIRST and reading.local(FIRST):
+        if FIRST and reading.all_local(FIRST):
             first = reading.shas[:FIRST]
             learnt = _read_head(_start_head(repo, first, known), known)
             names = [ref[len(PREFIX):] for ref in reading.refs[:FIRST]]
